@@ -1,0 +1,125 @@
+"""Settings: read once, from the environment, into one typed object (CONTRACT §2).
+
+Nothing reads ``os.environ`` at import time: processes call :meth:`Settings.from_env` in their
+factory, tests build :class:`Settings` explicitly.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+
+def _split_csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def redact_url(url: str | None) -> str:
+    """The URL with any password replaced by ``***``, for logs and banners."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    netloc = f"{user}:***@{parts.hostname or ''}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str | None = None
+    result_backend: str | None = None
+
+    laravel_api_url: str | None = None
+    laravel_api_token: str | None = field(default=None, repr=False)
+    laravel_sales_path: str = "/sales"
+    laravel_timeout_seconds: float = 10.0
+
+    sales_timezone: str = "UTC"
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    flower_port: int = 5555
+    flower_basic_auth: str | None = field(default=None, repr=False)
+
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+
+    forecast_queue: str = "forecasts"
+    result_ttl_seconds: int = 86400
+    model_dir: Path = Path("var/models")
+    secret_key: str = field(default="", repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    callback_allowed_hosts: tuple[str, ...] = ()
+    forecast_refresh_cron: str = "0 2 1 * *"
+    max_body_bytes: int = 64 * 1024
+    legacy_wait_seconds: float = 20.0
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def celery_result_backend(self) -> str:
+        return self.result_backend or self.redis_url
+
+    @property
+    def effective_webhook_secret(self) -> bytes:
+        """WEBHOOK_SECRET, or a key derived from SECRET_KEY (never SECRET_KEY itself)."""
+        if self.webhook_secret:
+            return self.webhook_secret.encode()
+        return hmac.new(self.secret_key.encode(), b"webhook-signing", hashlib.sha256).digest()
+
+    @property
+    def effective_callback_hosts(self) -> tuple[str, ...]:
+        """CALLBACK_ALLOWED_HOSTS, or by default the Laravel API's own host."""
+        if self.callback_allowed_hosts:
+            return self.callback_allowed_hosts
+        if self.laravel_api_url:
+            host = urlsplit(self.laravel_api_url).hostname
+            return (host,) if host else ()
+        return ()
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else default
+
+        return cls(
+            redis_url=get("REDIS_URL", defaults.redis_url),
+            broker_url=get("CELERY_BROKER_URL"),
+            result_backend=get("CELERY_RESULT_BACKEND"),
+            laravel_api_url=get("LARAVEL_API_URL"),
+            laravel_api_token=get("LARAVEL_API_TOKEN"),
+            laravel_sales_path=get("LARAVEL_SALES_PATH", defaults.laravel_sales_path),
+            laravel_timeout_seconds=float(get("LARAVEL_TIMEOUT_SECONDS", "10")),
+            sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
+            web_host=get("WEB_HOST", defaults.web_host),
+            web_port=int(get("WEB_PORT", str(defaults.web_port))),
+            flower_port=int(get("FLOWER_PORT", str(defaults.flower_port))),
+            flower_basic_auth=get("FLOWER_BASIC_AUTH"),
+            api_keys=_split_csv(get("API_KEYS")),
+            forecast_queue=get("FORECAST_QUEUE", defaults.forecast_queue),
+            result_ttl_seconds=int(get("RESULT_TTL_SECONDS", str(defaults.result_ttl_seconds))),
+            model_dir=Path(get("MODEL_DIR", str(defaults.model_dir))),
+            secret_key=get("SECRET_KEY", "") or "",
+            webhook_secret=get("WEBHOOK_SECRET"),
+            callback_allowed_hosts=_split_csv(get("CALLBACK_ALLOWED_HOSTS")),
+            forecast_refresh_cron=get("FORECAST_REFRESH_CRON", defaults.forecast_refresh_cron),
+            max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
+            legacy_wait_seconds=float(get("LEGACY_WAIT_SECONDS", str(defaults.legacy_wait_seconds))),
+        )
