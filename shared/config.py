@@ -60,6 +60,10 @@ class Settings:
     callback_allowed_hosts: tuple[str, ...] = ()
     forecast_refresh_cron: str = "0 2 1 * *"
     max_body_bytes: int = 64 * 1024
+    # The Laravel client retries within a fetch; a job whose fetch still failed is retried this
+    # many more times by the queue, after UPSTREAM_RETRY_DELAY_SECONDS, doubling.
+    upstream_task_retries: int = 2
+    upstream_retry_delay_seconds: float = 10.0
     legacy_wait_seconds: float = 20.0
 
     @property
@@ -121,5 +125,9 @@ class Settings:
             callback_allowed_hosts=_split_csv(get("CALLBACK_ALLOWED_HOSTS")),
             forecast_refresh_cron=get("FORECAST_REFRESH_CRON", defaults.forecast_refresh_cron),
             max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
+            upstream_task_retries=int(get("UPSTREAM_TASK_RETRIES", str(defaults.upstream_task_retries))),
+            upstream_retry_delay_seconds=float(
+                get("UPSTREAM_RETRY_DELAY_SECONDS", str(defaults.upstream_retry_delay_seconds))
+            ),
             legacy_wait_seconds=float(get("LEGACY_WAIT_SECONDS", str(defaults.legacy_wait_seconds))),
         )

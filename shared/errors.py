@@ -27,9 +27,17 @@ class ForecastError(Exception):
     code: ErrorCode = ErrorCode.INTERNAL_ERROR
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
+        # args = (code, message): Celery stores a FAILURE's exception args as `exc_message`, so a
+        # non-Python reader of the result key finds the stable code at exc_message[0].
+        super().__init__(str(self.code), message)
         self.message = message
         self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # pickling/copying must not feed (code, message) back into __init__
+        return (self.__class__, (self.message,), {"field": self.field})
 
     def to_dict(self) -> dict[str, str]:
         out = {"code": str(self.code), "message": self.message}

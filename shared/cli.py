@@ -1,0 +1,121 @@
+"""`sales-forecast`: the forecast engine from the command line.
+
+    sales-forecast forecast (--laravel URL | --csv FILE | --demo) [--horizon 3] [--level 90]
+                            [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
+
+prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
+local Laravel-like server and the real client, the same path as Laravel data.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterator, Sequence
+from zoneinfo import ZoneInfo
+
+from shared.errors import ForecastError
+from shared.schema import ForecastRequest
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sales-forecast", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("forecast", help="fetch, aggregate, train and print the forecast")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--laravel", metavar="URL", help="the Laravel API's base URL")
+    source.add_argument("--csv", metavar="FILE", type=Path, help="a CSV with id,created_at,grand_total")
+    source.add_argument("--demo", action="store_true", help="the bundled demo sales history")
+    run.add_argument("--token", help="Bearer token for --laravel (default: $LARAVEL_API_TOKEN)")
+    run.add_argument("--sales-path", default=None, help="default: $LARAVEL_SALES_PATH or /sales")
+    run.add_argument("--timezone", default=None, help="business time zone (default: $SALES_TIMEZONE or UTC)")
+    run.add_argument("--horizon", type=int, default=3)
+    run.add_argument("--level", type=float, default=90.0)
+    run.add_argument("--model", default="auto")
+    run.add_argument("--start-date", default=None)
+    run.add_argument("--end-date", default=None)
+    run.add_argument("--status", default="completed")
+    run.add_argument("--today", default=None, help=argparse.SUPPRESS)  # reproducible runs in tests
+    run.add_argument("--model-dir", type=Path, default=None, help="reuse fitted models (needs $SECRET_KEY)")
+    return parser
+
+
+@contextlib.contextmanager
+def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
+    from shared.laravel_client import LaravelClient
+    from shared.pipeline import LaravelSource, StaticSource
+
+    if args.csv:
+        from shared.transactions import read_csv
+
+        yield StaticSource(read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
+        return
+    if args.demo:
+        from shared.demo import demo_rows
+        from shared.fake_laravel import FakeLaravel
+
+        with FakeLaravel(demo_rows(today), paginator="length_aware", per_page=1000) as server:
+            client = LaravelClient(server.base_url, timezone=settings.sales_timezone)
+            source = LaravelSource(client, server.base_url)
+            source.name = "demo"
+            yield source
+        return
+    client = LaravelClient(
+        args.laravel,
+        token=args.token or settings.laravel_api_token,
+        sales_path=args.sales_path or settings.laravel_sales_path,
+        timeout=settings.laravel_timeout_seconds,
+        timezone=settings.sales_timezone,
+    )
+    yield LaravelSource(client, args.laravel)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from shared.config import Settings
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    settings = Settings.from_env()
+    if args.timezone:
+        settings = settings.with_overrides(sales_timezone=args.timezone)
+    try:
+        ZoneInfo(settings.sales_timezone)
+        request = ForecastRequest.parse(
+            {
+                key: value
+                for key, value in {
+                    "start_date": args.start_date,
+                    "end_date": args.end_date,
+                    "horizon": args.horizon,
+                    "level": args.level,
+                    "model": args.model,
+                    "status": args.status,
+                }.items()
+                if value is not None
+            }
+        )
+        today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(settings.sales_timezone)).date()
+
+        from shared.model_store import ModelStore
+        from shared.pipeline import run_forecast
+
+        store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
+        with _source(args, settings, today) as source:
+            document = run_forecast(request, source, timezone=settings.sales_timezone, today=today, model_store=store)
+    except ForecastError as exc:
+        print(json.dumps({"status": "error", "error": exc.to_dict()}), file=sys.stderr)
+        return 2 if exc.code == "invalid_request" else 1
+    except (OSError, KeyError, ValueError) as exc:  # unreadable CSV, unknown time zone
+        print(json.dumps({"status": "error", "error": {"code": "invalid_request", "message": str(exc)}}), file=sys.stderr)
+        return 2
+    json.dump(document, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""What the service remembers about jobs in Redis, beside Celery's own result keys.
+
+Celery answers PENDING for any id, submitted or not, so submitted ids are recorded here; so are
+idempotency keys, the one in-flight job per set of parameters (identical requests join it),
+cancellation flags and the list of recent jobs for the dashboard.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+PREFIX = "sf"
+RECENT_JOBS_KEPT = 200
+# An in-flight marker outlives no job: the worker clears it, and this bounds a crashed worker's.
+INFLIGHT_TTL_SECONDS = 3600
+IDEMPOTENCY_TTL_SECONDS = 86400
+
+
+def body_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    task_id: str
+    submitted_at: float
+    params: dict[str, Any]
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int = 86400, prefix: str = PREFIX) -> None:
+        self.redis = client
+        self.ttl = ttl_seconds
+        self.prefix = prefix
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # -- submitted jobs ---------------------------------------------------------------------
+    def record(self, task_id: str, params: dict[str, Any], submitted_at: float | None = None) -> None:
+        when = submitted_at or time.time()
+        blob = json.dumps({"submitted_at": when, "params": params})
+        pipe = self.redis.pipeline()
+        pipe.set(self._key("job", task_id), blob, ex=self.ttl)
+        pipe.zadd(self._key("recent"), {task_id: when})
+        pipe.zremrangebyrank(self._key("recent"), 0, -RECENT_JOBS_KEPT - 1)
+        pipe.execute()
+
+    def get(self, task_id: str) -> JobRecord | None:
+        blob = self.redis.get(self._key("job", task_id))
+        if blob is None:
+            return None
+        data = json.loads(blob)
+        return JobRecord(task_id, float(data["submitted_at"]), data.get("params") or {})
+
+    def recent(self, limit: int = 50) -> list[str]:
+        ids = self.redis.zrevrange(self._key("recent"), 0, max(limit - 1, 0))
+        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+    # -- idempotency keys -------------------------------------------------------------------
+    def claim_idempotency(self, key: str, body_digest: str, task_id: str) -> tuple[str, str] | None:
+        """Claim ``key`` for ``task_id``; if taken, the (body_digest, task_id) it holds."""
+        redis_key = self._key("idem", hashlib.sha256(key.encode()).hexdigest())
+        value = json.dumps([body_digest, task_id])
+        if self.redis.set(redis_key, value, nx=True, ex=IDEMPOTENCY_TTL_SECONDS):
+            return None
+        held = self.redis.get(redis_key)
+        if held is None:  # expired between the two calls: claim again
+            return self.claim_idempotency(key, body_digest, task_id)
+        digest, held_id = json.loads(held)
+        return digest, held_id
+
+    # -- one in-flight job per parameters ---------------------------------------------------
+    def claim_inflight(self, params_key: str, task_id: str) -> str | None:
+        """Make ``task_id`` the in-flight job for ``params_key``; else the id already there."""
+        key = self._key("inflight", params_key)
+        if self.redis.set(key, task_id, nx=True, ex=INFLIGHT_TTL_SECONDS):
+            return None
+        held = self.redis.get(key)
+        return held.decode() if isinstance(held, bytes) else held
+
+    def replace_inflight(self, params_key: str, task_id: str) -> None:
+        self.redis.set(self._key("inflight", params_key), task_id, ex=INFLIGHT_TTL_SECONDS)
+
+    def clear_inflight(self, params_key: str, task_id: str) -> None:
+        """Remove the marker only if it is still ours (a newer job may have replaced it)."""
+        key = self._key("inflight", params_key)
+        self.redis.eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+            1,
+            key,
+            task_id,
+        )
+
+    # -- cancellation -----------------------------------------------------------------------
+    def request_cancel(self, task_id: str) -> None:
+        self.redis.set(self._key("cancel", task_id), "1", ex=self.ttl)
+
+    def is_cancelled(self, task_id: str) -> bool:
+        return bool(self.redis.exists(self._key("cancel", task_id)))
+
+
+class RedisResultCache:
+    """Finished forecast blocks by data fingerprint, for RESULT_TTL_SECONDS (the pipeline's cache)."""
+
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int, prefix: str = PREFIX) -> None:
+        self.redis = client
+        self.ttl = ttl_seconds
+        self.prefix = prefix
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        blob = self.redis.get(f"{self.prefix}:result:{key}")
+        return json.loads(blob) if blob else None
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        self.redis.set(f"{self.prefix}:result:{key}", json.dumps(value), ex=self.ttl)

@@ -1,0 +1,257 @@
+"""The request and result documents (CONTRACT §4, §5) as typed pydantic models.
+
+The web tier validates requests with :class:`ForecastRequest` and generates /openapi.json from the
+same models; the worker validates the kwargs it receives with it too, so a message put straight
+into Redis gets the same checks as an HTTP request.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import InvalidRequest
+
+ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]
+DEFAULT_HISTORY_MONTHS = 36
+
+
+def months_before(day: date, months: int) -> date:
+    """The first day of the month ``months`` calendar months before ``day``'s month."""
+    index = day.year * 12 + (day.month - 1) - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_label(period: str) -> str:
+    """'2025-01' -> 'Jan' (the original endpoint's `month` field)."""
+    return calendar.month_abbr[int(period[5:7])]
+
+
+class ForecastRequest(BaseModel):
+    """Body of POST /api/v1/forecasts, and the kwargs of the `forecast.sales` task."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    start_date: date | None = Field(
+        None, description="First day of history (default: the 36 complete months before today)."
+    )
+    end_date: date | None = Field(None, description="Last day of history (default: today).")
+    status: str = Field(
+        "completed", pattern=r"^[A-Za-z0-9_\-]{1,32}$", description="Laravel sale status to fetch."
+    )
+    horizon: int = Field(3, ge=1, le=24, description="Months to forecast.")
+    level: float = Field(90.0, ge=50, le=99.9, description="Prediction interval level, in %.")
+    model: ModelName = Field("auto", description="Forecasting model; `linear` is the original method.")
+    callback_url: str | None = Field(
+        None, max_length=2048, description="Where to POST the signed final status (webhook)."
+    )
+    refresh: bool = Field(False, description="Bypass the result cache.")
+
+    @field_validator("horizon", mode="before")
+    @classmethod
+    def _no_bool_or_float_horizon(cls, value: Any) -> Any:
+        # JSON true would pass as 1 and 3.7 would be truncated: both are client mistakes.
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("horizon must be a whole number")
+        return value
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _no_bool_level(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("level must be a number")
+        return value
+
+    @field_validator("refresh", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError("refresh must be true or false")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("callback_url must be an absolute http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_dates(self) -> "ForecastRequest":
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            raise ValueError("start_date must not be after end_date")
+        for name in ("start_date", "end_date"):
+            value = getattr(self, name)
+            if value is not None and not (1970 <= value.year <= 2200):
+                raise ValueError(f"{name} is out of range")
+        return self
+
+    @classmethod
+    def parse(cls, data: Any) -> "ForecastRequest":
+        """Validate, raising :class:`InvalidRequest` naming the first offending field."""
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InvalidRequest("the body must be a JSON object")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or None
+            message = first.get("msg", "invalid value")
+            if first.get("type") == "extra_forbidden":
+                message = "unknown field"
+            raise InvalidRequest(f"{field}: {message}" if field else message, field=field) from None
+
+    def resolved(self, today: date) -> "ForecastRequest":
+        """Fill in the default date range relative to ``today``."""
+        start = self.start_date or months_before(today, DEFAULT_HISTORY_MONTHS)
+        end = self.end_date or today
+        if start > end:
+            raise InvalidRequest("start_date must not be after end_date", field="start_date")
+        return self.model_copy(update={"start_date": start, "end_date": end})
+
+    def cache_params(self) -> dict[str, Any]:
+        """The parameters that determine the result (not callback_url, not refresh)."""
+        return {
+            "start_date": self.start_date.isoformat() if self.start_date else None,
+            "end_date": self.end_date.isoformat() if self.end_date else None,
+            "status": self.status,
+            "horizon": self.horizon,
+            "level": float(self.level),
+            "model": self.model,
+        }
+
+    def params_key(self) -> str:
+        """A stable hash of :meth:`cache_params`, for joining identical in-flight requests."""
+        blob = json.dumps(self.cache_params(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+# ---- the result document (CONTRACT §5) -------------------------------------------------------
+
+
+class ActualSale(BaseModel):
+    month: str
+    period: str
+    total_sales: float
+    transaction_count: int
+
+
+class HorizonPoint(BaseModel):
+    period: str
+    forecast: float
+    low: float
+    high: float
+
+
+class Metrics(BaseModel):
+    mae: float | None
+    mape: float | None
+    smape: float | None
+    mase: float | None
+    wape: float | None
+    backtest_origins: int
+    interval_coverage: float | None
+
+
+class Forecast(BaseModel):
+    next_month_forecast: float
+    confidence_level: float
+    expected_range_low: float
+    expected_range_high: float
+    growth_rate: float | None
+    model_accuracy: float | None
+    period: str
+    model: str
+    forecast_growth_rate: float | None
+    horizon: list[HorizonPoint]
+    metrics: Metrics
+
+
+class PartialMonth(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    period: str
+    total_sales: float
+    transaction_count: int
+
+
+class DataQuality(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rows_fetched: int
+    rows_used: int
+    rows_rejected: dict[str, int]
+    duplicates: int
+    negative_totals: int
+    months_zero_filled: list[str]
+    partial_month: PartialMonth | None
+
+
+class Meta(BaseModel):
+    task_id: str | None
+    data_fingerprint: str
+    model_version: str
+    generated_at: datetime
+    cached: bool
+    source: str
+
+
+class ResultData(BaseModel):
+    actual_sales: list[ActualSale]
+    forecast: Forecast
+    data_quality: DataQuality
+    meta: Meta
+
+
+class ResultDocument(BaseModel):
+    status: Literal["success"] = "success"
+    data: ResultData
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+# ---- the status document (CONTRACT §4) --------------------------------------------------------
+
+JobState = Literal["PENDING", "STARTED", "PROGRESS", "SUCCESS", "FAILURE", "REVOKED"]
+
+
+class Progress(BaseModel):
+    stage: str
+    percent: int
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class TaskStatus(BaseModel):
+    task_id: str
+    status: JobState
+    progress: Progress
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] | None
+    error: ErrorBody | None
+
+
+class Submitted(BaseModel):
+    task_id: str
+    status: Literal["PENDING"] = "PENDING"
+    status_url: str
+
+
+class ErrorDocument(BaseModel):
+    status: Literal["error"] = "error"
+    error: ErrorBody

@@ -1,0 +1,42 @@
+"""The commands that start each process: one source of truth.
+
+The local runner, the end-to-end tests and docker-compose start the same commands (a test reads
+docker-compose.yml and compares), so what the tests exercise is what operators run.
+"""
+from __future__ import annotations
+
+CELERY_APP = "worker.main"
+WEB_APP = "web.app:create_app()"
+
+
+def web(host: str = "0.0.0.0", port: int = 8000, workers: int = 2, threads: int = 8) -> list[str]:
+    # gthread: status polls are short I/O-bound requests; threads serve many per process.
+    return [
+        "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--worker-class", "gthread",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--access-logfile", "-",
+        WEB_APP,
+    ]
+
+
+def worker(queue: str = "forecasts", concurrency: int = 2) -> list[str]:
+    return [
+        "celery", "-A", CELERY_APP, "worker",
+        "--queues", queue,
+        "--concurrency", str(concurrency),
+        "--events",
+        "--loglevel", "INFO",
+    ]
+
+
+def beat(schedule_file: str = "var/celerybeat-schedule") -> list[str]:
+    return ["celery", "-A", CELERY_APP, "beat", "--loglevel", "INFO", "--schedule", schedule_file]
+
+
+def flower(port: int = 5555) -> list[str]:
+    # Basic auth comes from FLOWER_BASIC_AUTH in the environment (Flower reads FLOWER_* itself),
+    # so the credentials never show in a process list.
+    return ["celery", "-A", CELERY_APP, "flower", f"--port={port}"]

@@ -1,0 +1,211 @@
+"""Start and stop the whole stack as local processes: used by `make run` and the end-to-end tests.
+
+Each process is started with the command from :mod:`stack.commands`, in its own process group,
+so stopping the stack stops everything it started, children included.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from stack import commands
+from stack.redis_server import RedisServer, free_port
+
+
+def _resolve(argv: list[str]) -> list[str]:
+    """Run console scripts (gunicorn, celery) from this interpreter's environment."""
+    candidate = Path(sys.executable).parent / argv[0]
+    return [str(candidate), *argv[1:]] if candidate.exists() else argv
+
+
+@dataclass
+class Managed:
+    name: str
+    process: subprocess.Popen
+    log_path: Path | None = None
+    _pump: threading.Thread | None = field(default=None, repr=False)
+
+
+class LocalStack:
+    """Redis (embedded unless REDIS_URL is set), the demo source (unless LARAVEL_API_URL is set),
+    worker, web, and optionally Flower and beat."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        root: Path | str = ".",
+        log_dir: Path | str | None = None,
+        web: bool = True,
+        worker: bool = True,
+        worker_concurrency: int = 2,
+        flower: bool = False,
+        beat: bool = False,
+        demo_today: str | None = None,
+    ) -> None:
+        self.env = dict(env)
+        self.root = Path(root).resolve()
+        self.log_dir = Path(log_dir) if log_dir else None
+        self.want = {"web": web, "worker": worker, "flower": flower, "beat": beat}
+        self.worker_concurrency = worker_concurrency
+        self.demo_today = demo_today
+        self.redis: RedisServer | None = None
+        self.processes: dict[str, Managed] = {}
+        self.embedded_redis = False
+        self.demo_source = False
+
+    # -- start ------------------------------------------------------------------------------
+    def start(self, ready_timeout: float = 60.0) -> "LocalStack":
+        try:
+            self._start_all(ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_all(self, ready_timeout: float) -> None:
+        env = self.env
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if not env.get("REDIS_URL"):
+            data_dir = self.root / "var" / "redis"
+            self.redis = RedisServer(data_dir=data_dir, appendonly=True).start()
+            env["REDIS_URL"] = self.redis.url
+            self.embedded_redis = True
+        if not env.get("LARAVEL_API_URL"):
+            port = free_port()
+            argv = [sys.executable, "-m", "shared.fake_laravel", "--demo", "--port", str(port)]
+            if self.demo_today:
+                argv += ["--today", self.demo_today]
+            self._spawn("demo-laravel", argv)
+            env["LARAVEL_API_URL"] = f"http://127.0.0.1:{port}"
+            self.demo_source = True
+            self._wait_http(f"http://127.0.0.1:{port}/health", "demo-laravel", ready_timeout)
+        env.setdefault("WEB_PORT", "8000")
+        env.setdefault("FLOWER_PORT", "5555")
+        queue = env.get("FORECAST_QUEUE", "forecasts")
+        if self.want["worker"]:
+            self._spawn("worker", _resolve(commands.worker(queue, self.worker_concurrency)))
+        if self.want["beat"]:
+            schedule = self.root / "var" / "celerybeat-schedule"
+            schedule.parent.mkdir(parents=True, exist_ok=True)
+            self._spawn("beat", _resolve(commands.beat(str(schedule))))
+        if self.want["flower"]:
+            self._spawn("flower", _resolve(commands.flower(int(env["FLOWER_PORT"]))))
+        if self.want["web"]:
+            host = env.get("WEB_HOST", "127.0.0.1")
+            self._spawn("web", _resolve(commands.web(host, int(env["WEB_PORT"]))))
+            self._wait_http(f"{self.web_url}/healthz", "web", ready_timeout)
+            if self.want["worker"]:
+                self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.env.get('WEB_HOST', '127.0.0.1')}:{self.env['WEB_PORT']}"
+
+    def _spawn(self, name: str, argv: list[str]) -> Managed:
+        out: int | IO[bytes]
+        log_path = None
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = self.log_dir / f"{name}.log"
+            out = open(log_path, "ab")
+        else:
+            out = subprocess.PIPE
+        process = subprocess.Popen(
+            argv,
+            env=self.env,
+            cwd=self.root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() signals every child too
+        )
+        managed = Managed(name, process, log_path)
+        if out is subprocess.PIPE:
+            managed._pump = threading.Thread(target=self._prefix_output, args=(name, process), daemon=True)
+            managed._pump.start()
+        else:
+            out.close()
+        self.processes[name] = managed
+        return managed
+
+    @staticmethod
+    def _prefix_output(name: str, process: subprocess.Popen) -> None:
+        assert process.stdout is not None
+        for line in iter(process.stdout.readline, b""):
+            sys.stdout.write(f"{name:>12} | {line.decode(errors='replace')}")
+            sys.stdout.flush()
+
+    def _wait_http(self, url: str, what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last_error: object = None
+        while time.monotonic() < deadline:
+            for managed in self.processes.values():
+                if managed.process.poll() is not None:
+                    raise RuntimeError(f"{managed.name} exited with {managed.process.returncode}{self._tail(managed)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except Exception as exc:  # not up yet
+                last_error = exc
+            time.sleep(0.2)
+        raise RuntimeError(f"{what} not ready at {url} after {timeout}s: {last_error}")
+
+    @staticmethod
+    def _tail(managed: Managed) -> str:
+        if managed.log_path and managed.log_path.exists():
+            return "\n" + "\n".join(managed.log_path.read_text(errors="replace").splitlines()[-30:])
+        return ""
+
+    # -- control ----------------------------------------------------------------------------
+    def signal(self, name: str, sig: int) -> None:
+        os.killpg(self.processes[name].process.pid, sig)
+
+    def restart(self, name: str, argv: list[str] | None = None) -> None:
+        old = self.processes.pop(name)
+        self._terminate(old)
+        self._spawn(name, argv or list(old.process.args))
+
+    def _terminate(self, managed: Managed, grace: float = 10.0) -> None:
+        process = managed.process
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # whatever is left of the group (a worker's pool children), however the leader ended
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if process.poll() is None:
+            process.wait()
+
+    def stop(self) -> None:
+        # web first (no new jobs), then the workers, then what they depend on
+        order = ["web", "flower", "beat", "worker", "demo-laravel"]
+        for name in order + [n for n in self.processes if n not in order]:
+            managed = self.processes.pop(name, None)
+            if managed:
+                self._terminate(managed)
+        if self.redis:
+            self.redis.stop()
+            self.redis = None
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

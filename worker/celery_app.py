@@ -1,0 +1,53 @@
+"""The Celery application factory, shared by the worker, beat, Flower and the web tier.
+
+It imports nothing of the modelling stack: the web tier sends `forecast.sales` by name and
+never imports the task's code, so its image can leave pandas and statsforecast out.
+"""
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from shared.config import Settings
+
+FORECAST_TASK = "forecast.sales"
+# The longest job (a million rows, auto with backtest) takes minutes; an unacked message is
+# redelivered only after this, so it must exceed any job (acks_late).
+VISIBILITY_TIMEOUT_SECONDS = 3600
+
+
+def create_celery(settings: Settings, *, include_tasks: bool = True) -> Celery:
+    app = Celery("sales_forecast", set_as_current=True)
+    queue = settings.forecast_queue
+    app.conf.update(
+        broker_url=settings.celery_broker_url,
+        result_backend=settings.celery_result_backend,
+        # JSON only, in and out: a pickle on the queue is refused, never deserialised.
+        accept_content=["json"],
+        task_serializer="json",
+        result_serializer="json",
+        result_accept_content=["json"],
+        event_serializer="json",
+        task_track_started=True,
+        task_send_sent_event=True,
+        worker_send_task_events=True,
+        result_extended=True,
+        result_expires=settings.result_ttl_seconds,
+        # A job is acknowledged when it finishes: a worker killed mid-job leaves it to another.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_connection_retry_on_startup=True,
+        task_default_queue=queue,
+        task_queues=[Queue(queue, Exchange(queue, type="direct"), routing_key=queue)],
+        task_routes={FORECAST_TASK: {"queue": queue, "routing_key": queue}},
+        worker_hijack_root_logger=False,
+        timezone=settings.sales_timezone,
+        enable_utc=True,
+    )
+    app.settings = settings  # read by the tasks: configuration is read once, by the entry point
+    if include_tasks:
+        app.conf.include = ["worker.tasks"]
+    return app

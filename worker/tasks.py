@@ -1,0 +1,124 @@
+"""The `forecast.sales` task: a thin adapter over shared.pipeline.run_forecast.
+
+It parses the kwargs (from the web tier, or a message that Laravel put straight into Redis) with
+the same schema as the HTTP API, reports its stage through the task state, maps named errors to
+FAILURE results with a stable code (exc_message[0]), and retries upstream outages with backoff.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import redis
+from celery import Celery, shared_task, states
+from celery.exceptions import Ignore
+
+from shared.config import Settings
+from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
+from shared.jobs import JobStore, RedisResultCache
+from shared.laravel_client import LaravelClient
+from shared.model_store import ModelStore
+from shared.pipeline import LaravelSource, SalesSource, Stage, run_forecast
+from shared.schema import ForecastRequest
+from worker.celery_app import FORECAST_TASK
+
+log = logging.getLogger(__name__)
+
+PROGRESS_STATE = "PROGRESS"
+PROGRESS_STEP = 5  # percent: finer updates only cost Redis writes and Flower events
+
+
+@dataclass
+class WorkerContext:
+    """What a worker process builds once from the settings and reuses for every job."""
+
+    settings: Settings
+    jobs: JobStore
+    cache: RedisResultCache
+    models: ModelStore | None
+    source: SalesSource | None
+
+
+@lru_cache(maxsize=4)
+def _context(app: Celery) -> WorkerContext:
+    settings: Settings = app.settings
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    source = None
+    if settings.laravel_api_url:
+        laravel = LaravelClient(
+            settings.laravel_api_url,
+            token=settings.laravel_api_token,
+            sales_path=settings.laravel_sales_path,
+            timeout=settings.laravel_timeout_seconds,
+            timezone=settings.sales_timezone,
+        )
+        source = LaravelSource(laravel, settings.laravel_api_url)
+    models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
+    if models is None:
+        log.warning("SECRET_KEY is unset: fitted models are not stored (they could not be signed)")
+    return WorkerContext(
+        settings=settings,
+        jobs=JobStore(client, ttl_seconds=settings.result_ttl_seconds),
+        cache=RedisResultCache(client, ttl_seconds=settings.result_ttl_seconds),
+        models=models,
+        source=source,
+    )
+
+
+class _Progress:
+    """Reports (stage, percent) through the task state, and stops a cancelled job between steps."""
+
+    def __init__(self, task: Any, jobs: JobStore) -> None:
+        self.task = task
+        self.jobs = jobs
+        self.last: tuple[str, int] | None = None
+
+    def __call__(self, stage: Stage, percent: int) -> None:
+        if self.last and stage == self.last[0] and percent < self.last[1] + PROGRESS_STEP:
+            return
+        if self.jobs.is_cancelled(self.task.request.id):
+            raise Cancelled("the job was cancelled")
+        self.last = (stage, percent)
+        self.task.update_state(state=PROGRESS_STATE, meta={"stage": str(stage), "percent": int(percent)})
+
+
+@shared_task(bind=True, name=FORECAST_TASK, throws=(ForecastError,), max_retries=None)
+def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
+    ctx = _context(self.app)
+    task_id = self.request.id
+    request = ForecastRequest.parse(kwargs)  # wrong kwargs: FAILURE invalid_request, no retry
+    finished = True  # False while a retry keeps the job in flight
+    try:
+        if ctx.source is None:
+            raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
+        return run_forecast(
+            request,
+            ctx.source,
+            timezone=ctx.settings.sales_timezone,
+            task_id=task_id,
+            model_store=ctx.models,
+            cache=ctx.cache,
+            progress=_Progress(self, ctx.jobs),
+        )
+    except Cancelled:
+        self.backend.mark_as_revoked(task_id, reason="cancelled", request=self.request)
+        raise Ignore()
+    except UpstreamUnavailable as exc:
+        retries = self.request.retries
+        if retries < ctx.settings.upstream_task_retries:
+            countdown = ctx.settings.upstream_retry_delay_seconds * (2**retries)
+            log.warning("upstream unavailable (%s); retry %d in %.0fs", exc, retries + 1, countdown)
+            finished = False
+            raise self.retry(exc=exc, countdown=countdown)
+        raise
+    except ForecastError:
+        raise
+    except Exception as exc:  # a bug, not the client's doing: logged whole, reported with a stable code
+        log.exception("forecast %s failed unexpectedly", task_id)
+        raise ForecastError(f"internal error while forecasting ({type(exc).__name__})") from None
+    finally:
+        if finished:
+            # the web tier sends resolved parameters, so this is the key it joined requests on
+            ctx.jobs.clear_inflight(request.params_key(), task_id)
