@@ -58,9 +58,10 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
         from shared.demo import demo_rows
         from shared.fake_laravel import FakeLaravel
 
-        with FakeLaravel(demo_rows(today), paginator="length_aware", per_page=1000) as server:
-            client = LaravelClient(server.base_url, timezone=settings.sales_timezone)
-            source = LaravelSource(client, server.base_url)
+        rows = demo_rows(today, timezone=settings.sales_timezone)
+        with FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:
+            client = LaravelClient(base_url, timezone=settings.sales_timezone)
+            source = LaravelSource(client, base_url)
             source.name = "demo"
             yield source
         return

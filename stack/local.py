@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,13 +82,14 @@ class LocalStack:
             self.embedded_redis = True
         if not env.get("LARAVEL_API_URL"):
             port = free_port()
-            argv = [sys.executable, "-m", "shared.fake_laravel", "--demo", "--port", str(port)]
+            argv = [sys.executable, "-m", "shared.fake_laravel", "--demo", "--port", str(port),
+                    "--timezone", env.get("SALES_TIMEZONE", "UTC")]
             if self.demo_today:
                 argv += ["--today", self.demo_today]
             self._spawn("demo-laravel", argv)
             env["LARAVEL_API_URL"] = f"http://127.0.0.1:{port}"
             self.demo_source = True
-            self._wait_http(f"http://127.0.0.1:{port}/health", "demo-laravel", ready_timeout)
+            self._wait_http(f"http://127.0.0.1:{port}/", "demo-laravel", ready_timeout, any_status=True)
         env.setdefault("WEB_PORT", "8000")
         env.setdefault("FLOWER_PORT", "5555")
         queue = env.get("FORECAST_QUEUE", "forecasts")
@@ -143,7 +145,7 @@ class LocalStack:
             sys.stdout.write(f"{name:>12} | {line.decode(errors='replace')}")
             sys.stdout.flush()
 
-    def _wait_http(self, url: str, what: str, timeout: float) -> None:
+    def _wait_http(self, url: str, what: str, timeout: float, any_status: bool = False) -> None:
         deadline = time.monotonic() + timeout
         last_error: object = None
         while time.monotonic() < deadline:
@@ -154,6 +156,10 @@ class LocalStack:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
                         return
+            except urllib.error.HTTPError as exc:
+                if any_status:  # it answered: it is up
+                    return
+                last_error = exc
             except Exception as exc:  # not up yet
                 last_error = exc
             time.sleep(0.2)

@@ -1,0 +1,308 @@
+"""HTTP client for the Laravel sales API (CONTRACT §3).
+
+``GET {base}{sales_path}?start_date=..&end_date=..&status=..&page=N`` with ``Accept: application/json``
+and the Bearer token when one is configured. Every paginator Laravel ships is understood:
+
+* length-aware (API resources): ``{"data", "links": {"next"}, "meta": {"current_page", "last_page"}}``;
+* simple: ``next_page_url`` at top level; cursor: ``next_cursor`` / ``next_page_url``;
+* one plain ``{"data": [...]}``, or a bare JSON list.
+
+Pages are parsed into a :class:`~shared.transactions.ColumnBuilder` as they arrive and then dropped,
+so memory stays flat however many rows there are.
+
+Following ``next`` links: only the link's *query string* (page, cursor...) is used, applied to the
+configured base URL and path, with our filters added back when the link lacks them. This keeps
+pagination working behind proxies where Laravel's ``APP_URL`` names an internal host or plain http,
+keeps apps that forgot ``withQueryString()`` from silently dropping the date filter, and guarantees
+the token is never sent anywhere but the configured origin.
+
+Failures: connection errors, timeouts, 429 and 5xx are retried (exponential backoff, full jitter,
+``Retry-After`` honoured up to ``backoff_max``) and then raise :class:`UpstreamUnavailable`.
+Answers that are not sales data (401/403/404 and other 4xx, HTML, broken or mis-shaped JSON,
+a pagination loop, more than ``max_pages`` pages) raise :class:`UpstreamInvalid` at once: retrying
+would not change them. Messages name the host and what happened, never the token.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from datetime import date
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from shared.config import redact_url
+from shared.errors import UpstreamInvalid, UpstreamUnavailable
+from shared.transactions import ColumnBuilder, TransactionColumns
+
+log = logging.getLogger(__name__)
+
+OnPage = Callable[[int, "int | None"], None]
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
+_FILTER_KEYS = ("start_date", "end_date", "status")
+_SNIPPET = 160  # characters of an error body worth quoting in a message
+
+
+def _snippet(body: bytes) -> str:
+    text = body[: _SNIPPET * 2].decode("utf-8", "replace").strip().replace("\n", " ")
+    return text[:_SNIPPET] + ("…" if len(text) > _SNIPPET else "")
+
+
+class LaravelClient:
+    """Fetches completed sales for a date range; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        sales_path: str = "/sales",
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        max_pages: int = 100_000,
+        timezone: str = "UTC",
+        session: requests.Session | None = None,
+    ) -> None:
+        if not base_url:
+            raise ValueError("base_url is required")
+        self.base_url = base_url.rstrip("/")
+        self.sales_path = "/" + sales_path.lstrip("/") if sales_path else ""
+        self.timeout = timeout
+        self.max_retries = max(0, int(max_retries))
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_pages = max_pages
+        self.timezone = timezone
+        self._token = token or None
+        self._own_session = session is None
+        self._session = session or requests.Session()
+        self._endpoint = self.base_url + self.sales_path
+        # What error messages may show: no password, no query.
+        parts = urlsplit(redact_url(self._endpoint))
+        self._where = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+    def __repr__(self) -> str:  # the token stays out of logs and tracebacks
+        return f"LaravelClient({self._where!r}, token={'set' if self._token else 'none'})"
+
+    def close(self) -> None:
+        """Close the connection pool, unless the session was passed in (its owner closes it)."""
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> "LaravelClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ public
+    def fetch_sales(
+        self,
+        start_date: date,
+        end_date: date,
+        status: str = "completed",
+        on_page: OnPage | None = None,
+    ) -> TransactionColumns:
+        """All rows for ``[start_date, end_date]`` with ``status``, parsed into columns."""
+        filters = {
+            "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat(),
+            "status": status,
+        }
+        builder = ColumnBuilder(self.timezone)
+        params: list[tuple[str, str]] = [*filters.items(), ("page", "1")]
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        pages = 0
+        while True:
+            key = tuple(sorted(params))
+            if key in seen:
+                raise UpstreamInvalid(
+                    f"Laravel sales API at {self._where} sent a pagination loop: "
+                    f"page {pages + 1} links back to an already fetched page ({urlencode(params)})"
+                )
+            if pages >= self.max_pages:
+                raise UpstreamInvalid(
+                    f"Laravel sales API at {self._where} returned more than {self.max_pages} pages; "
+                    "narrow the date range or raise the page size on the Laravel side"
+                )
+            seen.add(key)
+            payload = self._get_json(params)
+            rows, next_query, last_page = self._read_page(payload, pages + 1)
+            builder.add_rows(rows)
+            del rows, payload  # the page is in the builder now; keep memory flat
+            pages += 1
+            if on_page is not None:
+                on_page(pages, last_page)
+            if next_query is None:
+                break
+            params = self._next_params(next_query, filters)
+        cols = builder.finish()
+        log.info("fetched %d rows in %d page(s) from %s", cols.rows_fetched, pages, self._where)
+        return cols
+
+    # ------------------------------------------------------------------ pagination
+    def _read_page(self, payload: Any, page_no: int) -> tuple[list[Any], str | None, int | None]:
+        """(rows, query string of the next page or None, last page number if known)."""
+        if isinstance(payload, list):
+            return payload, None, None
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+            shape = type(payload).__name__ if not isinstance(payload, dict) else (
+                "object with keys " + ", ".join(sorted(map(str, payload))[:8])
+            )
+            raise UpstreamInvalid(
+                f"Laravel sales API at {self._where} answered page {page_no} with JSON that is not "
+                f"sales data (expected an object with a \"data\" list, got {shape})"
+            )
+        rows = payload["data"]
+        last_page: int | None = None
+        meta = payload.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("last_page"), int):
+            last_page = meta["last_page"]
+        elif isinstance(payload.get("last_page"), int):
+            last_page = payload["last_page"]
+
+        links = payload.get("links")
+        if isinstance(links, dict) and "next" in links:  # length-aware paginator
+            return rows, self._query_of(links["next"], page_no), last_page
+        if "next_page_url" in payload:  # simple and cursor paginators
+            return rows, self._query_of(payload["next_page_url"], page_no), last_page
+        if "next_cursor" in payload:  # a cursor paginator without URLs
+            cursor = payload["next_cursor"]
+            if cursor is None:
+                return rows, None, last_page
+            if not isinstance(cursor, str):
+                raise UpstreamInvalid(f"Laravel sales API at {self._where}: next_cursor is not a string")
+            return rows, urlencode({"cursor": cursor}), last_page
+        return rows, None, last_page  # a plain {"data": [...]}
+
+    def _query_of(self, link: Any, page_no: int) -> str | None:
+        if link is None or link == "":
+            return None
+        if not isinstance(link, str):
+            raise UpstreamInvalid(
+                f"Laravel sales API at {self._where}: page {page_no}'s next link is not a URL"
+            )
+        query = urlsplit(link).query
+        if not query:
+            raise UpstreamInvalid(
+                f"Laravel sales API at {self._where}: page {page_no}'s next link has no page or "
+                "cursor parameter"
+            )
+        return query
+
+    @staticmethod
+    def _next_params(query: str, filters: dict[str, str]) -> list[tuple[str, str]]:
+        params = parse_qsl(query, keep_blank_values=True)
+        present = {k for k, _ in params}
+        # Laravel only repeats the filters when the app calls withQueryString(); never lose them.
+        return [*((k, v) for k, v in filters.items() if k not in present), *params]
+
+    # ------------------------------------------------------------------ HTTP
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _get_json(self, params: list[tuple[str, str]]) -> Any:
+        """One page as parsed JSON, with the retry policy applied."""
+        attempts = self.max_retries + 1
+        last_problem = ""
+        for attempt in range(attempts):
+            retry_after: float | None = None
+            try:
+                resp = self._session.get(
+                    self._endpoint, params=params, headers=self._headers(), timeout=self.timeout
+                )
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema) as exc:
+                # A misconfigured LARAVEL_API_URL: waiting will not fix it.
+                raise UpstreamUnavailable(
+                    f"Laravel sales API URL {self._where!r} is not usable ({type(exc).__name__}): "
+                    "check LARAVEL_API_URL"
+                ) from None
+            except requests.Timeout:
+                last_problem = f"no answer within {self.timeout:g}s"
+            except requests.ConnectionError as exc:
+                last_problem = f"connection failed ({type(exc).__name__})"
+            except requests.RequestException as exc:  # e.g. a body cut off mid-transfer
+                last_problem = f"transfer failed ({type(exc).__name__})"
+            else:
+                status = resp.status_code
+                if status < 300:
+                    return self._decode(resp)
+                body = resp.content
+                if status in _RETRY_STATUSES:
+                    last_problem = f"HTTP {status}"
+                    if status == 429:
+                        retry_after = self._retry_after(resp.headers.get("Retry-After"))
+                else:
+                    raise self._client_error(status, body)
+            if attempt + 1 < attempts:
+                delay = self._backoff(attempt, retry_after)
+                log.warning(
+                    "Laravel sales API at %s: %s; retry %d/%d in %.2fs",
+                    self._where, last_problem, attempt + 1, self.max_retries, delay,
+                )
+                time.sleep(delay)
+        raise UpstreamUnavailable(
+            f"Laravel sales API at {self._where} unavailable: {last_problem} "
+            f"(after {attempts} attempt{'s' if attempts != 1 else ''})"
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max)
+        # Full jitter: many workers retrying the same Laravel must not hit it in lockstep.
+        return random.uniform(0.0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+
+    @staticmethod
+    def _retry_after(value: str | None) -> float | None:
+        if not value:
+            return None
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:  # the HTTP-date form
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+
+    def _client_error(self, status: int, body: bytes) -> UpstreamInvalid:
+        if status in (401, 403):
+            hint = "check LARAVEL_API_TOKEN" if self._token else "LARAVEL_API_TOKEN is not set"
+            return UpstreamInvalid(
+                f"Laravel sales API at {self._where} refused access (HTTP {status}): {hint}"
+            )
+        if status == 404:
+            return UpstreamInvalid(
+                f"Laravel sales API at {self._where} not found (HTTP 404): check LARAVEL_API_URL "
+                "and LARAVEL_SALES_PATH"
+            )
+        return UpstreamInvalid(
+            f"Laravel sales API at {self._where} rejected the request (HTTP {status}): {_snippet(body)}"
+        )
+
+    def _decode(self, resp: requests.Response) -> Any:
+        body = resp.content
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            pass
+        head = body[:200].lstrip().lower()
+        if head.startswith((b"<!doctype", b"<html", b"<")):
+            what = "an HTML page (a login or error page? check LARAVEL_API_URL and the token)"
+        elif not body.strip():
+            what = "an empty body"
+        else:
+            what = f"broken JSON ({len(body)} bytes, truncated or malformed)"
+        raise UpstreamInvalid(f"Laravel sales API at {self._where} answered with {what}")
