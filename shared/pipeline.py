@@ -117,8 +117,11 @@ def series_key(series: MonthlySeries, model: str) -> str:
 
 def data_fingerprint(series: MonthlySeries, request: ForecastRequest) -> str:
     """A hash of the monthly series and the parameters: the result cache's key."""
+    # The dates only choose which months are fetched, and the series already says which those
+    # are: leaving them out lets a request on the 2nd reuse the refresh computed on the 1st.
+    params = {k: v for k, v in request.cache_params().items() if k not in ("start_date", "end_date")}
     blob = json.dumps(
-        {"series": series_key(series, request.model), "params": request.cache_params()},
+        {"series": series_key(series, request.model), "params": params},
         sort_keys=True,
         separators=(",", ":"),
     )

@@ -1,0 +1,185 @@
+"""The job service's own cost, against the pipeline it runs.
+
+    .venv/bin/python benchmarks/service.py [--jobs 200] [--single 30] [--wrk-seconds 10]
+
+Prints three figures, each as a ratio against a baseline measured in the same run:
+1. Job throughput: N distinct forecast jobs (36-month histories served by the Laravel-like
+   server) through the service with 2 worker processes, in jobs/s, against the same N pipelines
+   run directly, one process per core.
+2. Overhead: submit-to-result latency of single jobs on an idle stack, minus the pipeline's own
+   time for the same job (p50, p99).
+3. Status endpoint: a finished job's status under concurrent load (wrk), requests/s against a
+   trivial endpoint (/healthz) on the same server, as a ratio, with p99.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from shared.fake_laravel import FakeLaravel  # noqa: E402
+from shared.laravel_client import LaravelClient  # noqa: E402
+from shared.pipeline import LaravelSource, run_forecast  # noqa: E402
+from shared.schema import ForecastRequest, months_before  # noqa: E402
+from stack.local import LocalStack  # noqa: E402
+from stack.redis_server import free_port  # noqa: E402
+
+TODAY = date.today()
+ROWS_PER_MONTH = 30
+
+
+def shop_rows(n_shops: int, months: int = 37) -> list[dict]:
+    """One history per shop, told apart by `status` (the API filters on it): distinct data, so
+    neither the result cache nor the model store can serve one job from another."""
+    rng = np.random.default_rng(11)
+    rows, next_id = [], 1
+    for shop in range(n_shops):
+        level = rng.uniform(5_000, 50_000)
+        growth = rng.uniform(-0.01, 0.02)
+        season = rng.uniform(0.0, 0.4)
+        for back in range(months, -1, -1):
+            first = months_before(TODAY, back)
+            month_total = level * (1 + growth) ** (months - back) * (1 + season * np.cos(2 * np.pi * (first.month - 12) / 12))
+            for k in range(ROWS_PER_MONTH):
+                day = 1 + (k * 27) // ROWS_PER_MONTH if back else 1
+                rows.append({
+                    "id": next_id,
+                    "created_at": f"{first.year:04d}-{first.month:02d}-{day:02d}T12:00:00.000000Z",
+                    "grand_total": f"{month_total / ROWS_PER_MONTH * rng.lognormal(0, 0.2):.2f}",
+                    "status": f"shop{shop:03d}",
+                })
+                next_id += 1
+    return rows
+
+
+def request_for(shop: int) -> dict:
+    return {"status": f"shop{shop:03d}", "horizon": 3, "level": 90}
+
+
+def _direct(args: tuple[str, int]) -> float:
+    base_url, shop = args
+    started = time.perf_counter()
+    client = LaravelClient(base_url)
+    run_forecast(ForecastRequest.parse(request_for(shop)), LaravelSource(client, base_url), today=TODAY)
+    return time.perf_counter() - started
+
+
+def direct_baseline(base_url: str, n: int, processes: int) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        durations = pool.map(_direct, [(base_url, shop) for shop in range(n)], chunksize=1)
+    return time.perf_counter() - started, durations
+
+
+def wait_all(session: requests.Session, web: str, ids: list[str], poll: float = 0.05) -> dict[str, float]:
+    done: dict[str, float] = {}
+    while len(done) < len(ids):
+        for task_id in ids:
+            if task_id in done:
+                continue
+            status = session.get(f"{web}/api/v1/forecasts/{task_id}", timeout=10).json()["status"]
+            if status in ("SUCCESS", "FAILURE", "REVOKED"):
+                if status != "SUCCESS":
+                    raise SystemExit(f"job {task_id} ended {status}")
+                done[task_id] = time.perf_counter()
+        time.sleep(poll)
+    return done
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def wrk(url: str, seconds: int, connections: int = 32) -> tuple[float, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
+    return rps, float(p99.group(1)) * scale
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--single", type=int, default=30)
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    args = parser.parse_args()
+    n_shops = args.jobs + args.single
+    rows = shop_rows(n_shops)
+    print(f"{n_shops} shops, {len(rows):,} rows, 36-month histories; {os.cpu_count()} cores")
+
+    with FakeLaravel(rows, per_page=500) as laravel_url:
+        # 1. baseline: the same pipelines, directly, one process per core
+        baseline_s, durations = direct_baseline(laravel_url, args.jobs, processes=2)
+        baseline_rate = args.jobs / baseline_s
+        print(f"direct pipelines      {args.jobs} jobs in {baseline_s:7.2f} s = {baseline_rate:6.2f} jobs/s "
+              f"(median pipeline {statistics.median(durations):.3f} s)")
+
+        root = Path(tempfile.mkdtemp(prefix="sf-bench-"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "API_KEYS"))}
+        env.update(LARAVEL_API_URL=laravel_url, WEB_PORT=str(free_port()), SECRET_KEY="bench",
+                   MODEL_DIR=str(root / "models"))
+        stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=2)
+        stack.start(ready_timeout=120)
+        try:
+            web = stack.web_url
+            session = requests.Session()
+            # warm the worker processes (imports, first fit) before timing
+            warm = [session.post(f"{web}/api/v1/forecasts", json={**request_for(n_shops - 1 - i), "horizon": 1}).json()["task_id"] for i in range(2)]
+            wait_all(session, web, warm)
+
+            started = time.perf_counter()
+            ids = [session.post(f"{web}/api/v1/forecasts", json=request_for(shop), timeout=10).json()["task_id"]
+                   for shop in range(args.jobs)]
+            wait_all(session, web, ids, poll=0.2)
+            service_s = time.perf_counter() - started
+            service_rate = args.jobs / service_s
+            print(f"service, 2 workers    {args.jobs} jobs in {service_s:7.2f} s = {service_rate:6.2f} jobs/s")
+            print(f"THROUGHPUT RATIO      {service_rate / baseline_rate:.3f}   [target >= 0.85]")
+
+            # 2. overhead of single jobs on an idle stack
+            overheads = []
+            for shop in range(args.jobs, args.jobs + args.single):
+                own = _direct((laravel_url, shop))  # the pipeline's own time for this job
+                # a different level: not served from the cache the direct run just... has no cache; fits again
+                t0 = time.perf_counter()
+                task_id = session.post(f"{web}/api/v1/forecasts", json=request_for(shop), timeout=10).json()["task_id"]
+                t1 = wait_all(session, web, [task_id], poll=0.01)[task_id]
+                overheads.append((t1 - t0) - own)
+            print(f"OVERHEAD              p50 {percentile(overheads, 50) * 1000:7.1f} ms   "
+                  f"p99 {percentile(overheads, 99) * 1000:7.1f} ms   [target p50 < 300 ms]")
+
+            # 3. status endpoint under load vs a trivial endpoint, same server
+            if shutil.which("wrk"):
+                status_rps, status_p99 = wrk(f"{web}/api/v1/forecasts/{ids[0]}", args.wrk_seconds)
+                health_rps, health_p99 = wrk(f"{web}/healthz", args.wrk_seconds)
+                print(f"status endpoint       {status_rps:8.0f} req/s  p99 {status_p99:6.1f} ms")
+                print(f"/healthz              {health_rps:8.0f} req/s  p99 {health_p99:6.1f} ms")
+                print(f"STATUS RATIO          {status_rps / health_rps:.3f}   [target >= 0.7]")
+            else:
+                print("status endpoint       skipped: wrk is not installed (apt-get install wrk)")
+        finally:
+            stack.stop()
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

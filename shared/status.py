@@ -1,0 +1,188 @@
+"""Celery's result meta -> the status document of GET /api/v1/forecasts/{id} (CONTRACT §4).
+
+Pure functions over the raw meta as Celery stores it under ``celery-task-meta-<id>`` (decoded
+JSON, never unpickled, exceptions never reconstructed): the web tier reads it, these map it.
+A FAILURE stored from a ``shared.errors`` exception carries
+``{"exc_type", "exc_message": [code, message], "exc_module"}``; its code is kept as is.
+Anything else (WorkerLostError, TimeLimitExceeded, a bug) is reported as ``internal_error`` with
+a short message, never a traceback.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Mapping
+
+from shared.errors import ErrorCode
+from shared.schema import ErrorBody, Progress, TaskStatus
+
+
+class JobStatus(StrEnum):
+    """The states the status document reports (a subset of Celery's, plus PROGRESS)."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+
+TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED})
+
+# Celery states that mean the job will not run (further) but are not in READY_STATES.
+_FAILED_OTHERWISE = {
+    "REJECTED": "the job's message was rejected by the worker",
+    "IGNORED": "the job was not run",
+}
+
+# Short, stable explanations for failures that are not one of ours (no traceback ever leaves).
+_KNOWN_FOREIGN_FAILURES = {
+    "WorkerLostError": "the worker running the job was lost",
+    "TimeLimitExceeded": "the job ran out of time",
+    "SoftTimeLimitExceeded": "the job ran out of time",
+    "TaskRevokedError": "the job was cancelled",
+    "NotRegistered": "the worker does not know this task",
+}
+
+_KNOWN_CODES = {code.value for code in ErrorCode}
+
+
+def celery_state(meta: Mapping[str, Any] | None) -> str:
+    """The raw Celery state in ``meta``; PENDING when there is none (not yet picked up)."""
+    if not meta:
+        return "PENDING"
+    return str(meta.get("status") or "PENDING")
+
+
+def job_status(meta: Mapping[str, Any] | None) -> JobStatus:
+    """The status-document state for a raw meta."""
+    state = celery_state(meta)
+    if state in ("PENDING", "RECEIVED"):
+        return JobStatus.PENDING
+    if state == "STARTED":
+        return JobStatus.STARTED
+    if state == "SUCCESS":
+        return JobStatus.SUCCESS
+    if state == "REVOKED":
+        return JobStatus.REVOKED
+    if state == "FAILURE":
+        # A job that stopped at its cancel flag fails with `cancelled`: to the client who sent
+        # DELETE that is the same outcome as a revoke before it started.
+        code, _ = failure_error(meta)
+        return JobStatus.REVOKED if code == ErrorCode.CANCELLED else JobStatus.FAILURE
+    if state in _FAILED_OTHERWISE:
+        return JobStatus.FAILURE
+    # PROGRESS, RETRY, and any custom state a worker reports on its way.
+    return JobStatus.PROGRESS
+
+
+def is_terminal(meta: Mapping[str, Any] | None) -> bool:
+    return job_status(meta) in TERMINAL
+
+
+def failure_error(meta: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(code, message) of a FAILURE meta, never exposing a traceback."""
+    result = (meta or {}).get("result")
+    if isinstance(result, Mapping):
+        args = result.get("exc_message")
+        if (
+            isinstance(args, (list, tuple))
+            and len(args) >= 2
+            and args[0] in _KNOWN_CODES
+            and isinstance(args[1], str)
+        ):
+            return str(args[0]), args[1][:1000]
+        exc_type = result.get("exc_type")
+        if isinstance(exc_type, str) and exc_type in _KNOWN_FOREIGN_FAILURES:
+            code = ErrorCode.CANCELLED if exc_type == "TaskRevokedError" else ErrorCode.INTERNAL_ERROR
+            return str(code), _KNOWN_FOREIGN_FAILURES[exc_type]
+    return str(ErrorCode.INTERNAL_ERROR), "the job failed unexpectedly"
+
+
+def progress_of(meta: Mapping[str, Any] | None) -> Progress:
+    state = celery_state(meta)
+    status = job_status(meta)
+    if status == JobStatus.PENDING:
+        return Progress(stage="queued", percent=0)
+    if status == JobStatus.STARTED:
+        return Progress(stage="started", percent=0)
+    if status == JobStatus.SUCCESS:
+        return Progress(stage="done", percent=100)
+    if status == JobStatus.REVOKED:
+        return Progress(stage="cancelled", percent=100)
+    if status == JobStatus.FAILURE:
+        return Progress(stage="failed", percent=100)
+    if state == "RETRY":
+        return Progress(stage="retrying", percent=0)
+    result = (meta or {}).get("result")
+    stage = state.lower()
+    percent = 0
+    if isinstance(result, Mapping):
+        if isinstance(result.get("stage"), str) and result["stage"]:
+            stage = result["stage"][:64]
+        raw = result.get("percent")
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw == raw:
+            percent = int(min(max(raw, 0), 100))
+    return Progress(stage=stage, percent=percent)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time as Celery or JobStore writes it (naive means UTC), or epoch seconds."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def build_status(
+    task_id: str,
+    meta: Mapping[str, Any] | None,
+    *,
+    submitted_at: float | datetime | None = None,
+) -> TaskStatus:
+    """The status document for ``task_id`` from its raw meta (None: not picked up yet)."""
+    status = job_status(meta)
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+    finished_at: datetime | None = None
+    if status in TERMINAL:
+        finished_at = parse_time((meta or {}).get("date_done"))
+    if status == JobStatus.SUCCESS:
+        raw = (meta or {}).get("result")
+        if isinstance(raw, dict):
+            result = raw
+        else:  # a worker returned something that is not a document: a bug, not the client's
+            status = JobStatus.FAILURE
+            error = ErrorBody(code=ErrorCode.INTERNAL_ERROR, message="the job returned no document")
+    elif status == JobStatus.FAILURE:
+        state = celery_state(meta)
+        if state in _FAILED_OTHERWISE:
+            error = ErrorBody(code=ErrorCode.INTERNAL_ERROR, message=_FAILED_OTHERWISE[state])
+        else:
+            code, message = failure_error(meta)
+            error = ErrorBody(code=code, message=message)
+    elif status == JobStatus.REVOKED:
+        error = ErrorBody(code=ErrorCode.CANCELLED, message="the job was cancelled")
+    progress = Progress(stage="failed", percent=100) if status == JobStatus.FAILURE else progress_of(meta)
+    return TaskStatus(
+        task_id=task_id,
+        status=status.value,
+        progress=progress,
+        submitted_at=parse_time(submitted_at),
+        finished_at=finished_at,
+        result=result,
+        error=error,
+    )

@@ -1,0 +1,143 @@
+"""End-to-end fixtures: the real processes, started as operators start them.
+
+A Laravel-like HTTP server in this process, an embedded Redis on a free port, a Celery worker
+subprocess and gunicorn, all through stack.local.LocalStack (the runner `make run` uses), so the
+tests talk to the service as a client would. Nothing is mocked and nothing runs eagerly.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+import requests
+
+from shared.fake_laravel import Faults, FakeLaravel
+from shared.schema import months_before
+from stack.local import LocalStack
+from stack.redis_server import free_port
+
+API_KEY = "e2e-key-9f2c"
+TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}
+
+
+def sales_rows(today: date, months: int = 40, per_month: int = 25, seed: int = 3) -> list[dict]:
+    """Transactions for ``months`` months up to ``today``: trend, a December peak, noise."""
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    next_id = 1
+    for back in range(months, -1, -1):
+        first = months_before(today, back)
+        days = 28 if back else max(today.day - 1, 1)
+        level = 1000 * (1 + 0.01 * (months - back)) * (1.4 if first.month == 12 else 1.0)
+        for _ in range(per_month):
+            when = datetime(first.year, first.month, 1, tzinfo=timezone.utc) + timedelta(
+                days=int(rng.integers(0, days)), seconds=int(rng.integers(0, 86400))
+            )
+            total = level / per_month * float(rng.lognormal(0, 0.3))
+            rows.append(
+                {
+                    "id": next_id,
+                    "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                    "grand_total": f"{total:.2f}",
+                    "status": "completed",
+                }
+            )
+            next_id += 1
+    return rows
+
+
+@dataclass
+class Laravel:
+    """The Laravel-like server; it can be stopped and brought back on the same port."""
+
+    rows: list[dict]
+    port: int = field(default_factory=free_port)
+    server: FakeLaravel | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def faults(self) -> Faults:
+        assert self.server is not None
+        return self.server.faults
+
+    def start(self) -> None:
+        self.server = FakeLaravel(self.rows, paginator="length_aware", per_page=200, port=self.port)
+        self.server.start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+            self.server = None
+
+    def page_one_requests(self, start_date: str) -> int:
+        assert self.server is not None
+        return sum(1 for r in self.server.requests if r.query.get("start_date") == start_date and r.query.get("page") in (None, "1"))
+
+
+@dataclass
+class Service:
+    stack: LocalStack
+    laravel: Laravel
+    headers: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return self.stack.web_url
+
+    def submit(self, body: dict | None = None, **kwargs) -> requests.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return requests.post(f"{self.url}/api/v1/forecasts", json=body or {}, headers=headers, timeout=10, **kwargs)
+
+    def status(self, task_id: str) -> dict:
+        response = requests.get(f"{self.url}/api/v1/forecasts/{task_id}", headers=self.headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait(self, task_id: str, timeout: float = 120, seen: list | None = None) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            document = self.status(task_id)
+            if seen is not None:
+                seen.append((document["status"], document["progress"]["stage"], document["progress"]["percent"]))
+            if document["status"] in TERMINAL:
+                return document
+            time.sleep(0.1)
+        raise AssertionError(f"task {task_id} not finished after {timeout}s: {document}")
+
+
+def _base_env(tmp_path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_", "LARAVEL_", "API_KEYS"))}
+    env.update(
+        WEB_PORT=str(free_port()),
+        SECRET_KEY="e2e-secret-key",
+        MODEL_DIR=str(tmp_path / "models"),
+        UPSTREAM_TASK_RETRIES="0",
+        LEGACY_WAIT_SECONDS="60",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="package")
+def laravel():
+    server = Laravel(sales_rows(date.today()))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def service(tmp_path_factory, laravel):
+    root = tmp_path_factory.mktemp("stack")
+    env = _base_env(root, LARAVEL_API_URL=laravel.url, API_KEYS=f"other-key,{API_KEY}")
+    stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=2)
+    stack.start(ready_timeout=120)
+    yield Service(stack, laravel, {"Authorization": f"Bearer {API_KEY}"})
+    stack.stop()

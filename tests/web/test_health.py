@@ -1,0 +1,126 @@
+"""/healthz, /readyz, /metrics, /openapi.json, /docs, and a Redis outage answering 503 quickly."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shared.config import Settings
+from stack.redis_server import RedisServer, free_port
+from web.app import create_app
+
+OUTAGE_BOUND_SECONDS = 5.0
+
+
+def test_healthz(web_client):
+    response = web_client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_readyz_names_the_missing_worker(web_client):
+    # Redis answers, but no worker consumes the queue in this test session.
+    response = web_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "missing": ["worker"]}
+
+
+def test_metrics_is_prometheus_text(web_client):
+    web_client.get("/healthz")
+    response = web_client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    assert 'sf_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in response.get_data(as_text=True)
+
+
+def test_openapi_describes_the_api(web_client):
+    spec = web_client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    schemas = spec["components"]["schemas"]
+    for name in ("ForecastRequest", "Submitted", "TaskStatus", "ResultDocument", "ErrorDocument"):
+        assert name in schemas
+    request = schemas["ForecastRequest"]
+    assert request["properties"]["horizon"]["maximum"] == 24
+    assert set(request["properties"]["model"]["enum"]) >= {"auto", "linear", "ets"}
+    post = spec["paths"]["/api/v1/forecasts"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ForecastRequest"
+    assert {"202", "400", "413", "422", "503"} <= set(post["responses"])
+    assert {"get", "delete"} <= set(spec["paths"]["/api/v1/forecasts/{task_id}"])
+    assert "/api/sales-forecast" in spec["paths"]
+    # Every reference resolves inside the document.
+    text = str(spec)
+    import re
+
+    for ref in set(re.findall(r"#/components/schemas/(\w+)", text)):
+        assert ref in schemas, ref
+
+
+def test_docs_is_self_contained_html(web_client):
+    response = web_client.get("/docs")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert "/api/v1/forecasts" in html and "ForecastRequest" in html
+    assert "http://" not in html and "https://" not in html  # no CDN, nothing fetched
+
+
+def test_the_dashboard_is_served_at_the_root(web_client):
+    response = web_client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+
+
+# ---- Redis outage --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_redis_app():
+    """An app built as production builds it (its own Celery app), whose Redis then goes away."""
+    server = RedisServer().start()
+    app = create_app(Settings(redis_url=server.url, legacy_wait_seconds=0.2))
+    client = app.test_client()
+    assert client.post("/api/v1/forecasts", json={}).status_code == 202  # connections pooled
+    server.cleanup()
+    return client
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("post", "/api/v1/forecasts"),
+        ("get", "/api/v1/forecasts/some-id"),
+        ("delete", "/api/v1/forecasts/some-id"),
+        ("get", "/api/sales-forecast"),
+    ],
+)
+def test_redis_down_is_503_broker_unavailable_within_a_bound(dead_redis_app, method, path):
+    started = time.monotonic()
+    response = getattr(dead_redis_app, method)(path, json={} if method == "post" else None)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "broker_unavailable"
+    assert "127.0.0.1" not in response.get_data(as_text=True)  # no connection details leak
+    assert elapsed < OUTAGE_BOUND_SECONDS
+
+
+def test_readyz_names_redis_when_it_is_down(dead_redis_app):
+    response = dead_redis_app.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["missing"] == ["redis"]
+
+
+def test_broker_down_with_idempotency_key_then_retry_queues_the_same_task(web_redis_server, web_redis):
+    """Redis up, a separate broker down: 503; the client's retry with its key, once the broker is
+    back, queues the job it was promised under the same id."""
+    broker_port = free_port()
+    settings = Settings(redis_url=web_redis_server.url, broker_url=f"redis://127.0.0.1:{broker_port}/0")
+    client = create_app(settings).test_client()
+    headers = {"Idempotency-Key": "retry-me"}
+    started = time.monotonic()
+    first = client.post("/api/v1/forecasts", json={"horizon": 5}, headers=headers)
+    assert first.status_code == 503 and time.monotonic() - started < OUTAGE_BOUND_SECONDS
+    with RedisServer(port=broker_port) as broker:
+        import redis
+
+        retry = client.post("/api/v1/forecasts", json={"horizon": 5}, headers=headers)
+        assert retry.status_code == 202
+        task_id = retry.get_json()["task_id"]
+        assert client.get(f"/api/v1/forecasts/{task_id}").get_json()["status"] == "PENDING"
+        assert redis.Redis.from_url(broker.url).llen("forecasts") == 1

@@ -1,0 +1,155 @@
+"""Errors to HTTP, in one place (CONTRACT §4, §7).
+
+Routes raise named errors (``shared.errors`` and the few web-only ones below); broker and backend
+outages surface as the client libraries' own exceptions. Nothing else in ``web/`` catches them:
+the handlers registered here turn each into ``{"status": "error", "error": {...}}`` with the
+matching status. Anything unexpected is logged with its traceback and answered with a 500 that
+says nothing more than ``internal_error``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kombu.exceptions
+import redis.exceptions
+from celery.exceptions import BackendError
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from shared.errors import ErrorCode, ForecastError, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_REQUEST: 422,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.INSUFFICIENT_HISTORY: 422,
+    ErrorCode.UPSTREAM_UNAVAILABLE: 502,
+    ErrorCode.UPSTREAM_INVALID: 502,
+    ErrorCode.BROKER_UNAVAILABLE: 503,
+    ErrorCode.CANCELLED: 409,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+
+# Exceptions that mean "Redis (broker or result backend) cannot be reached right now".
+# redis' ConnectionError covers refused connections, lost ones, busy-loading and auth failures.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,  # a replica promoted away from under us: transient
+    kombu.exceptions.OperationalError,
+    BackendError,
+    ConnectionError,  # builtin: raised by kombu's transport for a refused socket
+    TimeoutError,  # builtin (socket.timeout)
+)
+
+
+# ---- web-only named errors ----------------------------------------------------------------
+
+
+class MalformedBody(InvalidRequest):
+    """The body is not a JSON object at all (wrong content type, bad JSON, not an object): 400."""
+
+    http_status = 400
+
+
+class AlreadyFinished(InvalidRequest):
+    """A DELETE for a job that has already finished: 409."""
+
+    http_status = 409
+
+
+class Unauthorized(ForecastError):
+    """Missing or wrong API key."""
+
+    code = ErrorCode.UNAUTHORIZED
+
+
+class NotFound(ForecastError):
+    """No one submitted this task id (or it has expired)."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+def status_for_code(code: str) -> int:
+    """The HTTP status for an error code; unknown codes are a server-side failure."""
+    try:
+        return STATUS_BY_CODE[ErrorCode(code)]
+    except ValueError:
+        return 500
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": str(code), "message": message}
+    if field:
+        error["field"] = field
+    return {"status": "error", "error": error}
+
+
+def error_response(
+    code: str, message: str, status: int | None = None, *, field: str | None = None
+) -> Response:
+    response = jsonify(error_body(code, message, field))
+    response.status_code = status if status is not None else status_for_code(code)
+    return response
+
+
+# ---- handlers -----------------------------------------------------------------------------
+
+
+def _forecast_error(exc: ForecastError) -> Response:
+    status = getattr(exc, "http_status", None) or STATUS_BY_CODE.get(exc.code, 500)
+    return error_response(exc.code, exc.message, status, field=exc.field)
+
+
+def _broker_error(exc: BaseException) -> Response:
+    # The exception text may carry a host and port; it goes to the log, not to the client.
+    log.warning("broker/backend unreachable: %s: %s", type(exc).__name__, exc)
+    response = error_response(
+        ErrorCode.BROKER_UNAVAILABLE, "the job queue is unreachable; try again shortly"
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+_HTTP_CODES: dict[int, ErrorCode] = {
+    400: ErrorCode.INVALID_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    404: ErrorCode.NOT_FOUND,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    code = _HTTP_CODES.get(status) or (
+        ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.INVALID_REQUEST
+    )
+    if status == 413:
+        message = "the request body is too large"
+    elif status == 404:
+        message = "no such resource"
+    else:
+        message = exc.description or exc.name
+    response = error_response(code, message, status)
+    # Keep what the exception adds (e.g. the Allow header of a 405), but not its content type.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_response(ErrorCode.INTERNAL_ERROR, "internal error")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ForecastError, _forecast_error)
+    for exc_type in BROKER_ERRORS:
+        app.register_error_handler(exc_type, _broker_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,41 @@
+"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (CONTRACT §4).
+
+It submits the default forecast (joining an identical job already in flight), waits for it up to
+LEGACY_WAIT_SECONDS, and answers in the original shape: the result document exactly as the worker
+stored it. A failure answers with its code's status (502 Laravel unreachable, 422 too little
+history...); a job still running when the bound passes answers 202 with its task id, like POST.
+
+The original endpoint took no parameters; start_date, end_date, horizon, level and model are
+accepted as query parameters and validated like the POST body. Other query parameters (cache
+busters such as jQuery's ``_=``) are ignored, as they always were.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from shared.errors import ErrorCode
+from shared.logs import bind
+from web.api import parse_request, service, submitted_response
+from web.errors import error_response, status_for_code
+from shared.status import JobStatus
+
+bp = Blueprint("legacy", __name__)
+
+QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model")
+
+
+@bp.get("/api/sales-forecast")
+def sales_forecast() -> Response:
+    query = {name: request.args[name] for name in QUERY_FIELDS if name in request.args}
+    req = parse_request(query)
+    svc = service()
+    submission = svc.submit(req)
+    bind(task_id=submission.task_id)
+    doc = svc.wait(submission.task_id, svc.settings.legacy_wait_seconds)
+    if doc is None:
+        return submitted_response(submission.task_id)
+    if doc.status == JobStatus.SUCCESS:
+        return jsonify(doc.result)
+    code = doc.error.code if doc.error else str(ErrorCode.INTERNAL_ERROR)
+    message = doc.error.message if doc.error else "the job failed"
+    return error_response(code, message, status_for_code(code))
