@@ -1,0 +1,61 @@
+"""The dashboard's pages and GET /api/v1/forecasts (the list /jobs reads), on a real Redis."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+KEY = "dash-key"
+
+
+def test_pages_are_local_only_and_carry_no_key(make_web_app):
+    client = make_web_app(api_keys=(KEY,)).test_client()
+    for path in ("/", "/jobs"):
+        response = client.get(path)
+        assert response.status_code == 200 and response.mimetype == "text/html"
+        html = response.get_data(as_text=True)
+        assert KEY not in html  # the server never hands its key to a browser
+        assert 'data-auth-required="true"' in html
+        assert not re.search(r"(src|href)=\"(https?:)?//", html)  # no CDN, nothing remote
+        assert "<script>" not in html  # no inline script: the CSP forbids it
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assert client.get("/static/vendor/plotly-basic.min.js").status_code == 200
+    assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_pages_without_keys_do_not_ask_for_one(web_client):
+    html = web_client.get("/").get_data(as_text=True)
+    assert 'data-auth-required="false"' in html
+
+
+def test_list_recent_jobs_newest_first_with_states(web_client, web_celery):
+    first = web_client.post("/api/v1/forecasts", json={"horizon": 2}).get_json()["task_id"]
+    second = web_client.post("/api/v1/forecasts", json={"horizon": 5}).get_json()["task_id"]
+    document = {"status": "success", "data": {"forecast": {"period": "2025-04", "model": "ets",
+                                                            "next_month_forecast": 10.0}}}
+    web_celery.backend.store_result(first, document, "SUCCESS")
+
+    response = web_client.get("/api/v1/forecasts?limit=10")
+    assert response.status_code == 200
+    jobs = response.get_json()["jobs"]
+    assert [job["task_id"] for job in jobs] == [second, first]
+    assert jobs[0]["status"] == "PENDING" and jobs[0]["params"]["horizon"] == 5
+    assert jobs[0]["forecast"] is None
+    assert jobs[1]["status"] == "SUCCESS" and jobs[1]["progress"] == {"stage": "done", "percent": 100}
+    assert jobs[1]["forecast"]["next_month_forecast"] == 10.0
+    assert "result" not in jobs[1]  # the full document stays at GET /{task_id}
+    assert len(web_client.get("/api/v1/forecasts?limit=1").get_json()["jobs"]) == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5", ""])
+def test_list_limit_out_of_range_is_422(web_client, limit):
+    response = web_client.get(f"/api/v1/forecasts?limit={limit}")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "limit"
+
+
+def test_list_needs_the_key_when_keys_are_set(make_web_app):
+    client = make_web_app(api_keys=(KEY,)).test_client()
+    assert client.get("/api/v1/forecasts").status_code == 401
+    assert client.get("/api/v1/forecasts", headers={"X-API-Key": KEY}).status_code == 200

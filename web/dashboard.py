@@ -1,0 +1,112 @@
+"""The dashboard: ``/`` (submit a forecast, watch it run, see the chart and its figures), ``/jobs``
+(recent jobs and their states), and ``GET /api/v1/forecasts?limit=N``, the JSON list ``/jobs`` reads.
+
+The pages are static shells: their scripts call the public API from the browser, with the API
+key the person types in (kept in the tab's sessionStorage, sent as ``X-API-Key``). The server
+never puts a key into a page: ``/`` and ``/jobs`` are open, and a key in their HTML would be
+handed to anyone who can load them. Every asset is served from ``/static`` (the chart is the
+vendored plotly.js basic bundle, see ``scripts/vendor_assets.sh``); the Content-Security-Policy
+below lets the pages load and call nothing else, and run no inline script.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, get_args
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from shared.errors import InvalidRequest
+from shared.schema import ModelName
+from web.api import service
+from shared.status import build_status
+
+bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+DEFAULT_LIST_LIMIT = 20
+MAX_LIST_LIMIT = 100
+
+# Scripts and connections: this origin only. Styles: plotly.js writes <style> and style=""
+# attributes at run time, so inline styles are allowed (inline *scripts* are not).
+# img-src data:/blob: is plotly's "download as PNG" button, which renders locally.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def _page(template: str, **context: Any) -> Response:
+    settings = service().settings
+    html = render_template(
+        template,
+        auth_required=bool(settings.api_keys),
+        models=get_args(ModelName),
+        **context,
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/")
+def index() -> Response:
+    return _page("dashboard.html", page="forecast")
+
+
+@bp.get("/jobs")
+def jobs() -> Response:
+    return _page("jobs.html", page="jobs")
+
+
+# ---- GET /api/v1/forecasts: recent jobs, newest first ------------------------------------
+
+
+def _list_limit() -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return DEFAULT_LIST_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_LIMIT:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}", field="limit")
+    return int(raw)
+
+
+def _summary(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The headline of a finished job's document; the full document stays at GET /{task_id}."""
+    data = result.get("data") if isinstance(result, Mapping) else None
+    forecast = data.get("forecast") if isinstance(data, Mapping) else None
+    if not isinstance(forecast, Mapping):
+        return None
+    keys = ("period", "model", "next_month_forecast", "expected_range_low", "expected_range_high",
+            "confidence_level", "model_accuracy")
+    return {key: forecast.get(key) for key in keys}
+
+
+@bp.get("/api/v1/forecasts")
+def list_forecasts() -> Response:
+    """Recent jobs (kept for RESULT_TTL_SECONDS, at most 200), each with its state and headline."""
+    limit = _list_limit()
+    svc = service()
+    jobs: list[dict[str, Any]] = []
+    for task_id in svc.jobs.recent(limit):
+        record = svc.jobs.get(task_id)
+        meta = svc.read_meta(task_id)
+        if record is None and meta is None:  # expired: its id outlives it in the recent list
+            continue
+        doc = build_status(task_id, meta, submitted_at=record.submitted_at if record else None)
+        body = doc.model_dump(mode="json", exclude={"result"})
+        if body["error"] and body["error"].get("field") is None:
+            body["error"].pop("field", None)
+        body["params"] = record.params if record else None
+        body["forecast"] = _summary(doc.result)
+        jobs.append(body)
+    return jsonify({"jobs": jobs, "limit": limit})
