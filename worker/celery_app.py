@@ -9,6 +9,8 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from shared.config import Settings
+from worker import logging_setup, poison
+from worker.schedule import beat_schedule
 
 FORECAST_TASK = "forecast.sales"
 # The longest job (a million rows, auto with backtest) takes minutes; an unacked message is
@@ -47,7 +49,17 @@ def create_celery(settings: Settings, *, include_tasks: bool = True) -> Celery:
         timezone=settings.sales_timezone,
         enable_utc=True,
     )
+    # The poison-message guard (worker/poison.py): kombu's Redis transport with every raw message
+    # checked before Celery decodes it; refused ones go to `<queue>.dead`, never to a task.
+    poison.install(app.conf, settings.celery_broker_url)
+    # Beat's schedule (worker/schedule.py): `forecast.refresh` on FORECAST_REFRESH_CRON. Parsed
+    # here, in every process, so a malformed cron expression stops them all at start-up.
+    app.conf.beat_schedule = beat_schedule(settings)
+    # JSON log lines with the task id for the worker and beat (they send Celery's setup_logging).
+    logging_setup.install()
     app.settings = settings  # read by the tasks: configuration is read once, by the entry point
     if include_tasks:
-        app.conf.include = ["worker.tasks"]
+        # worker.webhooks: the `forecast.webhook` task that delivers signed completion callbacks
+        # worker.schedule: the `forecast.refresh` task that beat sends
+        app.conf.include = ["worker.tasks", "worker.webhooks", "worker.schedule"]
     return app

@@ -14,6 +14,7 @@ from typing import Any
 import redis
 from celery import Celery, shared_task, states
 from celery.exceptions import Ignore
+from celery.signals import task_postrun
 
 from shared.config import Settings
 from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
@@ -22,6 +23,8 @@ from shared.laravel_client import LaravelClient
 from shared.model_store import ModelStore
 from shared.pipeline import LaravelSource, SalesSource, Stage, run_forecast
 from shared.schema import ForecastRequest
+from shared.webhooks import check_callback_url
+from worker import webhooks
 from worker.celery_app import FORECAST_TASK
 
 log = logging.getLogger(__name__)
@@ -81,7 +84,9 @@ class _Progress:
         if self.jobs.is_cancelled(self.task.request.id):
             raise Cancelled("the job was cancelled")
         self.last = (stage, percent)
-        self.task.update_state(state=PROGRESS_STATE, meta={"stage": str(stage), "percent": int(percent)})
+        meta = {"stage": str(stage), "percent": int(percent)}
+        self.task.update_state(state=PROGRESS_STATE, meta=meta)
+        self.task.send_event("task-progress", result=meta)  # so Flower shows the stage live
 
 
 @shared_task(bind=True, name=FORECAST_TASK, throws=(ForecastError,), max_retries=None)
@@ -89,6 +94,8 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     ctx = _context(self.app)
     task_id = self.request.id
     request = ForecastRequest.parse(kwargs)  # wrong kwargs: FAILURE invalid_request, no retry
+    # A callback host outside CALLBACK_ALLOWED_HOSTS fails the job before any request is made.
+    check_callback_url(request.callback_url, ctx.settings.effective_callback_hosts)
     finished = True  # False while a retry keeps the job in flight
     try:
         if ctx.source is None:
@@ -122,3 +129,11 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
         if finished:
             # the web tier sends resolved parameters, so this is the key it joined requests on
             ctx.jobs.clear_inflight(request.params_key(), task_id)
+
+
+@task_postrun.connect(weak=False)
+def _completion_webhook(sender: Any = None, task_id: str | None = None, kwargs: Any = None, **_: Any) -> None:
+    # Completion webhooks (worker/webhooks.py): task_postrun runs after the job's state is
+    # stored; a finished job with a callback_url gets that state POSTed to it, signed.
+    if getattr(sender, "name", None) == FORECAST_TASK and task_id:
+        webhooks.enqueue_completion(sender, task_id, kwargs or {})

@@ -1,0 +1,105 @@
+<?php
+/**
+ * Dispatch a forecast from PHP and wait for its result: the ForecastDispatcher outside Laravel.
+ *
+ *   php forecast.php [--redis=URL] [--queue=NAME] [--timeout=SECONDS] [--no-wait] [--dry-run]
+ *                    [--id=TASK_ID] [--kwargs=JSON]
+ *
+ *   --redis    REDIS_URL or redis://127.0.0.1:6379/0 (redis://[:password@]host:port/db)
+ *   --queue    FORECAST_QUEUE or "forecasts"
+ *   --kwargs   the job's parameters, a JSON object: '{"horizon": 6, "model": "ets"}'
+ *   --no-wait  print the task id and exit; --dry-run: print the message, push nothing
+ *
+ * Prints the stored result (celery-task-meta-<id>) as JSON. Exit codes: 0 SUCCESS,
+ * 1 FAILURE or REVOKED (the error code is in result.exc_message[0]), 2 timed out,
+ * 64 bad usage, 69 Redis unreachable, 78 a Redis client that prefixes or serializes keys.
+ */
+
+declare(strict_types=1);
+
+require __DIR__ . '/app/Services/ForecastDispatcher.php';
+
+use App\Services\ForecastDispatcher;
+
+const EXIT_SUCCESS = 0;
+const EXIT_JOB_FAILED = 1;
+const EXIT_TIMEOUT = 2;
+const EXIT_USAGE = 64;
+const EXIT_UNAVAILABLE = 69;
+const EXIT_CONFIG = 78;
+
+function fail(string $message, int $code): never
+{
+    fwrite(STDERR, "forecast.php: $message\n");
+    exit($code);
+}
+
+$opts = getopt('', ['redis:', 'queue:', 'timeout:', 'kwargs:', 'id:', 'no-wait', 'dry-run', 'help']);
+if ($opts === false || isset($opts['help'])) {
+    fwrite(STDERR, "usage: php forecast.php [--redis=URL] [--queue=NAME] [--timeout=S] [--kwargs=JSON] [--id=ID] [--no-wait] [--dry-run]\n");
+    exit(isset($opts['help']) ? EXIT_SUCCESS : EXIT_USAGE);
+}
+$url = $opts['redis'] ?? (getenv('REDIS_URL') ?: 'redis://127.0.0.1:6379/0');
+$queue = $opts['queue'] ?? (getenv('FORECAST_QUEUE') ?: ForecastDispatcher::DEFAULT_QUEUE);
+$timeout = (float) ($opts['timeout'] ?? 60);
+try {
+    $kwargs = json_decode($opts['kwargs'] ?? '{}', true, 32, JSON_THROW_ON_ERROR);
+} catch (JsonException $e) {
+    fail('--kwargs is not JSON: ' . $e->getMessage(), EXIT_USAGE);
+}
+if (!is_array($kwargs)) {
+    fail('--kwargs must be a JSON object', EXIT_USAGE);
+}
+
+$parts = parse_url($url);
+if ($parts === false || !in_array($parts['scheme'] ?? '', ['redis', 'rediss'], true)) {
+    fail("not a redis:// URL: $url", EXIT_USAGE);
+}
+$redis = new Redis();
+try {
+    $host = ($parts['scheme'] === 'rediss' ? 'tls://' : '') . ($parts['host'] ?? '127.0.0.1');
+    $redis->connect($host, (int) ($parts['port'] ?? 6379), 5.0);
+    if (isset($parts['pass'])) {
+        $auth = isset($parts['user']) && $parts['user'] !== ''
+            ? [rawurldecode($parts['user']), rawurldecode($parts['pass'])]
+            : rawurldecode($parts['pass']);
+        $redis->auth($auth);
+    }
+    $db = (int) ltrim($parts['path'] ?? '/0', '/');
+    if ($db !== 0) {
+        $redis->select($db);
+    }
+} catch (RedisException $e) {
+    fail('Redis unreachable: ' . $e->getMessage(), EXIT_UNAVAILABLE);
+}
+
+try {
+    $forecasts = new ForecastDispatcher($redis, $queue);
+    if (isset($opts['dry-run'])) {
+        echo $forecasts->message($kwargs, $opts['id'] ?? 'dry-run'), "\n";
+        exit(EXIT_SUCCESS);
+    }
+    $id = $forecasts->dispatch($kwargs, $opts['id'] ?? null);
+    fwrite(STDERR, "dispatched $id onto '$queue'\n");
+    if (isset($opts['no-wait'])) {
+        echo $id, "\n";
+        exit(EXIT_SUCCESS);
+    }
+    $meta = $forecasts->wait($id, $timeout);
+} catch (InvalidArgumentException $e) {
+    fail($e->getMessage(), EXIT_USAGE);
+} catch (LogicException $e) {
+    fail($e->getMessage(), EXIT_CONFIG);
+} catch (RedisException $e) {
+    fail('Redis unreachable: ' . $e->getMessage(), EXIT_UNAVAILABLE);
+} catch (RuntimeException $e) {
+    fail($e->getMessage(), EXIT_TIMEOUT);
+}
+
+echo json_encode($meta, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_PRETTY_PRINT), "\n";
+$error = ForecastDispatcher::error($meta);
+if ($error !== null) {
+    fwrite(STDERR, "forecast $id failed: {$error['code']}: {$error['message']}\n");
+    exit(EXIT_JOB_FAILED);
+}
+exit(EXIT_SUCCESS);

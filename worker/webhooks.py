@@ -1,0 +1,151 @@
+"""Completion webhooks: the `forecast.webhook` task, which POSTs a finished job's status document.
+
+When a `forecast.sales` job submitted with ``callback_url`` reaches its final state (SUCCESS,
+FAILURE, or REVOKED when cancelled), :func:`enqueue_completion` (called from worker/tasks.py once
+the state is stored) queues ``forecast.webhook`` with the job's id. That task:
+
+- reads the job's stored result meta and builds the same document GET /api/v1/forecasts/<id>
+  answers, so the body is what a poll would have returned;
+- takes the URL from the job's own stored kwargs (never from its message), re-checks it against
+  CALLBACK_ALLOWED_HOSTS, and POSTs without following redirects;
+- signs each attempt per Standard Webhooks (shared/webhooks.py), ``webhook-id`` = the task id;
+- retries a failed delivery (connection error, timeout, 5xx, 4xx other than 410) with exponential
+  backoff, at most ``WEBHOOK_MAX_RETRIES`` times; a 3xx or 410 is final.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+
+import redis
+import requests
+from celery import Celery, shared_task, states
+
+from shared.config import Settings
+from shared.errors import InvalidRequest
+from shared.jobs import JobStore
+from shared.status import build_status
+from shared.webhooks import check_callback_url, signature_headers, signing_key
+from worker.celery_app import FORECAST_TASK
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_TASK = "forecast.webhook"
+# 2, 4, 8 ... 512, 600 s: about 27 minutes in all, under the broker's visibility timeout (an ETA
+# longer than that would be redelivered while it waits).
+WEBHOOK_MAX_RETRIES = 10
+WEBHOOK_BACKOFF_BASE_SECONDS = 2.0
+WEBHOOK_BACKOFF_MAX_SECONDS = 600.0
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+USER_AGENT = "sales-forecast-webhooks/1"
+# The states after which a job changes no more, as Celery stores them.
+FINAL_STATES = frozenset({states.SUCCESS, states.FAILURE, states.REVOKED})
+
+
+class DeliveryFailed(Exception):
+    """One delivery attempt failed in a way a later attempt may not (retried with backoff)."""
+
+
+def backoff_seconds(retries: int) -> float:
+    return min(WEBHOOK_BACKOFF_BASE_SECONDS * (2**retries), WEBHOOK_BACKOFF_MAX_SECONDS)
+
+
+@lru_cache(maxsize=4)
+def _jobs(redis_url: str, ttl_seconds: int) -> JobStore:
+    client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+    return JobStore(client, ttl_seconds=ttl_seconds)
+
+
+def _raw_meta(app: Celery, task_id: str) -> dict[str, Any] | None:
+    """The result meta exactly as stored (decoded JSON; a FAILURE's exception is not rebuilt)."""
+    backend = app.backend
+    blob = backend.get(backend.get_key_for_task(task_id))
+    if blob is None:
+        return None
+    meta = json.loads(blob)
+    return meta if isinstance(meta, dict) else None
+
+
+def status_document(task_id: str, meta: dict[str, Any], submitted_at: float | None) -> dict[str, Any]:
+    """The body: GET /api/v1/forecasts/<id>'s document for this meta."""
+    # the same mapping GET /api/v1/forecasts/<id> answers with, so the two stay identical
+    body = build_status(task_id, meta, submitted_at=submitted_at).model_dump(mode="json")
+    if body["error"] and body["error"].get("field") is None:
+        body["error"].pop("field", None)  # as the web tier answers: `field` only when there is one
+    return body
+
+
+def enqueue_completion(task: Any, task_id: str, kwargs: dict[str, Any]) -> None:
+    """Queue the completion webhook of a finished job, if it asked for one and may have it.
+
+    Called after the job's state is stored; never raises (a webhook must not fail the job).
+    """
+    callback_url = kwargs.get("callback_url") if isinstance(kwargs, dict) else None
+    if not callback_url:
+        return
+    try:
+        settings: Settings = task.app.settings
+        check_callback_url(callback_url, settings.effective_callback_hosts)
+        meta = _raw_meta(task.app, task_id)
+        if not meta or meta.get("status") not in FINAL_STATES:
+            return  # retrying, or not stored: the attempt that ends the job sends it
+        task.app.send_task(WEBHOOK_TASK, kwargs={"task_id": task_id}, queue=settings.forecast_queue)
+    except InvalidRequest as exc:
+        log.warning("job %s: no webhook to %r (%s)", task_id, callback_url, exc)
+    except Exception:
+        log.exception("job %s: could not queue its completion webhook", task_id)
+
+
+def _deliver(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+        allow_redirects=False,  # a redirect could lead anywhere: the allowlist names the host
+    )
+
+
+@shared_task(bind=True, name=WEBHOOK_TASK, max_retries=WEBHOOK_MAX_RETRIES, ignore_result=True)
+def deliver_webhook(self, task_id: str) -> None:
+    app = self.app
+    settings: Settings = app.settings
+    meta = _raw_meta(app, task_id)
+    if not meta or meta.get("status") not in FINAL_STATES:
+        log.warning("webhook for %s: the job has no final state stored (expired?); not sent", task_id)
+        return
+    job_kwargs = meta.get("kwargs") if isinstance(meta.get("kwargs"), dict) else {}
+    url = job_kwargs.get("callback_url")
+    if not isinstance(url, str) or not url:
+        log.warning("webhook for %s: the job did not ask for one; not sent", task_id)
+        return
+    try:
+        check_callback_url(url, settings.effective_callback_hosts)
+    except InvalidRequest as exc:
+        log.warning("webhook for %s: not sent to %r (%s)", task_id, url, exc)
+        return
+
+    record = _jobs(settings.redis_url, settings.result_ttl_seconds).get(task_id)
+    document = status_document(task_id, meta, record.submitted_at if record else None)
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    headers = signature_headers(signing_key(settings.effective_webhook_secret), task_id, body)
+    attempt = self.request.retries + 1
+    try:
+        response = _deliver(url, body, headers)
+        code = response.status_code
+        if 200 <= code < 300:
+            log.info("webhook for %s delivered to %s (HTTP %d, attempt %d)", task_id, url, code, attempt)
+            return
+        if 300 <= code < 400 or code == 410:
+            log.error("webhook for %s: %s answered HTTP %d; redirects and 410 are final", task_id, url, code)
+            return
+        raise DeliveryFailed(f"HTTP {code}")
+    except (requests.RequestException, DeliveryFailed) as exc:
+        if self.request.retries >= self.max_retries:
+            log.error("webhook for %s: giving up after %d attempts (%s)", task_id, attempt, exc)
+            return
+        countdown = backoff_seconds(self.request.retries)
+        log.warning("webhook for %s to %s failed (%s); retry %d in %.0fs", task_id, url, exc, attempt, countdown)
+        raise self.retry(countdown=countdown, exc=exc)
