@@ -64,6 +64,9 @@ class Settings:
     # many more times by the queue, after UPSTREAM_RETRY_DELAY_SECONDS, doubling.
     upstream_task_retries: int = 2
     upstream_retry_delay_seconds: float = 10.0
+    # acks_late: a job whose worker died unacked is redelivered after this many seconds. Longer
+    # than any job (a million rows with auto and its backtest take a few minutes).
+    visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
 
     @property
@@ -126,6 +129,9 @@ class Settings:
             forecast_refresh_cron=get("FORECAST_REFRESH_CRON", defaults.forecast_refresh_cron),
             max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
             upstream_task_retries=int(get("UPSTREAM_TASK_RETRIES", str(defaults.upstream_task_retries))),
+            visibility_timeout_seconds=int(
+                get("VISIBILITY_TIMEOUT_SECONDS", str(defaults.visibility_timeout_seconds))
+            ),
             upstream_retry_delay_seconds=float(
                 get("UPSTREAM_RETRY_DELAY_SECONDS", str(defaults.upstream_retry_delay_seconds))
             ),

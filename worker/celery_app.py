@@ -13,9 +13,6 @@ from worker import logging_setup, poison
 from worker.schedule import beat_schedule
 
 FORECAST_TASK = "forecast.sales"
-# The longest job (a million rows, auto with backtest) takes minutes; an unacked message is
-# redelivered only after this, so it must exceed any job (acks_late).
-VISIBILITY_TIMEOUT_SECONDS = 3600
 
 
 def create_celery(settings: Settings, *, include_tasks: bool = True) -> Celery:
@@ -39,8 +36,10 @@ def create_celery(settings: Settings, *, include_tasks: bool = True) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
-        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        # A message a worker took and never acked (the whole worker died) is redelivered after
+        # this; it must exceed the longest job, or a slow job would also run elsewhere.
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        result_backend_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
         task_default_queue=queue,
         task_queues=[Queue(queue, Exchange(queue, type="direct"), routing_key=queue)],
