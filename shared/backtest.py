@@ -1,0 +1,192 @@
+"""Rolling-origin backtests and the accuracy metrics the result document reports (CONTRACT §5).
+
+The metric helpers are plain functions over arrays so that `benchmarks/accuracy.py` computes the
+M3 figures with exactly the code that produces a job's `forecast.metrics`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from shared.models import make_model
+
+__all__ = [
+    "BacktestReport",
+    "interval_coverage",
+    "mae",
+    "mape",
+    "mase",
+    "mase_scale",
+    "model_accuracy",
+    "rolling_origin_backtest",
+    "smape",
+    "wape",
+]
+
+
+def _pair(actual: np.ndarray, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(actual, dtype=float).ravel()
+    f = np.asarray(forecast, dtype=float).ravel()
+    if a.shape != f.shape:
+        raise ValueError(f"actual and forecast differ in length: {a.size} != {f.size}")
+    return a, f
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    # The result document is JSON: NaN and inf are not valid there, "no figure" is null.
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def mae(actual: np.ndarray, forecast: np.ndarray) -> float | None:
+    """Mean absolute error; None for no points."""
+    a, f = _pair(actual, forecast)
+    return float(np.mean(np.abs(a - f))) if a.size else None
+
+
+def mape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
+    """Mean absolute percentage error (%), over the points whose actual is not 0.
+
+    A month without sales has no defined percentage error; skipping it (rather than returning inf)
+    keeps the figure meaningful, and None says that no month qualified.
+    """
+    a, f = _pair(actual, forecast)
+    keep = a != 0
+    if not keep.any():
+        return None
+    return float(np.mean(100.0 * np.abs(a[keep] - f[keep]) / np.abs(a[keep])))
+
+
+def smape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
+    """Symmetric MAPE (%) as defined by the M3 competition: mean of 200|y-f| / (|y|+|f|).
+
+    A point where actual and forecast are both 0 is a perfect forecast and counts as 0 (the M3
+    formula is 0/0 there).
+    """
+    a, f = _pair(actual, forecast)
+    if not a.size:
+        return None
+    den = np.abs(a) + np.abs(f)
+    err = np.divide(200.0 * np.abs(a - f), den, out=np.zeros_like(den), where=den > 0)
+    return float(np.mean(err))
+
+
+def mase_scale(insample: np.ndarray, season_length: int = 12) -> float | None:
+    """In-sample mean absolute seasonal-naive error, the MASE denominator.
+
+    Uses lag `season_length` when the history holds more than one season, lag 1 otherwise (a short
+    series has no seasonal-naive forecast). None when the scale is 0 or undefined (e.g. a constant
+    series), since every error would then be infinitely large relative to it.
+    """
+    x = np.asarray(insample, dtype=float).ravel()
+    m = season_length if season_length > 1 and x.size > season_length else 1
+    if x.size <= m:
+        return None
+    scale = float(np.mean(np.abs(x[m:] - x[:-m])))
+    return scale if scale > 0 and math.isfinite(scale) else None
+
+
+def mase(
+    actual: np.ndarray, forecast: np.ndarray, insample: np.ndarray, season_length: int = 12
+) -> float | None:
+    """Mean absolute scaled error: MAE over the in-sample seasonal-naive MAE (see `mase_scale`)."""
+    scale = mase_scale(insample, season_length)
+    err = mae(actual, forecast)
+    if scale is None or err is None:
+        return None
+    return err / scale
+
+
+def wape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
+    """Weighted absolute percentage error (%): sum|y-f| / sum|y|; None when every actual is 0."""
+    a, f = _pair(actual, forecast)
+    total = float(np.sum(np.abs(a)))
+    if total <= 0:
+        return None
+    return 100.0 * float(np.sum(np.abs(a - f))) / total
+
+
+def interval_coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
+    """Share (%) of actuals inside [low, high], bounds included."""
+    a, lo = _pair(actual, low)
+    _, hi = _pair(actual, high)
+    if not a.size:
+        return None
+    return 100.0 * float(np.mean((a >= lo) & (a <= hi)))
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    """Accuracy of one-step-ahead forecasts over a rolling-origin backtest.
+
+    Percentages (mape, smape, wape, interval_coverage) are in %. Every figure is None when the
+    history allowed no origin (backtest_origins == 0).
+    """
+
+    mae: float | None
+    mape: float | None
+    smape: float | None
+    mase: float | None
+    wape: float | None
+    backtest_origins: int
+    interval_coverage: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_EMPTY_REPORT = BacktestReport(None, None, None, None, None, 0, None)
+
+
+def rolling_origin_backtest(
+    y: np.ndarray,
+    model: str,
+    level: float = 90.0,
+    max_origins: int = 12,
+    min_train: int = 3,
+    season_length: int = 12,
+) -> BacktestReport:
+    """Refit `model` at each of the last `max_origins` points and forecast that point one step ahead.
+
+    Origin t trains on y[:t] (at least `min_train` points) and forecasts y[t]. Forecasts and interval
+    lows are clipped at 0 before scoring, because that is what the service shows (sales are never
+    negative), so the figures describe the numbers a user actually sees. MASE is scaled by the
+    seasonal-naive error of the history before the first origin.
+    """
+    if max_origins < 1 or min_train < 3:
+        raise ValueError("max_origins must be >= 1 and min_train >= 3")
+    series = np.asarray(y, dtype=float).ravel()
+    if not np.all(np.isfinite(series)):
+        raise ValueError("y must be finite")
+    n = series.size
+    first = max(min_train, n - max_origins)
+    if n <= first:
+        return _EMPTY_REPORT
+    means, lows, highs = [], [], []
+    for t in range(first, n):
+        pred = make_model(model, season_length=season_length).fit(series[:t]).predict(1, level=level)
+        means.append(pred.mean[0])
+        lows.append(pred.low[0])
+        highs.append(pred.high[0])
+    actual = series[first:]
+    forecast = np.maximum(np.asarray(means), 0.0)
+    low = np.maximum(np.asarray(lows), 0.0)
+    high = np.asarray(highs)
+    return BacktestReport(
+        mae=_finite_or_none(mae(actual, forecast)),
+        mape=_finite_or_none(mape(actual, forecast)),
+        smape=_finite_or_none(smape(actual, forecast)),
+        mase=_finite_or_none(mase(actual, forecast, series[:first], season_length)),
+        wape=_finite_or_none(wape(actual, forecast)),
+        backtest_origins=int(actual.size),
+        interval_coverage=_finite_or_none(interval_coverage(actual, low, high)),
+    )
+
+
+def model_accuracy(report: BacktestReport) -> float | None:
+    """`model_accuracy` of the result document: 100 - WAPE (%), clipped to [0, 100]."""
+    if report.wape is None:
+        return None
+    return float(min(100.0, max(0.0, 100.0 - report.wape)))
