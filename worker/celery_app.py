@@ -38,7 +38,14 @@ def create_celery(settings: Settings, *, include_tasks: bool = True) -> Celery:
         worker_prefetch_multiplier=1,
         # A message a worker took and never acked (the whole worker died) is redelivered after
         # this; it must exceed the longest job, or a slow job would also run elsewhere.
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            # kombu looks for such messages every interval x throttle seconds (10 x 10 by
+            # default), so a dead worker's job waited up to 100 s past the timeout: look every
+            # few seconds instead (one ZRANGE on the unacked index), scaled to the timeout.
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_seconds // 5)),
+            "unacked_restore_throttle": 1,
+        },
         result_backend_transport_options={"visibility_timeout": settings.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True,
         task_default_queue=queue,

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 from celery import Celery, shared_task, states
-from celery.exceptions import Ignore
+from celery.exceptions import Ignore, Reject
 from celery.signals import task_postrun
 
 from shared.config import Settings
@@ -30,6 +30,7 @@ from worker.celery_app import FORECAST_TASK
 log = logging.getLogger(__name__)
 
 PROGRESS_STATE = "PROGRESS"
+REDIS_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 PROGRESS_STEP = 5  # percent: finer updates only cost Redis writes and Flower events
 
 
@@ -122,6 +123,13 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
         raise
     except ForecastError:
         raise
+    except REDIS_UNREACHABLE as exc:
+        # Redis (broker, result backend, job store) went away mid-job: neither the client's doing
+        # nor a bug, so no FAILURE. The message goes back on the queue and runs again once Redis
+        # is back (acks_late: until then it is still in Redis, unacknowledged).
+        log.warning("forecast %s: Redis unreachable (%s); the job is put back on the queue", task_id, exc)
+        finished = False  # the in-flight marker is in Redis too; the re-run clears it
+        raise Reject(exc, requeue=True) from None
     except Exception as exc:  # a bug, not the client's doing: logged whole, reported with a stable code
         log.exception("forecast %s failed unexpectedly", task_id)
         raise ForecastError(f"internal error while forecasting ({type(exc).__name__})") from None
