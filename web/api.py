@@ -25,10 +25,11 @@ from shared.errors import BrokerUnavailable, ErrorCode, InvalidRequest
 from shared.jobs import JobStore, body_hash
 from shared.logs import bind
 from shared.schema import ForecastRequest, Submitted, TaskStatus
-from web.errors import BROKER_ERRORS, AlreadyFinished, MalformedBody, NotFound
-from web.metrics import WebMetrics
-from shared.webhooks import check_callback_url
 from shared.status import TERMINAL, JobStatus, build_status, celery_state, failure_error, is_terminal, job_status
+from shared.webhooks import check_callback_url
+from web.errors import BROKER_ERRORS, AlreadyFinished, MalformedBody, NotFound
+from web.finished import FinishedBodies
+from web.metrics import WebMetrics
 from worker.celery_app import FORECAST_TASK  # the task's name only: its code is never imported
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class ForecastService:
         self.jobs = JobStore(client, ttl_seconds=settings.result_ttl_seconds)
         self.metrics = metrics
         self.tz = ZoneInfo(settings.sales_timezone)
+        self.finished = FinishedBodies(ttl_seconds=settings.result_ttl_seconds)
 
     # -- reading Celery's result meta -------------------------------------------------------
     def today(self) -> date:
@@ -357,7 +359,15 @@ def submit_forecast() -> Response:
 
 @bp.get("/<task_id>")
 def get_forecast(task_id: str) -> Response:
-    return status_response(service().status(task_id))
+    forecasts = service()
+    body = forecasts.finished.get(task_id)
+    if body is not None:
+        return Response(body, mimetype="application/json")
+    doc = forecasts.status(task_id)
+    response = status_response(doc)
+    if doc.status in TERMINAL:
+        forecasts.finished.put(task_id, response.get_data())
+    return response
 
 
 @bp.delete("/<task_id>")
