@@ -1,0 +1,47 @@
+"""The `sales-forecast` command: demo source through the real client, CSV input, errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from shared.cli import main
+
+TODAY = "2026-11-24"
+
+
+def test_demo_runs_through_the_laravel_path(capsys):
+    assert main(["forecast", "--demo", "--horizon", "2", "--model", "ets", "--today", TODAY]) == 0
+    document = json.loads(capsys.readouterr().out)
+    data = document["data"]
+    assert data["meta"]["source"] == "demo"
+    assert len(data["actual_sales"]) == 36
+    assert len(data["forecast"]["horizon"]) == 2
+    assert sum(data["data_quality"]["rows_rejected"].values()) > 0  # the demo has broken rows
+
+
+def test_csv(tmp_path, capsys):
+    path = tmp_path / "sales.csv"
+    lines = ["id,created_at,grand_total"]
+    for i in range(12):
+        lines.append(f"{i},2026-{i % 10 + 1:02d}-15 10:00:00,{100 + i}.50")
+    lines.append("99,not a date,1.00")
+    path.write_text("\n".join(lines) + "\n")
+    code = main(["forecast", "--csv", str(path), "--start-date", "2026-01-01", "--model", "linear", "--today", TODAY])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)["data"]
+    assert data["meta"]["source"] == "csv:sales.csv"
+    assert data["data_quality"]["rows_rejected"]["bad_created_at"] == 1
+    assert data["actual_sales"][0] == {"month": "Jan", "period": "2026-01", "total_sales": 100.5 + 110.5, "transaction_count": 2}
+
+
+def test_errors_are_json_with_codes(tmp_path, capsys):
+    assert main(["forecast", "--demo", "--horizon", "99", "--today", TODAY]) == 2
+    assert json.loads(capsys.readouterr().err)["error"]["field"] == "horizon"
+    assert main(["forecast", "--laravel", "http://127.0.0.1:9", "--today", TODAY]) == 1
+    assert json.loads(capsys.readouterr().err)["error"]["code"] == "upstream_unavailable"
+
+
+def test_installed_console_script():
+    out = subprocess.run([sys.executable, "-m", "shared.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "forecast" in out.stdout
