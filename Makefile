@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench soak audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/pipeline.py
+	$(BIN)/python benchmarks/service.py
+
+# Slow reliability runs, not in CI: crash chaos, long fuzzing, the 1,000-job soak.
+soak: $(STAMP)
+	$(BIN)/python -m pytest -q --soak -m soak tests/reliability
+	SCHEMATHESIS_MAX_EXAMPLES=500 $(BIN)/python -m pytest -q tests/reliability/test_fuzz_api.py
+	$(BIN)/python benchmarks/soak.py
+
+audit: $(STAMP)
+	scripts/audit.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -54,3 +54,23 @@ def make_web_app(web_settings, web_celery, web_redis):
 @pytest.fixture
 def web_client(make_web_app):
     return make_web_app().test_client()
+
+
+# ---- the `soak` marker: long runs for `make soak`, skipped unless asked for -----------------
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true", default=False, help="also run tests marked soak (or SOAK=1)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: long reliability/load runs; skipped unless --soak or SOAK=1")
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+
+    if config.getoption("--soak") or os.environ.get("SOAK", "") not in ("", "0"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak or SOAK=1 (make soak)")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

@@ -83,7 +83,7 @@ def _paths() -> dict[str, Any]:
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}
                 ],
                 "responses": {
-                    "200": {"description": '`{"jobs": [status document without `result`, plus `params` and a `forecast` headline], "limit"}`'},
+                    "200": _json("JobList", "Recent jobs: status documents without `result`, with `params` and a `forecast` headline."),
                     **_errors(401, 422, 503),
                 },
             },
@@ -152,7 +152,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "The process is up",
                 "operationId": "healthz",
-                "responses": {"200": {"description": '`{"status": "ok"}`'}},
+                "responses": {"200": _json("Health", '`{"status": "ok"}`')},
             }
         },
         "/readyz": {
@@ -160,8 +160,8 @@ def _paths() -> dict[str, Any]:
                 "summary": "Redis answers and a worker consumes the forecast queue",
                 "operationId": "readyz",
                 "responses": {
-                    "200": {"description": '`{"status": "ready"}`'},
-                    "503": {"description": '`{"status": "unavailable", "missing": ["redis" | "worker"]}`'},
+                    "200": _json("Readiness", '`{"status": "ready"}`'),
+                    "503": _json("Readiness", '`{"status": "unavailable", "missing": ["redis" | "worker"]}`'),
                 },
             }
         },
@@ -173,6 +173,64 @@ def _paths() -> dict[str, Any]:
             }
         },
     }
+
+
+def _hand_written_schemas(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Documents that no pydantic model describes: the dashboard's job list and the probes."""
+    out: dict[str, Any] = {
+        "Health": {
+            "type": "object",
+            "properties": {"status": {"const": "ok"}},
+            "required": ["status"],
+        },
+        "Readiness": {
+            "type": "object",
+            "properties": {
+                "status": {"enum": ["ready", "unavailable"]},
+                "missing": {"type": "array", "items": {"enum": ["redis", "worker"]}},
+            },
+            "required": ["status"],
+        },
+    }
+    status = schemas.get("TaskStatus")
+    if status is not None:  # GET /api/v1/forecasts: status documents without `result`, plus two fields
+        properties = {k: v for k, v in status.get("properties", {}).items() if k != "result"}
+        properties["params"] = {
+            "anyOf": [{"type": "object"}, {"type": "null"}],
+            "description": "The job's resolved request parameters (null for a job queued straight into Redis).",
+        }
+        properties["forecast"] = {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "period": {"type": ["string", "null"]},
+                        "model": {"type": ["string", "null"]},
+                        "next_month_forecast": {"type": ["number", "null"]},
+                        "expected_range_low": {"type": ["number", "null"]},
+                        "expected_range_high": {"type": ["number", "null"]},
+                        "confidence_level": {"type": ["number", "null"]},
+                        "model_accuracy": {"type": ["number", "null"]},
+                    },
+                },
+                {"type": "null"},
+            ],
+            "description": "The forecast's headline once the job succeeded, else null.",
+        }
+        out["JobSummary"] = {
+            "type": "object",
+            "properties": properties,
+            "required": [k for k in status.get("required", []) if k != "result"] + ["params", "forecast"],
+        }
+        out["JobList"] = {
+            "type": "object",
+            "properties": {
+                "jobs": {"type": "array", "items": _ref("JobSummary")},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+            "required": ["jobs", "limit"],
+        }
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -191,6 +249,7 @@ def build_spec() -> dict[str, Any]:
     # The stable codes, for clients that switch on them.
     if "ErrorBody" in schemas:
         schemas["ErrorBody"]["properties"]["code"]["enum"] = [c.value for c in ErrorCode]
+    schemas.update(_hand_written_schemas(schemas))
     return {
         "openapi": "3.1.0",
         "info": {
