@@ -201,11 +201,16 @@ def main() -> int:
 
             # 3. status endpoint under load vs a trivial endpoint, same server
             if shutil.which("wrk"):
-                # interleaved rounds, medians: the machine's other load hits both alike
+                # Interleaved rounds, medians: the machine's other load hits both alike. Single
+                # rounds vary by up to 3x for either endpoint: wrk's 32 kept-alive connections
+                # land unevenly on gunicorn's two processes, and a round with most of them on
+                # one process measures one process.
                 status_runs, health_runs = [], []
-                for _ in range(3):
+                for _ in range(5):
                     status_runs.append(wrk(f"{web}/api/v1/forecasts/{ids[0]}", args.wrk_seconds))
                     health_runs.append(wrk(f"{web}/healthz", args.wrk_seconds))
+                print("status / healthz rounds (req/s): "
+                      + ", ".join(f"{a:.0f}/{b:.0f}" for (a, _), (b, _) in zip(status_runs, health_runs)))
                 status_rps = statistics.median(r for r, _ in status_runs)
                 status_p99 = statistics.median(p for _, p in status_runs)
                 health_rps = statistics.median(r for r, _ in health_runs)

@@ -7,6 +7,7 @@ FAILURE results with a stable code (exc_message[0]), and retries upstream outage
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 PROGRESS_STATE = "PROGRESS"
 REDIS_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 PROGRESS_STEP = 5  # percent: finer updates only cost Redis writes and Flower events
+PROGRESS_MIN_INTERVAL = 0.25  # seconds between two progress reports (see _Progress)
 
 
 @dataclass
@@ -72,19 +74,29 @@ def _context(app: Celery) -> WorkerContext:
 
 
 class _Progress:
-    """Reports (stage, percent) through the task state, and stops a cancelled job between steps."""
+    """Reports (stage, percent) through the task state, and stops a cancelled job between steps.
+
+    Each report costs Redis writes and a Flower event; a typical job takes a fraction of a
+    second, and its pollers ask about once a second. So after the first report, reports come
+    at most every PROGRESS_MIN_INTERVAL: a slow job still shows each stage as it moves, a fast
+    one does not pay for stages nobody could have seen.
+    """
 
     def __init__(self, task: Any, jobs: JobStore) -> None:
         self.task = task
         self.jobs = jobs
         self.last: tuple[str, int] | None = None
+        self.last_sent = 0.0
 
     def __call__(self, stage: Stage, percent: int) -> None:
         if self.last and stage == self.last[0] and percent < self.last[1] + PROGRESS_STEP:
             return
+        now = time.monotonic()
+        if self.last and now - self.last_sent < PROGRESS_MIN_INTERVAL:
+            return
         if self.jobs.is_cancelled(self.task.request.id):
             raise Cancelled("the job was cancelled")
-        self.last = (stage, percent)
+        self.last, self.last_sent = (stage, percent), now
         meta = {"stage": str(stage), "percent": int(percent)}
         self.task.update_state(state=PROGRESS_STATE, meta=meta)
         self.task.send_event("task-progress", result=meta)  # so Flower shows the stage live
