@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.backtest import interval_coverage, mase, smape
+from shared.backtest import mase, smape
 from shared.models import MODEL_NAMES, make_model
 
 HORIZON = 18

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import redis
-from celery import Celery, shared_task, states
+from celery import Celery, shared_task
 from celery.exceptions import Ignore, Reject
 from celery.signals import task_postrun
 

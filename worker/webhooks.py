@@ -28,7 +28,6 @@ from shared.errors import InvalidRequest
 from shared.jobs import JobStore
 from shared.status import build_status
 from shared.webhooks import check_callback_url, signature_headers, signing_key
-from worker.celery_app import FORECAST_TASK
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ import pytest
 from shared.config import Settings
 from shared.logs import (
     MASK,
-    JsonFormatter,
     Redactor,
     bind,
     configure_json_logging,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -11,10 +11,12 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
 import psutil
+import pytest
 import redis
 import requests
 
@@ -178,3 +180,12 @@ def log_texts(log_dir: Path) -> dict[str, str]:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="module")
+def laravel():
+    """A Laravel-like server per test module: modules stop it or set faults on it."""
+    server = Laravel(sales_rows(date.today()))
+    server.start()
+    yield server
+    server.stop()

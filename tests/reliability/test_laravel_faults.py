@@ -19,7 +19,7 @@ import pytest
 
 from shared.fake_laravel import Faults
 from shared.schema import months_before
-from tests.reliability.conftest import API_KEY, Client, Laravel, sales_rows, stack_env, start_stack
+from tests.reliability.conftest import API_KEY, Client, sales_rows, stack_env, start_stack
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +28,6 @@ TIMEOUT_SECONDS = 1
 UNAVAILABLE_BOUND_SECONDS = 5 * TIMEOUT_SECONDS + 7.5 + 10
 _horizons = itertools.cycle(range(1, 25))
 
-
-@pytest.fixture(scope="module")
-def laravel():
-    server = Laravel(sales_rows(date.today()))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

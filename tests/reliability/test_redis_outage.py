@@ -16,13 +16,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 
 import pytest
 import requests
 
 from stack.redis_server import RedisServer, free_port
-from tests.reliability.conftest import API_KEY, Client, Laravel, sales_rows, stack_env, start_stack, wait_for
+from tests.reliability.conftest import API_KEY, Client, Laravel, stack_env, start_stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -88,13 +87,6 @@ class Traffic:
                     self._record("poll", None, time.monotonic() - began, type(exc).__name__)
             time.sleep(0.05)
 
-
-@pytest.fixture(scope="module")
-def laravel():
-    server = Laravel(sales_rows(date.today()))
-    server.start()
-    yield server
-    server.stop()
 
 
 @dataclass

@@ -30,7 +30,6 @@ from tests.reliability.conftest import (
     control_app,
     kill_group,
     running_on,
-    sales_rows,
     spawn_worker,
     stack_env,
     start_stack,
@@ -44,13 +43,6 @@ VISIBILITY_TIMEOUT = 5
 # Six pages of 200 rows; at this delay a fetch lasts ~3 s, long enough to aim a kill at it.
 SLOW_PAGE_SECONDS = 0.5
 
-
-@pytest.fixture(scope="module")
-def laravel():
-    server = Laravel(sales_rows(date.today()))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
