@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,6 +24,7 @@ import pytest
 from shared.config import Settings
 from stack.redis_server import RedisServer, free_port
 from tests.ops.test_schedule import _rows, require
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,20 +33,6 @@ FLOWER_AUTH = "ops:flower-test-password"
 REDIS_PASSWORD = "redis-test-password"
 SECRET_KEY = "flower-test-secret-key"
 PAGE_DELAY_SECONDS = 0.4  # 48 rows, 8 a page: a fetch lasts ~2.4 s, long enough to see PROGRESS
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-            if last:
-                return last
-        except (OSError, ValueError, KeyError) as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 class Flower:

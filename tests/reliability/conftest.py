@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 import pytest
@@ -24,26 +24,13 @@ from stack import commands
 from stack.local import LocalStack, _resolve
 from stack.redis_server import RedisServer
 from tests.service.conftest import Laravel, _base_env, sales_rows  # noqa: F401  (re-exported)
+from tests.waiting import wait_for  # noqa: F401  (used here and re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "reliability-key-5b1e"
 TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")
 # A cheap job: the original linear method (the modelling stack is not what these tests test).
 CHEAP = {"model": "linear", "horizon": 2}
-
-
-def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-            if last:
-                return last
-        except (OSError, ValueError, KeyError, requests.RequestException, redis.RedisError) as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 @dataclass
