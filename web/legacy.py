@@ -15,9 +15,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from shared.errors import ErrorCode
 from shared.logs import bind
+from shared.status import JobStatus
 from web.api import parse_request, service, submitted_response
 from web.errors import error_response, status_for_code
-from shared.status import JobStatus
 
 bp = Blueprint("legacy", __name__)
 
