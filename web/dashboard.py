@@ -16,8 +16,8 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from shared.errors import InvalidRequest
 from shared.schema import ModelName
-from web.api import service
 from shared.status import build_status
+from web.api import service
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
