@@ -76,16 +76,41 @@ class JobStore:
         return digest, held_id
 
     # -- one in-flight job per parameters ---------------------------------------------------
-    def claim_inflight(self, params_key: str, task_id: str) -> str | None:
-        """Make ``task_id`` the in-flight job for ``params_key``; else the id already there."""
-        key = self._key("inflight", params_key)
-        if self.redis.set(key, task_id, nx=True, ex=INFLIGHT_TTL_SECONDS):
-            return None
-        held = self.redis.get(key)
-        return held.decode() if isinstance(held, bytes) else held
+    # Marker and job record are written in one step: a request that finds the marker always
+    # finds the job it names, so identical requests arriving together join it without waiting.
+    _CLAIM_SCRIPT = """
+    if ARGV[6] ~= '1' then
+      local held = redis.call('get', KEYS[1])
+      if held then return held end
+    end
+    redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[4])
+    redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[5])
+    redis.call('zadd', KEYS[3], ARGV[3], ARGV[1])
+    redis.call('zremrangebyrank', KEYS[3], 0, -tonumber(ARGV[7]) - 1)
+    return false
+    """
 
-    def replace_inflight(self, params_key: str, task_id: str) -> None:
-        self.redis.set(self._key("inflight", params_key), task_id, ex=INFLIGHT_TTL_SECONDS)
+    def claim_inflight(
+        self, params_key: str, task_id: str, params: dict[str, Any], *, replace: bool = False
+    ) -> str | None:
+        """Make ``task_id`` the in-flight job for ``params_key`` and record it (as :meth:`record`);
+        without ``replace``, a job already in flight is kept and its id returned instead."""
+        when = time.time()
+        held = self.redis.eval(
+            self._CLAIM_SCRIPT,
+            3,
+            self._key("inflight", params_key),
+            self._key("job", task_id),
+            self._key("recent"),
+            task_id,
+            json.dumps({"submitted_at": when, "params": params}),
+            when,
+            INFLIGHT_TTL_SECONDS,
+            self.ttl,
+            "1" if replace else "0",
+            RECENT_JOBS_KEPT,
+        )
+        return held.decode() if isinstance(held, bytes) else held
 
     def clear_inflight(self, params_key: str, task_id: str) -> None:
         """Remove the marker only if it is still ours (a newer job may have replaced it)."""

@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "sales_forecast"
 MAX_TASK_ID_LENGTH = 255
-# How long a request waits for the job it is joining to be recorded (see _joinable).
-JOIN_WAIT_STEPS = 20
-JOIN_WAIT_STEP_SECONDS = 0.05
 IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as HTTP tokens go
 # Control characters (other than none at all) and lone surrogates have no business in any field:
 # they would travel on to Laravel in URLs and to webhook targets.
@@ -125,6 +122,7 @@ class ForecastService:
                     # The first attempt answered 503 (broker down) and the client retries with
                     # its key, as it should: queue the job it was promised, under the same id.
                     self.celery.backend.forget(held_id)
+                    self.jobs.record(held_id, kwargs)
                     self._dispatch(held_id, kwargs, params_key)
                     self.metrics.jobs_submitted.labels("created").inc()
                     return Submission(held_id, "created")
@@ -132,16 +130,16 @@ class ForecastService:
                 return Submission(held_id, "replayed")
             # The key now names new_id, so this request cannot join another job: it gets its own,
             # which later identical requests (without a key) join.
-            self.jobs.replace_inflight(params_key, new_id)
+            self.jobs.claim_inflight(params_key, new_id, kwargs, replace=True)
         elif req.refresh:
-            self.jobs.replace_inflight(params_key, new_id)
+            self.jobs.claim_inflight(params_key, new_id, kwargs, replace=True)
         else:
-            existing = self.jobs.claim_inflight(params_key, new_id)
+            existing = self.jobs.claim_inflight(params_key, new_id, kwargs)
             if existing is not None:
                 if self._joinable(existing):
                     self.metrics.jobs_submitted.labels("joined").inc()
                     return Submission(existing, "joined")
-                self.jobs.replace_inflight(params_key, new_id)
+                self.jobs.claim_inflight(params_key, new_id, kwargs, replace=True)
 
         self._dispatch(new_id, kwargs, params_key)
         self.metrics.jobs_submitted.labels("created").inc()
@@ -154,23 +152,17 @@ class ForecastService:
         meta = self.read_meta(task_id)
         if meta is not None:
             return not is_terminal(meta)
-        # The request that claimed the marker records its job right after: between the two, a
-        # concurrent identical request sees neither record nor meta. Give it a moment, so that
-        # requests arriving together join one job; a claimer that died leaves no record, and
-        # then the marker is taken over.
-        for _ in range(JOIN_WAIT_STEPS):
-            if self.jobs.get(task_id) is not None:
-                return True
-            time.sleep(JOIN_WAIT_STEP_SECONDS)
-        return False
+        # Queued, not started: the claim recorded it with the marker (a record gone means a
+        # stale marker, which is taken over).
+        return self.jobs.get(task_id) is not None
 
     def _never_queued(self, task_id: str) -> bool:
         meta = self.read_meta(task_id)
         return job_status(meta) == JobStatus.FAILURE and failure_error(meta)[0] == ErrorCode.BROKER_UNAVAILABLE
 
     def _dispatch(self, task_id: str, kwargs: dict[str, Any], params_key: str) -> None:
-        # Recorded first: a worker may finish before send_task returns, and the id must be known.
-        self.jobs.record(task_id, kwargs)
+        # The job is recorded before this (with its in-flight marker): a worker may finish
+        # before send_task returns, and the id must be known by then.
         try:
             self.celery.send_task(
                 FORECAST_TASK,
