@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ import requests
 from shared.fake_laravel import FakeLaravel
 from shared.schema import months_before
 from stack.local import LocalStack
-from stack.redis_server import free_port
+from tests.service.conftest import base_env, sales_rows as service_sales_rows
 
 pytestmark = pytest.mark.slow
 
@@ -47,24 +46,9 @@ def _missing(reason: str) -> None:
 # ---- the stack ------------------------------------------------------------------------------
 
 
-def sales_rows(today: date, months: int = 30, per_month: int = 12, seed: int = 7) -> list[dict]:
-    """Complete months with a trend and a December peak, the month to date, and a few bad rows."""
-    rng = random.Random(seed)
-    rows: list[dict] = []
-    for back in range(months, -1, -1):
-        first = months_before(today, back)
-        days = 28 if back else max(today.day - 1, 1)
-        level = 1000 * (1 + 0.015 * (months - back)) * (1.35 if first.month == 12 else 1.0)
-        for _ in range(per_month):
-            when = datetime(first.year, first.month, 1, tzinfo=timezone.utc) + timedelta(
-                days=rng.randrange(days), seconds=rng.randrange(86400)
-            )
-            rows.append({
-                "id": len(rows) + 1,
-                "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
-                "grand_total": f"{level / per_month * rng.lognormvariate(0, 0.25):.2f}",
-                "status": "completed",
-            })
+def sales_rows(today: date) -> list[dict]:
+    """The end-to-end suite's history, plus an unreadable row and a row repeated on another page."""
+    rows = service_sales_rows(today, months=30, per_month=12, seed=7)
     last = months_before(today, 2).isoformat() + "T10:00:00.000000Z"
     rows.append({"id": 900001, "created_at": last, "grand_total": "n/a", "status": "completed"})
     rows.append(dict(rows[5]))  # the same id again, on another page: counted once
@@ -87,15 +71,7 @@ def stack(tmp_path_factory, chromium_path):
     root = tmp_path_factory.mktemp("browser-stack")
     laravel = FakeLaravel(sales_rows(date.today()), paginator="length_aware", per_page=100)
     laravel.start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_", "LARAVEL_", "API_KEYS"))}
-    env.update(
-        WEB_PORT=str(free_port()),
-        SECRET_KEY="browser-secret-key",
-        MODEL_DIR=str(root / "models"),
-        UPSTREAM_TASK_RETRIES="0",
-        LARAVEL_API_URL=laravel.base_url,
-        API_KEYS=f"someone-elses-key,{API_KEY}",
-    )
+    env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
     local = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
     try:
         local.start(ready_timeout=120)

@@ -23,7 +23,7 @@ import requests
 from stack import commands
 from stack.local import LocalStack, _resolve
 from stack.redis_server import RedisServer
-from tests.service.conftest import Laravel, _base_env, sales_rows  # noqa: F401  (re-exported)
+from tests.service.conftest import Laravel, base_env, sales_rows  # noqa: F401  (re-exported)
 from tests.waiting import wait_for  # noqa: F401  (used here and re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ class Client:
 
 def stack_env(tmp: Path, laravel: Laravel, **extra: str) -> dict[str, str]:
     """The environment of a test stack: the Laravel-like server, an API key, short timeouts."""
-    env = _base_env(tmp, LARAVEL_API_URL=laravel.url, API_KEYS=API_KEY)
+    env = base_env(tmp, LARAVEL_API_URL=laravel.url, API_KEYS=API_KEY)
     env.setdefault("PYTHONPATH", str(ROOT))
     env.update(extra)
     return env

@@ -33,7 +33,7 @@ import requests
 
 from shared.fake_laravel import FakeLaravel
 from stack.redis_server import RedisServer, free_port
-from tests.reliability.conftest import Client, ROOT, _base_env, log_texts, sales_rows, start_stack, wait_for
+from tests.reliability.conftest import Client, ROOT, base_env, log_texts, sales_rows, start_stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,7 @@ def secured(tmp_path_factory):
     laravel.start()
     redis_server = RedisServer(password=REDIS_PASSWORD, data_dir=tmp / "redis").start()
     receiver = Receiver()
-    env = _base_env(
+    env = base_env(
         tmp,
         REDIS_URL=redis_server.url,
         LARAVEL_API_URL=laravel.base_url,

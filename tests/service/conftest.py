@@ -112,7 +112,7 @@ class Service:
         raise AssertionError(f"task {task_id} not finished after {timeout}s: {document}")
 
 
-def _base_env(tmp_path, **extra: str) -> dict[str, str]:
+def base_env(tmp_path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_", "LARAVEL_", "API_KEYS"))}
     env.update(
         WEB_PORT=str(free_port()),
@@ -136,7 +136,7 @@ def laravel():
 @pytest.fixture(scope="package")
 def service(tmp_path_factory, laravel):
     root = tmp_path_factory.mktemp("stack")
-    env = _base_env(root, LARAVEL_API_URL=laravel.url, API_KEYS=f"other-key,{API_KEY}")
+    env = base_env(root, LARAVEL_API_URL=laravel.url, API_KEYS=f"other-key,{API_KEY}")
     stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=2)
     stack.start(ready_timeout=120)
     yield Service(stack, laravel, {"Authorization": f"Bearer {API_KEY}"})

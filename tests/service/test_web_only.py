@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from stack.local import LocalStack
-from tests.service.conftest import _base_env
+from tests.service.conftest import base_env
 
 pytestmark = pytest.mark.slow
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def web_only(tmp_path_factory):
     root = tmp_path_factory.mktemp("web-only")
-    env = _base_env(root, LARAVEL_API_URL="http://127.0.0.1:9")
+    env = base_env(root, LARAVEL_API_URL="http://127.0.0.1:9")
     stack = LocalStack(env, root=root, log_dir=root / "logs", worker=False)
     stack.start(ready_timeout=60)
     yield stack
