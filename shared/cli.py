@@ -46,7 +46,6 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.laravel_client import LaravelClient
     from shared.pipeline import LaravelSource, StaticSource
 
     if args.csv:
@@ -60,19 +59,18 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
 
         rows = demo_rows(today, timezone=settings.sales_timezone)
         with FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:
-            client = LaravelClient(base_url, timezone=settings.sales_timezone)
-            source = LaravelSource(client, base_url)
+            demo = settings.with_overrides(laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales")
+            source = LaravelSource.from_settings(demo)
             source.name = "demo"
             yield source
         return
-    client = LaravelClient(
-        args.laravel,
-        token=args.token or settings.laravel_api_token,
-        sales_path=args.sales_path or settings.laravel_sales_path,
-        timeout=settings.laravel_timeout_seconds,
-        timezone=settings.sales_timezone,
+    yield LaravelSource.from_settings(
+        settings.with_overrides(
+            laravel_api_url=args.laravel,
+            laravel_api_token=args.token or settings.laravel_api_token,
+            laravel_sales_path=args.sales_path or settings.laravel_sales_path,
+        )
     )
-    yield LaravelSource(client, args.laravel)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,8 @@ import numpy as np
 
 from shared.aggregate import MonthlySeries, aggregate_monthly
 from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
-from shared.errors import InsufficientHistory
+from shared.config import Settings
+from shared.errors import InsufficientHistory, UpstreamUnavailable
 from shared.laravel_client import LaravelClient
 from shared.model_store import ModelStore
 from shared.models import MODEL_VERSION, make_model
@@ -75,6 +76,20 @@ class LaravelSource:
         # Only scheme and host: the URL may carry credentials and must not reach documents or logs.
         parts = urlsplit(base_url)
         self.name = f"laravel:{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LaravelSource":
+        """The source LARAVEL_API_URL and its companions describe (the URL must be set)."""
+        if not settings.laravel_api_url:
+            raise UpstreamUnavailable("LARAVEL_API_URL is not configured")
+        client = LaravelClient(
+            settings.laravel_api_url,
+            token=settings.laravel_api_token,
+            sales_path=settings.laravel_sales_path,
+            timeout=settings.laravel_timeout_seconds,
+            timezone=settings.sales_timezone,
+        )
+        return cls(client, settings.laravel_api_url)
 
     def fetch(self, start, end, status, on_page=None) -> TransactionColumns:
         return self.client.fetch_sales(start, end, status=status, on_page=on_page)

@@ -20,7 +20,6 @@ from celery.signals import task_postrun
 from shared.config import Settings
 from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
 from shared.jobs import JobStore, RedisResultCache
-from shared.laravel_client import LaravelClient
 from shared.model_store import ModelStore
 from shared.pipeline import LaravelSource, SalesSource, Stage, run_forecast
 from shared.schema import ForecastRequest
@@ -51,16 +50,7 @@ class WorkerContext:
 def _context(app: Celery) -> WorkerContext:
     settings: Settings = app.settings
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    source = None
-    if settings.laravel_api_url:
-        laravel = LaravelClient(
-            settings.laravel_api_url,
-            token=settings.laravel_api_token,
-            sales_path=settings.laravel_sales_path,
-            timeout=settings.laravel_timeout_seconds,
-            timezone=settings.sales_timezone,
-        )
-        source = LaravelSource(laravel, settings.laravel_api_url)
+    source = LaravelSource.from_settings(settings) if settings.laravel_api_url else None
     models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
     if models is None:
         log.warning("SECRET_KEY is unset: fitted models are not stored (they could not be signed)")
