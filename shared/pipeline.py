@@ -196,6 +196,7 @@ def _forecast_block(series: MonthlySeries, request: ForecastRequest, bundle: Fit
     low = np.minimum(low, mean)
     periods = _next_periods(series.periods[-1], request.horizon)
     report = bundle.backtests[level]
+    accuracy = model_accuracy(report)
     last = float(series.totals[-1])
     previous = float(series.totals[-2])
     return {
@@ -204,7 +205,7 @@ def _forecast_block(series: MonthlySeries, request: ForecastRequest, bundle: Fit
         "expected_range_low": round(float(low[0]), 2),
         "expected_range_high": round(float(high[0]), 2),
         "growth_rate": _pct_change(last, previous),
-        "model_accuracy": None if model_accuracy(report) is None else round(model_accuracy(report), 2),
+        "model_accuracy": None if accuracy is None else round(accuracy, 2),
         "period": periods[0],
         "model": getattr(bundle.model, "description_", request.model),
         "forecast_growth_rate": _pct_change(float(mean[0]), last),
