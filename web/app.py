@@ -51,11 +51,6 @@ def bound_celery_for_web(celery_app: Celery) -> None:
     broker_opts.setdefault("socket_connect_timeout", REDIS_TIMEOUT_SECONDS)
     backend_opts = dict(conf.result_backend_transport_options or {})
     backend_opts["retry_policy"] = dict(_WEB_RETRY_POLICY)
-    if str(conf.broker_transport or "").startswith("worker.poison"):
-        # The poison-message guard checks task messages on the queues a worker consumes. The web
-        # consumes none: only the replies to its `inspect` broadcasts (/readyz), which are not
-        # task messages and which the guard would refuse. Stock kombu for the web.
-        conf.broker_transport = None
     conf.update(
         broker_transport_options=broker_opts,
         broker_connection_timeout=REDIS_TIMEOUT_SECONDS,

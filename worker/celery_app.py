@@ -55,9 +55,12 @@ def create_celery(settings: Settings, *, include_tasks: bool = True) -> Celery:
         timezone=settings.sales_timezone,
         enable_utc=True,
     )
-    # The poison-message guard (worker/poison.py): kombu's Redis transport with every raw message
-    # checked before Celery decodes it; refused ones go to `<queue>.dead`, never to a task.
-    poison.install(app.conf, settings.celery_broker_url)
+    if include_tasks:
+        # The poison-message guard (worker/poison.py): kombu's Redis transport with every raw
+        # message checked before Celery decodes it; refused ones go to `<queue>.dead`, never to
+        # a task. Only apps that consume the queue need it: a sender-only app (the web tier)
+        # reads nothing but replies to its own broadcasts.
+        poison.install(app.conf, settings.celery_broker_url)
     # Beat's schedule (worker/schedule.py): `forecast.refresh` on FORECAST_REFRESH_CRON. Parsed
     # here, in every process, so a malformed cron expression stops them all at start-up.
     app.conf.beat_schedule = beat_schedule(settings)
