@@ -68,6 +68,9 @@ class Settings:
     # than any job (a million rows with auto and its backtest take a few minutes).
     visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
+    # Set by the process manager (gunicorn's runner) when the web tier runs several processes:
+    # where prometheus_client keeps the per-process metric files.
+    prometheus_multiproc_dir: str | None = None
 
     @property
     def celery_broker_url(self) -> str:
@@ -136,4 +139,5 @@ class Settings:
                 get("UPSTREAM_RETRY_DELAY_SECONDS", str(defaults.upstream_retry_delay_seconds))
             ),
             legacy_wait_seconds=float(get("LEGACY_WAIT_SECONDS", str(defaults.legacy_wait_seconds))),
+            prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
         )

@@ -1,7 +1,10 @@
-"""Named errors with stable machine codes (CONTRACT §7).
+"""Every named error of the service, with its stable machine code (CONTRACT §7), in one module.
 
-Every failure the service reports carries one of these codes. The edges map them in one place:
-the web tier to HTTP statuses, the worker to FAILURE results that a non-Python reader can parse.
+Every failure the service reports carries one of these codes, and :data:`HTTP_STATUS` is the one
+map from code to HTTP status: the web tier answers with it (web/errors.py), the worker stores the
+code in FAILURE results that a non-Python reader can parse (``exc_message[0]``). The few errors
+that never reach a client (a refused queue message, a failed webhook attempt, a bad model file,
+a webhook that does not verify) are here too, so there is one place to look.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ class ErrorCode(StrEnum):
     BROKER_UNAVAILABLE = "broker_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
+    # Beyond CONTRACT §7's list, for an answer the contract leaves open (docs/architecture.md):
+    ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
 
 
 class ForecastError(Exception):
@@ -82,5 +87,106 @@ class Cancelled(ForecastError):
     code = ErrorCode.CANCELLED
 
 
+class MalformedBody(InvalidRequest):
+    """The body is not a JSON object at all (wrong content type, bad JSON, not an object): 400,
+    where a JSON object with a wrong field is 422. Both are `invalid_request` to clients."""
+
+
+class AlreadyFinished(ForecastError):
+    """A DELETE for a job that has already finished."""
+
+    code = ErrorCode.ALREADY_FINISHED
+
+
+class Unauthorized(ForecastError):
+    """Missing or wrong API key."""
+
+    code = ErrorCode.UNAUTHORIZED
+
+
+class NotFound(ForecastError):
+    """No one submitted this task id (or it has expired)."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class PayloadTooLarge(ForecastError):
+    """The request body is larger than MAX_BODY_BYTES."""
+
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+# The one map from a named error to its HTTP status: the most specific class in an error's MRO
+# decides (so MalformedBody is 400 where any other InvalidRequest is 422).
+HTTP_STATUS: dict[type[ForecastError], int] = {
+    ForecastError: 500,  # internal_error
+    InvalidRequest: 422,
+    MalformedBody: 400,
+    Unauthorized: 401,
+    NotFound: 404,
+    PayloadTooLarge: 413,
+    InsufficientHistory: 422,
+    UpstreamUnavailable: 502,
+    UpstreamInvalid: 502,
+    BrokerUnavailable: 503,
+    Cancelled: 409,
+    AlreadyFinished: 409,
+}
+# The status of a code when all that is known is the code (a failed job's stored result).
+_STATUS_BY_CODE: dict[str, int] = {
+    str(cls.code): status for cls, status in HTTP_STATUS.items() if cls is not MalformedBody
+}
+
+
+def http_status(error: "ForecastError | str") -> int:
+    """The HTTP status of a named error, or of an error code (an unknown code: 500)."""
+    if isinstance(error, ForecastError):
+        for cls in type(error).__mro__:
+            if cls in HTTP_STATUS:
+                return HTTP_STATUS[cls]
+        return 500
+    return _STATUS_BY_CODE.get(str(error), 500)
+
+
+# ---- errors that never reach a client ------------------------------------------------------
+
+
 class ModelFileRejected(Exception):
     """A stored model file failed its signature check; it is never loaded (not reported to clients)."""
+
+
+class WebhookVerificationError(Exception):
+    """A webhook's headers or signature do not verify (receiver side)."""
+
+
+class DeliveryFailed(Exception):
+    """One webhook delivery attempt failed in a way a later attempt may not (retried with backoff)."""
+
+
+class RefusalReason(StrEnum):
+    """Why the poison guard refused a queue message: the `reason` of a dead-letter entry."""
+
+    TOO_LARGE = "too_large"
+    INVALID_JSON = "invalid_json"
+    MALFORMED_ENVELOPE = "malformed_envelope"
+    UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
+    MISSING_DELIVERY_TAG = "missing_delivery_tag"
+    MISSING_DELIVERY_INFO = "missing_delivery_info"
+    MISSING_TASK_ID = "missing_task_id"
+    MALFORMED_HEADERS = "malformed_headers"
+    MALFORMED_BODY = "malformed_body"
+    UNKNOWN_TASK = "unknown_task"
+    ARGUMENTS_MISMATCH = "arguments_mismatch"
+
+
+class Refused(Exception):
+    """A queue message failed the poison guard's checks; it is dead-lettered, never delivered."""
+
+    def __init__(
+        self, reason: RefusalReason, detail: str, *, task_id: str | None = None, task: str | None = None
+    ) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.task_id = task_id
+        self.task = task

@@ -21,6 +21,8 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from shared.schema import MODEL_NAMES  # the public names live with the request schema
+
 __all__ = [
     "MODEL_NAMES",
     "MODEL_VERSION",
@@ -34,8 +36,6 @@ __all__ = [
     "ThetaForecaster",
     "make_model",
 ]
-
-MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
 
 # Part of the keys under which fitted models are persisted: bump it whenever a model's code
 # changes what a fitted model means, so that models fitted by older code are not reused.

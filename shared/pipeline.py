@@ -11,7 +11,6 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timezone as dt_timezone
-from enum import StrEnum
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -25,23 +24,13 @@ from shared.errors import InsufficientHistory, UpstreamUnavailable
 from shared.laravel_client import LaravelClient
 from shared.model_store import ModelStore
 from shared.models import MODEL_VERSION, make_model
-from shared.schema import ForecastRequest, ResultDocument, month_label
+from shared.schema import ForecastRequest, ResultDocument, Stage, month_label
 from shared.transactions import TransactionColumns
 
 log = logging.getLogger(__name__)
 
 MIN_COMPLETE_MONTHS = 3
 BACKTEST_ORIGINS = 12  # one-step-ahead forecasts over the last year: enough to estimate WAPE
-
-
-class Stage(StrEnum):
-    QUEUED = "queued"
-    FETCHING = "fetching"
-    AGGREGATING = "aggregating"
-    TRAINING = "training"
-    BACKTESTING = "backtesting"
-    PREDICTING = "predicting"
-    DONE = "done"
 
 
 # Where each stage starts, in percent of the job; fetching fills 5..40 page by page.

@@ -9,15 +9,26 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import InvalidRequest
+from shared.webhooks import check_callback_shape, check_callback_url
 
+# The public model names, in one place: the request schema, shared/models.py's registry and the
+# OpenAPI document all take them from here.
+MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
 ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]
+assert MODEL_NAMES == ModelName.__args__  # type: ignore[attr-defined]  # the Literal for type checkers
 DEFAULT_HISTORY_MONTHS = 36
+# Control characters and lone surrogates have no business in any string field: they would travel
+# on to Laravel in URLs and to webhook targets. Checked here, so a message put straight into
+# Redis is checked as strictly as an HTTP request.
+_BAD_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def months_before(day: date, months: int) -> date:
@@ -76,14 +87,16 @@ class ForecastRequest(BaseModel):
     @field_validator("callback_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        from urllib.parse import urlsplit
+        return check_callback_shape(value)
 
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("callback_url must be an absolute http(s) URL")
-        return value
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if isinstance(value, str) and _BAD_CHARS_RE.search(value.strip()):
+                    raise InvalidRequest(f"{name}: control characters are not allowed", field=str(name))
+        return data
 
     @model_validator(mode="after")
     def _ordered_dates(self) -> "ForecastRequest":
@@ -96,14 +109,19 @@ class ForecastRequest(BaseModel):
         return self
 
     @classmethod
-    def parse(cls, data: Any) -> "ForecastRequest":
-        """Validate, raising :class:`InvalidRequest` naming the first offending field."""
+    def parse(cls, data: Any, *, callback_hosts: Iterable[str] | None = None) -> "ForecastRequest":
+        """Validate, raising :class:`InvalidRequest` naming the first offending field.
+
+        Where a request enters (the web tier's POST, the worker's task) ``callback_hosts``
+        (``Settings.effective_callback_hosts``) is given, and ``callback_url`` must name one of
+        them; later stages trust the parsed request.
+        """
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise InvalidRequest("the body must be a JSON object")
         try:
-            return cls.model_validate(data)
+            request = cls.model_validate(data)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first.get("loc", ())) or None
@@ -111,6 +129,9 @@ class ForecastRequest(BaseModel):
             if first.get("type") == "extra_forbidden":
                 message = "unknown field"
             raise InvalidRequest(f"{field}: {message}" if field else message, field=field) from None
+        if callback_hosts is not None:
+            check_callback_url(request.callback_url, callback_hosts)
+        return request
 
     def resolved(self, today: date) -> "ForecastRequest":
         """Fill in the default date range relative to ``today``."""
@@ -222,7 +243,42 @@ class ResultDocument(BaseModel):
 
 # ---- the status document (CONTRACT §4) --------------------------------------------------------
 
-JobState = Literal["PENDING", "STARTED", "PROGRESS", "SUCCESS", "FAILURE", "REVOKED"]
+class JobStatus(StrEnum):
+    """The states the status document reports (a subset of Celery's, plus PROGRESS)."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+
+TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED})
+
+
+class Stage(StrEnum):
+    """``progress.stage``: the pipeline's stages in order, and the states around them."""
+
+    QUEUED = "queued"
+    STARTED = "started"
+    RETRYING = "retrying"
+    FETCHING = "fetching"
+    AGGREGATING = "aggregating"
+    TRAINING = "training"
+    BACKTESTING = "backtesting"
+    PREDICTING = "predicting"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class SubmissionOutcome(StrEnum):
+    """What POST /api/v1/forecasts did with a request (the `outcome` label of the jobs metric)."""
+
+    CREATED = "created"  # a new job was queued
+    JOINED = "joined"  # an identical job was in flight: the request joined it
+    REPLAYED = "replayed"  # the Idempotency-Key named a job already: the same answer again
 
 
 class Progress(BaseModel):
@@ -238,12 +294,20 @@ class ErrorBody(BaseModel):
 
 class TaskStatus(BaseModel):
     task_id: str
-    status: JobState
+    status: JobStatus
     progress: Progress
     submitted_at: datetime | None
     finished_at: datetime | None
     result: dict[str, Any] | None
     error: ErrorBody | None
+
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The document as GET /api/v1/forecasts/{id} and the webhooks send it."""
+        body = self.model_dump(mode="json")
+        if body["error"] and body["error"].get("field") is None:
+            body["error"].pop("field", None)  # errors carry `field` only when there is one
+        return body
 
 
 class Submitted(BaseModel):

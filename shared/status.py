@@ -1,7 +1,8 @@
-"""Celery's result meta -> the status document of GET /api/v1/forecasts/{id} (CONTRACT §4).
+"""Celery's stored task meta: read in one place, and mapped to the status document (CONTRACT §4).
 
-Pure functions over the raw meta as Celery stores it under ``celery-task-meta-<id>`` (decoded
-JSON, never unpickled, exceptions never reconstructed): the web tier reads it, these map it.
+:func:`read_meta` is the one reader of the raw meta under ``celery-task-meta-<id>`` (decoded
+JSON, never unpickled, exceptions never reconstructed): the web tier, the webhooks and the poison
+guard all ask it. The other functions are pure mappings of that meta.
 A FAILURE stored from a ``shared.errors`` exception carries
 ``{"exc_type", "exc_message": [code, message], "exc_module"}``; its code is kept as is.
 Anything else (WorkerLostError, TimeLimitExceeded, a bug) is reported as ``internal_error`` with
@@ -9,31 +10,63 @@ a short message, never a traceback.
 """
 from __future__ import annotations
 
+import json
+import logging
 from datetime import datetime, timezone
-from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from shared.errors import ErrorCode
-from shared.schema import ErrorBody, Progress, TaskStatus
+from shared.protocol import CeleryState
+from shared.schema import TERMINAL, ErrorBody, JobStatus, Progress, Stage, TaskStatus
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TERMINAL", "JobStatus", "read_meta", "decode_meta", "build_status", "celery_state",
+           "job_status", "is_terminal", "failure_error", "progress_of", "parse_time"]
 
 
-class JobStatus(StrEnum):
-    """The states the status document reports (a subset of Celery's, plus PROGRESS)."""
+class ResultBackend(Protocol):
+    """What :func:`read_meta` needs of a Celery result backend (duck-typed: no Celery import)."""
 
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    REVOKED = "REVOKED"
+    def get_task_meta(self, task_id: str, cache: bool = ...) -> Mapping[str, Any]: ...
 
 
-TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED})
+def _plain_json(obj: dict[str, Any]) -> Any:
+    """kombu's JSON wraps some types as {"__type__", "__value__"}: keep just the JSON value."""
+    if len(obj) == 2 and "__type__" in obj and "__value__" in obj:
+        return obj["__value__"]
+    return obj
+
+
+def decode_meta(raw: bytes | str | None, task_id: str = "?") -> dict[str, Any] | None:
+    """A stored meta blob as a dict; None when absent; a FAILURE when it is not a JSON object."""
+    if raw is None:
+        return None
+    try:
+        meta = json.loads(raw, object_hook=_plain_json)
+    except (ValueError, UnicodeDecodeError):
+        meta = None
+    if not isinstance(meta, dict):
+        log.warning("task %s: result meta is not a JSON object; reported as failed", task_id)
+        return {"status": str(CeleryState.FAILURE), "result": None}
+    return meta
+
+
+def read_meta(backend: Any, task_id: str) -> dict[str, Any] | None:
+    """The raw meta of ``task_id`` as the backend stores it, or None if there is none."""
+    key_for = getattr(backend, "get_key_for_task", None)
+    if key_for is None:  # not a key-value backend: ask it, and treat a bare PENDING as absent
+        meta = backend.get_task_meta(task_id, cache=False)
+        if meta.get("status") == CeleryState.PENDING and meta.get("result") is None:
+            return None
+        return dict(meta)
+    return decode_meta(backend.get(key_for(task_id)), task_id)
+
 
 # Celery states that mean the job will not run (further) but are not in READY_STATES.
 _FAILED_OTHERWISE = {
-    "REJECTED": "the job's message was rejected by the worker",
-    "IGNORED": "the job was not run",
+    CeleryState.REJECTED: "the job's message was rejected by the worker",
+    CeleryState.IGNORED: "the job was not run",
 }
 
 # Short, stable explanations for failures that are not one of ours (no traceback ever leaves).
@@ -51,22 +84,22 @@ _KNOWN_CODES = {code.value for code in ErrorCode}
 def celery_state(meta: Mapping[str, Any] | None) -> str:
     """The raw Celery state in ``meta``; PENDING when there is none (not yet picked up)."""
     if not meta:
-        return "PENDING"
-    return str(meta.get("status") or "PENDING")
+        return CeleryState.PENDING
+    return str(meta.get("status") or CeleryState.PENDING)
 
 
 def job_status(meta: Mapping[str, Any] | None) -> JobStatus:
     """The status-document state for a raw meta."""
     state = celery_state(meta)
-    if state in ("PENDING", "RECEIVED"):
+    if state in (CeleryState.PENDING, CeleryState.RECEIVED):
         return JobStatus.PENDING
-    if state == "STARTED":
+    if state == CeleryState.STARTED:
         return JobStatus.STARTED
-    if state == "SUCCESS":
+    if state == CeleryState.SUCCESS:
         return JobStatus.SUCCESS
-    if state == "REVOKED":
+    if state == CeleryState.REVOKED:
         return JobStatus.REVOKED
-    if state == "FAILURE":
+    if state == CeleryState.FAILURE:
         # A job that stopped at its cancel flag fails with `cancelled`: to the client who sent
         # DELETE that is the same outcome as a revoke before it started.
         code, _ = failure_error(meta)
@@ -104,17 +137,17 @@ def progress_of(meta: Mapping[str, Any] | None) -> Progress:
     state = celery_state(meta)
     status = job_status(meta)
     if status == JobStatus.PENDING:
-        return Progress(stage="queued", percent=0)
+        return Progress(stage=Stage.QUEUED, percent=0)
     if status == JobStatus.STARTED:
-        return Progress(stage="started", percent=0)
+        return Progress(stage=Stage.STARTED, percent=0)
     if status == JobStatus.SUCCESS:
-        return Progress(stage="done", percent=100)
+        return Progress(stage=Stage.DONE, percent=100)
     if status == JobStatus.REVOKED:
-        return Progress(stage="cancelled", percent=100)
+        return Progress(stage=Stage.CANCELLED, percent=100)
     if status == JobStatus.FAILURE:
-        return Progress(stage="failed", percent=100)
-    if state == "RETRY":
-        return Progress(stage="retrying", percent=0)
+        return Progress(stage=Stage.FAILED, percent=100)
+    if state == CeleryState.RETRY:
+        return Progress(stage=Stage.RETRYING, percent=0)
     result = (meta or {}).get("result")
     stage = state.lower()
     percent = 0
@@ -176,10 +209,10 @@ def build_status(
             error = ErrorBody(code=code, message=message)
     elif status == JobStatus.REVOKED:
         error = ErrorBody(code=ErrorCode.CANCELLED, message="the job was cancelled")
-    progress = Progress(stage="failed", percent=100) if status == JobStatus.FAILURE else progress_of(meta)
+    progress = Progress(stage=Stage.FAILED, percent=100) if status == JobStatus.FAILURE else progress_of(meta)
     return TaskStatus(
         task_id=task_id,
-        status=status.value,
+        status=status,
         progress=progress,
         submitted_at=parse_time(submitted_at),
         finished_at=finished_at,

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, WebhookVerificationError
 
 SIGNATURE_VERSION = "v1"
 WHSEC_PREFIX = "whsec_"
@@ -35,10 +35,6 @@ TIMESTAMP_TOLERANCE_SECONDS = 5 * 60
 HEADER_ID = "webhook-id"
 HEADER_TIMESTAMP = "webhook-timestamp"
 HEADER_SIGNATURE = "webhook-signature"
-
-
-class WebhookVerificationError(Exception):
-    """A webhook's headers or signature do not verify (receiver side)."""
 
 
 def signing_key(secret: bytes | str) -> bytes:
@@ -110,15 +106,13 @@ def _host_allowed(host: str, allowed: Iterable[str]) -> bool:
     return False
 
 
-def check_callback_url(url: str | None, allowed_hosts: Iterable[str]) -> str | None:
-    """``url`` if the service may POST to it, else :class:`InvalidRequest` (field ``callback_url``).
+def check_callback_shape(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL without credentials, else :class:`InvalidRequest`."""
+    callback_host(url)
+    return url
 
-    Allowed: an absolute http(s) URL, without credentials, whose host is one of ``allowed_hosts``
-    (``Settings.effective_callback_hosts``: CALLBACK_ALLOWED_HOSTS, by default the Laravel API's
-    host). Entries are host names or IP literals matched exactly (any port), or ``*.domain`` for
-    its subdomains. The web tier checks at POST time and the worker again before the job runs,
-    so a message put straight into Redis gets the same check.
-    """
+
+def callback_host(url: str | None) -> str | None:
     if url is None:
         return None
     if not isinstance(url, str):
@@ -133,6 +127,21 @@ def check_callback_url(url: str | None, allowed_hosts: Iterable[str]) -> str | N
         raise InvalidRequest("callback_url must be an absolute http(s) URL", field="callback_url")
     if parts.username is not None or parts.password is not None:
         raise InvalidRequest("callback_url must not carry credentials", field="callback_url")
+    return host
+
+
+def check_callback_url(url: str | None, allowed_hosts: Iterable[str]) -> str | None:
+    """``url`` if the service may POST to it, else :class:`InvalidRequest` (field ``callback_url``).
+
+    Allowed: an absolute http(s) URL, without credentials, whose host is one of ``allowed_hosts``
+    (``Settings.effective_callback_hosts``: CALLBACK_ALLOWED_HOSTS, by default the Laravel API's
+    host). Entries are host names or IP literals matched exactly (any port), or ``*.domain`` for
+    its subdomains. :meth:`shared.schema.ForecastRequest.parse` applies it where a request
+    enters: the web tier's POST, and the worker's task for a message put straight into Redis.
+    """
+    host = callback_host(url)
+    if host is None:
+        return None
     allowed = tuple(allowed_hosts)
     if not allowed:
         raise InvalidRequest(

@@ -17,9 +17,9 @@ def web_redis_server():
 def web_celery(web_redis_server):
     """A Celery app on the test Redis; no worker: sent tasks just sit on the queue."""
     from shared.config import Settings
-    from worker.celery_app import create_celery
+    from web.celery_client import create_celery_client
 
-    return create_celery(Settings(redis_url=web_redis_server.url), include_tasks=False)
+    return create_celery_client(Settings(redis_url=web_redis_server.url), bounded=False)
 
 
 @pytest.fixture

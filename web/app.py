@@ -1,75 +1,36 @@
 """The web tier's app factory: ``gunicorn 'web.app:create_app()'``.
 
-Configuration is read once, here. The web tier sends `forecast.sales` by name and never imports
-the worker's task code or the modelling stack (its image leaves pandas and statsforecast out).
+Configuration is read once, here. The web tier sends `forecast.sales` by name (its own sender-only
+Celery app, web/celery_client.py) and imports nothing from ``worker/`` nor the modelling stack
+(its image leaves pandas and statsforecast out).
 """
 from __future__ import annotations
 
 import logging
-import os
 import time
 
-import redis
 from celery import Celery
 from flask import Flask, Response, g, request
 from flask_cors import CORS
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from shared.config import Settings, redact_url
 from web import api, dashboard, health, legacy, openapi
 from web.auth import init_auth
+from web.celery_client import create_celery_client, redis_client
 from web.errors import register_error_handlers
 from web.logging_setup import init_logging
 from web.metrics import WebMetrics
-from worker.celery_app import create_celery
 
 log = logging.getLogger(__name__)
-
-# An outage must answer 503 within a bound, not hang a request: every Redis call of the web tier
-# gives up after this, with one quick retry (a pooled connection may be stale after a restart).
-REDIS_TIMEOUT_SECONDS = 2.0
-_WEB_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-
-
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-        health_check_interval=30,
-    )
-
-
-def bound_celery_for_web(celery_app: Celery) -> None:
-    """Short timeouts and few retries for publishing and result reads: the web only sends and
-    reads, and a client waiting on an outage should get a 503 quickly (workers keep theirs)."""
-    conf = celery_app.conf
-    broker_opts = dict(conf.broker_transport_options or {})
-    broker_opts.setdefault("socket_timeout", REDIS_TIMEOUT_SECONDS)
-    broker_opts.setdefault("socket_connect_timeout", REDIS_TIMEOUT_SECONDS)
-    backend_opts = dict(conf.result_backend_transport_options or {})
-    backend_opts["retry_policy"] = dict(_WEB_RETRY_POLICY)
-    conf.update(
-        broker_transport_options=broker_opts,
-        broker_connection_timeout=REDIS_TIMEOUT_SECONDS,
-        broker_connection_max_retries=1,
-        task_publish_retry_policy=dict(_WEB_RETRY_POLICY),
-        result_backend_transport_options=backend_opts,
-        redis_socket_timeout=REDIS_TIMEOUT_SECONDS,
-        redis_socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-    )
 
 
 def create_app(settings: Settings | None = None, celery_app: Celery | None = None) -> Flask:
     """Build the web app. A ``celery_app`` passed in is used as it is configured."""
     settings = settings or Settings.from_env()
     if celery_app is None:
-        celery_app = create_celery(settings, include_tasks=False)
-        bound_celery_for_web(celery_app)
+        celery_app = create_celery_client(settings)
     client = redis_client(settings.redis_url)
-    metrics = WebMetrics(multiproc_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None)
+    metrics = WebMetrics(multiproc_dir=settings.prometheus_multiproc_dir)
 
     app = Flask(__name__)
     init_logging(app, settings)  # first, so start-up warnings are JSON lines too

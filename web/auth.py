@@ -13,7 +13,7 @@ import logging
 
 from flask import Flask, request
 
-from web.errors import Unauthorized
+from shared.errors import Unauthorized
 
 log = logging.getLogger(__name__)
 

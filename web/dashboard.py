@@ -10,12 +10,12 @@ below lets the pages load and call nothing else, and run no inline script.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, get_args
+from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from shared.errors import InvalidRequest
-from shared.schema import ModelName
+from shared.schema import MODEL_NAMES
 from shared.status import build_status
 from web.api import service
 
@@ -47,7 +47,7 @@ def _page(template: str, **context: Any) -> Response:
     html = render_template(
         template,
         auth_required=bool(settings.api_keys),
-        models=get_args(ModelName),
+        models=MODEL_NAMES,
         **context,
     )
     response = Response(html, mimetype="text/html")

@@ -1,7 +1,8 @@
 """Errors to HTTP, in one place (CONTRACT §4, §7).
 
-Routes raise named errors (``shared.errors`` and the few web-only ones below); broker and backend
-outages surface as the client libraries' own exceptions. Nothing else in ``web/`` catches them:
+Routes raise the named errors of ``shared.errors``, whose code decides the status
+(``shared.errors.HTTP_STATUS``, the one map); broker and backend outages surface as the client
+libraries' own exceptions. Nothing else in ``web/`` catches them:
 the handlers registered here turn each into ``{"status": "error", "error": {...}}`` with the
 matching status. Anything unexpected is logged with its traceback and answered with a 500 that
 says nothing more than ``internal_error``.
@@ -17,22 +18,9 @@ from celery.exceptions import BackendError
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import ErrorCode, ForecastError, InvalidRequest
+from shared.errors import ErrorCode, ForecastError, http_status
 
 log = logging.getLogger(__name__)
-
-STATUS_BY_CODE: dict[ErrorCode, int] = {
-    ErrorCode.INVALID_REQUEST: 422,
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.PAYLOAD_TOO_LARGE: 413,
-    ErrorCode.INSUFFICIENT_HISTORY: 422,
-    ErrorCode.UPSTREAM_UNAVAILABLE: 502,
-    ErrorCode.UPSTREAM_INVALID: 502,
-    ErrorCode.BROKER_UNAVAILABLE: 503,
-    ErrorCode.CANCELLED: 409,
-    ErrorCode.INTERNAL_ERROR: 500,
-}
 
 # Exceptions that mean "Redis (broker or result backend) cannot be reached right now".
 # redis' ConnectionError covers refused connections, lost ones, busy-loading and auth failures.
@@ -47,41 +35,6 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# ---- web-only named errors ----------------------------------------------------------------
-
-
-class MalformedBody(InvalidRequest):
-    """The body is not a JSON object at all (wrong content type, bad JSON, not an object): 400."""
-
-    http_status = 400
-
-
-class AlreadyFinished(InvalidRequest):
-    """A DELETE for a job that has already finished: 409."""
-
-    http_status = 409
-
-
-class Unauthorized(ForecastError):
-    """Missing or wrong API key."""
-
-    code = ErrorCode.UNAUTHORIZED
-
-
-class NotFound(ForecastError):
-    """No one submitted this task id (or it has expired)."""
-
-    code = ErrorCode.NOT_FOUND
-
-
-def status_for_code(code: str) -> int:
-    """The HTTP status for an error code; unknown codes are a server-side failure."""
-    try:
-        return STATUS_BY_CODE[ErrorCode(code)]
-    except ValueError:
-        return 500
-
-
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": str(code), "message": message}
     if field:
@@ -93,7 +46,7 @@ def error_response(
     code: str, message: str, status: int | None = None, *, field: str | None = None
 ) -> Response:
     response = jsonify(error_body(code, message, field))
-    response.status_code = status if status is not None else status_for_code(code)
+    response.status_code = status if status is not None else http_status(code)
     return response
 
 
@@ -101,8 +54,7 @@ def error_response(
 
 
 def _forecast_error(exc: ForecastError) -> Response:
-    status = getattr(exc, "http_status", None) or STATUS_BY_CODE.get(exc.code, 500)
-    return error_response(exc.code, exc.message, status, field=exc.field)
+    return error_response(exc.code, exc.message, http_status(exc), field=exc.field)
 
 
 def _broker_error(exc: BaseException) -> Response:

@@ -16,8 +16,10 @@ from flask import Blueprint, Response, jsonify, request
 from shared.errors import ErrorCode
 from shared.logs import bind
 from shared.status import JobStatus
-from web.api import parse_request, service, submitted_response
-from web.errors import error_response, status_for_code
+from web.api import service, submitted_response
+from web.requests import parse_request
+from shared.errors import http_status
+from web.errors import error_response
 
 bp = Blueprint("legacy", __name__)
 
@@ -27,8 +29,8 @@ QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model")
 @bp.get("/api/sales-forecast")
 def sales_forecast() -> Response:
     query = {name: request.args[name] for name in QUERY_FIELDS if name in request.args}
-    req = parse_request(query)
     svc = service()
+    req = parse_request(query, svc.settings.effective_callback_hosts)
     submission = svc.submit(req)
     bind(task_id=submission.task_id)
     doc = svc.wait(submission.task_id, svc.settings.legacy_wait_seconds)
@@ -38,4 +40,4 @@ def sales_forecast() -> Response:
         return jsonify(doc.result)
     code = doc.error.code if doc.error else str(ErrorCode.INTERNAL_ERROR)
     message = doc.error.message if doc.error else "the job failed"
-    return error_response(code, message, status_for_code(code))
+    return error_response(code, message, http_status(code))

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify
 from pydantic.json_schema import models_json_schema
 
 from shared.errors import ErrorCode
-from shared.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
+from shared.schema import MODEL_NAMES, ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
 
 bp = Blueprint("openapi", __name__)
 
@@ -70,7 +70,7 @@ def _paths() -> dict[str, Any]:
         {
             "name": "model",
             "in": "query",
-            "schema": {"type": "string", "enum": ["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]},
+            "schema": {"type": "string", "enum": list(MODEL_NAMES)},
         },
     ]
     return {

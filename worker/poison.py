@@ -31,11 +31,14 @@ import logging
 import re
 import time
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Callable
 
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
+
+from shared.errors import InvalidRequest, Refused, RefusalReason
+from shared.protocol import CeleryState
+from shared.status import read_meta
 
 log = logging.getLogger(__name__)
 
@@ -54,35 +57,6 @@ TASK_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 GUARDED_TRANSPORT = "worker.poison:GuardedTransport"
 # kombu names remote-control reply queues "<uuid>.reply.<app>.pidbox".
 PIDBOX_SUFFIX = ".pidbox"
-
-
-class RefusalReason(StrEnum):
-    """Why a message was refused: the `reason` of a dead-letter entry."""
-
-    TOO_LARGE = "too_large"
-    INVALID_JSON = "invalid_json"
-    MALFORMED_ENVELOPE = "malformed_envelope"
-    UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
-    MISSING_DELIVERY_TAG = "missing_delivery_tag"
-    MISSING_DELIVERY_INFO = "missing_delivery_info"
-    MISSING_TASK_ID = "missing_task_id"
-    MALFORMED_HEADERS = "malformed_headers"
-    MALFORMED_BODY = "malformed_body"
-    UNKNOWN_TASK = "unknown_task"
-    ARGUMENTS_MISMATCH = "arguments_mismatch"
-
-
-class Refused(Exception):
-    """A message failed the guard's checks; it is dead-lettered, never delivered."""
-
-    def __init__(
-        self, reason: RefusalReason, detail: str, *, task_id: str | None = None, task: str | None = None
-    ) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-        self.task_id = task_id
-        self.task = task
 
 
 # A task name -> the callable that runs it (``Task.run``), or None when no such task is registered.
@@ -357,17 +331,15 @@ class GuardedTransport(kombu_redis.Transport):
 
 def _store_refusal_result(refusal: Refused) -> None:
     """Give the refused message's id a FAILURE result (invalid_request), unless it has one."""
-    from celery import current_app, states
-
-    from shared.errors import InvalidRequest
+    from celery import current_app
 
     try:
         backend = current_app.backend
         # A refused message may reuse the id of a real job: never overwrite that job's result.
-        if backend.get(backend.get_key_for_task(refusal.task_id)) is not None:
+        if read_meta(backend, refusal.task_id) is not None:
             return
         message = f"message refused ({refusal.reason}): {refusal.detail}"
-        backend.store_result(refusal.task_id, InvalidRequest(message), states.FAILURE)
+        backend.store_result(refusal.task_id, InvalidRequest(message), CeleryState.FAILURE)
     except Exception:
         log.exception("could not store a FAILURE result for refused task %r", refusal.task_id)
 

@@ -23,13 +23,12 @@ from shared.jobs import JobStore, RedisResultCache
 from shared.model_store import ModelStore
 from shared.pipeline import LaravelSource, SalesSource, Stage, run_forecast
 from shared.schema import ForecastRequest
-from shared.webhooks import check_callback_url
 from worker import webhooks
-from worker.celery_app import FORECAST_TASK
+from shared.protocol import FORECAST_TASK, CeleryState
 
 log = logging.getLogger(__name__)
 
-PROGRESS_STATE = "PROGRESS"
+PROGRESS_STATE = CeleryState.PROGRESS
 REDIS_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 PROGRESS_STEP = 5  # percent: finer updates only cost Redis writes and Flower events
 PROGRESS_MIN_INTERVAL = 0.25  # seconds between two progress reports (see _Progress)
@@ -96,9 +95,9 @@ class _Progress:
 def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     ctx = _context(self.app)
     task_id = self.request.id
-    request = ForecastRequest.parse(kwargs)  # wrong kwargs: FAILURE invalid_request, no retry
-    # A callback host outside CALLBACK_ALLOWED_HOSTS fails the job before any request is made.
-    check_callback_url(request.callback_url, ctx.settings.effective_callback_hosts)
+    # Wrong kwargs, or a callback host outside CALLBACK_ALLOWED_HOSTS: FAILURE invalid_request,
+    # before any request is made, no retry.
+    request = ForecastRequest.parse(kwargs, callback_hosts=ctx.settings.effective_callback_hosts)
     finished = True  # False while a retry keeps the job in flight
     try:
         if ctx.source is None:

@@ -21,17 +21,17 @@ from typing import Any
 
 import redis
 import requests
-from celery import Celery, shared_task, states
+from celery import shared_task
 
 from shared.config import Settings
-from shared.errors import InvalidRequest
+from shared.errors import DeliveryFailed, InvalidRequest
 from shared.jobs import JobStore
-from shared.status import build_status
+from shared.protocol import FINAL_STATES, WEBHOOK_TASK
+from shared.status import build_status, read_meta
 from shared.webhooks import check_callback_url, signature_headers, signing_key
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_TASK = "forecast.webhook"
 # 2, 4, 8 ... 512, 600 s: about 27 minutes in all, under the broker's visibility timeout (an ETA
 # longer than that would be redelivered while it waits).
 WEBHOOK_MAX_RETRIES = 10
@@ -39,12 +39,6 @@ WEBHOOK_BACKOFF_BASE_SECONDS = 2.0
 WEBHOOK_BACKOFF_MAX_SECONDS = 600.0
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 USER_AGENT = "sales-forecast-webhooks/1"
-# The states after which a job changes no more, as Celery stores them.
-FINAL_STATES = frozenset({states.SUCCESS, states.FAILURE, states.REVOKED})
-
-
-class DeliveryFailed(Exception):
-    """One delivery attempt failed in a way a later attempt may not (retried with backoff)."""
 
 
 def backoff_seconds(retries: int) -> float:
@@ -57,23 +51,9 @@ def _jobs(redis_url: str, ttl_seconds: int) -> JobStore:
     return JobStore(client, ttl_seconds=ttl_seconds)
 
 
-def _raw_meta(app: Celery, task_id: str) -> dict[str, Any] | None:
-    """The result meta exactly as stored (decoded JSON; a FAILURE's exception is not rebuilt)."""
-    backend = app.backend
-    blob = backend.get(backend.get_key_for_task(task_id))
-    if blob is None:
-        return None
-    meta = json.loads(blob)
-    return meta if isinstance(meta, dict) else None
-
-
 def status_document(task_id: str, meta: dict[str, Any], submitted_at: float | None) -> dict[str, Any]:
-    """The body: GET /api/v1/forecasts/<id>'s document for this meta."""
-    # the same mapping GET /api/v1/forecasts/<id> answers with, so the two stay identical
-    body = build_status(task_id, meta, submitted_at=submitted_at).model_dump(mode="json")
-    if body["error"] and body["error"].get("field") is None:
-        body["error"].pop("field", None)  # as the web tier answers: `field` only when there is one
-    return body
+    """The body: GET /api/v1/forecasts/<id>'s document for this meta (the same mapping)."""
+    return build_status(task_id, meta, submitted_at=submitted_at).to_json_dict()
 
 
 def enqueue_completion(task: Any, task_id: str, kwargs: dict[str, Any]) -> None:
@@ -85,9 +65,10 @@ def enqueue_completion(task: Any, task_id: str, kwargs: dict[str, Any]) -> None:
     if not callback_url:
         return
     try:
+        # The task checked the URL against CALLBACK_ALLOWED_HOSTS where the request entered;
+        # the delivery checks it again, right before the POST.
         settings: Settings = task.app.settings
-        check_callback_url(callback_url, settings.effective_callback_hosts)
-        meta = _raw_meta(task.app, task_id)
+        meta = read_meta(task.app.backend, task_id)
         if not meta or meta.get("status") not in FINAL_STATES:
             return  # retrying, or not stored: the attempt that ends the job sends it
         task.app.send_task(WEBHOOK_TASK, kwargs={"task_id": task_id}, queue=settings.forecast_queue)
@@ -111,7 +92,7 @@ def _deliver(url: str, body: bytes, headers: dict[str, str]) -> requests.Respons
 def deliver_webhook(self, task_id: str) -> None:
     app = self.app
     settings: Settings = app.settings
-    meta = _raw_meta(app, task_id)
+    meta = read_meta(app.backend, task_id)
     if not meta or meta.get("status") not in FINAL_STATES:
         log.warning("webhook for %s: the job has no final state stored (expired?); not sent", task_id)
         return

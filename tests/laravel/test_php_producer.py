@@ -70,9 +70,9 @@ def test_php_wait_times_out_with_exit_code_2(php: str, worker: Worker) -> None:
 def test_php_message_matches_celerys_own_fields(php: str, worker: Worker) -> None:
     """Every header and property Celery's producer writes is in the PHP message, same types."""
     from shared.config import Settings
-    from worker.celery_app import create_celery
+    from web.celery_client import create_celery_client
 
-    app = create_celery(Settings(redis_url=worker.redis_url), include_tasks=False)
+    app = create_celery_client(Settings(redis_url=worker.redis_url), bounded=False)
     app.send_task("forecast.sales", kwargs={"horizon": 6}, queue="compare")
     celery_msg = json.loads(worker.client.rpop("compare"))
     done = run_php(php, CLI, f"--redis={worker.redis_url}", "--dry-run", '--kwargs={"horizon": 6}', "--id=x")

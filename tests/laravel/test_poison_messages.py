@@ -191,9 +191,9 @@ def _lookup(name: str):
 def test_a_celery_produced_message_passes_the_guard(clean: Worker) -> None:
     """What Celery's own producer sends (ignore_result null, replaced_task_nesting...) is accepted."""
     from shared.config import Settings
-    from worker.celery_app import create_celery
+    from web.celery_client import create_celery_client
 
-    app = create_celery(Settings(redis_url=clean.redis_url), include_tasks=False)
+    app = create_celery_client(Settings(redis_url=clean.redis_url), bounded=False)
     result = app.send_task("forecast.sales", kwargs={"horizon": 6}, queue="compare")
     raw = clean.client.rpop("compare")
     assert inspect_message(raw, lookup=_lookup)["headers"]["id"] == result.id
@@ -229,9 +229,9 @@ def test_dead_letter_list_is_bounded(clean: Worker) -> None:
 def test_remote_control_still_works_through_the_guard(clean: Worker) -> None:
     """inspect/ping replies (the web tier's /readyz) travel on pidbox queues the guard leaves alone."""
     from shared.config import Settings
-    from worker.celery_app import create_celery
+    from web.celery_client import create_celery_client
 
-    app = create_celery(Settings(redis_url=clean.redis_url), include_tasks=False)
+    app = create_celery_client(Settings(redis_url=clean.redis_url), bounded=False)
     replies = app.control.inspect(timeout=10, limit=1).active_queues() or {}
     assert any(q["name"] == QUEUE for queues in replies.values() for q in queues)
     assert not clean.dead_letters()

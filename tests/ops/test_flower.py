@@ -54,7 +54,7 @@ def stack(tmp_path_factory):
     require("shared.fake_laravel")
     from shared.fake_laravel import Faults, FakeLaravel
     from stack.local import LocalStack
-    from worker.celery_app import create_celery
+    from web.celery_client import create_celery_client
 
     tmp = tmp_path_factory.mktemp("flower")
     today = datetime.now(ZoneInfo("UTC")).date()
@@ -75,7 +75,7 @@ def stack(tmp_path_factory):
         API_KEYS="",
     )
     local = LocalStack(env, root=ROOT, log_dir=tmp / "logs", web=False, worker=True, flower=True)
-    client = create_celery(Settings.from_env(env), include_tasks=False)
+    client = create_celery_client(Settings.from_env(env), bounded=False)
     try:
         local.start()
         flower = Flower(int(env["FLOWER_PORT"]))

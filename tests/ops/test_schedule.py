@@ -56,7 +56,7 @@ def test_off(expression):
     assert parse_cron(expression) is None
     settings = Settings(forecast_refresh_cron=expression)
     assert beat_schedule(settings) == {}
-    assert create_celery(settings, include_tasks=False).conf.beat_schedule == {}
+    assert create_celery(settings).conf.beat_schedule == {}
 
 
 @pytest.mark.parametrize("expression", ["0 2 1 *", "0 2 1 * * *", "61 2 1 * *", "0 25 * * *", "0 2 32 * *", "x y z * *", ""])
@@ -67,7 +67,7 @@ def test_malformed_expressions_are_refused_by_name(expression):
 
 def test_a_malformed_expression_stops_the_app_at_start_up():
     with pytest.raises(ValueError, match="FORECAST_REFRESH_CRON"):
-        create_celery(Settings(forecast_refresh_cron="every month"), include_tasks=False)
+        create_celery(Settings(forecast_refresh_cron="every month"))
 
 
 def test_when_it_fires_in_the_sales_timezone():

@@ -123,12 +123,9 @@ def pool_children(stack: LocalStack, name: str = "worker") -> list[psutil.Proces
 def control_app(redis_url: str) -> Any:
     """A Celery app for remote control (inspect) from the test process, bounded like the web's."""
     from shared.config import Settings
-    from web.app import bound_celery_for_web
-    from worker.celery_app import create_celery
+    from web.celery_client import create_celery_client
 
-    app = create_celery(Settings(redis_url=redis_url), include_tasks=False)
-    bound_celery_for_web(app)
-    return app
+    return create_celery_client(Settings(redis_url=redis_url))
 
 
 def running_on(app: Any, task_id: str) -> tuple[str, int] | None:

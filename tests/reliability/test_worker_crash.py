@@ -123,7 +123,7 @@ def test_a_duplicate_delivery_is_harmless(crash, laravel):
     """The same message twice (what a redelivery after a too-short visibility timeout gives):
     two runs, one task id, one SUCCESS document, the same data fingerprint."""
     client, app = crash
-    from worker.celery_app import FORECAST_TASK
+    from shared.protocol import FORECAST_TASK
 
     first = client.wait(client.submit_id({"model": "linear", "horizon": 3, "refresh": True}))
     assert first["status"] == "SUCCESS"

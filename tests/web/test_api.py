@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from shared.jobs import JobStore
 from shared.schema import months_before
-from worker.celery_app import FORECAST_TASK
+from shared.protocol import FORECAST_TASK
 
 
 def queued_messages(web_redis, queue="forecasts"):
@@ -148,7 +148,7 @@ def test_cancel_a_queued_job(web_client, web_redis, web_celery):
     assert web_client.post("/api/v1/forecasts", json={}).get_json()["task_id"] != task_id
     # Cancelling again: it has finished.
     again = web_client.delete(f"/api/v1/forecasts/{task_id}")
-    assert again.status_code == 409 and again.get_json()["error"]["code"] == "invalid_request"
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_finished"
 
 
 def test_cancel_a_running_job_sets_the_flag_only(web_client, web_redis, web_celery):

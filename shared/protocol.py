@@ -1,0 +1,79 @@
+"""What the web tier and the workers must agree on about Celery, as plain data.
+
+Both sides build their own Celery app (``web.celery_client`` sends and reads; ``worker.celery_app``
+consumes): this module holds the task names, the states the tasks report, and the part of the
+Celery configuration that decides what is on the wire (JSON only, the result backend's keys and
+their lifetime, where jobs are routed). It imports nothing from Celery, so ``shared/`` stays pure;
+the values are Celery's own setting names and state names.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from shared.config import Settings
+
+# Task names: the contract's (CONTRACT §6) and the worker's internal ones. The web tier sends
+# by name and never imports the tasks' code.
+FORECAST_TASK = "forecast.sales"
+REFRESH_TASK = "forecast.refresh"
+WEBHOOK_TASK = "forecast.webhook"
+
+# Celery's standard result key (CONTRACT §6): a Laravel app reads a job's outcome from it.
+RESULT_KEY_PREFIX = "celery-task-meta-"
+
+
+class CeleryState(StrEnum):
+    """The task states as Celery stores them under ``celery-task-meta-<id>``.
+
+    Celery's built-in states, plus PROGRESS, which the forecast task reports between stages.
+    """
+
+    PENDING = "PENDING"
+    RECEIVED = "RECEIVED"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    RETRY = "RETRY"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+    REJECTED = "REJECTED"
+    IGNORED = "IGNORED"
+
+
+# The states after which a job changes no more, as Celery stores them.
+FINAL_STATES = frozenset({CeleryState.SUCCESS, CeleryState.FAILURE, CeleryState.REVOKED})
+
+
+def result_key(task_id: str) -> str:
+    return f"{RESULT_KEY_PREFIX}{task_id}"
+
+
+def celery_conf(settings: Settings) -> dict[str, Any]:
+    """The Celery settings every app of the service uses, sender or consumer.
+
+    Queue declarations, the poison guard, the beat schedule and logging are the worker's own
+    (``worker.celery_app``); the web tier adds only its short timeouts (``web.celery_client``).
+    """
+    queue = settings.forecast_queue
+    return {
+        "broker_url": settings.celery_broker_url,
+        "result_backend": settings.celery_result_backend,
+        # JSON only, in and out: a pickle on the queue is refused, never deserialised.
+        "accept_content": ["json"],
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "result_accept_content": ["json"],
+        "event_serializer": "json",
+        "task_track_started": True,
+        "task_send_sent_event": True,
+        "result_extended": True,  # the stored meta carries the job's kwargs (webhooks read them)
+        "result_expires": settings.result_ttl_seconds,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_seconds},
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_seconds},
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": queue,
+        "task_routes": {name: {"queue": queue, "routing_key": queue} for name in (FORECAST_TASK, REFRESH_TASK, WEBHOOK_TASK)},
+        "timezone": settings.sales_timezone,
+        "enable_utc": True,
+    }
