@@ -1,0 +1,188 @@
+"""A grouped job's records in Redis: its panel, its chunks' results, and its finished series.
+
+A grouped forecast (CONTRACT §8) is one job spread over many Celery tasks: the job fetches the sale
+lines once and builds the panel, each chunk task forecasts a slice of the series, and the last
+chunk to finish reconciles them all and publishes the result. Redis is the only meeting point,
+so every step of that is recorded here:
+
+- ``plan``: the job's resolved request, the number of series and chunks, the chunk size;
+- ``panel``: the panel, as the fan-in step needs it to reconcile (``np.savez`` bytes);
+- ``chunk:<k>``: chunk k's base forecasts (JSON), and ``done``: a hash chunk -> series count, so
+  a chunk that runs twice (a worker killed after writing, the message redelivered) counts once;
+- ``series:<fingerprint>:<level>``: the finished series of one level, as ``GET .../series``
+  pages them; under the data fingerprint, so an identical later request reuses them (like the
+  single-series result cache), and ``job:<id>`` names the fingerprint a job's series are under.
+
+Everything expires after RESULT_TTL_SECONDS, like Celery's own results.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import redis
+
+from shared.jobs import PREFIX
+
+# A chunk's record outlives its job by far less than a result: it is only needed until fan-in.
+WORK_TTL_SECONDS = 6 * 3600
+SERIES_BATCH = 500  # series read from Redis per round trip when a level is loaded
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk and the fan-in step of a grouped job need to know about it."""
+
+    job_id: str
+    n_series: int
+    n_chunks: int
+    chunk_size: int
+    request: dict[str, Any]  # the resolved ForecastRequest, as JSON
+    source: str
+    fingerprint: str
+
+    def chunk_bounds(self, k: int) -> tuple[int, int]:
+        lo = k * self.chunk_size
+        return lo, min(lo + self.chunk_size, self.n_series)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, blob: bytes | str) -> "Plan":
+        return cls(**json.loads(blob))
+
+
+class GroupedStore:
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int = 86400, prefix: str = PREFIX) -> None:
+        self.redis = client
+        self.ttl = ttl_seconds
+        self.prefix = prefix
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, "grouped", *parts))
+
+    # -- the work: plan, panel, chunks ------------------------------------------------------
+    def start(self, plan: Plan, panel_bytes: bytes) -> None:
+        pipe = self.redis.pipeline()
+        pipe.set(self._key(plan.job_id, "plan"), plan.to_json(), ex=WORK_TTL_SECONDS)
+        pipe.set(self._key(plan.job_id, "panel"), panel_bytes, ex=WORK_TTL_SECONDS)
+        pipe.delete(self._key(plan.job_id, "done"), self._key(plan.job_id, "finalizing"))
+        pipe.execute()
+
+    def plan(self, job_id: str) -> Plan | None:
+        blob = self.redis.get(self._key(job_id, "plan"))
+        return Plan.from_json(blob) if blob else None
+
+    def panel_bytes(self, job_id: str) -> bytes | None:
+        return self.redis.get(self._key(job_id, "panel"))
+
+    def finish_chunk(self, job_id: str, k: int, results: Sequence[dict[str, Any]]) -> int:
+        """Record chunk k's results; the number of chunks done (a repeat of k counts once)."""
+        pipe = self.redis.pipeline()
+        pipe.set(self._key(job_id, "chunk", str(k)), json.dumps(results), ex=WORK_TTL_SECONDS)
+        pipe.hset(self._key(job_id, "done"), str(k), len(results))
+        pipe.expire(self._key(job_id, "done"), WORK_TTL_SECONDS)
+        pipe.hlen(self._key(job_id, "done"))
+        return int(pipe.execute()[-1])
+
+    def chunk_done(self, job_id: str, k: int) -> bool:
+        return bool(self.redis.hexists(self._key(job_id, "done"), str(k)))
+
+    def progress(self, job_id: str) -> tuple[int, int] | None:
+        """(series done, series in all) of a grouped job in flight; None if it is not one."""
+        plan = self.plan(job_id)
+        if plan is None:
+            return None
+        counts = self.redis.hvals(self._key(job_id, "done"))
+        return sum(int(c) for c in counts), plan.n_series
+
+    def claim_finalize(self, job_id: str) -> bool:
+        """True for exactly one caller: the one that runs the fan-in step."""
+        return bool(self.redis.set(self._key(job_id, "finalizing"), "1", nx=True, ex=WORK_TTL_SECONDS))
+
+    def release_finalize(self, job_id: str) -> None:
+        self.redis.delete(self._key(job_id, "finalizing"))
+
+    def chunk_results(self, plan: Plan) -> list[dict[str, Any]]:
+        keys = [self._key(plan.job_id, "chunk", str(k)) for k in range(plan.n_chunks)]
+        out: list[dict[str, Any]] = []
+        for blob in self.redis.mget(keys):
+            if blob is None:
+                raise KeyError("a chunk's results are missing")
+            out.extend(json.loads(blob))
+        return out
+
+    def clear_work(self, job_id: str) -> None:
+        keys = [self._key(job_id, name) for name in ("plan", "panel", "done", "finalizing")]
+        plan = self.plan(job_id)
+        if plan is not None:
+            keys += [self._key(job_id, "chunk", str(k)) for k in range(plan.n_chunks)]
+        self.redis.delete(*keys)
+
+    # -- the finished series ----------------------------------------------------------------
+    def publish(self, job_id: str, fingerprint: str, series: Sequence[dict[str, Any]]) -> None:
+        """Store every series of a finished job by level, in the order given, and name them."""
+        by_level: dict[int, list[str]] = {}
+        for s in series:
+            by_level.setdefault(int(s["level"]), []).append(json.dumps(s, separators=(",", ":")))
+        pipe = self.redis.pipeline()
+        for level, docs in by_level.items():
+            key = self._key("series", fingerprint, str(level))
+            pipe.delete(key)
+            for lo in range(0, len(docs), SERIES_BATCH):
+                pipe.rpush(key, *docs[lo : lo + SERIES_BATCH])
+            pipe.expire(key, self.ttl)
+        pipe.set(self._key("levels", fingerprint), json.dumps(sorted(by_level)), ex=self.ttl)
+        pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
+        pipe.execute()
+
+    def reuse(self, job_id: str, fingerprint: str) -> bool:
+        """Name an earlier job's series (same fingerprint) for ``job_id``, if they are still kept."""
+        levels = self.redis.get(self._key("levels", fingerprint))
+        if levels is None:
+            return False
+        pipe = self.redis.pipeline()
+        for level in json.loads(levels):
+            pipe.expire(self._key("series", fingerprint, str(level)), self.ttl)
+        pipe.expire(self._key("levels", fingerprint), self.ttl)
+        pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
+        results = pipe.execute()
+        return all(results)
+
+    def fingerprint_of(self, job_id: str) -> str | None:
+        value = self.redis.get(self._key("job", job_id))
+        return value.decode() if isinstance(value, bytes) else value
+
+    def levels(self, fingerprint: str) -> list[int]:
+        blob = self.redis.get(self._key("levels", fingerprint))
+        return json.loads(blob) if blob else []
+
+    def iter_level(self, fingerprint: str, level: int) -> Iterator[bytes]:
+        """A level's series as stored (JSON bytes), in batches: never the whole level at once."""
+        key = self._key("series", fingerprint, str(level))
+        start = 0
+        while True:
+            batch = self.redis.lrange(key, start, start + SERIES_BATCH - 1)
+            if not batch:
+                return
+            yield from batch
+            start += len(batch)
+
+
+def panel_to_bytes(arrays: dict[str, Any]) -> bytes:
+    """An ``np.savez`` archive of the named arrays (numpy imported here: workers only)."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def panel_from_bytes(blob: bytes) -> dict[str, Any]:
+    import numpy as np
+
+    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
