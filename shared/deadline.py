@@ -41,11 +41,17 @@ class Deadline:
         return self.at - self.seconds
 
     def passed(self, detail: str) -> LaravelDeadlinePassed:
-        """The error a job ends with once the deadline leaves no time for another attempt."""
+        """The error a job ends with once the deadline has passed."""
+        return LaravelDeadlinePassed(f"{detail}; the deadline passed ({self._budget()})")
+
+    def too_close(self, detail: str, wait: float) -> LaravelDeadlinePassed:
+        """The error a job ends with when the next attempt would only start past the deadline."""
         return LaravelDeadlinePassed(
-            f"{detail}; the deadline passed (LARAVEL_DEADLINE_SECONDS={self.seconds:g}, all of one "
-            "job's time on Laravel), so the job stops waiting"
+            f"{detail}; the deadline would pass before the next attempt in {wait:.3g}s ({self._budget()})"
         )
+
+    def _budget(self) -> str:
+        return f"LARAVEL_DEADLINE_SECONDS={self.seconds:g}, all of one job's time on Laravel"
 
 
 def parse_since(value: object) -> float | None:

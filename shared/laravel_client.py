@@ -19,8 +19,9 @@ the token is never sent anywhere but the configured origin.
 Failures: connection errors, timeouts, 429 and 5xx are retried (exponential backoff, full jitter,
 ``Retry-After`` honoured up to ``backoff_max``) and then raise :class:`UpstreamUnavailable`.
 A :class:`~shared.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
-sleeps into it, and once it leaves no time for another attempt the fetch raises
-:class:`LaravelDeadlinePassed` (an ``upstream_unavailable`` that says the deadline passed).
+sleeps into it (a jittered one is shortened; a ``Retry-After`` past it ends the fetch), and once
+it has passed the fetch raises :class:`LaravelDeadlinePassed` (an ``upstream_unavailable`` that
+says so).
 Answers that are not sales data (401/403/404 and other 4xx, HTML, broken or mis-shaped JSON,
 a pagination loop, more than ``max_pages`` pages) raise :class:`UpstreamInvalid` at once: retrying
 would not change them. Messages name the host and what happened, never the token.
@@ -264,8 +265,13 @@ class LaravelClient:
             if attempt + 1 < attempts:
                 delay = self._backoff(attempt, retry_after)
                 if deadline is not None and not deadline.allows(delay):
-                    # sleeping into the deadline would only postpone the same outcome
-                    raise deadline.passed(f"Laravel sales API at {self._where} unavailable: {last_problem}")
+                    if retry_after is not None:  # Laravel said when: trying sooner would be refused
+                        raise deadline.too_close(
+                            f"Laravel sales API at {self._where} unavailable: {last_problem}", delay
+                        )
+                    # a jittered back-off only spreads the load: shorten it, leaving the last
+                    # attempt half of what is left
+                    delay = deadline.remaining() / 2
                 log.warning(
                     "Laravel sales API at %s: %s; retry %d/%d in %.2fs",
                     self._where, last_problem, attempt + 1, self.max_retries, delay,

@@ -42,7 +42,7 @@ def retry_or_end(task: Any, exc: UpstreamUnavailable, deadline: Deadline, settin
         raise exc
     countdown = settings.upstream_retry_delay_seconds * (2**retries)
     if not deadline.allows(countdown):
-        raise deadline.passed(exc.message) from None
+        raise deadline.too_close(exc.message, countdown) from None
     log.warning(
         "%s: upstream unavailable (%s); retry %d in %.0fs (%.0fs left of LARAVEL_DEADLINE_SECONDS)",
         task.name, exc, retries + 1, countdown, deadline.remaining(),

@@ -2,13 +2,14 @@
 
 The stack runs with short settings (a 1 s request timeout, a 8 s deadline, 3 re-runs 1 s apart)
 against the Laravel-like server; each job must end FAILURE upstream_unavailable, saying the
-deadline passed, within the deadline plus one request timeout (plus the queue's own overhead).
+deadline passed (or would before the next attempt), within the deadline plus one request timeout (plus the queue's own overhead).
 Before LARAVEL_DEADLINE_SECONDS the client's retries and the task's re-runs multiplied: with these
 settings the slow case took about 40 s (with the production defaults, minutes).
 """
 from __future__ import annotations
 
 import itertools
+import re
 import time
 
 import pytest
@@ -55,7 +56,8 @@ def assert_ended_at_the_deadline(client: Client, final: dict, took: float, what:
           f"(deadline {DEADLINE_SECONDS}s, timeout {TIMEOUT_SECONDS}s): {(final['error'] or {}).get('message')}")
     assert final["status"] == "FAILURE", final
     assert final["error"]["code"] == "upstream_unavailable"
-    assert "deadline passed" in final["error"]["message"] and "LARAVEL_DEADLINE_SECONDS" in final["error"]["message"]
+    assert re.search(r"the deadline (passed|would pass before the next attempt)", final["error"]["message"]), final
+    assert "LARAVEL_DEADLINE_SECONDS=8" in final["error"]["message"]
     assert took < BOUND_SECONDS, f"{what} took {took:.1f}s\n{client.log_tail('worker')}"
 
 

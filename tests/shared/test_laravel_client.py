@@ -249,6 +249,14 @@ class TestDeadline:
             client(base, backoff_max=60).fetch_sales(START, END, deadline=Deadline.starting(2.0))
         assert fake.request_count == 1
 
+    def test_a_jittered_back_off_is_shortened_to_fit_not_given_up(self) -> None:
+        fake = FakeLaravel(sales_rows(5), faults=Faults(status_code_always=503))
+        deadline = Deadline.starting(1.0)
+        with fake as base, pytest.raises(UpstreamUnavailable, match="HTTP 503"):
+            # back-offs of up to 30 s: each is cut to half of what is left, so all 4 attempts run
+            client(base, max_retries=3, backoff_base=30, backoff_max=30).fetch_sales(START, END, deadline=deadline)
+        assert fake.request_count == 4
+
     def test_within_the_deadline_nothing_changes(self) -> None:
         fake = FakeLaravel(sales_rows(30), per_page=10, faults=Faults(fail_first_n=2))
         with fake as base:
