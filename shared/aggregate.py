@@ -22,6 +22,11 @@ Which months count (``start_date``/``end_date`` are inclusive local dates):
 
 Every fetched row is accounted for exactly once:
 ``rows_fetched == rows_used + sum(rows_rejected.values()) + duplicates``.
+
+History starts at the first month with a sale (CONTRACT §5): :func:`from_first_sale` drops the
+empty months before it, which a window reaching back before a young shop opened would otherwise
+present as real zeros, and lists them in ``data_quality.leading_empty_months``. Empty months
+after the first sale are real zeros and stay.
 """
 from __future__ import annotations
 
@@ -129,9 +134,9 @@ def aggregate_monthly(
 
     ids, ts, cents = cols.ids, cols.ts_ns, cols.cents
     keep = _first_occurrences(ids)
-    duplicates = 0
+    duplicates = int(cols.duplicates)  # rejected rows seen again, settled while parsing
     if keep is not None:
-        duplicates = int(ids.shape[0] - np.count_nonzero(keep))
+        duplicates += int(ids.shape[0] - np.count_nonzero(keep))
         ts, cents = ts[keep], cents[keep]
 
     # Day window: [start_date, end_date] locally; rows after today cannot belong to any month yet.
@@ -205,6 +210,7 @@ def aggregate_monthly(
         "duplicates": duplicates,
         "negative_totals": negative_totals,
         "months_zero_filled": zero_filled,
+        "leading_empty_months": [],
         "partial_month": partial_month,
     }
     return MonthlySeries(
@@ -212,4 +218,25 @@ def aggregate_monthly(
         totals=totals_cents.astype(np.float64) / 100.0,
         counts=np.asarray(counts, dtype=np.int64),
         data_quality=data_quality,
+    )
+
+
+def from_first_sale(series: MonthlySeries) -> MonthlySeries:
+    """``series`` from its first month with a sale on; the months before it are not history.
+
+    They are listed in ``data_quality.leading_empty_months`` and leave ``months_zero_filled``. A
+    series without any sale keeps no period at all. The result is the series a window starting
+    at the first sale gives, so both train the same model on the same months.
+    """
+    with_sales = np.flatnonzero(series.counts > 0)
+    first = int(with_sales[0]) if with_sales.size else len(series.periods)
+    leading = series.periods[:first]
+    quality = dict(series.data_quality)
+    quality["leading_empty_months"] = list(quality.get("leading_empty_months", [])) + leading
+    quality["months_zero_filled"] = quality["months_zero_filled"][len(leading):]
+    return MonthlySeries(
+        periods=series.periods[first:],
+        totals=series.totals[first:],
+        counts=series.counts[first:],
+        data_quality=quality,
     )

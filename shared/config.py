@@ -42,6 +42,9 @@ class Settings:
     laravel_api_token: str | None = field(default=None, repr=False)
     laravel_sales_path: str = "/sales"
     laravel_timeout_seconds: float = 10.0
+    # All of one job's time on Laravel: pages, the client's retries and back-offs, and the
+    # queue's re-runs of the job together. Past it the job ends upstream_unavailable.
+    laravel_deadline_seconds: float = 60.0
 
     sales_timezone: str = "UTC"
 
@@ -71,6 +74,13 @@ class Settings:
     # Set by the process manager (gunicorn's runner) when the web tier runs several processes:
     # where prometheus_client keeps the per-process metric files.
     prometheus_multiproc_dir: str | None = None
+    # Celery's time limits for one job (0: none). At the soft limit the job is stopped and ends
+    # FAILURE internal_error, its worker process unharmed; the hard limit kills a process that
+    # does not return (stuck in native code). Far above any single-series job (a million rows
+    # with auto take a few minutes); the hard one stays below VISIBILITY_TIMEOUT_SECONDS, so a
+    # slow job is never redelivered while it still runs.
+    task_soft_time_limit_seconds: float = 1200.0
+    task_time_limit_seconds: float = 1500.0
 
     @property
     def celery_broker_url(self) -> str:
@@ -117,6 +127,9 @@ class Settings:
             laravel_api_token=get("LARAVEL_API_TOKEN"),
             laravel_sales_path=get("LARAVEL_SALES_PATH", defaults.laravel_sales_path),
             laravel_timeout_seconds=float(get("LARAVEL_TIMEOUT_SECONDS", "10")),
+            laravel_deadline_seconds=float(
+                get("LARAVEL_DEADLINE_SECONDS", str(defaults.laravel_deadline_seconds))
+            ),
             sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
             web_host=get("WEB_HOST", defaults.web_host),
             web_port=int(get("WEB_PORT", str(defaults.web_port))),
@@ -140,4 +153,8 @@ class Settings:
             ),
             legacy_wait_seconds=float(get("LEGACY_WAIT_SECONDS", str(defaults.legacy_wait_seconds))),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
+            task_soft_time_limit_seconds=float(
+                get("TASK_SOFT_TIME_LIMIT_SECONDS", str(defaults.task_soft_time_limit_seconds))
+            ),
+            task_time_limit_seconds=float(get("TASK_TIME_LIMIT_SECONDS", str(defaults.task_time_limit_seconds))),
         )

@@ -69,6 +69,16 @@ class UpstreamUnavailable(ForecastError):
     code = ErrorCode.UPSTREAM_UNAVAILABLE
 
 
+class LaravelDeadlinePassed(UpstreamUnavailable):
+    """LARAVEL_DEADLINE_SECONDS passed with Laravel still not answering: no further attempt or re-run."""
+
+
+class JobTimeLimit(ForecastError):
+    """The job ran past TASK_SOFT_TIME_LIMIT_SECONDS and was stopped (a server-side fault)."""
+
+    code = ErrorCode.INTERNAL_ERROR
+
+
 class UpstreamInvalid(ForecastError):
     """Laravel answered, but not with sales data (HTML, truncated JSON, wrong shape, looping pages)."""
 

@@ -18,6 +18,10 @@ the token is never sent anywhere but the configured origin.
 
 Failures: connection errors, timeouts, 429 and 5xx are retried (exponential backoff, full jitter,
 ``Retry-After`` honoured up to ``backoff_max``) and then raise :class:`UpstreamUnavailable`.
+A :class:`~shared.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
+sleeps into it (a jittered one is shortened; a ``Retry-After`` past it ends the fetch), and once
+it has passed the fetch raises :class:`LaravelDeadlinePassed` (an ``upstream_unavailable`` that
+says so).
 Answers that are not sales data (401/403/404 and other 4xx, HTML, broken or mis-shaped JSON,
 a pagination loop, more than ``max_pages`` pages) raise :class:`UpstreamInvalid` at once: retrying
 would not change them. Messages name the host and what happened, never the token.
@@ -36,6 +40,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from shared.config import redact_url
+from shared.deadline import Deadline
 from shared.errors import UpstreamInvalid, UpstreamUnavailable
 from shared.transactions import ColumnBuilder, TransactionColumns
 
@@ -109,8 +114,12 @@ class LaravelClient:
         end_date: date,
         status: str = "completed",
         on_page: OnPage | None = None,
+        deadline: Deadline | None = None,
     ) -> TransactionColumns:
-        """All rows for ``[start_date, end_date]`` with ``status``, parsed into columns."""
+        """All rows for ``[start_date, end_date]`` with ``status``, parsed into columns.
+
+        With a ``deadline``, all pages, retries and back-offs together end by it.
+        """
         filters = {
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat(),
@@ -133,7 +142,7 @@ class LaravelClient:
                     "narrow the date range or raise the page size on the Laravel side"
                 )
             seen.add(key)
-            payload = self._get_json(params)
+            payload = self._get_json(params, deadline)
             rows, next_query, last_page = self._read_page(payload, pages + 1)
             builder.add_rows(rows)
             del rows, payload  # the page is in the builder now; keep memory flat
@@ -211,15 +220,23 @@ class LaravelClient:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def _get_json(self, params: list[tuple[str, str]]) -> Any:
-        """One page as parsed JSON, with the retry policy applied."""
+    def _get_json(self, params: list[tuple[str, str]], deadline: Deadline | None = None) -> Any:
+        """One page as parsed JSON, with the retry policy (and the deadline, if any) applied."""
         attempts = self.max_retries + 1
         last_problem = ""
         for attempt in range(attempts):
             retry_after: float | None = None
+            timeout = self.timeout
+            if deadline is not None:
+                remaining = deadline.remaining()
+                if remaining <= 0:
+                    raise deadline.passed(
+                        f"Laravel sales API at {self._where} unavailable: {last_problem or 'no answer yet'}"
+                    )
+                timeout = min(timeout, remaining)
             try:
                 resp = self._session.get(
-                    self._endpoint, params=params, headers=self._headers(), timeout=self.timeout
+                    self._endpoint, params=params, headers=self._headers(), timeout=timeout
                 )
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema) as exc:
@@ -229,7 +246,7 @@ class LaravelClient:
                     "check LARAVEL_API_URL"
                 ) from None
             except requests.Timeout:
-                last_problem = f"no answer within {self.timeout:g}s"
+                last_problem = f"no answer within {timeout:.3g}s"
             except requests.ConnectionError as exc:
                 last_problem = f"connection failed ({type(exc).__name__})"
             except requests.RequestException as exc:  # e.g. a body cut off mid-transfer
@@ -247,6 +264,14 @@ class LaravelClient:
                     raise self._client_error(status, body)
             if attempt + 1 < attempts:
                 delay = self._backoff(attempt, retry_after)
+                if deadline is not None and not deadline.allows(delay):
+                    if retry_after is not None:  # Laravel said when: trying sooner would be refused
+                        raise deadline.too_close(
+                            f"Laravel sales API at {self._where} unavailable: {last_problem}", delay
+                        )
+                    # a jittered back-off only spreads the load: shorten it, leaving the last
+                    # attempt half of what is left
+                    delay = deadline.remaining() / 2
                 log.warning(
                     "Laravel sales API at %s: %s; retry %d/%d in %.2fs",
                     self._where, last_problem, attempt + 1, self.max_retries, delay,

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from shared.aggregate import MonthlySeries, aggregate_monthly
+from shared.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
 from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
 from shared.config import Settings
+from shared.deadline import Deadline
 from shared.errors import InsufficientHistory, UpstreamUnavailable
 from shared.laravel_client import LaravelClient
 from shared.model_store import ModelStore
@@ -53,7 +54,12 @@ class SalesSource(Protocol):
     name: str
 
     def fetch(
-        self, start: date, end: date, status: str, on_page: Callable[[int, int | None], None] | None
+        self,
+        start: date,
+        end: date,
+        status: str,
+        on_page: Callable[[int, int | None], None] | None,
+        deadline: Deadline | None = None,
     ) -> TransactionColumns: ...
 
 
@@ -80,8 +86,8 @@ class LaravelSource:
         )
         return cls(client, settings.laravel_api_url)
 
-    def fetch(self, start, end, status, on_page=None) -> TransactionColumns:
-        return self.client.fetch_sales(start, end, status=status, on_page=on_page)
+    def fetch(self, start, end, status, on_page=None, deadline=None) -> TransactionColumns:
+        return self.client.fetch_sales(start, end, status=status, on_page=on_page, deadline=deadline)
 
 
 class StaticSource:
@@ -91,7 +97,7 @@ class StaticSource:
         self.columns = columns
         self.name = name
 
-    def fetch(self, start, end, status, on_page=None) -> TransactionColumns:
+    def fetch(self, start, end, status, on_page=None, deadline=None) -> TransactionColumns:
         return self.columns
 
 
@@ -145,6 +151,23 @@ def _next_periods(last_period: str, h: int) -> list[str]:
         index = year * 12 + month - 1 + step
         out.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
     return out
+
+
+def check_history(series: MonthlySeries, request: ForecastRequest) -> None:
+    """Raise :class:`InsufficientHistory` unless ``series`` has MIN_COMPLETE_MONTHS complete months
+    from its first sale on, whatever window was asked for (CONTRACT §5)."""
+    if len(series.periods) >= MIN_COMPLETE_MONTHS:
+        return
+    window = f"between {request.start_date} and {request.end_date}"
+    if not series.periods:
+        raise InsufficientHistory(
+            f"no complete month with a sale {window}; at least {MIN_COMPLETE_MONTHS} complete months "
+            "from the first sale on are needed"
+        )
+    raise InsufficientHistory(
+        f"{len(series.periods)} complete month(s) of sales from the first sale ({series.periods[0]}) "
+        f"to {series.periods[-1]}, {window}; at least {MIN_COMPLETE_MONTHS} are needed"
+    )
 
 
 def _fit_bundle(
@@ -216,8 +239,12 @@ def run_forecast(
     model_store: ModelStore | None = None,
     cache: ResultCache | None = None,
     progress: ProgressCallback | None = None,
+    deadline: Deadline | None = None,
 ) -> dict[str, Any]:
-    """Run one forecast and return the result document of CONTRACT §5 as JSON-safe data."""
+    """Run one forecast and return the result document of CONTRACT §5 as JSON-safe data.
+
+    ``deadline`` bounds the time spent fetching (LARAVEL_DEADLINE_SECONDS); none: no bound.
+    """
     report_progress: ProgressCallback = progress or (lambda stage, percent: None)
     today = today or datetime.now(ZoneInfo(timezone)).date()
     request = request.resolved(today)
@@ -229,17 +256,15 @@ def run_forecast(
         fraction = done / last if last else 1 - 1 / (1 + done / 10)  # unknown total: creep towards the end
         report_progress(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING] + int(span * min(fraction, 1.0)))
 
-    columns = source.fetch(request.start_date, request.end_date, request.status, on_page)
+    columns = source.fetch(request.start_date, request.end_date, request.status, on_page, deadline)
 
     report_progress(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
-    series = aggregate_monthly(
-        columns, timezone=timezone, today=today, start_date=request.start_date, end_date=request.end_date
-    )
-    if len(series.periods) < MIN_COMPLETE_MONTHS:
-        raise InsufficientHistory(
-            f"{len(series.periods)} complete month(s) of sales between {request.start_date} and "
-            f"{request.end_date}; at least {MIN_COMPLETE_MONTHS} are needed"
+    series = from_first_sale(
+        aggregate_monthly(
+            columns, timezone=timezone, today=today, start_date=request.start_date, end_date=request.end_date
         )
+    )
+    check_history(series, request)
 
     fingerprint = data_fingerprint(series, request)
     forecast = cache.get(fingerprint) if cache is not None and not request.refresh else None

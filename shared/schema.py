@@ -214,6 +214,8 @@ class DataQuality(BaseModel):
     duplicates: int
     negative_totals: int
     months_zero_filled: list[str]
+    # Empty months before the first sale: not history, neither trained on nor counted (§5).
+    leading_empty_months: list[str] = Field(default_factory=list)
     partial_month: PartialMonth | None
 
 

@@ -39,6 +39,8 @@ class RejectReason(StrEnum):
     BAD_GRAND_TOTAL = "bad_grand_total"
 
 
+# Reasons by index, for the per-row codes kept of rejected rows (ColumnBuilder._bad_reasons).
+_REASONS: tuple[RejectReason, ...] = tuple(RejectReason)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # |cents| below this: a correctly rounded float parse times 100 is off by < 1e12 * 2.3e-16 ≈ 2e-4
 # of a cent, far inside the 0.01 margin kept from a rounding tie (see _cents_page).
@@ -63,13 +65,18 @@ def hash_id(value: str) -> int:
 
 @dataclass
 class TransactionColumns:
-    """Parsed, valid rows as parallel int64 arrays. Duplicates are still in; aggregation drops them."""
+    """Parsed, valid rows as parallel int64 arrays. Duplicates are still in; aggregation drops them.
+
+    ``duplicates`` counts the repeats already settled while parsing: rejected rows whose id was
+    seen before (see :meth:`ColumnBuilder.finish`). Aggregation adds the valid rows' repeats.
+    """
 
     ids: np.ndarray
     ts_ns: np.ndarray
     cents: np.ndarray
     rows_fetched: int
     rejected: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -202,6 +209,10 @@ class ColumnBuilder:
         self._cents: list[np.ndarray] = []
         self._rows_fetched = 0
         self._rejected: dict[str, int] = {}
+        # Rejected rows that still have a usable id, and why each was rejected: a bad row that
+        # Laravel repeats on a later page is one rejection and one duplicate, not two rejections.
+        self._bad_ids: list[np.ndarray] = []
+        self._bad_reasons: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ input
     def add_rows(self, rows: Sequence[Any]) -> None:
@@ -235,6 +246,7 @@ class ColumnBuilder:
         ok = (id_code == 0) & (ts_code == 0) & (c_code == 0)
         if not ok.all():
             bad = ~ok
+            reason = np.zeros(n, dtype=np.int8)  # index into _REASONS, for rows with a usable id
             for codes, missing, wrong in (
                 (id_code, RejectReason.MISSING_ID, RejectReason.BAD_ID),
                 (ts_code, RejectReason.MISSING_CREATED_AT, RejectReason.BAD_CREATED_AT),
@@ -243,7 +255,13 @@ class ColumnBuilder:
                 here = bad & (codes != 0)
                 self._reject(missing, int(np.count_nonzero(here & (codes == 1))))
                 self._reject(wrong, int(np.count_nonzero(here & (codes == 2))))
+                reason[here & (codes == 1)] = _REASONS.index(missing)
+                reason[here & (codes == 2)] = _REASONS.index(wrong)
                 bad &= ~here
+            with_id = ~ok & (id_code == 0)
+            if with_id.any():
+                self._bad_ids.append(id_arr[with_id])
+                self._bad_reasons.append(reason[with_id])
             id_arr, ts_arr, cents_arr = id_arr[ok], ts_arr[ok], cents_arr[ok]
         self._ids.append(id_arr)
         self._ts.append(ts_arr)
@@ -308,17 +326,44 @@ class ColumnBuilder:
         if count:
             self._rejected[reason.value] = self._rejected.get(reason.value, 0) + count
 
+    def _settle_repeated_bad_rows(self, valid_ids: np.ndarray) -> int:
+        """Turn rejections of repeated rows into duplicates; returns how many were turned.
+
+        Rows that share an id count once (CONTRACT §3): as used when any copy is valid (the
+        rejected copies are duplicates of it), otherwise as one rejection (the first copy's
+        reason) and duplicates for the rest. Rows without a usable id cannot be matched and stay
+        rejections each.
+        """
+        if not self._bad_ids:
+            return 0
+        ids = np.concatenate(self._bad_ids)
+        reasons = np.concatenate(self._bad_reasons)
+        self._bad_ids, self._bad_reasons = [], []
+        _, first = np.unique(ids, return_index=True)  # the first copy of each id, in page order
+        repeat = np.ones(ids.shape[0], dtype=bool)
+        repeat[first] = False
+        repeat |= np.isin(ids, valid_ids)
+        for index, count in zip(*np.unique(reasons[repeat], return_counts=True)):
+            key = _REASONS[int(index)].value
+            self._rejected[key] -= int(count)
+            if not self._rejected[key]:
+                del self._rejected[key]
+        return int(np.count_nonzero(repeat))
+
     # ------------------------------------------------------------------ output
     def finish(self) -> TransactionColumns:
         def cat(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
+        ids = cat(self._ids)
+        duplicates = self._settle_repeated_bad_rows(ids)
         cols = TransactionColumns(
-            ids=cat(self._ids),
+            ids=ids,
             ts_ns=cat(self._ts),
             cents=cat(self._cents),
             rows_fetched=self._rows_fetched,
             rejected=dict(self._rejected),
+            duplicates=duplicates,
         )
         self._ids, self._ts, self._cents = [], [], []
         return cols

@@ -36,7 +36,8 @@ def beat(schedule_file: str = "var/celerybeat-schedule") -> list[str]:
     return ["celery", "-A", CELERY_APP, "beat", "--loglevel", "INFO", "--schedule", schedule_file]
 
 
-def flower(port: int = 5555) -> list[str]:
+def flower(port: int = 5555, address: str = "0.0.0.0") -> list[str]:
     # Basic auth comes from FLOWER_BASIC_AUTH in the environment (Flower reads FLOWER_* itself),
-    # so the credentials never show in a process list.
-    return ["celery", "-A", CELERY_APP, "flower", f"--port={port}"]
+    # so the credentials never show in a process list. All interfaces is for containers (compose
+    # publishes the port on the host's loopback only); the local runner binds 127.0.0.1.
+    return ["celery", "-A", CELERY_APP, "flower", f"--port={port}", f"--address={address}"]

@@ -100,7 +100,10 @@ class LocalStack:
             schedule.parent.mkdir(parents=True, exist_ok=True)
             self._spawn("beat", _resolve(commands.beat(str(schedule))))
         if self.want["flower"]:
-            self._spawn("flower", _resolve(commands.flower(int(env["FLOWER_PORT"]))))
+            # Like the web tier: loopback only unless FLOWER_ADDRESS says otherwise (Flower can
+            # revoke jobs, and its /metrics has no auth).
+            env.setdefault("FLOWER_ADDRESS", "127.0.0.1")
+            self._spawn("flower", _resolve(commands.flower(int(env["FLOWER_PORT"]), env["FLOWER_ADDRESS"])))
         if self.want["web"]:
             host = env.get("WEB_HOST", "127.0.0.1")
             self._spawn("web", _resolve(commands.web(host, int(env["WEB_PORT"]))))

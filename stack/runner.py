@@ -2,7 +2,8 @@
 
 Starts an embedded Redis when REDIS_URL is unset, the bundled demo sales source when
 LARAVEL_API_URL is unset, then the worker, the web server (gunicorn) and Flower; beat with
---beat. Prints the URLs and credentials; Ctrl-C stops everything it started.
+--beat. Web and Flower listen on 127.0.0.1 unless WEB_HOST / FLOWER_ADDRESS say otherwise.
+Prints the URLs and credentials; Ctrl-C, `kill -INT` and `kill -TERM` stop everything it started.
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    # Explicitly, not Python's default: a shell starts background jobs with SIGINT ignored, and
+    # Python then leaves it ignored, so `kill -INT` (or Ctrl-C after `fg`) would do nothing.
+    signal.signal(signal.SIGINT, _stop)
     try:
         print("starting the stack...", flush=True)
         stack.start(ready_timeout=120)
@@ -68,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = [BANNER, "sales-forecast is running"]
         lines.append(f"  web        {stack.web_url}   (API docs: {stack.web_url}/docs)")
         if not args.no_flower:
-            lines.append(f"  flower     http://127.0.0.1:{settings.flower_port}   login {env['FLOWER_BASIC_AUTH']}"
+            lines.append(f"  flower     http://{stack.env['FLOWER_ADDRESS']}:{settings.flower_port}   login {env['FLOWER_BASIC_AUTH']}"
                          + ("  (generated)" if generated_flower else ""))
         lines.append(f"  redis      {redact_url(settings.redis_url)}" + ("  (embedded)" if stack.embedded_redis else ""))
         if stack.demo_source:

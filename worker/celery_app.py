@@ -28,6 +28,10 @@ def create_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # Nothing runs forever: a job stuck in a model or a library ends at the soft limit
+        # (worker/tasks.py reports it), or is killed at the hard one (0 in the settings: none).
+        task_soft_time_limit=settings.task_soft_time_limit_seconds or None,
+        task_time_limit=settings.task_time_limit_seconds or None,
         # A message a worker took and never acked (the whole worker died) is redelivered after
         # the visibility timeout; it must exceed the longest job, or a slow job would also run
         # elsewhere. kombu looks for such messages every interval x throttle seconds (10 x 10 by

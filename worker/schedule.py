@@ -19,7 +19,9 @@ from celery import shared_task
 from celery.schedules import crontab
 
 from shared.config import Settings
+from shared.deadline import Deadline
 from shared.errors import ForecastError, UpstreamUnavailable
+from worker.upstream import job_deadline, retry_or_end
 
 log = logging.getLogger(__name__)
 
@@ -77,46 +79,35 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
-def refresh_default_forecast(app: Any, *, today: date | None = None, task_id: str | None = None) -> dict[str, Any]:
+def refresh_default_forecast(
+    app: Any, *, today: date | None = None, task_id: str | None = None, deadline: Deadline | None = None
+) -> dict[str, Any]:
     """Recompute the default forecast, bypassing (and so replacing) the cached one.
 
     Returns the result document, as `forecast.sales` would for ``{"refresh": true}``.
+    ``deadline`` bounds the time on Laravel (default: LARAVEL_DEADLINE_SECONDS from now).
     """
     # Imported here: the pipeline needs the modelling stack, which the web tier (importing this
     # module for the schedule) does not have.
-    from shared.pipeline import run_forecast
     from shared.schema import ForecastRequest
-    from worker.tasks import _context
+    from worker.tasks import _context, forecast_for
 
     ctx = _context(app)
-    if ctx.source is None:
-        raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
     today = today or datetime.now(ZoneInfo(ctx.settings.sales_timezone)).date()
     request = ForecastRequest.parse({"refresh": True}).resolved(today)
-    return run_forecast(
-        request,
-        ctx.source,
-        timezone=ctx.settings.sales_timezone,
-        today=today,
-        task_id=task_id,
-        model_store=ctx.models,
-        cache=ctx.cache,
-    )
+    deadline = deadline or Deadline.starting(ctx.settings.laravel_deadline_seconds)
+    return forecast_for(ctx, request, task_id=task_id, deadline=deadline, today=today)
 
 
 @shared_task(bind=True, name=REFRESH_TASK, throws=(ForecastError,), max_retries=None)
 def forecast_refresh(self: Any) -> dict[str, Any]:
     """Beat's monthly job: refresh the default forecast; retried like `forecast.sales` on outages."""
     settings: Settings = self.app.settings
+    deadline = job_deadline(self, settings)
     try:
-        document = refresh_default_forecast(self.app, task_id=self.request.id)
+        document = refresh_default_forecast(self.app, task_id=self.request.id, deadline=deadline)
     except UpstreamUnavailable as exc:
-        retries = self.request.retries
-        if retries < settings.upstream_task_retries:
-            countdown = settings.upstream_retry_delay_seconds * (2**retries)
-            log.warning("refresh: upstream unavailable (%s); retry %d in %.0fs", exc, retries + 1, countdown)
-            raise self.retry(exc=exc, countdown=countdown)
-        raise
+        raise retry_or_end(self, exc, deadline, settings) from None
     forecast = document["data"]["forecast"]
     meta = document["data"]["meta"]
     log.info(

@@ -2,29 +2,34 @@
 
 It parses the kwargs (from the web tier, or a message that Laravel put straight into Redis) with
 the same schema as the HTTP API, reports its stage through the task state, maps named errors to
-FAILURE results with a stable code (exc_message[0]), and retries upstream outages with backoff.
+FAILURE results with a stable code (exc_message[0]), and retries upstream outages with backoff
+within LARAVEL_DEADLINE_SECONDS (worker/upstream.py). A job past TASK_SOFT_TIME_LIMIT_SECONDS ends
+FAILURE internal_error, saying so; the worker process goes on to the next job.
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 import redis
 from celery import Celery, shared_task
-from celery.exceptions import Ignore, Reject
+from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from celery.signals import task_postrun
 
 from shared.config import Settings
-from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
+from shared.deadline import Deadline
+from shared.errors import Cancelled, ForecastError, JobTimeLimit, UpstreamUnavailable
 from shared.jobs import JobStore, RedisResultCache
 from shared.model_store import ModelStore
-from shared.pipeline import LaravelSource, SalesSource, Stage, run_forecast
+from shared.pipeline import LaravelSource, ProgressCallback, SalesSource, Stage, run_forecast
 from shared.schema import ForecastRequest
 from worker import webhooks
 from shared.protocol import FORECAST_TASK, CeleryState
+from worker.upstream import job_deadline, retry_or_end
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,38 @@ def _context(app: Celery) -> WorkerContext:
         cache=RedisResultCache(client, ttl_seconds=settings.result_ttl_seconds),
         models=models,
         source=source,
+    )
+
+
+def forecast_for(
+    ctx: WorkerContext,
+    request: ForecastRequest,
+    *,
+    task_id: str | None,
+    deadline: Deadline,
+    today: date | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """The one place a task runs the pipeline: this worker's source, models, cache and time zone."""
+    if ctx.source is None:
+        raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
+    return run_forecast(
+        request,
+        ctx.source,
+        timezone=ctx.settings.sales_timezone,
+        today=today,
+        task_id=task_id,
+        model_store=ctx.models,
+        cache=ctx.cache,
+        progress=progress,
+        deadline=deadline,
+    )
+
+
+def time_limit_error(settings: Settings) -> JobTimeLimit:
+    return JobTimeLimit(
+        f"the job ran past TASK_SOFT_TIME_LIMIT_SECONDS ({settings.task_soft_time_limit_seconds:g} s) "
+        "and was stopped"
     )
 
 
@@ -98,32 +135,24 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     # Wrong kwargs, or a callback host outside CALLBACK_ALLOWED_HOSTS: FAILURE invalid_request,
     # before any request is made, no retry.
     request = ForecastRequest.parse(kwargs, callback_hosts=ctx.settings.effective_callback_hosts)
+    deadline = job_deadline(self, ctx.settings)
     finished = True  # False while a retry keeps the job in flight
     try:
-        if ctx.source is None:
-            raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
-        return run_forecast(
-            request,
-            ctx.source,
-            timezone=ctx.settings.sales_timezone,
-            task_id=task_id,
-            model_store=ctx.models,
-            cache=ctx.cache,
-            progress=_Progress(self, ctx.jobs),
+        return forecast_for(
+            ctx, request, task_id=task_id, deadline=deadline, progress=_Progress(self, ctx.jobs)
         )
     except Cancelled:
         self.backend.mark_as_revoked(task_id, reason="cancelled", request=self.request)
         raise Ignore()
     except UpstreamUnavailable as exc:
-        retries = self.request.retries
-        if retries < ctx.settings.upstream_task_retries:
-            countdown = ctx.settings.upstream_retry_delay_seconds * (2**retries)
-            log.warning("upstream unavailable (%s); retry %d in %.0fs", exc, retries + 1, countdown)
-            finished = False
-            raise self.retry(exc=exc, countdown=countdown)
-        raise
+        retry = retry_or_end(self, exc, deadline, ctx.settings)  # raises when the job ends here
+        finished = False
+        raise retry from None
     except ForecastError:
         raise
+    except SoftTimeLimitExceeded:
+        log.error("forecast %s: stopped at the soft time limit", task_id)
+        raise time_limit_error(ctx.settings) from None
     except REDIS_UNREACHABLE as exc:
         # Redis (broker, result backend, job store) went away mid-job: neither the client's doing
         # nor a bug, so no FAILURE. The message goes back on the queue and runs again once Redis

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.aggregate import aggregate_monthly
+from shared.aggregate import aggregate_monthly, from_first_sale
 from shared.transactions import ColumnBuilder, TransactionColumns, columns_from_rows
 
-DQ_KEYS = ["rows_fetched", "rows_used", "rows_rejected", "duplicates", "negative_totals", "months_zero_filled", "partial_month"]
+DQ_KEYS = ["rows_fetched", "rows_used", "rows_rejected", "duplicates", "negative_totals", "months_zero_filled", "leading_empty_months", "partial_month"]
 PARTIAL_KEYS = {"period", "total_sales", "transaction_count", "days_elapsed", "days_in_month"}
 
 
@@ -265,3 +265,34 @@ def test_months_are_contiguous_over_years() -> None:
         expected.append(f"{d:%Y-%m}")
         d = (d.replace(day=28) + timedelta(days=4)).replace(day=1)
     assert s.periods == expected
+
+
+class TestFromFirstSale:
+    """History starts at the first month with a sale (CONTRACT §5)."""
+
+    def test_leading_empty_months_are_listed_not_kept(self) -> None:
+        rows = [row(1, "2025-03-10T10:00:00Z"), row(2, "2025-05-10T10:00:00Z")]
+        s = from_first_sale(agg(rows, today=date(2025, 7, 2), start=date(2024, 12, 1)))
+        assert s.periods == ["2025-03", "2025-04", "2025-05", "2025-06"]
+        assert s.counts.tolist() == [1, 0, 1, 0]
+        # the gap after the first sale is a real zero and stays
+        assert s.data_quality["months_zero_filled"] == ["2025-04", "2025-06"]
+        assert s.data_quality["leading_empty_months"] == ["2024-12", "2025-01", "2025-02"]
+        accounted(s)
+
+    def test_same_series_as_a_window_that_starts_at_the_first_sale(self) -> None:
+        rows = [row(i, f"2025-{m:02d}-0{1 + i % 8}T10:00:00Z", f"{i}.50") for i, m in enumerate([3, 3, 4, 6, 6], 1)]
+        wide = from_first_sale(agg(rows, today=date(2025, 7, 2), start=date(2023, 1, 1)))
+        narrow = from_first_sale(agg(rows, today=date(2025, 7, 2), start=date(2025, 3, 1)))
+        assert wide.periods == narrow.periods and wide.totals.tolist() == narrow.totals.tolist()
+        assert len(wide.data_quality["leading_empty_months"]) == 26
+        assert narrow.data_quality["leading_empty_months"] == []
+
+    def test_no_sale_at_all_leaves_no_history(self) -> None:
+        s = from_first_sale(agg([], today=date(2025, 7, 2), start=date(2024, 7, 1)))
+        assert s.periods == [] and len(s.data_quality["leading_empty_months"]) == 12
+        assert s.data_quality["months_zero_filled"] == []
+
+    def test_only_a_partial_month_is_no_history(self) -> None:
+        s = from_first_sale(agg([row(1, "2025-07-01T10:00:00Z")], today=date(2025, 7, 2), start=date(2025, 1, 1)))
+        assert s.periods == [] and s.data_quality["partial_month"]["transaction_count"] == 1

@@ -8,7 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from shared.errors import UpstreamInvalid, UpstreamUnavailable
+from shared.deadline import Deadline
+from shared.errors import LaravelDeadlinePassed, UpstreamInvalid, UpstreamUnavailable
 from shared.fake_laravel import FakeLaravel, Faults
 from shared.laravel_client import LaravelClient
 from shared.transactions import TransactionColumns
@@ -221,3 +222,53 @@ def test_faults_can_be_set_while_running() -> None:
             client(base, max_retries=0).fetch_sales(START, END)
     assert [r.status for r in fake.requests] == [200, 500, 200, 502]
     assert fake.faults.fail_first_n == 0
+
+
+class TestDeadline:
+    """A Deadline (LARAVEL_DEADLINE_SECONDS) bounds all pages, retries and back-offs together."""
+
+    def test_slow_answers_stop_at_the_deadline_not_after_every_retry(self) -> None:
+        fake = FakeLaravel(sales_rows(5), faults=Faults(delay_seconds=0.5))
+        deadline = Deadline.starting(1.0)
+        with fake as base, pytest.raises(LaravelDeadlinePassed, match="deadline passed") as err:
+            client(base, timeout=0.3, max_retries=20).fetch_sales(START, END, deadline=deadline)
+        assert err.value.code == "upstream_unavailable"
+        assert "LARAVEL_DEADLINE_SECONDS=1" in err.value.message
+        assert fake.request_count <= 5  # 1 s of 0.3 s attempts, not the 21 the retries allow
+        assert time.time() < deadline.at + 0.3 + 0.5  # one request timeout past it, at most
+
+    def test_a_deadline_already_passed_sends_nothing(self) -> None:
+        fake = FakeLaravel(sales_rows(5))
+        with fake as base, pytest.raises(LaravelDeadlinePassed):
+            client(base).fetch_sales(START, END, deadline=Deadline.starting(5.0, since=time.time() - 10))
+        assert fake.request_count == 0
+
+    def test_no_back_off_sleeps_into_the_deadline(self) -> None:
+        fake = FakeLaravel(sales_rows(5), faults=Faults(rate_limit_first_n=5, retry_after="30"))
+        with fake as base, pytest.raises(LaravelDeadlinePassed, match="HTTP 429"):
+            client(base, backoff_max=60).fetch_sales(START, END, deadline=Deadline.starting(2.0))
+        assert fake.request_count == 1
+
+    def test_a_jittered_back_off_is_shortened_to_fit_not_given_up(self) -> None:
+        fake = FakeLaravel(sales_rows(5), faults=Faults(status_code_always=503))
+        deadline = Deadline.starting(1.0)
+        with fake as base, pytest.raises(UpstreamUnavailable, match="HTTP 503"):
+            # back-offs of up to 30 s: each is cut to half of what is left, so all 4 attempts run
+            client(base, max_retries=3, backoff_base=30, backoff_max=30).fetch_sales(START, END, deadline=deadline)
+        assert fake.request_count == 4
+
+    def test_within_the_deadline_nothing_changes(self) -> None:
+        fake = FakeLaravel(sales_rows(30), per_page=10, faults=Faults(fail_first_n=2))
+        with fake as base:
+            cols = client(base).fetch_sales(START, END, deadline=Deadline.starting(30.0))
+        assert len(cols) == 30
+
+
+class TestRepeatedBadRows:
+    def test_a_bad_row_served_on_two_pages_is_rejected_once(self) -> None:
+        rows = sales_rows(20)
+        rows[9] = {**rows[9], "created_at": "not a date"}
+        served = rows[:10] + [dict(rows[9])] + rows[10:]  # the page boundary repeats row 10
+        with FakeLaravel(served, per_page=10) as base:
+            cols = client(base).fetch_sales(START, END)
+        assert cols.rows_fetched == 21 and cols.rejected == {"bad_created_at": 1} and cols.duplicates == 1

@@ -128,3 +128,31 @@ def test_series_key_depends_on_the_cents():
     cols.cents[-10] += 1  # one cent, in a complete month of the default range
     b = run(src=StaticSource(cols, "test"))["data"]["meta"]["data_fingerprint"]
     assert a != b
+
+
+def young_shop(first_sale_months_ago: int, today: date = TODAY) -> StaticSource:
+    """A shop whose first sale was ``first_sale_months_ago`` complete months before ``today``."""
+    return StaticSource(columns_from_rows(rows(first_sale_months_ago, today)), "young")
+
+
+@pytest.mark.parametrize("complete_months", [0, 1, 2])
+def test_too_young_a_shop_is_insufficient_history_for_any_window(complete_months):
+    src = young_shop(complete_months) if complete_months else StaticSource(columns_from_rows([]), "empty")
+    for start in (months_before(TODAY, 35), months_before(TODAY, 12), None):
+        body = {"start_date": start.isoformat()} if start else {}
+        with pytest.raises(InsufficientHistory, match="from the first sale|no complete month with a sale"):
+            run(body, src=src)
+
+
+def test_a_window_before_the_first_sale_gives_the_same_forecast_and_backtest():
+    src = young_shop(12)
+    first_sale = months_before(TODAY, 12)
+    wide = run({"start_date": months_before(TODAY, 35).isoformat(), "refresh": True}, src=src)["data"]
+    narrow = run({"start_date": first_sale.isoformat(), "refresh": True}, src=src)["data"]
+    assert wide["forecast"] == narrow["forecast"]
+    assert wide["actual_sales"] == narrow["actual_sales"]
+    assert wide["actual_sales"][0]["period"] == first_sale.isoformat()[:7]
+    assert wide["meta"]["data_fingerprint"] == narrow["meta"]["data_fingerprint"]
+    leading = wide["data_quality"]["leading_empty_months"]
+    assert len(leading) == 23 and leading[-1] == months_before(TODAY, 13).isoformat()[:7]
+    assert narrow["data_quality"]["leading_empty_months"] == []

@@ -1,7 +1,7 @@
 """Row validation and parsing into columns (shared/transactions.py)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.aggregate import aggregate_monthly
 from shared.errors import InvalidRequest
 from shared.transactions import ColumnBuilder, columns_from_rows, hash_id, read_csv
 
@@ -202,3 +203,70 @@ class TestCsv:
         path.write_text("id,date,total\n1,2025-01-01,5\n")
         with pytest.raises(InvalidRequest, match="created_at"):
             read_csv(path)
+
+
+class TestRepeatedRows:
+    """Rows that share an id count once (CONTRACT §3), bad ones too: Laravel repeats rows across
+    pages when its ordering is not unique or rows arrive while it pages."""
+
+    BAD = {
+        "bad_created_at": {"created_at": "yesterday at noon"},
+        "missing_grand_total": {"grand_total": None},
+        "bad_grand_total": {"grand_total": "12,50 €"},
+    }
+
+    def row(self, id: int, kind: str) -> dict:
+        base = {"id": id, "created_at": f"2025-02-{1 + id % 28:02d}T10:00:00Z", "grand_total": "10.00"}
+        return {**base, **self.BAD.get(kind, {})}
+
+    def quality(self, pages: list[list[dict]]) -> dict:
+        builder = ColumnBuilder("UTC")
+        for page in pages:
+            builder.add_rows(page)
+        return aggregate_monthly(builder.finish(), timezone="UTC", today=date(2025, 4, 2),
+                                 start_date=date(2025, 1, 1), end_date=date(2025, 4, 2)).data_quality
+
+    def test_a_bad_row_on_two_pages_is_one_rejection_and_one_duplicate(self) -> None:
+        bad = self.row(7, "bad_created_at")
+        dq = self.quality([[self.row(1, "good"), bad], [dict(bad), self.row(2, "good")]])
+        assert dq["rows_rejected"] == {"bad_created_at": 1}
+        assert dq["duplicates"] == 1
+        assert (dq["rows_fetched"], dq["rows_used"]) == (4, 2)
+
+    def test_a_bad_copy_of_a_good_row_is_a_duplicate_of_it(self) -> None:
+        dq = self.quality([[self.row(3, "bad_grand_total")], [self.row(3, "good")]])
+        assert dq["rows_rejected"] == {} and dq["duplicates"] == 1 and dq["rows_used"] == 1
+
+    def test_rows_without_an_id_cannot_repeat(self) -> None:
+        no_id = {"created_at": "2025-02-03T10:00:00Z", "grand_total": "1.00"}
+        dq = self.quality([[no_id], [dict(no_id)]])
+        assert dq["rows_rejected"] == {"missing_id": 2} and dq["duplicates"] == 0
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        kinds=st.lists(st.sampled_from(["good", "no_id", *BAD]), min_size=1, max_size=30),
+        served=st.lists(st.integers(0, 29), min_size=1, max_size=80),
+        page_size=st.integers(1, 12),
+    )
+    def test_each_distinct_bad_row_is_rejected_once_and_each_repeat_is_one_duplicate(
+        self, kinds: list[str], served: list[int], page_size: int
+    ) -> None:
+        rows = [
+            {"created_at": "2025-02-03T10:00:00Z", "grand_total": "1.00"} if kind == "no_id" else self.row(i + 1, kind)
+            for i, kind in enumerate(kinds)
+        ]
+        sequence = [dict(rows[i % len(rows)]) for i in served]
+        pages = [sequence[k : k + page_size] for k in range(0, len(sequence), page_size)]
+        dq = self.quality(pages)
+
+        served_kinds = [kinds[i % len(rows)] for i in served]
+        distinct = {i % len(rows) for i in served}
+        expected_rejected = {reason: sum(1 for i in distinct if kinds[i] == reason) for reason in self.BAD}
+        expected_rejected["missing_id"] = served_kinds.count("no_id")
+        with_id = len(served) - served_kinds.count("no_id")
+        distinct_with_id = sum(1 for i in distinct if kinds[i] != "no_id")
+
+        assert dq["rows_rejected"] == {k: v for k, v in expected_rejected.items() if v}
+        assert dq["duplicates"] == with_id - distinct_with_id
+        assert dq["rows_used"] == sum(1 for i in distinct if kinds[i] == "good")
+        assert dq["rows_fetched"] == dq["rows_used"] + sum(dq["rows_rejected"].values()) + dq["duplicates"]

@@ -59,3 +59,15 @@ def test_list_needs_the_key_when_keys_are_set(make_web_app):
     client = make_web_app(api_keys=(KEY,)).test_client()
     assert client.get("/api/v1/forecasts").status_code == 401
     assert client.get("/api/v1/forecasts", headers={"X-API-Key": KEY}).status_code == 200
+
+
+def test_the_model_help_says_what_auto_does(web_client):
+    # auto is an equal-weight mean of its members (shared.models.AutoForecaster), not a selection
+    from shared.models import AutoForecaster
+
+    html = web_client.get("/").get_data(as_text=True)
+    help_text = re.search(r'<p id="model-help"[^>]*>(.*?)</p>', html, re.S).group(1)
+    assert "best" not in help_text and "averages three models" in help_text
+    assert len(AutoForecaster.MEMBERS) == 3
+    for label, *_ in AutoForecaster.MEMBERS:
+        assert label.upper() in help_text.upper()

@@ -1,0 +1,86 @@
+"""A slow or absent Laravel holds a job no longer than LARAVEL_DEADLINE_SECONDS (CONTRACT §2).
+
+The stack runs with short settings (a 1 s request timeout, a 8 s deadline, 3 re-runs 1 s apart)
+against the Laravel-like server; each job must end FAILURE upstream_unavailable, saying the
+deadline passed (or would before the next attempt), within the deadline plus one request timeout (plus the queue's own overhead).
+Before LARAVEL_DEADLINE_SECONDS the client's retries and the task's re-runs multiplied: with these
+settings the slow case took about 40 s (with the production defaults, minutes).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import time
+
+import pytest
+
+from shared.fake_laravel import Faults
+from tests.reliability.conftest import API_KEY, Client, stack_env, start_stack
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_SECONDS = 1
+DEADLINE_SECONDS = 8
+# Submitting, picking the job up, storing its end and our 0.1 s polling: not Laravel's time.
+OVERHEAD_SECONDS = 3
+BOUND_SECONDS = DEADLINE_SECONDS + TIMEOUT_SECONDS + OVERHEAD_SECONDS
+_horizons = itertools.cycle(range(1, 25))
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, laravel):
+    tmp = tmp_path_factory.mktemp("deadline")
+    env = stack_env(
+        tmp,
+        laravel,
+        LARAVEL_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
+        LARAVEL_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
+        # re-runs that fit in the deadline: only the carried first start keeps them inside it
+        UPSTREAM_TASK_RETRIES="3",
+        UPSTREAM_RETRY_DELAY_SECONDS="1",
+    )
+    stack = start_stack(tmp, env, worker_concurrency=2)
+    yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
+    stack.stop()
+
+
+def run_job(client: Client) -> tuple[dict, float]:
+    began = time.monotonic()
+    task_id = client.submit_id({"model": "linear", "horizon": next(_horizons), "refresh": True})
+    final = client.wait(task_id, timeout=120)
+    return final, time.monotonic() - began
+
+
+def assert_ended_at_the_deadline(client: Client, final: dict, took: float, what: str) -> None:
+    print(f"\n{what}: {final['status']} {(final['error'] or {}).get('code')} in {took:.1f}s "
+          f"(deadline {DEADLINE_SECONDS}s, timeout {TIMEOUT_SECONDS}s): {(final['error'] or {}).get('message')}")
+    assert final["status"] == "FAILURE", final
+    assert final["error"]["code"] == "upstream_unavailable"
+    assert re.search(r"the deadline (passed|would pass before the next attempt)", final["error"]["message"]), final
+    assert "LARAVEL_DEADLINE_SECONDS=8" in final["error"]["message"]
+    assert took < BOUND_SECONDS, f"{what} took {took:.1f}s\n{client.log_tail('worker')}"
+
+
+def test_every_response_slower_than_the_timeout(client, laravel):
+    laravel.server.faults = Faults(delay_seconds=TIMEOUT_SECONDS * 2)
+    try:
+        final, took = run_job(client)
+    finally:
+        laravel.server.faults = Faults()
+    assert_ended_at_the_deadline(client, final, took, "every response 2 s, timeout 1 s")
+
+
+def test_laravel_down(client, laravel):
+    laravel.stop()
+    try:
+        final, took = run_job(client)
+    finally:
+        laravel.start()
+    assert_ended_at_the_deadline(client, final, took, "Laravel down (connection refused)")
+    # it was run again within the deadline, and the re-runs kept the first run's start
+    assert "retry 1 in" in client.log_tail("worker", 200)
+
+
+def test_a_healthy_laravel_is_not_affected(client):
+    final, took = run_job(client)
+    assert final["status"] == "SUCCESS", final

@@ -1,0 +1,57 @@
+"""A job that hangs ends at Celery's soft time limit, and its worker goes on (TASK_*_TIME_LIMIT_SECONDS).
+
+The hang is set up in the test: the Laravel-like server answers each request only after far
+longer than the soft limit, while the request timeout and LARAVEL_DEADLINE_SECONDS are longer
+still, so nothing but the time limit can stop the job. It must end FAILURE with the stable code
+``internal_error`` and a message naming the limit, and the same worker process must then serve
+the next job. Before, nothing stopped such a job: it held its worker until Laravel answered.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from shared.fake_laravel import Faults
+from tests.reliability.conftest import API_KEY, CHEAP, Client, pool_children, stack_env, start_stack
+
+pytestmark = pytest.mark.slow
+
+SOFT_LIMIT_SECONDS = 3
+HANG_SECONDS = 30  # what one Laravel answer takes; the job would take minutes for all its pages
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, laravel):
+    tmp = tmp_path_factory.mktemp("time-limits")
+    env = stack_env(
+        tmp,
+        laravel,
+        TASK_SOFT_TIME_LIMIT_SECONDS=str(SOFT_LIMIT_SECONDS),
+        TASK_TIME_LIMIT_SECONDS="60",
+        LARAVEL_TIMEOUT_SECONDS="120",
+        LARAVEL_DEADLINE_SECONDS="600",
+    )
+    stack = start_stack(tmp, env, worker_concurrency=1)  # one process: the next job must reuse it
+    yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
+    stack.stop()
+
+
+def test_a_hanging_job_ends_at_the_soft_limit_and_the_worker_serves_the_next(client, laravel):
+    pool_before = [p.pid for p in pool_children(client.stack)]
+    laravel.server.faults = Faults(delay_seconds=HANG_SECONDS)
+    try:
+        began = time.monotonic()
+        final = client.wait(client.submit_id({**CHEAP, "refresh": True}), timeout=HANG_SECONDS * 2)
+        took = time.monotonic() - began
+    finally:
+        laravel.server.faults = Faults()
+    print(f"\nhanging job: {final['status']} {(final['error'] or {}).get('code')} in {took:.1f}s: "
+          f"{(final['error'] or {}).get('message')}")
+    assert final["status"] == "FAILURE", final
+    assert final["error"]["code"] == "internal_error"
+    assert "TASK_SOFT_TIME_LIMIT_SECONDS" in final["error"]["message"]
+
+    following = client.wait(client.submit_id({**CHEAP, "horizon": 3, "refresh": True}), timeout=60)
+    assert following["status"] == "SUCCESS", following
+    assert [p.pid for p in pool_children(client.stack)] == pool_before  # the same process, unharmed
