@@ -130,3 +130,12 @@ def test_environment_is_read_only_by_the_settings_factory_and_entry_points():
                 if isinstance(node.value, ast.Name) and node.value.id == "os":
                     readers.append(f"{rel}:{node.lineno}")
     assert not readers
+
+
+def test_no_module_imports_another_modules_private_names():
+    bad = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and _internal(node.module):
+                bad += [f"{module}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert not bad

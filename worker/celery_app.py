@@ -9,7 +9,7 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from shared.config import Settings
-from shared.protocol import FORECAST_TASK, celery_conf  # noqa: F401 - FORECAST_TASK re-exported for tests
+from shared.protocol import celery_conf
 from worker import logging_setup, poison
 from worker.schedule import beat_schedule
 
@@ -57,5 +57,5 @@ def create_celery(settings: Settings) -> Celery:
     app.settings = settings  # read by the tasks: configuration is read once, by the entry point
     # worker.tasks: `forecast.sales`; worker.webhooks: `forecast.webhook`, the signed completion
     # callbacks; worker.refresh: `forecast.refresh`, which beat sends.
-    app.conf.include = ["worker.tasks", "worker.webhooks", "worker.schedule"]
+    app.conf.include = ["worker.tasks", "worker.webhooks", "worker.refresh"]
     return app

@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import redis
-from celery import Celery, shared_task
+from celery import shared_task
 from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from celery.signals import task_postrun
 
-from shared.config import Settings
-from shared.deadline import Deadline
-from shared.errors import Cancelled, ForecastError, JobTimeLimit, UpstreamUnavailable
-from shared.jobs import JobStore, RedisResultCache
-from shared.model_store import ModelStore
-from shared.pipeline import LaravelSource, ProgressCallback, SalesSource, Stage, run_forecast
-from shared.schema import ForecastRequest
-from worker import webhooks
+from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
+from shared.jobs import JobStore
 from shared.protocol import FORECAST_TASK, CeleryState
+from shared.schema import ForecastRequest, Stage
+from worker import webhooks
+from worker.context import context, forecast_for, time_limit_error
 from worker.upstream import job_deadline, retry_or_end
 
 log = logging.getLogger(__name__)
@@ -37,66 +31,6 @@ PROGRESS_STATE = CeleryState.PROGRESS
 REDIS_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 PROGRESS_STEP = 5  # percent: finer updates only cost Redis writes and Flower events
 PROGRESS_MIN_INTERVAL = 0.25  # seconds between two progress reports (see _Progress)
-
-
-@dataclass
-class WorkerContext:
-    """What a worker process builds once from the settings and reuses for every job."""
-
-    settings: Settings
-    jobs: JobStore
-    cache: RedisResultCache
-    models: ModelStore | None
-    source: SalesSource | None
-
-
-@lru_cache(maxsize=4)
-def _context(app: Celery) -> WorkerContext:
-    settings: Settings = app.settings
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    source = LaravelSource.from_settings(settings) if settings.laravel_api_url else None
-    models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
-    if models is None:
-        log.warning("SECRET_KEY is unset: fitted models are not stored (they could not be signed)")
-    return WorkerContext(
-        settings=settings,
-        jobs=JobStore(client, ttl_seconds=settings.result_ttl_seconds),
-        cache=RedisResultCache(client, ttl_seconds=settings.result_ttl_seconds),
-        models=models,
-        source=source,
-    )
-
-
-def forecast_for(
-    ctx: WorkerContext,
-    request: ForecastRequest,
-    *,
-    task_id: str | None,
-    deadline: Deadline,
-    today: date | None = None,
-    progress: ProgressCallback | None = None,
-) -> dict[str, Any]:
-    """The one place a task runs the pipeline: this worker's source, models, cache and time zone."""
-    if ctx.source is None:
-        raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
-    return run_forecast(
-        request,
-        ctx.source,
-        timezone=ctx.settings.sales_timezone,
-        today=today,
-        task_id=task_id,
-        model_store=ctx.models,
-        cache=ctx.cache,
-        progress=progress,
-        deadline=deadline,
-    )
-
-
-def time_limit_error(settings: Settings) -> JobTimeLimit:
-    return JobTimeLimit(
-        f"the job ran past TASK_SOFT_TIME_LIMIT_SECONDS ({settings.task_soft_time_limit_seconds:g} s) "
-        "and was stopped"
-    )
 
 
 class _Progress:
@@ -130,7 +64,7 @@ class _Progress:
 
 @shared_task(bind=True, name=FORECAST_TASK, throws=(ForecastError,), max_retries=None)
 def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
-    ctx = _context(self.app)
+    ctx = context(self.app)
     task_id = self.request.id
     # Wrong kwargs, or a callback host outside CALLBACK_ALLOWED_HOSTS: FAILURE invalid_request,
     # before any request is made, no retry.

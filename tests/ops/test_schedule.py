@@ -15,7 +15,8 @@ from celery.schedules import crontab
 
 from shared.config import Settings
 from worker.celery_app import create_celery
-from worker.schedule import REFRESH_ENTRY, REFRESH_TASK, beat_schedule, parse_cron
+from shared.protocol import REFRESH_TASK
+from worker.schedule import REFRESH_ENTRY, beat_schedule, parse_cron
 
 
 def require(module: str) -> None:
@@ -93,7 +94,7 @@ def test_beat_entry():
     assert entry["schedule"] == crontab(minute=0, hour=2, day_of_month=1)
     assert entry["options"]["queue"] == "sales-jobs", "the queue the workers consume"
     assert app.conf.timezone == "America/New_York"
-    assert "worker.schedule" in app.conf.include, "workers register forecast.refresh"
+    assert "worker.refresh" in app.conf.include, "workers register forecast.refresh"
 
 
 # ---- the refresh, against a real Redis and the fake Laravel ------------------------------------
@@ -159,10 +160,10 @@ def test_refresh_fills_the_cache_for_the_default_request(refresh_app):
 @pytest.mark.slow
 def test_refresh_without_a_laravel_url_fails_with_the_stable_code(refresh_app):
     from shared.errors import UpstreamUnavailable
-    from worker.schedule import refresh_default_forecast
-    from worker.tasks import _context
+    from worker.refresh import refresh_default_forecast
+    from worker.context import context
 
     app = create_celery(refresh_app.settings.with_overrides(laravel_api_url=None))
     with pytest.raises(UpstreamUnavailable):
         refresh_default_forecast(app)
-    _context.cache_clear()
+    context.cache_clear()

@@ -1,0 +1,87 @@
+"""What a worker process builds once from its settings, and the one place a task runs the pipeline.
+
+Both tasks that forecast (`forecast.sales` in worker/tasks.py, `forecast.refresh` in
+worker/refresh.py) take their context here: the settings, the job store, the result cache, the
+signed model store and the Laravel source.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import redis
+from celery import Celery
+
+from shared.config import Settings
+from shared.deadline import Deadline
+from shared.errors import JobTimeLimit, UpstreamUnavailable
+from shared.jobs import JobStore, RedisResultCache
+from shared.model_store import ModelStore
+from shared.pipeline import LaravelSource, ProgressCallback, SalesSource, run_forecast
+from shared.schema import ForecastRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerContext:
+    """What a worker process builds once from the settings and reuses for every job."""
+
+    settings: Settings
+    jobs: JobStore
+    cache: RedisResultCache
+    models: ModelStore | None
+    source: SalesSource | None
+
+
+@lru_cache(maxsize=4)
+def context(app: Celery) -> WorkerContext:
+    """This process's context for ``app`` (built once, on the first job)."""
+    settings: Settings = app.settings
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    source = LaravelSource.from_settings(settings) if settings.laravel_api_url else None
+    models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
+    if models is None:
+        log.warning("SECRET_KEY is unset: fitted models are not stored (they could not be signed)")
+    return WorkerContext(
+        settings=settings,
+        jobs=JobStore(client, ttl_seconds=settings.result_ttl_seconds),
+        cache=RedisResultCache(client, ttl_seconds=settings.result_ttl_seconds),
+        models=models,
+        source=source,
+    )
+
+
+def forecast_for(
+    ctx: WorkerContext,
+    request: ForecastRequest,
+    *,
+    task_id: str | None,
+    deadline: Deadline,
+    today: date | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """The one place a task runs the pipeline: this worker's source, models, cache and time zone."""
+    if ctx.source is None:
+        raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
+    return run_forecast(
+        request,
+        ctx.source,
+        timezone=ctx.settings.sales_timezone,
+        today=today,
+        task_id=task_id,
+        model_store=ctx.models,
+        cache=ctx.cache,
+        progress=progress,
+        deadline=deadline,
+    )
+
+
+def time_limit_error(settings: Settings) -> JobTimeLimit:
+    return JobTimeLimit(
+        f"the job ran past TASK_SOFT_TIME_LIMIT_SECONDS ({settings.task_soft_time_limit_seconds:g} s) "
+        "and was stopped"
+    )

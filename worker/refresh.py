@@ -1,0 +1,64 @@
+"""`forecast.refresh`: the scheduled refresh of the default forecast (beat sends it; worker/schedule.py).
+
+The refresh recomputes the default forecast (the request with no fields, refresh=True) through the
+same pipeline and caches as `forecast.sales`, so that the first request of the new month finds
+the new month's forecast already in the cache, and the fitted model already in the model store.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from celery import shared_task
+
+from shared.config import Settings
+from shared.deadline import Deadline
+from shared.errors import ForecastError, UpstreamUnavailable
+from shared.protocol import REFRESH_TASK
+from shared.schema import ForecastRequest
+from worker.context import context, forecast_for
+from worker.upstream import job_deadline, retry_or_end
+
+log = logging.getLogger(__name__)
+
+
+def refresh_default_forecast(
+    app: Any, *, today: date | None = None, task_id: str | None = None, deadline: Deadline | None = None
+) -> dict[str, Any]:
+    """Recompute the default forecast, bypassing (and so replacing) the cached one.
+
+    Returns the result document, as `forecast.sales` would for ``{"refresh": true}``.
+    ``deadline`` bounds the time on Laravel (default: LARAVEL_DEADLINE_SECONDS from now).
+    """
+    ctx = context(app)
+    today = today or datetime.now(ZoneInfo(ctx.settings.sales_timezone)).date()
+    request = ForecastRequest.parse({"refresh": True}).resolved(today)
+    deadline = deadline or Deadline.starting(ctx.settings.laravel_deadline_seconds)
+    return forecast_for(ctx, request, task_id=task_id, deadline=deadline, today=today)
+
+
+@shared_task(bind=True, name=REFRESH_TASK, throws=(ForecastError,), max_retries=None)
+def forecast_refresh(self: Any) -> dict[str, Any]:
+    """Beat's monthly job: refresh the default forecast; retried like `forecast.sales` on outages."""
+    settings: Settings = self.app.settings
+    deadline = job_deadline(self, settings)
+    try:
+        document = refresh_default_forecast(self.app, task_id=self.request.id, deadline=deadline)
+    except UpstreamUnavailable as exc:
+        raise retry_or_end(self, exc, deadline, settings) from None
+    forecast = document["data"]["forecast"]
+    meta = document["data"]["meta"]
+    log.info(
+        "refreshed the default forecast for %s (model %s, fingerprint %s)",
+        forecast["period"], forecast["model"], meta["data_fingerprint"],
+    )
+    # A summary, not the document: the cache holds the forecast, and Flower shows this.
+    return {
+        "period": forecast["period"],
+        "model": forecast["model"],
+        "next_month_forecast": forecast["next_month_forecast"],
+        "data_fingerprint": meta["data_fingerprint"],
+        "generated_at": meta["generated_at"],
+    }
