@@ -51,6 +51,9 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     flower_port: int = 5555
+    # Where Flower listens: loopback, like the web tier, unless set (compose sets 0.0.0.0 inside
+    # its container and publishes the port on the host's loopback only).
+    flower_address: str = "127.0.0.1"
     flower_basic_auth: str | None = field(default=None, repr=False)
 
     api_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -134,6 +137,7 @@ class Settings:
             web_host=get("WEB_HOST", defaults.web_host),
             web_port=int(get("WEB_PORT", str(defaults.web_port))),
             flower_port=int(get("FLOWER_PORT", str(defaults.flower_port))),
+            flower_address=get("FLOWER_ADDRESS", defaults.flower_address),
             flower_basic_auth=get("FLOWER_BASIC_AUTH"),
             api_keys=_split_csv(get("API_KEYS")),
             forecast_queue=get("FORECAST_QUEUE", defaults.forecast_queue),

@@ -5,11 +5,18 @@ docker-compose.yml and compares), so what the tests exercise is what operators r
 """
 from __future__ import annotations
 
+from shared.config import Settings
+
 CELERY_APP = "worker.main"
 WEB_APP = "web.app:create_app()"
 
 
-def web(host: str = "0.0.0.0", port: int = 8000, workers: int = 2, threads: int = 8) -> list[str]:
+# Defaults: the settings' (shared/config.py), except the addresses, which are the containers':
+# compose publishes the ports on the host's loopback only; the local runner passes 127.0.0.1.
+CONTAINER_ADDRESS = "0.0.0.0"
+
+
+def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: int = 2, threads: int = 8) -> list[str]:
     # gthread: status polls are short I/O-bound requests; threads serve many per process.
     return [
         "gunicorn",
@@ -22,7 +29,7 @@ def web(host: str = "0.0.0.0", port: int = 8000, workers: int = 2, threads: int 
     ]
 
 
-def worker(queue: str = "forecasts", concurrency: int = 2) -> list[str]:
+def worker(queue: str = Settings.forecast_queue, concurrency: int = 2) -> list[str]:
     return [
         "celery", "-A", CELERY_APP, "worker",
         "--queues", queue,
@@ -36,7 +43,7 @@ def beat(schedule_file: str = "var/celerybeat-schedule") -> list[str]:
     return ["celery", "-A", CELERY_APP, "beat", "--loglevel", "INFO", "--schedule", schedule_file]
 
 
-def flower(port: int = 5555, address: str = "0.0.0.0") -> list[str]:
+def flower(port: int = Settings.flower_port, address: str = CONTAINER_ADDRESS) -> list[str]:
     # Basic auth comes from FLOWER_BASIC_AUTH in the environment (Flower reads FLOWER_* itself),
     # so the credentials never show in a process list. All interfaces is for containers (compose
     # publishes the port on the host's loopback only); the local runner binds 127.0.0.1.

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from shared.config import Settings
 from stack import commands
 from stack.redis_server import RedisServer, free_port
 
@@ -90,11 +91,11 @@ class LocalStack:
             env["LARAVEL_API_URL"] = f"http://127.0.0.1:{port}"
             self.demo_source = True
             self._wait_http(f"http://127.0.0.1:{port}/", "demo-laravel", ready_timeout, any_status=True)
-        env.setdefault("WEB_PORT", "8000")
-        env.setdefault("FLOWER_PORT", "5555")
-        queue = env.get("FORECAST_QUEUE", "forecasts")
+        settings = Settings.from_env(env)  # the one set of defaults
+        env.setdefault("WEB_PORT", str(settings.web_port))
+        env.setdefault("FLOWER_PORT", str(settings.flower_port))
         if self.want["worker"]:
-            self._spawn("worker", _resolve(commands.worker(queue, self.worker_concurrency)))
+            self._spawn("worker", _resolve(commands.worker(settings.forecast_queue, self.worker_concurrency)))
         if self.want["beat"]:
             schedule = self.root / "var" / "celerybeat-schedule"
             schedule.parent.mkdir(parents=True, exist_ok=True)
@@ -102,18 +103,18 @@ class LocalStack:
         if self.want["flower"]:
             # Like the web tier: loopback only unless FLOWER_ADDRESS says otherwise (Flower can
             # revoke jobs, and its /metrics has no auth).
-            env.setdefault("FLOWER_ADDRESS", "127.0.0.1")
-            self._spawn("flower", _resolve(commands.flower(int(env["FLOWER_PORT"]), env["FLOWER_ADDRESS"])))
+            env.setdefault("FLOWER_ADDRESS", settings.flower_address)
+            self._spawn("flower", _resolve(commands.flower(settings.flower_port, env["FLOWER_ADDRESS"])))
         if self.want["web"]:
-            host = env.get("WEB_HOST", "127.0.0.1")
-            self._spawn("web", _resolve(commands.web(host, int(env["WEB_PORT"]))))
+            self._spawn("web", _resolve(commands.web(settings.web_host, settings.web_port)))
             self._wait_http(f"{self.web_url}/healthz", "web", ready_timeout)
             if self.want["worker"]:
                 self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)
 
     @property
     def web_url(self) -> str:
-        return f"http://{self.env.get('WEB_HOST', '127.0.0.1')}:{self.env['WEB_PORT']}"
+        settings = Settings.from_env(self.env)
+        return f"http://{settings.web_host}:{settings.web_port}"
 
     def _spawn(self, name: str, argv: list[str]) -> Managed:
         out: int | IO[bytes]
