@@ -32,7 +32,9 @@ final class ForecastClient
         if ($idempotencyKey !== null) {
             $request = $request->withHeaders(['Idempotency-Key' => $idempotencyKey]);
         }
-        return $this->json(fn () => $request->post('/api/v1/forecasts', (object) $body));
+        // A JSON object even when empty ({} runs the default forecast; [] would be refused).
+        $json = json_encode((object) $body, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
+        return $this->json(fn () => $request->withBody($json, 'application/json')->post('/api/v1/forecasts'));
     }
 
     /** GET /api/v1/forecasts/{id}: task_id, status, progress, submitted_at, finished_at, result, error. */

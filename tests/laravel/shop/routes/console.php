@@ -7,8 +7,8 @@ use Illuminate\Support\Facades\Redis;
 use SalesForecast\Laravel\Exceptions\ApiException;
 use SalesForecast\Laravel\Facades\SalesForecast;
 
-Artisan::command('shop:forecast {--kwargs={}} {--timeout=120}', function () {
-    $kwargs = json_decode($this->option('kwargs'), true);
+Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
+    $kwargs = json_decode($this->option('kwargs') ?? '{}', true);
 
     // docs: dispatch
     $id = SalesForecast::dispatch($kwargs);          // e.g. ['horizon' => 6, 'model' => 'auto']
@@ -33,8 +33,8 @@ Artisan::command('shop:forecast {--kwargs={}} {--timeout=120}', function () {
     return $error ? 1 : 0;
 });
 
-Artisan::command('shop:forecast-api {--kwargs={}} {--timeout=120}', function () {
-    $kwargs = json_decode($this->option('kwargs'), true);
+Artisan::command('shop:forecast-api {--kwargs=} {--timeout=120}', function () {
+    $kwargs = json_decode($this->option('kwargs') ?? '{}', true);
 
     // docs: web api
     $api = SalesForecast::api();                     // Laravel's Http client: Http::fake() applies
@@ -50,9 +50,9 @@ Artisan::command('shop:forecast-api {--kwargs={}} {--timeout=120}', function () 
     $this->line(json_encode(['submitted' => $job, 'status' => $status], JSON_PRESERVE_ZERO_FRACTION));
 });
 
-Artisan::command('shop:forecast-api-error {--kwargs={}}', function () {
+Artisan::command('shop:forecast-api-error {--kwargs=}', function () {
     try {
-        SalesForecast::api()->submit(json_decode($this->option('kwargs'), true));
+        SalesForecast::api()->submit(json_decode($this->option('kwargs') ?? '{}', true));
         return 0;
     } catch (ApiException $e) {
         $this->line(json_encode(['code' => $e->errorCode, 'status' => $e->status, 'field' => $e->field, 'message' => $e->getMessage()]));
