@@ -23,6 +23,12 @@ class SalesController
         return SaleResource::collection($this->sales($request)->simplePaginate($this->perPage($request)));
     }
 
+    /** simplePaginate() returned as it is (the paginator's own JSON, no resource). */
+    public function simpleRaw(Request $request)
+    {
+        return $this->sales($request)->simplePaginate($this->perPage($request))->withQueryString();
+    }
+
     /** cursorPaginate() as an API resource collection. */
     public function cursor(Request $request)
     {
