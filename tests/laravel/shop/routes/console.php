@@ -76,3 +76,23 @@ Artisan::command('shop:series {task_id} {--level=}', function () {
 
     $this->line(json_encode(['history' => $history]));
 });
+
+Artisan::command('shop:read {task_id}', function () {
+    // docs: read
+    $result = SalesForecast::result($this->argument('task_id'));   // null while queued or unknown
+    if ($result !== null && $result->successful()) {
+        $total = $result->forecast()['next_month_forecast'];        // the shop's total, grouped or not
+        if ($result->grouped()) {
+            $levels = $result->hierarchy()['levels'];               // [['fields' => ['category'], 'series' => 3], ...]
+        }
+    }
+    // end docs
+
+    $this->line(json_encode([
+        'status' => $result?->status(),
+        'total' => $total ?? null,
+        'grouped' => $result?->grouped(),
+        'levels' => $levels ?? null,
+        'error' => $result?->error(),
+    ], JSON_PRESERVE_ZERO_FRACTION));
+});
