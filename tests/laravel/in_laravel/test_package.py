@@ -16,7 +16,7 @@ import requests
 
 from shared.webhooks import signature_headers, signing_key
 from tests.laravel.in_laravel.conftest import API_KEY, WEBHOOK_SECRET, Service
-from tests.laravel.shop import PACKAGE, Sale, Shop, ShopServer, monthly_totals
+from tests.laravel.shop import PACKAGE, ROOT, Sale, Shop, ShopServer, monthly_totals
 
 pytestmark = pytest.mark.slow
 CLIENTS = {"phpredis": "Redis", "predis": "Predis\\Client"}
@@ -89,6 +89,8 @@ def test_a_prefixed_connection_is_refused_with_the_fix(client: str, shop: Shop, 
     assert "'shop_database_forecasts', a list no forecast worker reads" in message
     assert "'options' => ['prefix' => '']" in message and "SALES_FORECAST_REDIS_CONNECTION" in message
     assert set(service.redis.keys("*")) == before, "nothing was written"
+    docs = " ".join((ROOT / "docs" / "laravel.md").read_text().split())
+    assert " ".join(message.split()) in docs, "docs/laravel.md quotes the message as it is"
 
     code, _, message = shop.artisan_json("shop:forecast", env=env)
     assert code != 0 and "prefixes every key with 'shop_database_'" in " ".join(message.split())  # so does the facade
