@@ -7,6 +7,7 @@ and calls the web API through Laravel's Http client.
 """
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -96,6 +97,12 @@ def test_a_prefixed_connection_is_refused_with_the_fix(client: str, shop: Shop, 
     assert code != 0 and "prefixes every key with 'shop_database_'" in " ".join(message.split())  # so does the facade
 
 
+def test_a_serializing_phpredis_connection_is_refused(shop: Shop, service: Service) -> None:
+    done = shop.artisan("sales-forecast:dispatch", env={"SALES_FORECAST_REDIS_CONNECTION": "serialized"})
+    assert done.returncode == 78
+    assert "Redis connection [serialized] serializes values" in " ".join((done.stdout + done.stderr).split())
+
+
 def test_an_unknown_connection_names_the_fix(shop: Shop, service: Service) -> None:
     done = shop.artisan("sales-forecast:dispatch", env={"SALES_FORECAST_REDIS_CONNECTION": "forecasts"})
     assert done.returncode == 78
@@ -168,3 +175,22 @@ def test_the_web_api_through_laravels_http_client(shop: Shop, service: Service) 
 
     code, out, _ = shop.artisan_json("shop:forecast-api-error", "--kwargs={}", env={"SALES_FORECAST_API_KEY": "wrong"})
     assert code == 1 and out["code"] == "unauthorized" and out["status"] == 401
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_the_packages_message_matches_celerys_own(client: str, shop: Shop, service: Service) -> None:
+    """Every header and property Celery's producer writes is in the package's message, same body."""
+    from shared.config import Settings
+    from worker.celery_app import create_celery
+
+    app = create_celery(Settings(redis_url=service.redis_url), include_tasks=False)
+    app.send_task("forecast.sales", kwargs={"horizon": 6}, queue="compare-package")
+    celery_msg = json.loads(service.redis.rpop("compare-package"))
+    done = shop.artisan("sales-forecast:dispatch", "--dry-run", "--horizon=6", env={"REDIS_CLIENT": client})
+    assert done.returncode == 0, done.stdout + done.stderr
+    php_msg = json.loads(done.stdout)
+    assert set(php_msg) == set(celery_msg)
+    assert set(php_msg["headers"]) == set(celery_msg["headers"])
+    assert set(php_msg["properties"]) == set(celery_msg["properties"])
+    assert json.loads(base64.b64decode(php_msg["body"])) == json.loads(base64.b64decode(celery_msg["body"]))
+    assert php_msg["properties"]["delivery_info"] == {"exchange": "", "routing_key": "forecasts"}

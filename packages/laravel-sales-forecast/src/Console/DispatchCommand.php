@@ -14,7 +14,7 @@ use SalesForecast\Laravel\SalesForecast;
 /**
  * php artisan sales-forecast:dispatch [--horizon=6] [--model=ets] [--level=80] [--kwargs=JSON] [--wait] [--timeout=60]
  *
- * Prints the task id; with --wait, the stored result as JSON. Exit codes: 0 queued or SUCCESS,
+ * Prints the task id; with --wait, the stored result as JSON; with --dry-run, the message, unsent. Exit codes: 0 queued or SUCCESS,
  * 1 FAILURE or REVOKED, 2 timed out, 64 bad usage, 78 a misconfigured Redis connection.
  */
 final class DispatchCommand extends Command
@@ -26,6 +26,7 @@ final class DispatchCommand extends Command
         {--kwargs= : any other job fields, as a JSON object}
         {--connection= : the Redis connection (default: sales-forecast.redis.connection)}
         {--wait : wait for the result and print it}
+        {--dry-run : print the message instead of pushing it}
         {--timeout=60 : seconds to wait}';
 
     protected $description = 'Queue a sales forecast on the forecast workers through Redis';
@@ -49,6 +50,10 @@ final class DispatchCommand extends Command
             }
         }
         try {
+            if ($this->option('dry-run')) {
+                $this->line($forecasts->dispatcher($this->option('connection'))->message($kwargs, 'dry-run'));
+                return 0;
+            }
             $id = $forecasts->dispatcher($this->option('connection'))->dispatch($kwargs);
             $this->getOutput()->getErrorStyle()->writeln("dispatched $id");
             if (!$this->option('wait')) {

@@ -51,5 +51,12 @@ return [
             'database' => env('SALES_FORECAST_REDIS_DB', '0'),
             'options' => ['prefix' => ''],
         ],
+
+        // For the tests: a connection that serializes values, which the package refuses.
+        'serialized' => [
+            'host' => env('SALES_FORECAST_REDIS_HOST', '127.0.0.1'),
+            'port' => env('SALES_FORECAST_REDIS_PORT', '6379'),
+            'options' => ['prefix' => '', 'serializer' => 1],  // Redis::SERIALIZER_PHP
+        ],
     ],
 ];
