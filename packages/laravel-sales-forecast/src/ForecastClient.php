@@ -10,6 +10,7 @@ use Illuminate\Http\Client\PendingRequest;
 use Illuminate\Http\Client\Response;
 use Illuminate\Support\LazyCollection;
 use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\ForecastTimeout;
 
 /**
  * The forecast web API (CONTRACT §4, §8, §9) through Laravel's Http client, so Http::fake() and
@@ -41,6 +42,26 @@ final class ForecastClient
     public function status(string $taskId): array
     {
         return $this->json(fn () => $this->request()->get('/api/v1/forecasts/' . rawurlencode($taskId)));
+    }
+
+    /**
+     * Poll status() until SUCCESS, FAILURE or REVOKED; returns that status document.
+     *
+     * @throws ForecastTimeout when $timeout seconds pass first (the job may still finish later)
+     */
+    public function wait(string $taskId, float $timeout = 60.0, float $interval = 0.5): array
+    {
+        $deadline = microtime(true) + $timeout;
+        while (true) {
+            $status = $this->status($taskId);
+            if (in_array($status['status'] ?? null, ForecastResult::FINAL_STATES, true)) {
+                return $status;
+            }
+            if (microtime(true) >= $deadline) {
+                throw new ForecastTimeout($taskId, $timeout, (string) ($status['status'] ?? 'PENDING'));
+            }
+            usleep((int) (max(0.05, $interval) * 1e6));
+        }
     }
 
     /** DELETE /api/v1/forecasts/{id}: cancel a job that has not finished. */

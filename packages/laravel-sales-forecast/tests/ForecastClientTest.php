@@ -6,6 +6,7 @@ use Illuminate\Http\Client\Factory;
 use Illuminate\Http\Client\Request;
 use PHPUnit\Framework\TestCase;
 use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\ForecastTimeout;
 use SalesForecast\Laravel\ForecastClient;
 
 /** The web API client against Http::fake()'s recorded requests (the real service: tests/laravel/in_laravel). */
@@ -51,5 +52,19 @@ final class ForecastClientTest extends TestCase
         $http->assertSent(fn (Request $r) => str_ends_with($r->url(), '/api/v1/forecasts/t1/series?level=1&limit=2&cursor=c2'));
         $this->expectException(ApiException::class);
         $client->series('t1')->all();
+    }
+
+    public function testWaitPollsUntilTheJobIsFinal(): void
+    {
+        $http = new Factory();
+        $http->fake(['*' => $http->sequence()
+            ->push(['task_id' => 't1', 'status' => 'PENDING'])
+            ->push(['task_id' => 't1', 'status' => 'PROGRESS'])
+            ->push(['task_id' => 't1', 'status' => 'SUCCESS', 'result' => ['status' => 'success']])
+            ->whenEmpty($http->response(['task_id' => 't2', 'status' => 'STARTED']))]);
+        $client = new ForecastClient($http, 'https://forecast.test');
+        $this->assertSame('SUCCESS', $client->wait('t1', 10.0, 0.01)['status']);
+        $this->expectException(ForecastTimeout::class);
+        $client->wait('t2', 0.1, 0.05);
     }
 }

@@ -162,12 +162,26 @@ def test_forged_or_stale_webhooks_are_rejected(shop: Shop, shop_server: ShopServ
     assert shop.stored_webhook(task_id)["status"] == "SUCCESS"
 
 
+def test_without_a_webhook_secret_every_webhook_is_refused(shop: Shop, service: Service) -> None:
+    server = shop.serve(env={"SALES_FORECAST_WEBHOOK_SECRET": ""}, workers=1)
+    try:
+        body = b'{"task_id": "t", "status": "SUCCESS"}'
+        answer = requests.post(f"{server.url}/sales-forecast/webhook", data=body, timeout=10,
+                               headers=signature_headers(signing_key(WEBHOOK_SECRET), "t", body))
+        assert answer.status_code == 401
+        assert answer.json()["error"]["message"] == "the webhook secret is not configured"
+    finally:
+        server.stop()
+    assert "SALES_FORECAST_WEBHOOK_SECRET" in (shop.root / "storage" / "logs" / "laravel.log").read_text()
+
+
 def test_the_web_api_through_laravels_http_client(shop: Shop, service: Service) -> None:
     code, out, log = shop.artisan_json("shop:forecast-api", f"--kwargs={json.dumps(LINEAR)}")
     assert code == 0, log
     assert out["submitted"]["status"] == "PENDING" and out["submitted"]["task_id"]
     assert out["status"]["status"] == "SUCCESS", out
     assert out["status"]["result"]["data"]["forecast"]["model"] == "linear"
+    assert out["forecast"] == out["status"]["result"]["data"]["forecast"]
     assert service.status(out["submitted"]["task_id"])["status"] == "SUCCESS"
 
     code, out, _ = shop.artisan_json("shop:forecast-api-error", '--kwargs={"horizon": 99}')

@@ -39,15 +39,11 @@ Artisan::command('shop:forecast-api {--kwargs=} {--timeout=120}', function () {
     // docs: web api
     $api = SalesForecast::api();                     // Laravel's Http client: Http::fake() applies
     $job = $api->submit($kwargs, 'shop-' . md5(json_encode($kwargs)));  // Idempotency-Key: optional
-    $status = $api->status($job['task_id']);         // PENDING, STARTED, PROGRESS, SUCCESS, FAILURE...
+    $status = $api->wait($job['task_id'], (float) $this->option('timeout'));  // or $api->status($id) later
+    $forecast = $status['result']['data']['forecast'] ?? null;   // error: $status['error']['code']
     // end docs
 
-    $deadline = microtime(true) + (float) $this->option('timeout');
-    while (!in_array($status['status'], ['SUCCESS', 'FAILURE', 'REVOKED'], true) && microtime(true) < $deadline) {
-        usleep(200000);
-        $status = $api->status($job['task_id']);
-    }
-    $this->line(json_encode(['submitted' => $job, 'status' => $status], JSON_PRESERVE_ZERO_FRACTION));
+    $this->line(json_encode(['submitted' => $job, 'status' => $status, 'forecast' => $forecast], JSON_PRESERVE_ZERO_FRACTION));
 });
 
 Artisan::command('shop:forecast-api-error {--kwargs=}', function () {
