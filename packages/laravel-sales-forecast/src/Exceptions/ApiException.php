@@ -1,0 +1,23 @@
+<?php
+
+declare(strict_types=1);
+
+namespace SalesForecast\Laravel\Exceptions;
+
+use RuntimeException;
+
+/**
+ * The web API answered with an error: its stable code (CONTRACT §7: invalid_request, unauthorized,
+ * not_found, broker_unavailable...), the HTTP status, and the field at fault when it names one.
+ */
+final class ApiException extends RuntimeException
+{
+    public function __construct(
+        public readonly string $errorCode,
+        string $message,
+        public readonly int $status,
+        public readonly ?string $field = null,
+    ) {
+        parent::__construct("$errorCode: $message (HTTP $status)", $status);
+    }
+}

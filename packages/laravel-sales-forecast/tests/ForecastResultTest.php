@@ -1,0 +1,55 @@
+<?php
+
+declare(strict_types=1);
+
+use PHPUnit\Framework\TestCase;
+use SalesForecast\Laravel\ForecastResult;
+
+final class ForecastResultTest extends TestCase
+{
+    private const FORECAST = ['next_month_forecast' => 1500.0, 'horizon' => []];
+
+    public function testASingleSeriesSuccess(): void
+    {
+        $result = new ForecastResult('t', ['status' => 'SUCCESS', 'result' => ['status' => 'success', 'data' => [
+            'actual_sales' => [['period' => '2025-01', 'total_sales' => 10.0]], 'forecast' => self::FORECAST,
+        ]]]);
+        $this->assertTrue($result->finished() && $result->successful());
+        $this->assertSame(self::FORECAST, $result->forecast());
+        $this->assertSame('2025-01', $result->actualSales()[0]['period']);
+        $this->assertNull($result->hierarchy());
+        $this->assertFalse($result->grouped());
+        $this->assertNull($result->error());
+    }
+
+    public function testAGroupedSuccessIsTheTotalPlusItsHierarchy(): void
+    {
+        $hierarchy = ['group_by' => ['store_id'], 'levels' => [['fields' => ['store_id'], 'series' => 2]], 'series' => 3];
+        $result = new ForecastResult('t', ['status' => 'SUCCESS', 'result' => ['status' => 'success', 'data' => [
+            'actual_sales' => [], 'forecast' => self::FORECAST, 'hierarchy' => $hierarchy,
+        ]]]);
+        $this->assertTrue($result->grouped());
+        $this->assertSame($hierarchy, $result->hierarchy());
+        $this->assertSame(1500.0, $result->forecast()['next_month_forecast']);
+    }
+
+    public function testFailuresReadTheirStableCode(): void
+    {
+        $failed = new ForecastResult('t', ['status' => 'FAILURE', 'result' => [
+            'exc_type' => 'InvalidRequest', 'exc_message' => ['invalid_request', 'horizon: too large'],
+        ]]);
+        $this->assertSame(['code' => 'invalid_request', 'message' => 'horizon: too large'], $failed->error());
+        $this->assertNull($failed->document());
+        $lost = new ForecastResult('t', ['status' => 'FAILURE', 'result' => ['exc_type' => 'WorkerLostError', 'exc_message' => ['lost']]]);
+        $this->assertSame('internal_error', $lost->error()['code']);
+        $this->assertSame('cancelled', (new ForecastResult('t', ['status' => 'REVOKED']))->error()['code']);
+    }
+
+    public function testARunningJobIsNotFinished(): void
+    {
+        $running = new ForecastResult('t', ['status' => 'PROGRESS', 'result' => ['stage' => 'fitting', 'percent' => 60]]);
+        $this->assertFalse($running->finished());
+        $this->assertNull($running->forecast());
+        $this->assertNull($running->error());
+    }
+}

@@ -1,0 +1,20 @@
+<?php
+
+// With `composer install` in this directory, Composer's autoloader; without it (offline, as the
+// project's CI runs), Laravel, Guzzle and predis from Debian's packages and this package's classes.
+if (is_file(__DIR__ . '/../vendor/autoload.php')) {
+    require __DIR__ . '/../vendor/autoload.php';
+    return;
+}
+require_once 'Illuminate/autoload.php';
+require_once 'GuzzleHttp/autoload.php';
+require_once 'Predis/autoload.php';
+spl_autoload_register(function (string $class): void {
+    $prefix = 'SalesForecast\\Laravel\\';
+    if (str_starts_with($class, $prefix)) {
+        $file = __DIR__ . '/../src/' . str_replace('\\', '/', substr($class, strlen($prefix))) . '.php';
+        if (is_file($file)) {
+            require $file;
+        }
+    }
+});

@@ -1,0 +1,94 @@
+<?php
+
+// The shop's own commands, written as docs/laravel.md shows: the tests run each of them.
+
+use Illuminate\Support\Facades\Artisan;
+use Illuminate\Support\Facades\Redis;
+use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Facades\SalesForecast;
+
+Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
+    $kwargs = json_decode($this->option('kwargs') ?? '{}', true);
+
+    // docs: dispatch
+    $id = SalesForecast::dispatch($kwargs);          // e.g. ['horizon' => 6, 'model' => 'auto']
+    $result = SalesForecast::wait($id, (float) $this->option('timeout'));   // or SalesForecast::result($id) later
+    if ($error = $result->error()) {
+        $this->error("{$error['code']}: {$error['message']}");   // invalid_request, insufficient_history...
+    } else {
+        $forecast = $result->forecast();             // next_month_forecast, expected_range_low/high, horizon...
+        $hierarchy = $result->hierarchy();           // grouped jobs only: group_by, levels, series_url...
+    }
+    // end docs
+
+    $this->line(json_encode([
+        'task_id' => $id,
+        'status' => $result->status(),
+        'error' => $error,
+        'forecast' => $forecast ?? null,
+        'hierarchy' => $hierarchy ?? null,
+        'actual_sales' => $result->actualSales(),
+        'client' => get_class(Redis::connection(config('sales-forecast.redis.connection'))->client()),
+    ], JSON_PRESERVE_ZERO_FRACTION));
+    return $error ? 1 : 0;
+});
+
+Artisan::command('shop:forecast-api {--kwargs=} {--timeout=120}', function () {
+    $kwargs = json_decode($this->option('kwargs') ?? '{}', true);
+
+    // docs: web api
+    $api = SalesForecast::api();                     // Laravel's Http client: Http::fake() applies
+    $job = $api->submit($kwargs, 'shop-' . md5(json_encode($kwargs)));  // Idempotency-Key: optional
+    $status = $api->wait($job['task_id'], (float) $this->option('timeout'));  // or $api->status($id) later
+    $forecast = $status['result']['data']['forecast'] ?? null;   // error: $status['error']['code']
+    // end docs
+
+    $this->line(json_encode(['submitted' => $job, 'status' => $status, 'forecast' => $forecast], JSON_PRESERVE_ZERO_FRACTION));
+});
+
+Artisan::command('shop:forecast-api-error {--kwargs=}', function () {
+    try {
+        SalesForecast::api()->submit(json_decode($this->option('kwargs') ?? '{}', true));
+        return 0;
+    } catch (ApiException $e) {
+        $this->line(json_encode(['code' => $e->errorCode, 'status' => $e->status, 'field' => $e->field, 'message' => $e->getMessage()]));
+        return 1;
+    }
+});
+
+Artisan::command('shop:series {task_id} {--level=}', function () {
+    $taskId = $this->argument('task_id');
+    $level = $this->option('level') === null ? null : (int) $this->option('level');
+
+    // docs: series
+    $api = SalesForecast::api();
+    foreach ($api->series($taskId, $level) as $series) {   // every page, fetched as you go
+        $key = $series['key'];                             // ['category' => 'Shoes', 'product_id' => '17']
+        $next = $series['forecast']['next_month_forecast'];
+        $this->line(json_encode(['key' => $key, 'next' => $next]));
+    }
+    $history = $api->history(null, 12)['forecasts'];       // GET /api/v1/history, newest first
+    // end docs
+
+    $this->line(json_encode(['history' => $history]));
+});
+
+Artisan::command('shop:read {task_id}', function () {
+    // docs: read
+    $result = SalesForecast::result($this->argument('task_id'));   // null while queued or unknown
+    if ($result !== null && $result->successful()) {
+        $total = $result->forecast()['next_month_forecast'];        // the shop's total, grouped or not
+        if ($result->grouped()) {
+            $levels = $result->hierarchy()['levels'];               // [['fields' => ['category'], 'series' => 3], ...]
+        }
+    }
+    // end docs
+
+    $this->line(json_encode([
+        'status' => $result?->status(),
+        'total' => $total ?? null,
+        'grouped' => $result?->grouped(),
+        'levels' => $levels ?? null,
+        'error' => $result?->error(),
+    ], JSON_PRESERVE_ZERO_FRACTION));
+});
