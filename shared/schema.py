@@ -107,11 +107,11 @@ class ForecastRequest(BaseModel):
     @model_validator(mode="after")
     def _ordered_dates(self) -> "ForecastRequest":
         if self.start_date and self.end_date and self.start_date > self.end_date:
-            raise ValueError("start_date must not be after end_date")
+            raise InvalidRequest("start_date must not be after end_date", field="start_date")
         for name in ("start_date", "end_date"):
             value = getattr(self, name)
             if value is not None and not (MIN_YEAR <= value.year <= MAX_YEAR):
-                raise ValueError(f"{name} is out of range")
+                raise InvalidRequest(f"{name} is out of range ({MIN_YEAR}-{MAX_YEAR})", field=name)
         return self
 
     @classmethod

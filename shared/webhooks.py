@@ -111,8 +111,9 @@ def callback_url_pattern(allowed_hosts: Iterable[str]) -> str | None:
     """A regular expression (ECMA and Python alike) for callback URLs that :func:`check_callback_url`
     accepts with these hosts, for the published schema; None when no host is allowed.
 
-    It states a part of what is accepted (lower-case hosts, ports up to 9999, no control
-    characters or spaces), never more, so a URL it matches is always accepted.
+    It states a part of what is accepted (lower-case hosts, ports up to 9999, no spaces, no
+    control characters, no surrogates, nothing beyond U+FFFD: a character class every regex
+    engine reads alike), never more, so a URL it matches is always accepted.
     """
     hosts = []
     for entry in allowed_hosts:
@@ -129,7 +130,7 @@ def callback_url_pattern(allowed_hosts: Iterable[str]) -> str | None:
         return None
     return (
         r"^https?://(" + "|".join(hosts) + r")(:[1-9][0-9]{0,3})?"
-        r"([/?#][^\s\x00-\x1f\x7f\ud800-\udfff]*)?$"
+        r"([/?#][\x21-\x7e\u00a0-\ud7ff\ue000-\ufffd]*)?$"
     )
 
 
