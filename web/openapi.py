@@ -127,7 +127,10 @@ class SpecContext:
             op["requestBody"] = request_body
         op["responses"] = {
             **responses,
-            **{str(s): json_response("ErrorDocument", ERROR_TEXT[s]) for s in sorted(statuses)},
+            **{
+                str(s): json_response("ErrorDocument", ERROR_TEXT[s], examples.ERRORS[s])
+                for s in sorted(statuses)
+            },
         }
         return op
 

@@ -136,3 +136,23 @@ JOB_LIST: dict[str, Any] = {
     ],
     "limit": 20,
 }
+
+
+def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"status": "error", "error": error}
+
+
+# One typical answer for each error status the operations list.
+ERRORS: dict[int, dict[str, Any]] = {
+    400: _error("invalid_request", "the body is not valid JSON"),
+    401: _error("unauthorized", "an API key is required (Authorization: Bearer <key> or X-API-Key)"),
+    404: _error("not_found", "no job with this id"),
+    409: _error("already_finished", "the job has already finished"),
+    413: _error("payload_too_large", "the request body is too large"),
+    422: _error("invalid_request", "horizon: Input should be less than or equal to 24", "horizon"),
+    502: _error("upstream_unavailable", "Laravel could not be reached"),
+    503: _error("broker_unavailable", "the job queue is unreachable; try again shortly"),
+}

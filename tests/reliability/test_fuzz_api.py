@@ -12,7 +12,7 @@ JSON Schema cannot state two of the server's rules, and the test says so where i
 ``Idempotency-Key`` names one body. A generated request that breaks one of them must be refused
 with a 422 naming the field (and is not counted as a valid request refused).
 
-Bounded for `make test`: SCHEMATHESIS_MAX_EXAMPLES (default 20) examples per operation and mode;
+Bounded for `make test`: SCHEMATHESIS_MAX_EXAMPLES (default 15) examples per operation and mode;
 `make soak` runs it with 500.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ from tests.reliability.conftest import API_KEY, Client, Laravel, sales_rows, sta
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
