@@ -147,7 +147,7 @@ class SpecContext:
             if branches is not None:
                 non_null = [b for b in branches if b.get("type") != "null"]
                 prop = {**non_null[0], **prop} if len(non_null) == 1 else {"anyOf": non_null, **prop}
-            if prop.get("default", 0) is None:
+            if "default" in prop and prop["default"] is None:
                 del prop["default"]
             param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": prop}
             if description:
