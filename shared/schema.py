@@ -12,9 +12,9 @@ import json
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Iterable, Literal
+from typing import Annotated, Any, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
 from shared.errors import InvalidRequest
 from shared.webhooks import check_callback_shape, check_callback_url
@@ -29,6 +29,11 @@ DEFAULT_HISTORY_MONTHS = 36
 # on to Laravel in URLs and to webhook targets. Checked here, so a message put straight into
 # Redis is checked as strictly as an HTTP request.
 _BAD_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+# The years a request's dates may name (checked in ForecastRequest._ordered_dates). JSON Schema has
+# no bounds for dates, so the published schema states them as a pattern on the ISO date.
+MIN_YEAR, MAX_YEAR = 1970, 2200
+DATE_PATTERN = r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+RequestDate = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
 
 
 def months_before(day: date, months: int) -> date:
@@ -47,10 +52,11 @@ class ForecastRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    start_date: date | None = Field(
-        None, description="First day of history (default: the 36 complete months before today)."
+    start_date: RequestDate | None = Field(
+        None,
+        description="First day of history, not after end_date (default: the 36 complete months before today).",
     )
-    end_date: date | None = Field(None, description="Last day of history (default: today).")
+    end_date: RequestDate | None = Field(None, description="Last day of history (default: today).")
     status: str = Field(
         "completed", pattern=r"^[A-Za-z0-9_\-]{1,32}$", description="Laravel sale status to fetch."
     )
@@ -101,11 +107,11 @@ class ForecastRequest(BaseModel):
     @model_validator(mode="after")
     def _ordered_dates(self) -> "ForecastRequest":
         if self.start_date and self.end_date and self.start_date > self.end_date:
-            raise ValueError("start_date must not be after end_date")
+            raise InvalidRequest("start_date must not be after end_date", field="start_date")
         for name in ("start_date", "end_date"):
             value = getattr(self, name)
-            if value is not None and not (1970 <= value.year <= 2200):
-                raise ValueError(f"{name} is out of range")
+            if value is not None and not (MIN_YEAR <= value.year <= MAX_YEAR):
+                raise InvalidRequest(f"{name} is out of range ({MIN_YEAR}-{MAX_YEAR})", field=name)
         return self
 
     @classmethod

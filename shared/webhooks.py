@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
@@ -104,6 +105,33 @@ def _host_allowed(host: str, allowed: Iterable[str]) -> bool:
         elif host == entry:
             return True
     return False
+
+
+def callback_url_pattern(allowed_hosts: Iterable[str]) -> str | None:
+    """A regular expression (ECMA and Python alike) for callback URLs that :func:`check_callback_url`
+    accepts with these hosts, for the published schema; None when no host is allowed.
+
+    It states a part of what is accepted (lower-case hosts, ports up to 9999, no spaces, no
+    control characters, no surrogates, nothing beyond U+FFFD: a character class every regex
+    engine reads alike), never more, so a URL it matches is always accepted.
+    """
+    hosts = []
+    for entry in allowed_hosts:
+        entry = entry.strip().lower().rstrip(".")
+        if not entry:
+            continue
+        if entry.startswith("*."):
+            hosts.append(r"([a-z0-9-]+\.)+" + re.escape(entry[2:]))
+        elif ":" in entry:  # an IPv6 literal: bracketed in a URL
+            hosts.append(r"\[" + re.escape(entry) + r"\]")
+        else:
+            hosts.append(re.escape(entry))
+    if not hosts:
+        return None
+    return (
+        r"^https?://(" + "|".join(hosts) + r")(:[1-9][0-9]{0,3})?"
+        r"([/?#][\x21-\x7e\u00a0-\ud7ff\ue000-\ufffd]*)?$"
+    )
 
 
 def check_callback_shape(url: str | None) -> str | None:

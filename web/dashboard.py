@@ -14,15 +14,12 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from shared.errors import InvalidRequest
 from shared.schema import MODEL_NAMES
 from shared.status import build_status
 from web.api import service
+from web.schemas import ListQuery
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
-
-DEFAULT_LIST_LIMIT = 20
-MAX_LIST_LIMIT = 100
 
 # Scripts and connections: this origin only. Styles: plotly.js writes <style> and style=""
 # attributes at run time, so inline styles are allowed (inline *scripts* are not).
@@ -71,15 +68,6 @@ def jobs() -> Response:
 # ---- GET /api/v1/forecasts: recent jobs, newest first ------------------------------------
 
 
-def _list_limit() -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return DEFAULT_LIST_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_LIMIT:
-        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}", field="limit")
-    return int(raw)
-
-
 def _summary(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The headline of a finished job's document; the full document stays at GET /{task_id}."""
     data = result.get("data") if isinstance(result, Mapping) else None
@@ -94,7 +82,7 @@ def _summary(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
 @bp.get("/api/v1/forecasts")
 def list_forecasts() -> Response:
     """Recent jobs (kept for RESULT_TTL_SECONDS, at most 200), each with its state and headline."""
-    limit = _list_limit()
+    limit = ListQuery.parse(request.args).limit
     svc = service()
     jobs: list[dict[str, Any]] = []
     for task_id in svc.jobs.recent(limit):

@@ -9,6 +9,7 @@ from celery import Celery
 from flask import Blueprint, Response, current_app, jsonify
 
 from web.errors import BROKER_ERRORS
+from web.schemas import Health, Readiness
 
 bp = Blueprint("health", __name__)
 
@@ -65,7 +66,7 @@ class ReadinessProbe:
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    return jsonify({"status": "ok"})
+    return jsonify(Health().model_dump(mode="json"))
 
 
 @bp.get("/readyz")
@@ -73,10 +74,10 @@ def readyz() -> Response:
     probe: ReadinessProbe = current_app.extensions[READINESS_KEY]
     missing = probe.missing()
     if missing:
-        response = jsonify({"status": "unavailable", "missing": missing})
+        response = jsonify(Readiness(status="unavailable", missing=missing).to_json_dict())
         response.status_code = 503
         return response
-    return jsonify({"status": "ready"})
+    return jsonify(Readiness(status="ready").to_json_dict())
 
 
 @bp.get("/metrics")

@@ -1,290 +1,387 @@
-"""GET /openapi.json (OpenAPI 3.1, schemas generated from the pydantic models) and GET /docs.
+"""GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI on it).
 
-The schemas come from the same models that validate requests and results, so the spec cannot
-drift from the code; the paths are written here. /docs renders the spec as plain HTML on the
-server: no JavaScript and no CDN (the service runs where there may be no internet).
+Every schema comes from the pydantic models that validate requests and shape answers
+(shared/schema.py, web/schemas.py): request fields, query strings, the Idempotency-Key rule
+(web/requests.py) and the task id bound (web/jobs.py) are the very constants the server checks
+with. What depends on configuration is built per app, from its Settings: the security
+requirements (none when API_KEYS is unset) and the callback hosts a ``callback_url`` may name.
+
+The paths are written here, one builder per group (``PATH_BUILDERS``): a new group of routes
+adds a builder, its tag to ``TAGS`` and its models to ``COMPONENT_MODELS``.
+
+/docs is Swagger UI (vendored, see scripts/vendor_assets.sh), started by static/docs.js: no CDN
+and no inline script, under the same Content-Security-Policy as the dashboard. A plain HTML
+rendering of the document is in its <noscript>.
 """
 from __future__ import annotations
 
+import copy
 import html
 import json
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from flask import Blueprint, Response, jsonify
-from pydantic.json_schema import models_json_schema
+from flask import Blueprint, Response, current_app, jsonify, render_template
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from shared.config import Settings
 from shared.errors import ErrorCode
-from shared.schema import MODEL_NAMES, ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
+from shared.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
+from shared.webhooks import callback_url_pattern
+from web import openapi_examples as examples
+from web.api import service
+from web.dashboard import CONTENT_SECURITY_POLICY
+from web.jobs import MAX_TASK_ID_LENGTH
+from web.legacy import QUERY_FIELDS as LEGACY_QUERY_FIELDS
+from web.requests import IDEMPOTENCY_KEY_PATTERN
+from web.schemas import Health, JobList, ListQuery, Readiness
 
-bp = Blueprint("openapi", __name__)
+bp = Blueprint("openapi", __name__, template_folder="templates")
 
+SPEC_KEY = "sales_forecast.openapi"
 REF = "#/components/schemas/{model}"
 TITLE = "Sales forecast service"
 VERSION = "1.0.0"
 
+TAGS: list[dict[str, str]] = [
+    {"name": "forecasts", "description": "Forecast jobs: submit one, follow it, read its result, cancel it."},
+    {"name": "legacy", "description": "The original endpoint, kept for existing frontends."},
+    {"name": "operations", "description": "Probes and metrics, for operators and orchestrators (no API key)."},
+]
 
-def _ref(name: str) -> dict[str, str]:
+# The documents the spec names, and in which direction each is validated.
+COMPONENT_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (ForecastRequest, "validation"),
+    (Submitted, "serialization"),
+    (TaskStatus, "serialization"),
+    (ResultDocument, "serialization"),
+    (ErrorDocument, "serialization"),
+    (JobList, "serialization"),
+    (Health, "serialization"),
+    (Readiness, "serialization"),
+]
+
+ERROR_TEXT = {
+    400: "Malformed request: not JSON, not an object, wrong content type.",
+    401: "Missing or wrong API key.",
+    404: "No job with this id.",
+    409: "The job has already finished (or was cancelled).",
+    413: "Body too large.",
+    422: "Invalid parameters (`error.field` names the first one), or an Idempotency-Key reused with another body.",
+    502: "Laravel unreachable (`upstream_unavailable`) or not answering with sales (`upstream_invalid`).",
+    503: "Broker or result backend unreachable (`broker_unavailable`).",
+}
+
+
+def ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+def json_response(name: str, description: str, example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": ref(name)}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/json": media}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    text = {
-        400: "Malformed request: not JSON, not an object, wrong content type.",
-        401: "Missing or wrong API key (when API_KEYS is set).",
-        404: "No job with this id.",
-        409: "The job has already finished (or was cancelled).",
-        413: "Body too large.",
-        422: "Invalid parameters (`error.field` names the first one), or an Idempotency-Key reused with another body.",
-        502: "Laravel unreachable (`upstream_unavailable`) or not answering with sales (`upstream_invalid`).",
-        503: "Broker or result backend unreachable (`broker_unavailable`).",
+@dataclass(frozen=True)
+class SpecContext:
+    """What the path builders need: the running configuration and the generated schemas."""
+
+    settings: Settings
+    schemas: dict[str, Any]
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.settings.api_keys)
+
+    def operation(
+        self,
+        *,
+        tag: str,
+        operation_id: str,
+        summary: str,
+        description: str,
+        responses: dict[str, Any],
+        errors: tuple[int, ...] = (),
+        parameters: list[dict[str, Any]] | None = None,
+        request_body: dict[str, Any] | None = None,
+        protected: bool = True,
+    ) -> dict[str, Any]:
+        """One operation; a protected one needs a key (and may answer 401) only when API_KEYS is set."""
+        statuses = set(errors)
+        if protected and self.secured:
+            statuses.add(401)
+        op: dict[str, Any] = {
+            "tags": [tag],
+            "summary": summary,
+            "description": description,
+            "operationId": operation_id,
+        }
+        if protected and self.secured:
+            op["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+        if parameters:
+            op["parameters"] = parameters
+        if request_body:
+            op["requestBody"] = request_body
+        op["responses"] = {
+            **responses,
+            **{
+                str(s): json_response("ErrorDocument", ERROR_TEXT[s], examples.ERRORS[s])
+                for s in sorted(statuses)
+            },
+        }
+        return op
+
+    def query_parameters(self, schema: dict[str, Any], names: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Query parameters from a model's JSON schema: each property, its null branch dropped
+        (a query string cannot send null; leaving the parameter out means the default)."""
+        properties = schema["properties"]
+        out = []
+        for name in names or tuple(properties):
+            prop = dict(properties[name])
+            description = prop.pop("description", None)
+            prop.pop("title", None)
+            branches = prop.pop("anyOf", None)
+            if branches is not None:
+                non_null = [b for b in branches if b.get("type") != "null"]
+                prop = {**non_null[0], **prop} if len(non_null) == 1 else {"anyOf": non_null, **prop}
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+            param: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": prop}
+            if description:
+                param["description"] = description
+            out.append(param)
+        return out
+
+
+# ---- paths ----------------------------------------------------------------------------------
+
+
+def _submitted_headers() -> dict[str, Any]:
+    return {
+        "Location": {"schema": {"type": "string"}, "description": "The status URL."},
+        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds before polling."},
     }
-    return {str(s): _json("ErrorDocument", text[s]) for s in statuses}
 
 
-TASK_ID = {
-    "name": "task_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "maxLength": 255},
-    "description": "The id returned by POST (or the Celery task id a Laravel producer chose).",
-}
-
-SUBMITTED_HEADERS = {
-    "Location": {"schema": {"type": "string"}, "description": "The status URL."},
-    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds before polling."},
-}
-
-
-def _paths() -> dict[str, Any]:
-    secured = [{"bearerAuth": []}, {"apiKeyHeader": []}]
-    legacy_params = [
-        {"name": "start_date", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "end_date", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "horizon", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 24}},
-        {"name": "level", "in": "query", "schema": {"type": "number", "minimum": 50, "maximum": 99.9}},
-        {
-            "name": "model",
-            "in": "query",
-            "schema": {"type": "string", "enum": list(MODEL_NAMES)},
-        },
-    ]
+def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
+    task_id = {
+        "name": "task_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TASK_ID_LENGTH},
+        "description": "The id returned by POST (or the Celery task id a Laravel producer chose).",
+        "example": examples.TASK_ID,
+    }
+    idempotency_key = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
+        "description": "1-255 visible ASCII characters. The same key with the same body returns the same task; "
+        "with another body, 422.",
+    }
     return {
         "/api/v1/forecasts": {
-            "get": {
-                "summary": "Recent jobs, newest first (what the dashboard's /jobs page lists)",
-                "operationId": "listForecasts",
-                "security": secured,
-                "parameters": [
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}
-                ],
-                "responses": {
-                    "200": _json("JobList", "Recent jobs: status documents without `result`, with `params` and a `forecast` headline."),
-                    **_errors(401, 422, 503),
-                },
-            },
-            "post": {
-                "summary": "Submit a forecast job",
-                "description": (
-                    "Validates the body and queues a job. An identical request (same resolved "
-                    "parameters) whose job is still running joins it unless `refresh` is true. "
-                    "With an `Idempotency-Key`, the same key and body return the same task."
+            "get": ctx.operation(
+                tag="forecasts",
+                operation_id="listForecasts",
+                summary="Recent jobs, newest first",
+                description="The jobs the dashboard's /jobs page lists: status documents without `result`, "
+                "with the request `params` and the `forecast` headline. Jobs are kept for RESULT_TTL_SECONDS.",
+                parameters=ctx.query_parameters(ListQuery.model_json_schema()),
+                responses={"200": json_response("JobList", "Recent jobs.", examples.JOB_LIST)},
+                errors=(422, 503),
+            ),
+            "post": ctx.operation(
+                tag="forecasts",
+                operation_id="submitForecast",
+                summary="Submit a forecast job",
+                description=(
+                    "Validates the body and queues a job; poll `status_url` for its progress and result. "
+                    "Every field is optional (an empty body forecasts the default window). An identical "
+                    "request whose job is still running joins it unless `refresh` is true. With an "
+                    "`Idempotency-Key`, the same key and body return the same task. `start_date` must not "
+                    "be after `end_date` (once the defaults are filled in)."
                 ),
-                "operationId": "submitForecast",
-                "security": secured,
-                "parameters": [
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "maxLength": 255},
-                    }
-                ],
-                "requestBody": {
+                parameters=[idempotency_key],
+                request_body={
                     "required": False,
-                    "content": {"application/json": {"schema": _ref("ForecastRequest")}},
+                    "content": {
+                        "application/json": {
+                            "schema": ref("ForecastRequest"),
+                            "examples": examples.REQUEST_EXAMPLES,
+                        }
+                    },
                 },
-                "responses": {
-                    "202": {**_json("Submitted", "Queued (or joined)."), "headers": SUBMITTED_HEADERS},
-                    **_errors(400, 401, 413, 422, 503),
+                responses={
+                    "202": {
+                        **json_response("Submitted", "Queued (or joined).", examples.SUBMITTED),
+                        "headers": _submitted_headers(),
+                    },
                 },
-            }
+                errors=(400, 413, 422, 503),
+            ),
         },
         "/api/v1/forecasts/{task_id}": {
-            "parameters": [TASK_ID],
-            "get": {
-                "summary": "A job's status, and its result once finished",
-                "operationId": "getForecast",
-                "security": secured,
-                "responses": {"200": _json("TaskStatus", "The status document."), **_errors(401, 404, 503)},
-            },
-            "delete": {
-                "summary": "Cancel a job that has not finished",
-                "operationId": "cancelForecast",
-                "security": secured,
-                "responses": {
-                    "202": _json("TaskStatus", "Cancellation requested; the status document."),
-                    **_errors(401, 404, 409, 503),
-                },
-            },
+            "parameters": [task_id],
+            "get": ctx.operation(
+                tag="forecasts",
+                operation_id="getForecast",
+                summary="A job's status, and its result once finished",
+                description="`status` is PENDING, STARTED, PROGRESS, SUCCESS, FAILURE or REVOKED; `result` "
+                "is the forecast document once SUCCESS, `error` the stable code and message once FAILURE.",
+                responses={"200": json_response("TaskStatus", "The status document.", examples.STATUS_SUCCESS)},
+                errors=(404, 503),
+            ),
+            "delete": ctx.operation(
+                tag="forecasts",
+                operation_id="cancelForecast",
+                summary="Cancel a job that has not finished",
+                description="A queued job is cancelled at once; a running one stops at its next stage.",
+                responses={"202": json_response("TaskStatus", "Cancellation requested; the status document.")},
+                errors=(404, 409, 503),
+            ),
         },
+    }
+
+
+def legacy_paths(ctx: SpecContext) -> dict[str, Any]:
+    return {
         "/api/sales-forecast": {
-            "get": {
-                "summary": "The original endpoint: run the default forecast and wait for it",
-                "operationId": "legacySalesForecast",
-                "security": secured,
-                "parameters": legacy_params,
-                "responses": {
-                    "200": _json("ResultDocument", "The forecast, in the original shape."),
+            "get": ctx.operation(
+                tag="legacy",
+                operation_id="legacySalesForecast",
+                summary="The original endpoint: run the default forecast and wait for it",
+                description="Submits a forecast (joining an identical one in flight), waits for it up to a "
+                "bound and answers in the original shape; 202 with the task id if it is still running. "
+                "The query parameters are validated as the POST body's fields; others are ignored.",
+                parameters=ctx.query_parameters(ctx.schemas["ForecastRequest"], LEGACY_QUERY_FIELDS),
+                responses={
+                    "200": json_response("ResultDocument", "The forecast, in the original shape.", examples.RESULT),
                     "202": {
-                        **_json("Submitted", "Still running when the wait bound passed."),
-                        "headers": SUBMITTED_HEADERS,
+                        **json_response("Submitted", "Still running when the wait bound passed.", examples.SUBMITTED),
+                        "headers": _submitted_headers(),
                     },
-                    **_errors(400, 401, 422, 502, 503),
                 },
-            }
+                errors=(400, 422, 502, 503),
+            )
         },
+    }
+
+
+def probe_paths(ctx: SpecContext) -> dict[str, Any]:
+    return {
         "/healthz": {
-            "get": {
-                "summary": "The process is up",
-                "operationId": "healthz",
-                "responses": {"200": _json("Health", '`{"status": "ok"}`')},
-            }
+            "get": ctx.operation(
+                tag="operations",
+                operation_id="healthz",
+                summary="The process is up",
+                description="Liveness: answers as long as the web process runs.",
+                responses={"200": json_response("Health", "Up.", {"status": "ok"})},
+                protected=False,
+            )
         },
         "/readyz": {
-            "get": {
-                "summary": "Redis answers and a worker consumes the forecast queue",
-                "operationId": "readyz",
-                "responses": {
-                    "200": _json("Readiness", '`{"status": "ready"}`'),
-                    "503": _json("Readiness", '`{"status": "unavailable", "missing": ["redis" | "worker"]}`'),
+            "get": ctx.operation(
+                tag="operations",
+                operation_id="readyz",
+                summary="Redis answers and a worker consumes the forecast queue",
+                description="Readiness: 503 names what is missing (`redis`, `worker`).",
+                responses={
+                    "200": json_response("Readiness", "Ready.", {"status": "ready"}),
+                    "503": json_response(
+                        "Readiness", "Not ready.", {"status": "unavailable", "missing": ["worker"]}
+                    ),
                 },
-            }
+                protected=False,
+            )
         },
         "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics",
-                "operationId": "metrics",
-                "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},
-            }
+            "get": ctx.operation(
+                tag="operations",
+                operation_id="metrics",
+                summary="Prometheus metrics",
+                description="Requests, jobs submitted and finished, by outcome, in the Prometheus text format.",
+                responses={"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+                protected=False,
+            )
         },
     }
 
 
-def _hand_written_schemas(schemas: dict[str, Any]) -> dict[str, Any]:
-    """Documents that no pydantic model describes: the dashboard's job list and the probes."""
-    out: dict[str, Any] = {
-        "Health": {
-            "type": "object",
-            "properties": {"status": {"const": "ok"}},
-            "required": ["status"],
-        },
-        "Readiness": {
-            "type": "object",
-            "properties": {
-                "status": {"enum": ["ready", "unavailable"]},
-                "missing": {"type": "array", "items": {"enum": ["redis", "worker"]}},
-            },
-            "required": ["status"],
-        },
-    }
-    status = schemas.get("TaskStatus")
-    if status is not None:  # GET /api/v1/forecasts: status documents without `result`, plus two fields
-        properties = {k: v for k, v in status.get("properties", {}).items() if k != "result"}
-        properties["params"] = {
-            "anyOf": [{"type": "object"}, {"type": "null"}],
-            "description": "The job's resolved request parameters (null for a job queued straight into Redis).",
-        }
-        properties["forecast"] = {
-            "anyOf": [
-                {
-                    "type": "object",
-                    "properties": {
-                        "period": {"type": ["string", "null"]},
-                        "model": {"type": ["string", "null"]},
-                        "next_month_forecast": {"type": ["number", "null"]},
-                        "expected_range_low": {"type": ["number", "null"]},
-                        "expected_range_high": {"type": ["number", "null"]},
-                        "confidence_level": {"type": ["number", "null"]},
-                        "model_accuracy": {"type": ["number", "null"]},
-                    },
-                },
-                {"type": "null"},
-            ],
-            "description": "The forecast's headline once the job succeeded, else null.",
-        }
-        out["JobSummary"] = {
-            "type": "object",
-            "properties": properties,
-            "required": [k for k in status.get("required", []) if k != "result"] + ["params", "forecast"],
-        }
-        out["JobList"] = {
-            "type": "object",
-            "properties": {
-                "jobs": {"type": "array", "items": _ref("JobSummary")},
-                "limit": {"type": "integer", "minimum": 1, "maximum": 100},
-            },
-            "required": ["jobs", "limit"],
-        }
-    return out
+PATH_BUILDERS: list[Callable[[SpecContext], dict[str, Any]]] = [forecast_paths, legacy_paths, probe_paths]
 
 
-@lru_cache(maxsize=1)
-def build_spec() -> dict[str, Any]:
-    _, defs = models_json_schema(
-        [
-            (ForecastRequest, "validation"),
-            (Submitted, "serialization"),
-            (TaskStatus, "serialization"),
-            (ResultDocument, "serialization"),
-            (ErrorDocument, "serialization"),
-        ],
-        ref_template=REF,
-    )
-    schemas = defs.get("$defs", {})
+# ---- the document ---------------------------------------------------------------------------
+
+
+def component_schemas(settings: Settings) -> dict[str, Any]:
+    _, defs = models_json_schema(COMPONENT_MODELS, ref_template=REF)
+    schemas = copy.deepcopy(defs.get("$defs", {}))
     # The stable codes, for clients that switch on them.
-    if "ErrorBody" in schemas:
-        schemas["ErrorBody"]["properties"]["code"]["enum"] = [c.value for c in ErrorCode]
-    schemas.update(_hand_written_schemas(schemas))
+    schemas["ErrorBody"]["properties"]["code"]["enum"] = [c.value for c in ErrorCode]
+    # Which callback hosts are allowed is configuration (CALLBACK_ALLOWED_HOSTS).
+    callback = schemas["ForecastRequest"]["properties"]["callback_url"]
+    pattern = callback_url_pattern(settings.effective_callback_hosts)
+    strings = [b for b in callback.get("anyOf", []) if b.get("type") == "string"]
+    if pattern is None:
+        callback["anyOf"] = [{"type": "null"}]
+        callback["description"] += " Callbacks are disabled on this server (no CALLBACK_ALLOWED_HOSTS)."
+    else:
+        for branch in strings:
+            branch["pattern"] = pattern
+        hosts = ", ".join(settings.effective_callback_hosts)
+        callback["description"] += f" An http(s) URL on an allowed host ({hosts})."
+    return schemas
+
+
+def build_spec(settings: Settings) -> dict[str, Any]:
+    """The OpenAPI document for an app running with ``settings``."""
+    schemas = component_schemas(settings)
+    ctx = SpecContext(settings, schemas)
+    paths: dict[str, Any] = {}
+    for builder in PATH_BUILDERS:
+        paths.update(builder(ctx))
+    auth = (
+        "Every /api/ route needs `Authorization: Bearer <key>` or `X-API-Key: <key>`."
+        if ctx.secured
+        else "This server runs without API keys (API_KEYS is unset): no route needs one."
+    )
+    components: dict[str, Any] = {"schemas": schemas}
+    if ctx.secured:
+        components["securitySchemes"] = {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key as a Bearer token."},
+            "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": TITLE,
             "version": VERSION,
             "description": (
-                "Monthly sales forecasts as background jobs. Errors are "
-                '`{"status": "error", "error": {"code", "message", "field"?}}`. '
-                "When API_KEYS is set, every /api/ route needs `Authorization: Bearer <key>` "
-                "or `X-API-Key: <key>`."
+                "Monthly sales forecasts as background jobs: POST a request, poll its status URL, read "
+                'the result. Errors are `{"status": "error", "error": {"code", "message", "field"?}}` '
+                f"with a stable `code`. {auth}"
             ),
         },
-        "paths": _paths(),
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer"},
-                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            },
-        },
+        "tags": TAGS,
+        "paths": paths,
+        "components": components,
     }
 
 
-# ---- /docs: the spec as plain HTML --------------------------------------------------------
+def app_spec() -> dict[str, Any]:
+    """This app's document, built once from its own Settings."""
+    spec = current_app.extensions.get(SPEC_KEY)
+    if spec is None:
+        spec = current_app.extensions[SPEC_KEY] = build_spec(service().settings)
+    return spec
 
-_CSS = """
-body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
-.op{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
-.m{display:inline-block;min-width:4.5rem;font-weight:700;font-family:monospace}
-.get{color:#0a6}.post{color:#06c}.delete{color:#c33}
-code,pre{font-family:ui-monospace,monospace;background:#f5f5f5;border-radius:3px}
-pre{padding:.5rem;overflow:auto;font-size:13px}
-table{border-collapse:collapse;margin:.4rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
-"""
+
+# ---- the plain HTML rendering, for <noscript> ----------------------------------------------------
 
 
 def _e(value: Any) -> str:
@@ -302,7 +399,7 @@ def _type_of(schema: dict[str, Any]) -> str:
     kind = schema.get("type", "any")
     if kind == "array":
         return f"array of {_type_of(schema.get('items', {}))}"
-    if kind == "object" and "additionalProperties" in schema and isinstance(schema["additionalProperties"], dict):
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         return f"object of {_type_of(schema['additionalProperties'])}"
     fmt = f" ({_e(schema['format'])})" if "format" in schema else ""
     return f"{_e(kind)}{fmt}"
@@ -310,7 +407,7 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 def _constraints(schema: dict[str, Any]) -> str:
     parts = []
-    for key in ("minimum", "maximum", "maxLength", "pattern", "const"):
+    for key in ("minimum", "maximum", "minLength", "maxLength", "pattern", "const"):
         if key in schema:
             parts.append(f"{key}: <code>{_e(schema[key])}</code>")
     if "default" in schema:
@@ -335,7 +432,8 @@ def _schema_table(name: str, schema: dict[str, Any]) -> str:
     )
 
 
-def render_docs(spec: dict[str, Any]) -> str:
+def render_plain(spec: dict[str, Any]) -> str:
+    """The document as static HTML: routes, parameters, responses, schemas."""
     ops = []
     for path, item in spec["paths"].items():
         shared_params = item.get("parameters", [])
@@ -346,9 +444,10 @@ def render_docs(spec: dict[str, Any]) -> str:
             params = shared_params + op.get("parameters", [])
             param_html = ""
             if params:
-                param_html = "<table><tr><th>parameter</th><th>in</th><th>type</th></tr>" + "".join(
+                param_html = "<table><tr><th>parameter</th><th>in</th><th>type</th><th>constraints</th></tr>" + "".join(
                     f"<tr><td><code>{_e(p['name'])}</code>{'*' if p.get('required') else ''}</td>"
-                    f"<td>{_e(p['in'])}</td><td>{_type_of(p.get('schema', {}))}</td></tr>"
+                    f"<td>{_e(p['in'])}</td><td>{_type_of(p.get('schema', {}))}</td>"
+                    f"<td>{_constraints(p.get('schema', {}))}</td></tr>"
                     for p in params
                 ) + "</table>"
             body_html = ""
@@ -365,9 +464,9 @@ def render_docs(spec: dict[str, Any]) -> str:
                 + "</li>"
                 for code, resp in op.get("responses", {}).items()
             )
-            auth = " &#128274;" if op.get("security") else ""
+            auth = " (API key)" if op.get("security") else ""
             ops.append(
-                f'<div class="op"><span class="m {method}">{method.upper()}</span> '
+                f'<div class="op"><b>{method.upper()}</b> '
                 f"<code>{_e(path)}</code>{auth} &mdash; {_e(op.get('summary', ''))}"
                 + (f"<p>{_e(op['description'])}</p>" if op.get("description") else "")
                 + param_html
@@ -375,23 +474,29 @@ def render_docs(spec: dict[str, Any]) -> str:
                 + f"<ul>{responses}</ul></div>"
             )
     schemas = "".join(_schema_table(n, s) for n, s in sorted(spec["components"]["schemas"].items()))
-    info = spec["info"]
-    return (
-        "<!doctype html><html><head><meta charset=\"utf-8\">"
-        f"<title>{_e(info['title'])} API</title><style>{_CSS}</style></head><body>"
-        f"<h1>{_e(info['title'])} <small>{_e(info['version'])}</small></h1>"
-        f"<p>{_e(info['description'])}</p>"
-        '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). '
-        "&#128274; marks routes that need an API key when API_KEYS is set.</p>"
-        f"<h2>Routes</h2>{''.join(ops)}<h2>Schemas</h2>{schemas}</body></html>"
-    )
+    return f"<h2>Routes</h2>{''.join(ops)}<h2>Schemas</h2>{schemas}"
+
+
+# ---- routes -----------------------------------------------------------------------------------
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    return jsonify(build_spec())
+    return jsonify(app_spec())
 
 
 @bp.get("/docs")
 def docs() -> Response:
-    return Response(render_docs(build_spec()), mimetype="text/html")
+    spec = app_spec()
+    page = render_template(
+        "docs.html",
+        info=spec["info"],
+        auth_required=bool(service().settings.api_keys),
+        plain=render_plain(spec),
+    )
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

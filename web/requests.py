@@ -14,7 +14,10 @@ from flask import request
 from shared.errors import InvalidRequest, MalformedBody
 from shared.schema import ForecastRequest
 
-IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as HTTP tokens go
+# Idempotency-Key: 1-255 visible ASCII characters, as HTTP tokens go. The one rule: checked
+# here, and published as the header's pattern in /openapi.json (web/openapi.py).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+IDEMPOTENCY_KEY_RE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 def _finite_float(text: str) -> float:

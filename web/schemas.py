@@ -1,0 +1,105 @@
+"""The web tier's own documents and queries as pydantic models (the rest are in shared/schema.py).
+
+The probes' answers, and the job list of ``GET /api/v1/forecasts`` with its query. The routes
+answer and validate with these, and /openapi.json is generated from them (web/openapi.py), so the
+document cannot say one thing while the server does another.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shared.errors import InvalidRequest
+from shared.schema import ErrorBody, JobStatus, Progress
+
+DEFAULT_LIST_LIMIT = 20
+MAX_LIST_LIMIT = 100
+
+
+# ---- probes -----------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    """GET /healthz: the process is up."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """GET /readyz: ready (200), or unavailable (503) naming what is missing."""
+
+    status: Literal["ready", "unavailable"]
+    missing: list[Literal["redis", "worker"]] | None = Field(
+        None, description="What is missing (only when unavailable)."
+    )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+# ---- GET /api/v1/forecasts ---------------------------------------------------------------------
+
+
+class ListQuery(BaseModel):
+    """The query string of GET /api/v1/forecasts."""
+
+    model_config = ConfigDict(extra="ignore")  # cache busters and the like, as everywhere
+
+    limit: int = Field(
+        DEFAULT_LIST_LIMIT, ge=1, le=MAX_LIST_LIMIT, description="How many jobs, newest first."
+    )
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _digits_only(cls, value: Any) -> Any:
+        # "+5", " 5", "5.0" and "1e1" are client mistakes, not numbers to guess at.
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise ValueError("not a whole number")
+        return value
+
+    @classmethod
+    def parse(cls, args: Any) -> "ListQuery":
+        try:
+            return cls.model_validate({k: args[k] for k in cls.model_fields if k in args})
+        except ValidationError:
+            raise InvalidRequest(
+                f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}", field="limit"
+            ) from None
+
+
+class JobHeadline(BaseModel):
+    """A finished job's headline figures (the full document is at GET /api/v1/forecasts/{id})."""
+
+    period: str | None = None
+    model: str | None = None
+    next_month_forecast: float | None = None
+    expected_range_low: float | None = None
+    expected_range_high: float | None = None
+    confidence_level: float | None = None
+    model_accuracy: float | None = None
+
+
+class JobSummary(BaseModel):
+    """A job in the list: its status document without ``result``, plus ``params`` and ``forecast``."""
+
+    task_id: str
+    status: JobStatus
+    progress: Progress
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    error: ErrorBody | None
+    params: dict[str, Any] | None = Field(
+        description="The job's resolved request parameters (null for a job queued straight into Redis)."
+    )
+    forecast: JobHeadline | None = Field(
+        description="The forecast's headline once the job succeeded, else null."
+    )
+
+
+class JobList(BaseModel):
+    """GET /api/v1/forecasts: recent jobs, newest first."""
+
+    jobs: list[JobSummary]
+    limit: int = Field(ge=1, le=MAX_LIST_LIMIT)
