@@ -292,6 +292,9 @@ class SubmissionOutcome(StrEnum):
 class Progress(BaseModel):
     stage: str
     percent: int
+    # Grouped jobs only (CONTRACT §8): their progress counts series, over all the workers.
+    series_done: int | None = Field(None, exclude_if=lambda v: v is None)
+    series_total: int | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class ErrorBody(BaseModel):

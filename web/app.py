@@ -14,7 +14,8 @@ from flask import Flask, Response, g, request
 from flask_cors import CORS
 
 from shared.config import Settings, redact_url
-from web import api, dashboard, health, legacy, openapi
+from shared.grouped_store import GroupedStore
+from web import api, dashboard, health, legacy, openapi, series
 from web.auth import init_auth
 from web.celery_client import create_celery_client, redis_client
 from web.errors import register_error_handlers
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
     app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.json.sort_keys = False  # documents keep the order the worker gave them
     app.extensions[api.EXTENSION_KEY] = api.ForecastService(settings, celery_app, client, metrics)
+    app.extensions[series.STORE_KEY] = series.SeriesReader(
+        GroupedStore(client, ttl_seconds=settings.result_ttl_seconds)
+    )
     app.extensions[health.READINESS_KEY] = health.ReadinessProbe(
         client,
         celery_app,
@@ -58,7 +62,7 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
         max_age=600,
         send_wildcard=True,
     )
-    for blueprint in (api.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp):
+    for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp):
         app.register_blueprint(blueprint)
 
     log.info(

@@ -21,6 +21,7 @@ from celery import Celery
 
 from shared.config import Settings
 from shared.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
+from shared.grouped_store import GroupedStore
 from shared.jobs import JobStore
 from shared.protocol import FORECAST_TASK, CeleryState
 from shared.schema import TERMINAL, ForecastRequest, JobStatus, SubmissionOutcome, TaskStatus
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MAX_TASK_ID_LENGTH = 255
 POLL_INTERVAL_SECONDS = 0.1
+# Where a grouped job's forecasting runs, in percent of the job: fetch and panel before, fan-in after.
+GROUPED_PERCENT = (50, 95)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ForecastService:
         self.metrics = metrics
         self.tz = ZoneInfo(settings.sales_timezone)
         self.finished = FinishedBodies(ttl_seconds=settings.result_ttl_seconds)
+        self.grouped = GroupedStore(client, ttl_seconds=settings.result_ttl_seconds)
 
     def today(self) -> date:
         return datetime.now(self.tz).date()
@@ -174,7 +178,20 @@ class ForecastService:
         doc = build_status(task_id, meta, submitted_at=submitted_at)
         if doc.status in TERMINAL:
             self._count_finished(doc)
+        elif doc.status == JobStatus.PROGRESS:
+            self._grouped_progress(task_id, doc)
         return doc
+
+    def _grouped_progress(self, task_id: str, doc: TaskStatus) -> None:
+        """A grouped job's chunks run on many workers: its progress is counted in Redis
+        (shared.grouped_store), series by series, between the fan-out and the fan-in."""
+        counted = self.grouped.progress(task_id)
+        if counted is None:
+            return
+        done, total = counted
+        span = GROUPED_PERCENT[1] - GROUPED_PERCENT[0]
+        doc.progress.percent = GROUPED_PERCENT[0] + (span * done // total if total else span)
+        doc.progress.series_done, doc.progress.series_total = done, total
 
     def _count_finished(self, doc: TaskStatus) -> None:
         # Once per job across all web processes: the first to see it terminal counts it.

@@ -103,3 +103,48 @@ class JobList(BaseModel):
 
     jobs: list[JobSummary]
     limit: int = Field(ge=1, le=MAX_LIST_LIMIT)
+
+
+# ---- GET /api/v1/forecasts/{id}/series ----------------------------------------------------------
+
+MAX_SERIES_PAGE = 500
+SERIES_SORTS = ("key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy")
+
+
+class SeriesQuery(BaseModel):
+    """The query string of GET /api/v1/forecasts/{id}/series (CONTRACT §8)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    level: int | None = Field(
+        None, ge=1, le=3, description="Hierarchy level, 1 = the outermost group_by field (default: the deepest)."
+    )
+    limit: int = Field(50, ge=1, le=MAX_SERIES_PAGE, description="Series per page.")
+    cursor: str | None = Field(
+        None, max_length=512, pattern=r"^[A-Za-z0-9_\-]+={0,2}$",
+        description="`next_cursor` of the previous page, with the same query.",
+    )
+    q: str | None = Field(
+        None, max_length=200, description="Only series whose key values contain this text (case-insensitive)."
+    )
+    sort: Literal["key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy"] = Field(
+        "key",
+        description="Order: by key (the hierarchy's order), or by next month's forecast, its growth or the "
+        "backtest accuracy; a leading `-` for the largest first. Series without the figure come last.",
+    )
+
+    @field_validator("level", "limit", mode="before")
+    @classmethod
+    def _digits_only(cls, value: Any) -> Any:
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise ValueError("not a whole number")
+        return value
+
+    @classmethod
+    def parse(cls, args: Any) -> "SeriesQuery":
+        try:
+            return cls.model_validate(dict(args))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ())) or None
+            raise InvalidRequest(f"{field}: {first.get('msg', 'invalid value')}", field=field) from None
