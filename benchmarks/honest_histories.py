@@ -119,7 +119,7 @@ def main() -> int:
                 print(f"| first sale 12 months ago, {name} | forecast {forecast['next_month_forecast']}, "
                       f"{forecast['metrics']['backtest_origins']} backtest origins, "
                       f"{len(document['result']['data']['actual_sales'])} months, "
-                      f"leading_empty_months {len(quality.get('leading_empty_months', [])) or 'absent'} |")
+                      f"leading_empty_months {len(quality['leading_empty_months']) if 'leading_empty_months' in quality else 'absent'} |")
 
             rows = sales_rows(TODAY)
             window = [r for r in rows if r["created_at"][:10] >= three_years]
