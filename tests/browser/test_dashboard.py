@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -214,7 +215,10 @@ def test_submit_watch_and_read_the_forecast(stack, page):
     for label in ("MAE", "MAPE", "sMAPE", "MASE", "WAPE", "Backtest origins", "Interval coverage"):
         assert label in accuracy
     assert str(forecast["metrics"]["backtest_origins"]) in accuracy
-    assert f"{forecast['model_accuracy']:.1f} %" in page.locator("#summary").inner_text()
+    # The page rounds the decimal the API wrote (84.85 -> 84.9, as Intl.NumberFormat does), not
+    # its binary double (which Python's format would round down to 84.8).
+    shown = Decimal(str(forecast["model_accuracy"])).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert f"{shown} %" in page.locator("#summary").inner_text()
     assert "Last complete month" in page.locator("#growth").inner_text()
     quality_text = page.locator("#quality").inner_text()
     assert f"{quality['rows_fetched']:,}" in quality_text and f"{quality['rows_used']:,}" in quality_text
