@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from decimal import ROUND_HALF_UP, Decimal
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
