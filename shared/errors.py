@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     BROKER_UNAVAILABLE = "broker_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
+    HISTORY_UNAVAILABLE = "history_unavailable"
 
 
 class ForecastError(Exception):
@@ -80,6 +81,16 @@ class Cancelled(ForecastError):
     """The job was cancelled before it finished."""
 
     code = ErrorCode.CANCELLED
+
+
+class HistoryUnavailable(ForecastError):
+    """The forecast history's database cannot be reached, or timed out (§9); try again later."""
+
+    code = ErrorCode.HISTORY_UNAVAILABLE
+
+
+class HistoryRejected(Exception):
+    """The history database refused one publication's rows (kept aside, not retried; not reported to clients)."""
 
 
 class ModelFileRejected(Exception):

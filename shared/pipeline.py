@@ -14,10 +14,10 @@ from datetime import date, datetime, timezone as dt_timezone
 from enum import StrEnum
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from shared import clock
 from shared.aggregate import MonthlySeries, aggregate_monthly
 from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
 from shared.config import Settings
@@ -230,7 +230,7 @@ def run_forecast(
 ) -> dict[str, Any]:
     """Run one forecast and return the result document of CONTRACT §5 as JSON-safe data."""
     report_progress: ProgressCallback = progress or (lambda stage, percent: None)
-    today = today or datetime.now(ZoneInfo(timezone)).date()
+    today = today or clock.today(timezone)
     request = request.resolved(today)
 
     report_progress(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])

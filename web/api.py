@@ -20,6 +20,7 @@ import redis
 from celery import Celery
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from shared import clock
 from shared.config import Settings
 from shared.errors import BrokerUnavailable, ErrorCode, InvalidRequest
 from shared.jobs import JobStore, body_hash
@@ -71,7 +72,7 @@ class ForecastService:
 
     # -- reading Celery's result meta -------------------------------------------------------
     def today(self) -> date:
-        return datetime.now(self.tz).date()
+        return clock.today(self.settings.sales_timezone)
 
     def read_meta(self, task_id: str) -> dict[str, Any] | None:
         """The raw meta under ``celery-task-meta-<id>``, decoded as JSON, or None if absent."""

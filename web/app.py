@@ -17,7 +17,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from shared.config import Settings, redact_url
-from web import api, dashboard, health, legacy, openapi
+from web import api, dashboard, health, history, legacy, openapi
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.logging_setup import init_logging
@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
         max_age=600,
         send_wildcard=True,
     )
-    for blueprint in (api.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp):
+    history.init_app(app, settings)  # the forecast history's database (§9), read by web/history.py
+    for blueprint in (api.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp, history.bp):
         app.register_blueprint(blueprint)
 
     log.info(

@@ -32,6 +32,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.BROKER_UNAVAILABLE: 503,
     ErrorCode.CANCELLED: 409,
     ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.HISTORY_UNAVAILABLE: 503,
 }
 
 # Exceptions that mean "Redis (broker or result backend) cannot be reached right now".

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from shared.errors import ErrorCode
 from shared.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
+from web import history
 
 bp = Blueprint("openapi", __name__)
 
@@ -41,7 +42,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: "Body too large.",
         422: "Invalid parameters (`error.field` names the first one), or an Idempotency-Key reused with another body.",
         502: "Laravel unreachable (`upstream_unavailable`) or not answering with sales (`upstream_invalid`).",
-        503: "Broker or result backend unreachable (`broker_unavailable`).",
+        503: "Broker or result backend unreachable (`broker_unavailable`), or the history database (`history_unavailable`).",
     }
     return {str(s): _json("ErrorDocument", text[s]) for s in statuses}
 
@@ -148,6 +149,7 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        **history.openapi_paths(secured, _errors(401, 422, 503), _json),
         "/healthz": {
             "get": {
                 "summary": "The process is up",
@@ -250,6 +252,7 @@ def build_spec() -> dict[str, Any]:
     if "ErrorBody" in schemas:
         schemas["ErrorBody"]["properties"]["code"]["enum"] = [c.value for c in ErrorCode]
     schemas.update(_hand_written_schemas(schemas))
+    schemas.update(history.OPENAPI_SCHEMAS)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -24,7 +24,7 @@ from shared.model_store import ModelStore
 from shared.pipeline import LaravelSource, SalesSource, Stage, run_forecast
 from shared.schema import ForecastRequest
 from shared.webhooks import check_callback_url
-from worker import webhooks
+from worker import history, webhooks  # history: records each succeeded job (task_success), its drain task
 from worker.celery_app import FORECAST_TASK
 
 log = logging.getLogger(__name__)
