@@ -163,11 +163,13 @@ class HistoryRepository:
         ]
         if not rows:
             return 0
-        statement = self._insert(FORECASTS).on_conflict_do_nothing(
-            index_elements=["task_id", "series_key", "months_ahead"]
+        # RETURNING: executemany's rowcount is not reliable across drivers; the ids are.
+        statement = (
+            self._insert(FORECASTS)
+            .on_conflict_do_nothing(index_elements=["task_id", "series_key", "months_ahead"])
+            .returning(FORECASTS.c.id)
         )
-        result = conn.execute(statement, rows)
-        return max(result.rowcount, 0)
+        return len(conn.execute(statement, rows).all())
 
     def _fill_actuals(self, conn: Connection, pub: Publication, now: datetime) -> tuple[int, int]:
         seen = sorted({period for series in pub.series for period, _ in series.actuals})
