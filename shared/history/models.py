@@ -7,19 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    SmallInteger,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import Boolean, DateTime, Float, Index, MetaData, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints, so migrations can refer to them on every backend.
@@ -28,9 +16,6 @@ NAMING = {
     "uq": "uq_%(table_name)s_%(column_0_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-# SQLite only autoincrements an INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 TOTAL_KEY = "{}"  # the series key of the total (no group fields)
 
@@ -44,8 +29,8 @@ class ForecastRow(Base):
 
     __tablename__ = "forecast_history"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    task_id: Mapped[str] = mapped_column(String(255))
+    # The key: a job recorded twice (an outbox item retried after a lost acknowledgement) adds nothing.
+    task_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # What was forecast: the source (scheme://host:port of the Laravel API, never credentials),
     # the sale status filter, the measure, and the series key (canonical JSON of the group
@@ -53,13 +38,13 @@ class ForecastRow(Base):
     source: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(32))
     measure: Mapped[str] = mapped_column(String(16))
-    series_key: Mapped[str] = mapped_column(Text)
+    series_key: Mapped[str] = mapped_column(Text, primary_key=True)
     model: Mapped[str] = mapped_column(String(64))
     level: Mapped[float] = mapped_column(Float)
     fingerprint: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(7))  # the last complete month the model saw
     period: Mapped[str] = mapped_column(String(7))  # the month forecast, YYYY-MM
-    months_ahead: Mapped[int] = mapped_column(SmallInteger)
+    months_ahead: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     forecast: Mapped[float] = mapped_column(Float)
     low: Mapped[float] = mapped_column(Float)
     high: Mapped[float] = mapped_column(Float)
@@ -69,11 +54,10 @@ class ForecastRow(Base):
     inside: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     actual_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
+    # Few indexes, as every one costs the bulk insert of a grouped job: one series' rows by month
+    # (history, track record, filling actuals), and by age (retention).
     __table_args__ = (
-        # a job recorded twice (an outbox item retried after a lost acknowledgement) adds nothing
-        UniqueConstraint("task_id", "series_key", "months_ahead", name="uq_forecast_history_task_series_step"),
-        Index("ix_forecast_history_series", "series_key", "measure", "created_at"),
-        Index("ix_forecast_history_pending", "source", "status", "measure", "period"),
+        Index("ix_forecast_history_series_period", "series_key", "measure", "period"),
         Index("ix_forecast_history_created_at", "created_at"),
     )
 

@@ -1,10 +1,10 @@
 """Writing and reading the forecast history (CONTRACT §9), on SQLite or PostgreSQL.
 
 Writing: :meth:`HistoryRepository.record` stores one publication in one transaction: all its
-series' horizon rows with one bulk INSERT (a grouped job's 10,000 series x horizon rows are one
-executemany, which SQLAlchemy sends as multi-row INSERTs), then the actuals of the complete
-months it saw, for the months that past forecasts are still waiting on, and fills in those
-forecasts' actual, error and inside.
+series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT
+... ON CONFLICT DO NOTHING; SQLite: one executemany), then the actuals of the complete months it
+saw, for the months that past forecasts are still waiting on, and fills in those forecasts'
+actual, error and inside (PostgreSQL: one UPDATE ... FROM the COPYed actuals).
 
 Reading: :meth:`history` (newest first) and :meth:`track_record` (per months ahead and level).
 """
@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy import exc as sa_exc
@@ -107,10 +108,45 @@ class RecordOutcome:
     filled: int  # past forecasts that got their actual
 
 
+FORECAST_COLUMNS = (
+    "task_id", "created_at", "source", "status", "measure", "series_key", "model", "level", "fingerprint",
+    "origin", "period", "months_ahead", "forecast", "low", "high",
+)
+FORECAST_TYPES = (
+    "varchar(255)", "timestamptz", "varchar(255)", "varchar(32)", "varchar(16)", "text", "varchar(64)", "float8",
+    "varchar(64)", "varchar(7)", "varchar(7)", "smallint", "float8", "float8", "float8",
+)
+
+
+def _copy(conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """COPY rows into a table, on the connection's own transaction (psycopg 3)."""
+    dbapi = conn.connection.dbapi_connection
+    with dbapi.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _copy_then_insert(
+    conn: Connection, table: str, columns: tuple[str, ...], types: tuple[str, ...], rows: list[tuple[Any, ...]],
+    conflict: str,
+) -> int:
+    """PostgreSQL's fastest idempotent bulk insert: COPY into a temporary table, then one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING (COPY itself cannot skip duplicates)."""
+    staging = f"{table}_in"
+    definition = ", ".join(f"{c} {t}" for c, t in zip(columns, types))
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {staging} ({definition}) ON COMMIT DROP")
+    _copy(conn, staging, columns, rows)
+    cols = ", ".join(columns)
+    result = conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} {conflict}")
+    return max(result.rowcount, 0)
+
+
 class HistoryRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._insert = self._dialect_insert()
+        self._dbapi = engine.dialect.loaded_dbapi
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> "HistoryRepository":
@@ -137,39 +173,32 @@ class HistoryRepository:
             raise HistoryRejected(f"job {publication.task_id}: {type(exc).__name__}: {exc.orig}") from exc
         except sa_exc.SQLAlchemyError as exc:
             raise HistoryUnavailable(f"the history database failed: {type(exc).__name__}") from exc
+        except self._dbapi.Error as exc:  # raised by COPY, which talks to the driver directly
+            if isinstance(exc, (self._dbapi.DataError, self._dbapi.IntegrityError)):
+                raise HistoryRejected(f"job {publication.task_id}: {type(exc).__name__}: {exc}") from exc
+            raise HistoryUnavailable(f"the history database failed: {type(exc).__name__}") from exc
         return RecordOutcome(inserted, actuals, filled)
 
     def _insert_forecasts(self, conn: Connection, pub: Publication) -> int:
         rows = [
-            {
-                "task_id": pub.task_id,
-                "created_at": pub.created_at,
-                "source": pub.source,
-                "status": pub.status,
-                "measure": pub.measure,
-                "series_key": series.key,
-                "model": series.model[:64],
-                "level": pub.level,
-                "fingerprint": pub.fingerprint,
-                "origin": pub.origin,
-                "period": month.period,
-                "months_ahead": step,
-                "forecast": month.forecast,
-                "low": month.low,
-                "high": month.high,
-            }
+            (
+                pub.task_id, pub.created_at, pub.source, pub.status, pub.measure, series.key, series.model[:64],
+                pub.level, pub.fingerprint, pub.origin, month.period, step, month.forecast, month.low, month.high,
+            )
             for series in pub.series
             for step, month in enumerate(series.horizon, start=1)
         ]
         if not rows:
             return 0
-        # RETURNING: executemany's rowcount is not reliable across drivers; the ids are.
-        statement = (
-            self._insert(FORECASTS)
-            .on_conflict_do_nothing(index_elements=["task_id", "series_key", "months_ahead"])
-            .returning(FORECASTS.c.id)
+        if self.engine.dialect.name == "postgresql":
+            return _copy_then_insert(
+                conn, "forecast_history", FORECAST_COLUMNS, FORECAST_TYPES, rows,
+                "ON CONFLICT (task_id, series_key, months_ahead) DO NOTHING",
+            )
+        statement = self._insert(FORECASTS).on_conflict_do_nothing(
+            index_elements=["task_id", "series_key", "months_ahead"]
         )
-        return len(conn.execute(statement, rows).all())
+        return max(conn.execute(statement, [dict(zip(FORECAST_COLUMNS, row)) for row in rows]).rowcount, 0)
 
     def _fill_actuals(self, conn: Connection, pub: Publication, now: datetime) -> tuple[int, int]:
         seen = sorted({period for series in pub.series for period, _ in series.actuals})
@@ -178,29 +207,33 @@ class HistoryRepository:
         F = FORECASTS.c
         # Only the months some past forecast of this source and measure still waits for: a
         # grouped job sees 36 months x 10,000 series, and usually one month has just closed.
+        # Every job publishes the total, and fills all its series' months in one transaction, so
+        # the total's open months are every series' (a series missing from the job's data stays open).
         waiting = set(
             conn.execute(
                 select(F.period)
                 .where(
+                    F.series_key == TOTAL_KEY,
+                    F.measure == pub.measure,
+                    F.period.in_(seen),
                     F.source == pub.source,
                     F.status == pub.status,
-                    F.measure == pub.measure,
                     F.actual.is_(None),
-                    F.period.in_(seen),
                 )
                 .distinct()
             ).scalars()
         )
-        if not waiting:
-            return 0, 0
-        params = [
-            {"b_key": series.key, "b_period": period, "b_value": value}
+        actuals = [
+            (series.key, period, value)
             for series in pub.series
             for period, value in series.actuals
             if period in waiting
         ]
-        if not params:
+        if not actuals:
             return 0, 0
+        if self.engine.dialect.name == "postgresql":
+            return len(actuals), self._fill_actuals_postgresql(conn, pub, now, actuals)
+        params = [{"b_key": key, "b_period": period, "b_value": value} for key, period, value in actuals]
         conn.execute(
             self._insert(ACTUALS).on_conflict_do_nothing(
                 index_elements=["source", "status", "measure", "series_key", "period"]
@@ -239,6 +272,37 @@ class HistoryRepository:
         )
         result = conn.execute(fill, params)
         return len(params), max(result.rowcount, 0)
+
+    @staticmethod
+    def _fill_actuals_postgresql(
+        conn: Connection, pub: Publication, now: datetime, actuals: list[tuple[str, str, float]]
+    ) -> int:
+        """The actuals COPYed into a temporary table, then one INSERT and one UPDATE ... FROM."""
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE history_actuals_in (series_key text, period varchar(7), value float8) ON COMMIT DROP"
+        )
+        _copy(conn, "history_actuals_in", ("series_key", "period", "value"), actuals)
+        bound = {"source": pub.source, "status": pub.status, "measure": pub.measure, "now": now, "task_id": pub.task_id}
+        conn.execute(
+            text(
+                "INSERT INTO series_actuals (source, status, measure, series_key, period, value, recorded_at, task_id) "
+                "SELECT :source, :status, :measure, series_key, period, value, :now, :task_id FROM history_actuals_in "
+                "ON CONFLICT DO NOTHING"
+            ),
+            bound,
+        )
+        result = conn.execute(
+            text(
+                "UPDATE forecast_history AS f SET actual = a.value, "
+                "error_pct = CASE WHEN a.value = 0 THEN NULL ELSE (a.value - f.forecast) * 100.0 / abs(a.value) END, "
+                "inside = (f.low <= a.value AND a.value <= f.high), actual_at = :now "
+                "FROM history_actuals_in AS a "
+                "WHERE f.series_key = a.series_key AND f.measure = :measure AND f.period = a.period "
+                "AND f.source = :source AND f.status = :status AND f.actual IS NULL"
+            ),
+            bound,
+        )
+        return max(result.rowcount, 0)
 
     def prune(self, retention_days: int, *, now: datetime | None = None) -> int:
         """Delete what is older than the retention: forecasts by when they were made, actuals by
