@@ -89,8 +89,6 @@ def drain_history(self) -> dict[str, Any]:
     ctx = _context(self.app)
     client = ctx.outbox.redis
     retrying = self.request.retries > 0
-    if retrying:
-        client.delete(RETRY_KEY)
     report = ctx.outbox.drain(ctx.repository.record)
     if report.written:
         try:
@@ -105,9 +103,11 @@ def drain_history(self) -> dict[str, Any]:
         countdown = backoff_seconds(self.request.retries)
         # One retry chain at a time: the drains of later jobs try once and leave it to the chain.
         if retrying or client.set(RETRY_KEY, self.request.id or "1", nx=True, ex=int(countdown) + 60):
-            client.set(RETRY_KEY, self.request.id or "1", ex=int(countdown) + 60)
+            client.set(RETRY_KEY, self.request.id or "1", ex=int(countdown) + 60)  # the chain goes on
             log.warning("history: database unavailable, %d job(s) waiting; retry in %.0fs", report.remaining, countdown)
             raise self.retry(countdown=countdown)
+    elif retrying:
+        client.delete(RETRY_KEY)  # the chain's work is done
     return {"written": report.written, "rejected": report.rejected, "remaining": report.remaining}
 
 

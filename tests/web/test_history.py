@@ -104,3 +104,11 @@ def test_the_routes_are_in_the_openapi_document(client):
     assert {"/api/v1/history", "/api/v1/track-record"} <= set(spec["paths"])
     assert "history_unavailable" in spec["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"]
     assert {"HistoryList", "TrackRecord"} <= set(spec["components"]["schemas"])
+
+
+def test_the_dashboard_has_the_track_record_panel(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="track-record"' in page and 'data-track-api="/api/v1/track-record"' in page
+    assert "/static/track_record.js" in page
+    script = client.get("/static/track_record.js")
+    assert script.status_code == 200 and b"innerHTML" not in script.data

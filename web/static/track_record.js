@@ -25,10 +25,13 @@
     return td;
   }
 
+  function savedKey() {
+    try { return window.sessionStorage.getItem(KEY_STORAGE); } catch (e) { return null; }
+  }
+
   function get(url) {
     var headers = { "Accept": "application/json" };
-    var key = null;
-    try { key = window.sessionStorage.getItem(KEY_STORAGE); } catch (e) { key = null; }
+    var key = savedKey();
     if (key) headers["X-API-Key"] = key;
     return fetch(url, { headers: headers, credentials: "omit", cache: "no-store" }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (data) {
@@ -86,6 +89,11 @@
 
   function load() {
     var panel = $("track-record");
+    if (document.body.getAttribute("data-auth-required") === "true" && !savedKey()) {
+      // No call without a key: it could only be refused. The panel loads once a job finishes.
+      status("Enter the API key in the form above and run a forecast, or refresh the track record.");
+      return;
+    }
     status("Loading the track record…");
     Promise.all([get(panel.getAttribute("data-track-api")), get(panel.getAttribute("data-history-api") + "?limit=500")])
       .then(function (answers) {
@@ -110,6 +118,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     if (!$("track-record")) return;
     $("track-refresh").addEventListener("click", load);
+    // A finished job may have closed a month or published a forecast: reload when the results
+    // panel (dashboard.js) is shown again.
+    var results = $("results");
+    if (results && window.MutationObserver) {
+      new MutationObserver(function () { if (!results.hidden) load(); })
+        .observe(results, { attributes: true, attributeFilter: ["hidden"] });
+    }
     load();
   });
 })();
