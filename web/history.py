@@ -34,6 +34,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         settings.effective_database_url,
         connect_timeout=WEB_CONNECT_TIMEOUT_SECONDS,
         statement_timeout_ms=WEB_STATEMENT_TIMEOUT_MS,
+        create_dir=False,
     )
     app.extensions[EXTENSION_KEY] = HistoryRepository(engine)
 

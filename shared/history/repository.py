@@ -67,11 +67,13 @@ def make_engine(
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
     pool_size: int = 2,
+    create_dir: bool = True,
 ) -> Engine:
-    """An engine whose every wait is bounded: connecting, each statement, SQLite's locks."""
+    """An engine whose every wait is bounded: connecting, each statement, SQLite's locks.
+    ``create_dir``: make a SQLite file's directory (the writers do; the web tier only reads)."""
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if create_dir and parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": connect_timeout})
 
