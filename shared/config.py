@@ -32,6 +32,9 @@ def redact_url(url: str | None) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+DEFAULT_DATABASE_URL = "sqlite:///var/history.sqlite3"
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -84,6 +87,11 @@ class Settings:
     # slow job is never redelivered while it still runs.
     task_soft_time_limit_seconds: float = 1200.0
     task_time_limit_seconds: float = 1500.0
+    # The forecast history (§9): unset, a SQLite file under var/ (relative to the working
+    # directory, as MODEL_DIR is); compose points every container at its PostgreSQL.
+    database_url: str | None = field(default=None, repr=False)
+    # Forecasts made longer ago than this are deleted from the history (0: kept for ever).
+    history_retention_days: int = 1095
 
     @property
     def celery_broker_url(self) -> str:
@@ -92,6 +100,10 @@ class Settings:
     @property
     def celery_result_backend(self) -> str:
         return self.result_backend or self.redis_url
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or DEFAULT_DATABASE_URL
 
     @property
     def effective_webhook_secret(self) -> bytes:
@@ -161,4 +173,6 @@ class Settings:
                 get("TASK_SOFT_TIME_LIMIT_SECONDS", str(defaults.task_soft_time_limit_seconds))
             ),
             task_time_limit_seconds=float(get("TASK_TIME_LIMIT_SECONDS", str(defaults.task_time_limit_seconds))),
+            database_url=get("DATABASE_URL"),
+            history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
         )

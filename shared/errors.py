@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     # Beyond CONTRACT §7's list, for an answer the contract leaves open (docs/architecture.md):
     ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
+    HISTORY_UNAVAILABLE = "history_unavailable"
 
 
 class ForecastError(Exception):
@@ -126,6 +127,12 @@ class PayloadTooLarge(ForecastError):
     code = ErrorCode.PAYLOAD_TOO_LARGE
 
 
+class HistoryUnavailable(ForecastError):
+    """The forecast history's database cannot be reached, or timed out (§9); try again later."""
+
+    code = ErrorCode.HISTORY_UNAVAILABLE
+
+
 # The one map from a named error to its HTTP status: the most specific class in an error's MRO
 # decides (so MalformedBody is 400 where any other InvalidRequest is 422).
 HTTP_STATUS: dict[type[ForecastError], int] = {
@@ -141,6 +148,7 @@ HTTP_STATUS: dict[type[ForecastError], int] = {
     BrokerUnavailable: 503,
     Cancelled: 409,
     AlreadyFinished: 409,
+    HistoryUnavailable: 503,
 }
 # The status of a code when all that is known is the code (a failed job's stored result).
 _STATUS_BY_CODE: dict[str, int] = {
@@ -159,6 +167,10 @@ def http_status(error: "ForecastError | str") -> int:
 
 
 # ---- errors that never reach a client ------------------------------------------------------
+
+
+class HistoryRejected(Exception):
+    """The history database refused one publication's rows (kept aside, not retried; not reported to clients)."""
 
 
 class ModelFileRejected(Exception):

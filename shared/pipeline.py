@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone as dt_timezone
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from shared import clock
 from shared.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
 from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
 from shared.config import Settings
@@ -246,7 +246,7 @@ def run_forecast(
     ``deadline`` bounds the time spent fetching (LARAVEL_DEADLINE_SECONDS); none: no bound.
     """
     report_progress: ProgressCallback = progress or (lambda stage, percent: None)
-    today = today or datetime.now(ZoneInfo(timezone)).date()
+    today = today or clock.today(timezone)
     request = request.resolved(today)
 
     report_progress(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])

@@ -18,6 +18,7 @@ from shared.config import Settings
 FORECAST_TASK = "forecast.sales"
 REFRESH_TASK = "forecast.refresh"
 WEBHOOK_TASK = "forecast.webhook"
+DRAIN_TASK = "history.drain"  # writes the history outbox into DATABASE_URL (worker/history.py)
 
 # Celery's standard result key (CONTRACT §6): a Laravel app reads a job's outcome from it.
 RESULT_KEY_PREFIX = "celery-task-meta-"

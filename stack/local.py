@@ -52,6 +52,7 @@ class LocalStack:
         flower: bool = False,
         beat: bool = False,
         demo_today: str | None = None,
+        migrate: bool = True,
     ) -> None:
         self.env = dict(env)
         self.root = Path(root).resolve()
@@ -59,6 +60,7 @@ class LocalStack:
         self.want = {"web": web, "worker": worker, "flower": flower, "beat": beat}
         self.worker_concurrency = worker_concurrency
         self.demo_today = demo_today
+        self.migrate = migrate
         self.redis: RedisServer | None = None
         self.processes: dict[str, Managed] = {}
         self.embedded_redis = False
@@ -94,6 +96,8 @@ class LocalStack:
         settings = Settings.from_env(env)  # the one set of defaults
         env.setdefault("WEB_PORT", str(settings.web_port))
         env.setdefault("FLOWER_PORT", str(settings.flower_port))
+        if self.migrate:
+            self._migrate_history()
         if self.want["worker"]:
             self._spawn("worker", _resolve(commands.worker(settings.forecast_queue, self.worker_concurrency)))
         if self.want["beat"]:
@@ -110,6 +114,16 @@ class LocalStack:
             self._wait_http(f"{self.web_url}/healthz", "web", ready_timeout)
             if self.want["worker"]:
                 self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)
+
+    def _migrate_history(self) -> None:
+        """The history database's migrations (DATABASE_URL; unset: var/history.sqlite3), run once,
+        here, before any process that uses the database starts: never by several at once."""
+        result = subprocess.run(
+            [sys.executable, "-m", "shared.history", "upgrade"],
+            env=self.env, cwd=self.root, capture_output=True, text=True, timeout=300,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"history migrations failed:\n{result.stdout}{result.stderr}")
 
     @property
     def web_url(self) -> str:

@@ -15,7 +15,7 @@ from flask_cors import CORS
 
 from shared.config import Settings, redact_url
 from shared.grouped_store import GroupedStore
-from web import api, dashboard, health, legacy, openapi, series
+from web import api, dashboard, health, history, legacy, openapi, series
 from web.auth import init_auth
 from web.celery_client import create_celery_client, redis_client
 from web.errors import register_error_handlers
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
         max_age=600,
         send_wildcard=True,
     )
-    for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp):
+    history.init_app(app, settings)  # the forecast history's database (§9), read by web/history.py
+    for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp, history.bp):
         app.register_blueprint(blueprint)
 
     log.info(

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import redis
 from celery import Celery
 
+from shared import clock
 from shared.config import Settings
 from shared.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
 from shared.grouped_store import GroupedStore
@@ -64,7 +65,7 @@ class ForecastService:
         self.grouped = GroupedStore(client, ttl_seconds=settings.result_ttl_seconds)
 
     def today(self) -> date:
-        return datetime.now(self.tz).date()
+        return clock.today(self.settings.sales_timezone)
 
     def read_meta(self, task_id: str) -> dict[str, Any] | None:
         """The raw meta under ``celery-task-meta-<id>`` (shared.status, the one reader)."""

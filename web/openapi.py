@@ -35,7 +35,8 @@ from web.dashboard import CONTENT_SECURITY_POLICY
 from web.jobs import MAX_TASK_ID_LENGTH
 from web.legacy import QUERY_FIELDS as LEGACY_QUERY_FIELDS
 from web.requests import IDEMPOTENCY_KEY_PATTERN
-from web.schemas import Health, JobList, ListQuery, Readiness
+from web import history
+from web.schemas import Health, JobList, ListQuery, Readiness, SeriesPage, SeriesQuery
 
 bp = Blueprint("openapi", __name__, template_folder="templates")
 
@@ -48,6 +49,8 @@ TAGS: list[dict[str, str]] = [
     {"name": "forecasts", "description": "Forecast jobs: submit one, follow it, read its result, cancel it."},
     {"name": "legacy", "description": "The original endpoint, kept for existing frontends."},
     {"name": "operations", "description": "Probes and metrics, for operators and orchestrators (no API key)."},
+    {"name": "history", "description": "Published forecasts kept beyond the result TTL, and how they turned out."},
+    {"name": "series", "description": "A grouped job's series: paged, filtered, sorted, or as CSV."},
 ]
 
 # The documents the spec names, and in which direction each is validated.
@@ -60,6 +63,7 @@ COMPONENT_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (JobList, "serialization"),
     (Health, "serialization"),
     (Readiness, "serialization"),
+    (SeriesPage, "serialization"),
 ]
 
 ERROR_TEXT = {
@@ -70,7 +74,7 @@ ERROR_TEXT = {
     413: "Body too large.",
     422: "Invalid parameters (`error.field` names the first one), or an Idempotency-Key reused with another body.",
     502: "Laravel unreachable (`upstream_unavailable`) or not answering with sales (`upstream_invalid`).",
-    503: "Broker or result backend unreachable (`broker_unavailable`).",
+    503: "Broker or result backend unreachable (`broker_unavailable`), or the history database (`history_unavailable`).",
 }
 
 
@@ -312,7 +316,61 @@ def probe_paths(ctx: SpecContext) -> dict[str, Any]:
     }
 
 
-PATH_BUILDERS: list[Callable[[SpecContext], dict[str, Any]]] = [forecast_paths, legacy_paths, probe_paths]
+def history_paths(ctx: SpecContext) -> dict[str, Any]:
+    """GET /api/v1/history and /api/v1/track-record (web/history.py, CONTRACT §9)."""
+    secured = [{"bearerAuth": []}, {"apiKeyHeader": []}] if ctx.secured else []
+    statuses = (401, 422, 503) if ctx.secured else (422, 503)
+    errors = {str(s): json_response("ErrorDocument", ERROR_TEXT[s], examples.ERRORS[s]) for s in statuses}
+    paths = history.openapi_paths(secured, errors, json_response)
+    for item in paths.values():
+        for op in item.values():
+            op["tags"] = ["history"]
+            op.setdefault("description", op["summary"])
+            if not ctx.secured:
+                op.pop("security", None)
+    return paths
+
+
+def series_paths(ctx: SpecContext) -> dict[str, Any]:
+    """A grouped job's series (web/series.py, CONTRACT §8)."""
+    task_id = {
+        "name": "task_id", "in": "path", "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TASK_ID_LENGTH},
+    }
+    return {
+        "/api/v1/forecasts/{task_id}/series": {
+            "parameters": [task_id],
+            "get": ctx.operation(
+                tag="series",
+                operation_id="listSeries",
+                summary="A grouped job's series, a page at a time",
+                description=(
+                    "Every series of one level of a finished grouped job (`group_by`): its key, its "
+                    "monthly actuals, its reconciled forecast block (as §5's) and data quality. Pages by "
+                    "`next_cursor`; `q` searches the key values; `sort` orders by forecast, growth or accuracy."
+                ),
+                parameters=ctx.query_parameters(SeriesQuery.model_json_schema()),
+                responses={"200": json_response("SeriesPage", "One page of series.")},
+                errors=(404, 422, 503),
+            ),
+        },
+        "/api/v1/forecasts/{task_id}/series.csv": {
+            "parameters": [task_id],
+            "get": ctx.operation(
+                tag="series",
+                operation_id="seriesCsv",
+                summary="Every series of a grouped job as CSV",
+                description="One line per series and horizon month: level, the key fields, period, forecast, low, high.",
+                responses={"200": {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+                errors=(404, 503),
+            ),
+        },
+    }
+
+
+PATH_BUILDERS: list[Callable[[SpecContext], dict[str, Any]]] = [
+    forecast_paths, series_paths, legacy_paths, probe_paths, history_paths,
+]
 
 
 # ---- the document ---------------------------------------------------------------------------
@@ -335,6 +393,7 @@ def component_schemas(settings: Settings) -> dict[str, Any]:
             branch["pattern"] = pattern
         hosts = ", ".join(settings.effective_callback_hosts)
         callback["description"] += f" An http(s) URL on an allowed host ({hosts})."
+    schemas.update(copy.deepcopy(history.OPENAPI_SCHEMAS))
     return schemas
 
 

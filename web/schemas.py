@@ -148,3 +148,12 @@ class SeriesQuery(BaseModel):
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first.get("loc", ())) or None
             raise InvalidRequest(f"{field}: {first.get('msg', 'invalid value')}", field=field) from None
+
+
+class SeriesPage(BaseModel):
+    """GET /api/v1/forecasts/{id}/series: one page of a level's series."""
+
+    series: list[dict[str, Any]] = Field(description="The series, as `SeriesForecast` in CONTRACT §8.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    level: int = Field(ge=1, le=3)
+    matching: int = Field(ge=0, description="How many series of the level match `q`.")

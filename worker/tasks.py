@@ -21,7 +21,7 @@ from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
 from shared.jobs import JobStore
 from shared.protocol import FORECAST_TASK, CeleryState
 from shared.schema import ForecastRequest, Stage
-from worker import webhooks
+from worker import history, webhooks  # history: records each succeeded job (task_success), its drain task
 from worker.context import context, forecast_for, time_limit_error
 from worker.upstream import job_deadline, retry_or_end
 

@@ -21,9 +21,10 @@ from stack import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
-REQUIRED = {"REDIS_PASSWORD", "SECRET_KEY", "FLOWER_BASIC_AUTH", "LARAVEL_API_URL"}
+REQUIRED = {"REDIS_PASSWORD", "POSTGRES_PASSWORD", "SECRET_KEY", "FLOWER_BASIC_AUTH", "LARAVEL_API_URL"}
 SAMPLE_ENV = {
     "REDIS_PASSWORD": "0123456789abcdef",
+    "POSTGRES_PASSWORD": "fedcba9876543210",
     "SECRET_KEY": "a-secret-key-for-tests",
     "FLOWER_BASIC_AUTH": "ops:flower-password",
     "LARAVEL_API_URL": "https://shop.example.com/api",
@@ -226,3 +227,21 @@ def test_env_example_sets_no_secret():
         name, sep, value = line.partition("=")
         if sep and not line.startswith("#"):
             assert value == "", f"{name} has a value in .env.example: secrets go in .env only"
+
+
+def test_the_history_database_and_its_one_shot_migrations(compose):
+    services = compose["services"]
+    postgres = services["postgres"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == SAMPLE_ENV["POSTGRES_PASSWORD"]
+    assert any(v.split(":")[0] in compose["volumes"] and v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert "ports" not in postgres
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "-m", "shared.history", "upgrade"]
+    assert migrate["restart"] == "no" and "deploy" not in migrate  # one process, once
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = f"postgresql://sales_forecast:{SAMPLE_ENV['POSTGRES_PASSWORD']}@postgres:5432/sales_forecast"
+    for name in ("migrate", "web", "worker"):
+        assert services[name]["environment"]["DATABASE_URL"] == url, name
+    for name in ("web", "worker"):  # they never migrate themselves: they wait for the one-shot
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name

@@ -1,0 +1,11 @@
+"""The forecast history (CONTRACT §9): every published forecast kept in a database, with the
+actual filled in once its month closes, and the realised track record read back.
+
+- :mod:`shared.history.models`: the tables (SQLAlchemy 2), which the Alembic migrations create;
+- :mod:`shared.history.records`: a finished job's result document -> rows to write;
+- :mod:`shared.history.repository`: writing (bulk) and reading (history, track record);
+- :mod:`shared.history.migrate`: running the migrations, once per deployment step.
+
+Pure: no Flask, no Celery. The worker feeds it through a Redis outbox (worker/history.py), the
+web tier reads it (web/history.py).
+"""

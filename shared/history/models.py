@@ -1,0 +1,77 @@
+"""The history tables. The migrations in ``migrations/versions`` create them; keep both in step.
+
+One row per (job, series, horizon month), denormalised: a grouped job's 10,000 series x horizon
+rows go in with one bulk INSERT, and the track record reads one table without joins.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, Index, MetaData, SmallInteger, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints, so migrations can refer to them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TOTAL_KEY = "{}"  # the series key of the total (no group fields)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ForecastRow(Base):
+    """One horizon month of one series of one published forecast."""
+
+    __tablename__ = "forecast_history"
+
+    # The key: a job recorded twice (an outbox item retried after a lost acknowledgement) adds nothing.
+    task_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What was forecast: the source (scheme://host:port of the Laravel API, never credentials),
+    # the sale status filter, the measure, and the series key (canonical JSON of the group
+    # fields, "{}" for the total).
+    source: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(16))
+    series_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64))
+    level: Mapped[float] = mapped_column(Float)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(7))  # the last complete month the model saw
+    period: Mapped[str] = mapped_column(String(7))  # the month forecast, YYYY-MM
+    months_ahead: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    forecast: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    # Filled in by the first later job that sees ``period`` complete.
+    actual: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error_pct: Mapped[float | None] = mapped_column(Float, nullable=True)  # (actual - forecast) / |actual|, %
+    inside: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    actual_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    # Few indexes, as every one costs the bulk insert of a grouped job: one series' rows by month
+    # (history, track record, filling actuals), and by age (retention).
+    __table_args__ = (
+        Index("ix_forecast_history_series_period", "series_key", "measure", "period"),
+        Index("ix_forecast_history_created_at", "created_at"),
+    )
+
+
+class ActualRow(Base):
+    """A complete month's actual, as the job that first saw it complete fetched it."""
+
+    __tablename__ = "series_actuals"
+
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    series_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    task_id: Mapped[str] = mapped_column(String(255))

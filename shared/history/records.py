@@ -1,0 +1,119 @@
+"""From a finished job to what the history keeps: a :class:`Publication`.
+
+The worker puts a small JSON item in the outbox when a job succeeds (:func:`outbox_item`); the
+drain turns it back into a :class:`Publication` (:func:`publication_from_item`), which the
+repository writes. A grouped job's publication carries one :class:`SeriesForecast` per series.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from shared.history.models import TOTAL_KEY
+
+ITEM_VERSION = 1
+DEFAULT_MEASURE = "revenue"  # a single-series job forecasts the sales' grand_total
+
+
+def series_key(fields: Mapping[str, Any] | None) -> str:
+    """The canonical key of a series: its group fields as compact JSON, keys sorted; "{}" for the total."""
+    if not fields:
+        return TOTAL_KEY
+    return json.dumps(dict(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class HorizonMonth:
+    period: str
+    forecast: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """One series of a publication: its forecast and the complete months the job saw."""
+
+    key: str
+    model: str
+    horizon: tuple[HorizonMonth, ...]
+    actuals: tuple[tuple[str, float], ...]  # (period, value) of complete months
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Everything one finished job published."""
+
+    task_id: str
+    created_at: datetime
+    source: str
+    status: str
+    measure: str
+    level: float
+    fingerprint: str
+    origin: str  # the last complete month the job trained on
+    series: tuple[SeriesForecast, ...] = field(default_factory=tuple)
+
+
+def _horizon(forecast: Mapping[str, Any]) -> tuple[HorizonMonth, ...]:
+    return tuple(
+        HorizonMonth(str(p["period"]), float(p["forecast"]), float(p["low"]), float(p["high"]))
+        for p in forecast["horizon"]
+    )
+
+
+def publication_from_document(
+    task_id: str,
+    document: Mapping[str, Any],
+    *,
+    status: str = "completed",
+    measure: str = DEFAULT_MEASURE,
+    extra_series: Iterable[SeriesForecast] = (),
+) -> Publication:
+    """The publication of a §5 result document: its total series, plus ``extra_series`` (a grouped
+    job's series, which its document does not carry inline)."""
+    data = document["data"]
+    forecast = data["forecast"]
+    meta = data["meta"]
+    actual = data["actual_sales"]
+    generated = meta.get("generated_at")
+    created_at = datetime.fromisoformat(generated) if generated else datetime.now(timezone.utc)
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    total = SeriesForecast(
+        key=TOTAL_KEY,
+        model=str(forecast["model"]),
+        horizon=_horizon(forecast),
+        actuals=tuple((str(a["period"]), float(a["total_sales"])) for a in actual),
+    )
+    return Publication(
+        task_id=task_id,
+        created_at=created_at,
+        source=str(meta.get("source") or ""),
+        status=status,
+        measure=measure,
+        level=float(forecast["confidence_level"]),
+        fingerprint=str(meta.get("data_fingerprint") or ""),
+        origin=str(actual[-1]["period"]) if actual else "",
+        series=(total, *extra_series),
+    )
+
+
+def outbox_item(task_id: str, document: Mapping[str, Any], *, status: str, measure: str = DEFAULT_MEASURE) -> str:
+    """The outbox's JSON for a finished job: its id, what it fetched, and its result document."""
+    return json.dumps(
+        {"v": ITEM_VERSION, "task_id": task_id, "status": status, "measure": measure, "document": document},
+        separators=(",", ":"),
+    )
+
+
+def publication_from_item(raw: bytes | str) -> Publication:
+    """Decode an outbox item; ValueError, KeyError or TypeError when it is not one."""
+    item = json.loads(raw)
+    if not isinstance(item, dict) or item.get("v") != ITEM_VERSION:
+        raise ValueError("not a history outbox item")
+    return publication_from_document(
+        str(item["task_id"]), item["document"], status=str(item["status"]), measure=str(item["measure"])
+    )

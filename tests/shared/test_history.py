@@ -1,0 +1,264 @@
+"""shared.history on both databases it runs on: SQLite (a file) and the tests' own PostgreSQL."""
+from __future__ import annotations
+
+import multiprocessing
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis
+
+from shared.errors import HistoryRejected, HistoryUnavailable
+from shared.history import migrate
+from shared.history.models import TOTAL_KEY
+from shared.history.outbox import DEAD_KEY, OUTBOX_KEY, PROCESSING_KEY, STATS_KEY, HistoryOutbox
+from shared.history.records import (
+    HorizonMonth,
+    Publication,
+    SeriesForecast,
+    outbox_item,
+    publication_from_item,
+    series_key,
+)
+from shared.history.repository import HistoryRepository, normalise_url
+from stack.redis_server import RedisServer, free_port
+
+NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    import psycopg
+
+    with psycopg.connect(server.url, autocommit=True) as conn:  # a clean schema per test
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    return server.url
+
+
+@pytest.fixture
+def repo(database_url):
+    assert migrate.upgrade(database_url) == migrate.head()
+    repository = HistoryRepository.from_url(database_url)
+    yield repository
+    repository.engine.dispose()
+
+
+def publication(task_id, origin, horizon, actuals, *, key=TOTAL_KEY, level=90.0, created=NOW, fingerprint=None,
+                extra=()):
+    series = SeriesForecast(key, "ets", tuple(HorizonMonth(p, f, lo, hi) for p, f, lo, hi in horizon), tuple(actuals))
+    return Publication(task_id, created, "laravel:http://shop", "completed", "revenue", level,
+                       fingerprint or f"fp-{task_id}", origin, (series, *extra))
+
+
+def test_a_forecast_is_recorded_once_and_its_months_fill_in_as_they_close(repo):
+    first = publication("job-1", "2025-01", [("2025-02", 100, 90, 110), ("2025-03", 110, 95, 125)], [("2025-01", 97)])
+    assert repo.record(first).forecast_rows == 2
+    assert repo.record(first).forecast_rows == 0  # a retried outbox item adds nothing
+    rows = repo.history()
+    assert [(r["task_id"], r["period"], r["months_ahead"], r["actual"]) for r in rows] == [
+        ("job-1", "2025-02", 1, None), ("job-1", "2025-03", 2, None)
+    ]
+
+    # a month later: February closed at 95 (inside), March's forecast still waits
+    second = publication("job-2", "2025-02", [("2025-03", 120, 100, 140)], [("2025-01", 97), ("2025-02", 95)],
+                         created=NOW + timedelta(days=30))
+    outcome = repo.record(second)
+    assert (outcome.actuals, outcome.filled) == (1, 1)
+    by = {(r["task_id"], r["period"]): r for r in repo.history()}
+    assert by[("job-1", "2025-02")]["actual"] == 95
+    assert by[("job-1", "2025-02")]["inside"] is True
+    assert by[("job-1", "2025-02")]["error_pct"] == pytest.approx((95 - 100) / 95 * 100, abs=0.01)
+    assert by[("job-1", "2025-03")]["actual"] is None
+
+    # March closes at 150: outside both ranges; the newest forecast is listed first
+    third = publication("job-3", "2025-03", [("2025-04", 130, 110, 150)], [("2025-02", 96), ("2025-03", 150)],
+                        created=NOW + timedelta(days=60))
+    assert repo.record(third).filled == 2
+    rows = repo.history()
+    assert [r["task_id"] for r in rows] == ["job-3", "job-2", "job-1", "job-1"]
+    by = {(r["task_id"], r["period"]): r for r in rows}
+    assert by[("job-1", "2025-03")]["inside"] is False and by[("job-2", "2025-03")]["inside"] is False
+    # the first actual seen stands: February's later 96 does not rewrite the record
+    assert by[("job-1", "2025-02")]["actual"] == 95
+
+    record = repo.track_record()
+    assert record["pending"] == 1
+    one, two = record["horizons"]
+    assert (one["months_ahead"], one["count"], one["inside"], one["coverage"]) == (1, 2, 1, 50.0)
+    assert one["mape"] == pytest.approx((5 / 95 + 30 / 150) / 2 * 100, abs=0.01)
+    assert one["wape"] == pytest.approx((5 + 30) / (95 + 150) * 100, abs=0.01)
+    assert (two["months_ahead"], two["count"], two["inside"], two["coverage"]) == (2, 1, 0, 0.0)
+    assert repo.history(limit=1)[0]["task_id"] == "job-3"
+
+
+def test_an_actual_of_zero_has_no_percentage_error(repo):
+    repo.record(publication("a", "2025-01", [("2025-02", 10, 0, 20)], []))
+    repo.record(publication("b", "2025-02", [("2025-03", 10, 0, 20)], [("2025-02", 0)]))
+    row = next(r for r in repo.history() if r["task_id"] == "a")
+    assert (row["actual"], row["error_pct"], row["inside"]) == (0, None, True)
+    (horizon,) = repo.track_record()["horizons"]
+    assert horizon["mape"] is None and horizon["wape"] is None and horizon["coverage"] == 100.0
+
+
+def test_the_same_forecast_published_twice_counts_once_in_the_track_record(repo):
+    for task_id in ("a", "a-again"):  # a cached result under another job id: same fingerprint
+        repo.record(publication(task_id, "2025-01", [("2025-02", 100, 90, 110)], [], fingerprint="same"))
+    repo.record(publication("b", "2025-02", [("2025-03", 100, 90, 110)], [("2025-02", 100)]))
+    assert len([r for r in repo.history() if r["period"] == "2025-02"]) == 2
+    assert repo.track_record()["horizons"][0]["count"] == 1
+
+
+def test_series_of_a_grouped_job_are_kept_apart_and_in_bulk(repo):
+    shoes = series_key({"category": "Shoes"})
+    hats = series_key({"category": "Hats"})
+    groups = tuple(
+        SeriesForecast(key, "share", (HorizonMonth("2025-02", v, v - 5, v + 5),), ((("2025-01", v),)))
+        for key, v in ((shoes, 40.0), (hats, 60.0))
+    )
+    assert repo.record(publication("g1", "2025-01", [("2025-02", 100, 90, 110)], [], extra=groups)).forecast_rows == 3
+    groups2 = tuple(
+        SeriesForecast(key, "share", (HorizonMonth("2025-03", v, v - 5, v + 5),), ((("2025-02", a),)))
+        for key, v, a in ((shoes, 40.0, 44.0), (hats, 60.0, 61.0))
+    )
+    repo.record(publication("g2", "2025-02", [("2025-03", 100, 90, 110)], [("2025-02", 105)], extra=groups2))
+    assert [r["actual"] for r in repo.history(shoes) if r["task_id"] == "g1"] == [44.0]
+    assert [r["inside"] for r in repo.history(hats) if r["task_id"] == "g1"] == [True]
+    assert repo.history(series_key({"category": "Socks"})) == []
+    assert series_key({"b": 1, "a": None}) == '{"a":null,"b":1}'
+
+
+def test_retention_deletes_what_is_older_than_it(repo):
+    repo.record(publication("old", "2020-01", [("2020-02", 1, 0, 2)], [], created=NOW - timedelta(days=400)))
+    repo.record(publication("new", "2025-01", [("2025-02", 1, 0, 2)], [], created=NOW))
+    assert repo.prune(0, now=NOW) == 0
+    assert repo.prune(365, now=NOW) == 1
+    assert [r["task_id"] for r in repo.history()] == ["new"]
+
+
+def test_an_unreachable_database_is_a_named_error_within_a_bound():
+    url = f"postgresql://app@127.0.0.1:{free_port()}/history"
+    repo = HistoryRepository.from_url(url, connect_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(HistoryUnavailable):
+        repo.record(publication("x", "2025-01", [("2025-02", 1, 0, 2)], []))
+    with pytest.raises(HistoryUnavailable):
+        repo.track_record()
+    assert time.monotonic() - started < 10
+    assert normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+
+
+def test_rows_the_database_refuses_are_a_rejection_not_an_outage(repo):
+    bad = publication("x", "2025-01", [("2025-02", 1, 0, 2)], [])
+    bad = Publication(**{**bad.__dict__, "status": "s" * 200})  # longer than the column
+    if repo.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    with pytest.raises(HistoryRejected):
+        repo.record(bad)
+
+
+def _upgrade(url: str) -> str | None:
+    return migrate.upgrade(url)
+
+
+def test_migrations_run_from_two_processes_at_once_take_turns(database_url):
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        assert pool.map(_upgrade, [database_url, database_url]) == [migrate.head()] * 2
+    assert migrate.current(database_url) == migrate.head()
+
+
+# ---- the outbox, on a real Redis --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def outbox(redis_server):
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    yield HistoryOutbox(client)
+    client.close()
+
+
+def _document(task_id: str, origin: str, forecast: float) -> dict:
+    return {
+        "status": "success",
+        "data": {
+            "actual_sales": [{"month": "Jan", "period": origin, "total_sales": 90.0, "transaction_count": 3}],
+            "forecast": {"confidence_level": 90.0, "model": "ets",
+                         "horizon": [{"period": "2099-01", "forecast": forecast, "low": 1.0, "high": 2.0}]},
+            "data_quality": {},
+            "meta": {"task_id": task_id, "data_fingerprint": f"fp-{task_id}",
+                     "generated_at": "2025-02-01T00:00:00+00:00", "source": "laravel:http://shop"},
+        },
+    }
+
+
+class FlakyWriter:
+    def __init__(self) -> None:
+        self.down = False
+        self.written: list[str] = []
+
+    def __call__(self, pub: Publication) -> None:
+        if self.down:
+            raise HistoryUnavailable("down")
+        if pub.task_id == "refused":
+            raise HistoryRejected("no")
+        self.written.append(pub.task_id)
+
+
+def test_the_outbox_keeps_order_and_nothing_is_lost_while_the_database_is_down(outbox):
+    writer = FlakyWriter()
+    for n in range(3):
+        outbox.push(outbox_item(f"job-{n}", _document(f"job-{n}", "2025-01", n), status="completed"))
+    writer.down = True
+    report = outbox.drain(writer)
+    assert report.unavailable and report.remaining == 3 and writer.written == []
+    assert int(outbox.redis.hget(STATS_KEY, "write_failures")) == 1
+    writer.down = False
+    report = outbox.drain(writer)
+    assert (report.written, report.remaining, report.unavailable) == (3, 0, False)
+    assert writer.written == ["job-0", "job-1", "job-2"]
+    assert outbox.stats() == {"write_failures": 1, "written": 3, "pending": 0, "dead": 0}
+
+
+def test_refused_and_malformed_items_are_kept_aside_and_counted(outbox):
+    writer = FlakyWriter()
+    outbox.push("not json")
+    outbox.push(outbox_item("refused", _document("refused", "2025-01", 1), status="completed"))
+    outbox.push(outbox_item("fine", _document("fine", "2025-01", 1), status="completed"))
+    report = outbox.drain(writer)
+    assert (report.written, report.rejected) == (1, 2)
+    assert writer.written == ["fine"]
+    assert outbox.redis.llen(DEAD_KEY) == 2 and outbox.stats()["rejected"] == 2
+
+
+def test_an_item_a_dead_drainer_was_writing_goes_first_next_time(outbox):
+    writer = FlakyWriter()
+    outbox.push(outbox_item("second", _document("second", "2025-01", 1), status="completed"))
+    outbox.redis.lpush(PROCESSING_KEY, outbox_item("first", _document("first", "2025-01", 1), status="completed"))
+    outbox.drain(writer)
+    assert writer.written == ["first", "second"]
+    assert outbox.redis.llen(PROCESSING_KEY) == 0 and outbox.redis.llen(OUTBOX_KEY) == 0
+
+
+def test_one_drainer_at_a_time(outbox):
+    outbox.redis.set("sf:history:drain-lock", "someone-else", ex=30)
+    outbox.push(outbox_item("a", _document("a", "2025-01", 1), status="completed"))
+    report = outbox.drain(FlakyWriter())
+    assert report.busy and report.remaining == 1
+
+
+def test_an_outbox_item_round_trips_to_a_publication():
+    pub = publication_from_item(outbox_item("t", _document("t", "2025-01", 12.5), status="pending", measure="units"))
+    assert (pub.task_id, pub.status, pub.measure, pub.level, pub.origin) == ("t", "pending", "units", 90.0, "2025-01")
+    assert pub.series[0].horizon[0].forecast == 12.5 and pub.series[0].actuals == (("2025-01", 90.0),)
+    with pytest.raises(ValueError):
+        publication_from_item('{"v": 99}')
