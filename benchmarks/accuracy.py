@@ -3,9 +3,9 @@
 Each model is fitted on a series' published training part and forecasts its test months (M3: 18,
 Tourism: 24). Printed per model: sMAPE (M3 definition, %), MASE (scaled by the in-sample
 seasonal-naive error, m=12), the share of test values inside the 80% and 95% intervals, and CPU
-seconds per series (fit + both predictions, measured with the process's CPU clock so that other
-jobs on a shared machine do not inflate it; a warm-up fit first, so that numba's one-off
-compilation is not counted). The same figures follow for three subgroups:
+seconds per series (fit + one prediction, what a job does; measured with the process's CPU clock
+so that other jobs on a shared machine do not inflate it, after a warm-up fit so that numba's
+one-off compilation is not counted). The same figures follow for three subgroups:
   - "zero month": series whose history has at least one month equal to 0,
   - "strongly seasonal": seasonal strength >= 0.6 (`seasonal_strength` below),
   - "short": fewer than 72 months (6 years) of history.
@@ -122,8 +122,8 @@ def _score_chunk(model: str, chunk: list[tuple[np.ndarray, np.ndarray]], horizon
         start = time.process_time()
         fitted = make_model(model, SEASON).fit(x)
         p80 = fitted.predict(horizon, 80.0)
-        p95 = fitted.predict(horizon, 95.0)
         seconds = time.process_time() - start
+        p95 = fitted.predict(horizon, 95.0)
         mean = np.maximum(p80.mean, 0.0)
         scores.append(
             SeriesScore(
