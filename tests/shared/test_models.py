@@ -102,7 +102,8 @@ def test_short_history_uses_non_seasonal_variants() -> None:
 
 def test_auto_describes_its_combination() -> None:
     model = make_model("auto").fit(_seasonal(48))
-    assert model.description_ == "auto: ets+theta+ces (mean)"
+    assert model.description_ == "auto: ets+theta+ces+ces_seasonal+seasonal_naive (median)"
+    assert make_model("auto").fit(_seasonal(20)).description_ == "auto: ets+theta+ces (mean, short history)"
     assert make_model("auto").fit(np.array([1.0, 2.0, 3.0])).description_ == "auto: naive (short history)"
 
 
@@ -157,3 +158,76 @@ def test_fitted_models_survive_joblib(name: str) -> None:
     np.testing.assert_allclose(after.mean, before.mean)
     np.testing.assert_allclose(after.low, before.low)
     assert loaded.description_ == model.description_
+
+
+def _closed_in_august(n: int, seed: int = 0) -> np.ndarray:
+    """A seasonal shop that sells nothing in August (month index 7) every year."""
+    y = _seasonal(n, seed)
+    y[7::12] = 0.0
+    return y
+
+
+@pytest.mark.parametrize("n", [36, 60, 150])
+def test_auto_keeps_the_season_of_a_series_with_zero_months(n: int) -> None:
+    y = _closed_in_august(n)
+    pred = make_model("auto").fit(y).predict(24, level=90.0)
+    assert np.all(np.isfinite(pred.mean))
+    months = (n + np.arange(24)) % 12
+    august, others = pred.mean[months == 7], pred.mean[months != 7]
+    # The closed month is forecast far below the open ones (a non-seasonal forecast would put it
+    # near their mean), and the open months near their seasonal level.
+    assert np.all(np.abs(august) < 0.3 * others.mean())
+    assert np.all(august < others.min())
+    truth = 1000 * (1 + 0.01 * (n + np.arange(24))) * (1 + 0.25 * np.sin(2 * np.pi * (n + np.arange(24)) / 12))
+    open_months = months != 7
+    assert np.mean(np.abs(pred.mean[open_months] - truth[open_months]) / truth[open_months]) < 0.08
+    assert np.all(pred.low <= pred.mean) and np.all(pred.mean <= pred.high)
+
+
+def test_seasonal_indices_of_a_series_with_zeros_are_additive() -> None:
+    from shared.models import _seasonal_factors
+
+    found = _seasonal_factors(_closed_in_august(60), 12)
+    assert found is not None
+    factors, additive = found
+    assert additive and abs(factors.mean()) < 1e-6 and factors.argmin() == 7
+    found = _seasonal_factors(_seasonal(60), 12)
+    assert found is not None and not found[1] and abs(found[0].mean() - 1) < 1e-9
+
+
+def test_recent_seasonal_indices_follow_a_changing_season() -> None:
+    from shared.models import _seasonal_factors
+
+    # Ten years peaking in month 2, then five peaking in month 8: recent indices see the new peak.
+    t = np.arange(180)
+    peak = np.where(t < 120, 2, 8)
+    y = 1000 + 300 * np.cos(2 * np.pi * (t % 12 - peak) / 12)
+    whole, recent = _seasonal_factors(y, 12), _seasonal_factors(y, 12, recent_years=5)
+    assert whole is not None and recent is not None
+    assert recent[0].argmax() == 8 and whole[0].argmax() != 8
+
+
+HARD_SERIES = {
+    **{f"short{n}": list(_seasonal(n, seed=n)) for n in (3, 4, 6, 7, 11, 12, 13, 18, 23, 24)},
+    "flat": [120.0] * 40,
+    "flat_short": [7.0] * 5,
+    "zeros_short": [0.0, 4.0, 0.0, 3.0, 0.0, 5.0, 0.0, 2.0],
+    "zero_months_24": list(_closed_in_august(24)),
+    "mostly_zeros": list(np.r_[np.zeros(30), [5.0, 0.0, 0.0, 7.0, 0.0, 0.0]]),
+    "one_spike": list(np.r_[np.zeros(20), [1000.0], np.zeros(15)]),
+    "negative_dip": list(_seasonal(48) - 900.0),
+    "long_seasonal": list(_seasonal(300, seed=4)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HARD_SERIES))
+def test_auto_gives_finite_forecasts_with_valid_intervals(case: str) -> None:
+    y = np.asarray(HARD_SERIES[case], dtype=float)
+    model = make_model("auto").fit(y)
+    for level in (50.0, 80.0, 95.0, 99.9):
+        pred = model.predict(24, level=level)
+        for arr in (pred.mean, pred.low, pred.high):
+            assert arr.shape == (24,) and np.all(np.isfinite(arr))
+        assert np.all(pred.low <= pred.mean + 1e-6) and np.all(pred.mean <= pred.high + 1e-6)
+    if case.startswith("flat"):
+        np.testing.assert_allclose(model.predict(6).mean, y[0], rtol=1e-6)
