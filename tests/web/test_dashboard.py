@@ -67,7 +67,7 @@ def test_the_model_help_says_what_auto_does(web_client):
 
     html = web_client.get("/").get_data(as_text=True)
     help_text = re.search(r'<p id="model-help"[^>]*>(.*?)</p>', html, re.S).group(1)
-    assert "best" not in help_text and "averages three models" in help_text
+    assert "best" not in help_text and "median of five models" in help_text
     assert len(AutoForecaster.MEMBERS) == 3
     for label, *_ in AutoForecaster.MEMBERS:
         assert label.upper() in help_text.upper()
