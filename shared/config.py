@@ -42,6 +42,7 @@ class Settings:
     laravel_api_token: str | None = field(default=None, repr=False)
     laravel_sales_path: str = "/sales"
     laravel_timeout_seconds: float = 10.0
+    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (CONTRACT §3, §8)
 
     sales_timezone: str = "UTC"
 
@@ -114,6 +115,7 @@ class Settings:
             laravel_api_token=get("LARAVEL_API_TOKEN"),
             laravel_sales_path=get("LARAVEL_SALES_PATH", defaults.laravel_sales_path),
             laravel_timeout_seconds=float(get("LARAVEL_TIMEOUT_SECONDS", "10")),
+            laravel_items_path=get("LARAVEL_ITEMS_PATH", defaults.laravel_items_path),
             sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
             web_host=get("WEB_HOST", defaults.web_host),
             web_port=int(get("WEB_PORT", str(defaults.web_port))),

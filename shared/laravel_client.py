@@ -30,7 +30,7 @@ import random
 import time
 from datetime import date
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -42,6 +42,15 @@ from shared.transactions import ColumnBuilder, TransactionColumns
 log = logging.getLogger(__name__)
 
 OnPage = Callable[[int, "int | None"], None]
+T = TypeVar("T", covariant=True)
+
+
+class PageSink(Protocol[T]):
+    """What pages are fed to: sales columns, or sale lines (shared.lines)."""
+
+    def add_rows(self, rows: list[Any]) -> None: ...
+
+    def finish(self) -> T: ...
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
 _FILTER_KEYS = ("start_date", "end_date", "status")
@@ -111,12 +120,29 @@ class LaravelClient:
         on_page: OnPage | None = None,
     ) -> TransactionColumns:
         """All rows for ``[start_date, end_date]`` with ``status``, parsed into columns."""
+        return self.fetch_pages(ColumnBuilder(self.timezone), start_date, end_date, status, on_page)
+
+    def fetch_pages(
+        self,
+        builder: PageSink[T],
+        start_date: date,
+        end_date: date,
+        status: str = "completed",
+        on_page: OnPage | None = None,
+        *,
+        path: str | None = None,
+    ) -> T:
+        """Every page for the filters, fed to ``builder.add_rows``; returns ``builder.finish()``.
+
+        ``path`` (default: the sales path) names another endpoint with the same paginators, such
+        as the sale lines of CONTRACT §3.
+        """
+        endpoint = self._endpoint if path is None else self.base_url + "/" + path.lstrip("/")
         filters = {
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat(),
             "status": status,
         }
-        builder = ColumnBuilder(self.timezone)
         params: list[tuple[str, str]] = [*filters.items(), ("page", "1")]
         seen: set[tuple[tuple[str, str], ...]] = set()
         pages = 0
@@ -133,7 +159,7 @@ class LaravelClient:
                     "narrow the date range or raise the page size on the Laravel side"
                 )
             seen.add(key)
-            payload = self._get_json(params)
+            payload = self._get_json(params, endpoint)
             rows, next_query, last_page = self._read_page(payload, pages + 1)
             builder.add_rows(rows)
             del rows, payload  # the page is in the builder now; keep memory flat
@@ -211,7 +237,7 @@ class LaravelClient:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def _get_json(self, params: list[tuple[str, str]]) -> Any:
+    def _get_json(self, params: list[tuple[str, str]], endpoint: str | None = None) -> Any:
         """One page as parsed JSON, with the retry policy applied."""
         attempts = self.max_retries + 1
         last_problem = ""
@@ -219,7 +245,7 @@ class LaravelClient:
             retry_after: float | None = None
             try:
                 resp = self._session.get(
-                    self._endpoint, params=params, headers=self._headers(), timeout=self.timeout
+                    endpoint or self._endpoint, params=params, headers=self._headers(), timeout=self.timeout
                 )
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema) as exc:
