@@ -129,8 +129,10 @@ def forecast_one(
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], method, exc)
         mean, low, high = _naive(y, horizon, level)
         label, method = "naive (model failed)", "naive"
-    if method != "model":
-        label = "zero (no demand)" if method == "zero" else f"{label} ({pattern.value})"
+    if method == "zero":
+        label = "zero (no demand)"
+    elif method not in ("model", "naive"):
+        label = f"{label} ({pattern.value})"
     out.update(method=method, pattern=pattern.value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
 
