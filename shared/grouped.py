@@ -264,7 +264,13 @@ def run_grouped_forecast(
     group_by = list(request.group_by or [])
 
     report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
-    lines = source.fetch_lines(request.start_date, request.end_date, request.status, group_by)
+
+    def on_page(done: int, last: int | None) -> None:
+        span = STAGE_PERCENT[Stage.AGGREGATING] - STAGE_PERCENT[Stage.FETCHING]
+        fraction = done / last if last else 1 - 1 / (1 + done / 10)
+        report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING] + int(span * min(fraction, 1.0)))
+
+    lines = source.fetch_lines(request.start_date, request.end_date, request.status, group_by, on_page)
 
     report(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
     panel = build_panel(
