@@ -19,7 +19,8 @@ predictive distribution of its own, so intervals are built from the series' own 
 month has demand with probability p and then a size drawn from a gamma distribution fitted (by
 moments) to the non-zero sizes seen, with p set so that the mean equals the method's forecast.
 The interval is the central ``level`` % of that mixture: it never goes below 0, and it is 0 at the
-low end whenever a month without demand is likely enough. ``benchmarks/grouped.py`` measures how
+low end whenever a month without demand is likely enough. For whole-number series (units, orders)
+the bounds are whole numbers. ``benchmarks/grouped.py`` measures how
 well it covers.
 """
 from __future__ import annotations
@@ -130,4 +131,8 @@ def mixture_interval(y: np.ndarray, mean: np.ndarray, level: float) -> tuple[np.
             # P(Y <= y) = (1 - p) + p·F(y): the quantile is 0 while (1 - p) already covers q.
             if q > 1.0 - p:
                 out[j] = float(gamma.ppf((q - (1.0 - p)) / p, shape, scale=size_scale))
+    if np.all(y == np.round(y)):
+        # Counts (units, orders): P(Y <= 5.7) = P(Y <= 5), so the bounds move to whole numbers
+        # without changing what they cover.
+        low, high = np.ceil(low - 1e-9), np.floor(high + 1e-9)
     return low, np.maximum(high, mean)
