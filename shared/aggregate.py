@@ -61,7 +61,7 @@ class MonthlySeries:
         return len(self.periods)
 
 
-def _local_midnight_ns(day: date, tz: ZoneInfo) -> int:
+def local_midnight_ns(day: date, tz: ZoneInfo) -> int:
     """The UTC instant (ns) at which ``day`` starts in ``tz``.
 
     Where midnight does not exist (zones that switch DST at 00:00) zoneinfo reads it with the
@@ -83,7 +83,7 @@ def _period(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _first_occurrences(ids: np.ndarray) -> np.ndarray | None:
+def first_occurrences(ids: np.ndarray) -> np.ndarray | None:
     """Mask keeping the first row of each id, or None when ids are already unique."""
     n = ids.shape[0]
     if n < 2 or bool(np.all(ids[1:] > ids[:-1])):
@@ -99,7 +99,7 @@ def _first_occurrences(ids: np.ndarray) -> np.ndarray | None:
     return keep
 
 
-def _sum_by_month(month: np.ndarray, cents: np.ndarray, n_months: int) -> np.ndarray:
+def sum_by_month(month: np.ndarray, cents: np.ndarray, n_months: int) -> np.ndarray:
     """Exact int64 cent sums per month index."""
     if cents.size == 0:
         return np.zeros(n_months, dtype=np.int64)
@@ -133,16 +133,16 @@ def aggregate_monthly(
             rejected[reason] = rejected.get(reason, 0) + count
 
     ids, ts, cents = cols.ids, cols.ts_ns, cols.cents
-    keep = _first_occurrences(ids)
+    keep = first_occurrences(ids)
     duplicates = int(cols.duplicates)  # rejected rows seen again, settled while parsing
     if keep is not None:
         duplicates += int(ids.shape[0] - np.count_nonzero(keep))
         ts, cents = ts[keep], cents[keep]
 
     # Day window: [start_date, end_date] locally; rows after today cannot belong to any month yet.
-    start_ns = _local_midnight_ns(start_date, tz)
-    end_ns = _local_midnight_ns(end_date + timedelta(days=1), tz)
-    tomorrow_ns = _local_midnight_ns(today + timedelta(days=1), tz)
+    start_ns = local_midnight_ns(start_date, tz)
+    end_ns = local_midnight_ns(end_date + timedelta(days=1), tz)
+    tomorrow_ns = local_midnight_ns(today + timedelta(days=1), tz)
     in_range = (ts >= start_ns) & (ts < end_ns)
     reject(OUT_OF_RANGE, int(ts.shape[0] - np.count_nonzero(in_range)))
     if tomorrow_ns < end_ns:
@@ -157,11 +157,11 @@ def aggregate_monthly(
     today_m = _month_index(today)
     n_m = max(last_seen_m - first_m + 1, 0)
     bounds = np.array(
-        [_local_midnight_ns(_month_start(first_m + k), tz) for k in range(n_m + 1)], dtype=np.int64
+        [local_midnight_ns(_month_start(first_m + k), tz) for k in range(n_m + 1)], dtype=np.int64
     )
     month = np.searchsorted(bounds, ts, side="right") - 1 if n_m else np.zeros(0, dtype=np.int64)
     counts_all = np.bincount(month, minlength=n_m).astype(np.int64) if n_m else np.zeros(0, np.int64)
-    sums_all = _sum_by_month(month, cents, n_m)
+    sums_all = sum_by_month(month, cents, n_m)
 
     # Which of those months are complete periods.
     first_complete = first_m if start_date.day == 1 else first_m + 1

@@ -2,9 +2,14 @@
 
     sales-forecast forecast (--laravel URL | --csv FILE | --demo) [--horizon 3] [--level 90]
                             [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
+                            [--group-by category,product_id] [--measure revenue|units|orders]
+                            [--format json|csv]
 
 prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
-local Laravel-like server and the real client, the same path as Laravel data.
+local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
+(or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
+(CONTRACT §8): JSON is the total's document with `data.hierarchy` plus every series under
+`series`; CSV is one line per series and horizon month.
 """
 from __future__ import annotations
 
@@ -28,7 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("forecast", help="fetch, aggregate, train and print the forecast")
     source = run.add_mutually_exclusive_group(required=True)
     source.add_argument("--laravel", metavar="URL", help="the Laravel API's base URL")
-    source.add_argument("--csv", metavar="FILE", type=Path, help="a CSV with id,created_at,grand_total")
+    source.add_argument(
+        "--csv", metavar="FILE", type=Path,
+        help="a CSV with id,created_at,grand_total (grouped: id,sale_id,created_at,line_total,quantity + the group fields)",
+    )
     source.add_argument("--demo", action="store_true", help="the bundled demo sales history")
     run.add_argument("--token", help="Bearer token for --laravel (default: $LARAVEL_API_TOKEN)")
     run.add_argument("--sales-path", default=None, help="default: $LARAVEL_SALES_PATH or /sales")
@@ -41,7 +49,45 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--status", default="completed")
     run.add_argument("--today", default=None, help=argparse.SUPPRESS)  # reproducible runs in tests
     run.add_argument("--model-dir", type=Path, default=None, help="reuse fitted models (needs $SECRET_KEY)")
+    run.add_argument("--group-by", default=None, help="sale-line fields, outermost first, e.g. category,product_id")
+    run.add_argument("--measure", default=None, choices=["revenue", "units", "orders"])
+    run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
+    run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
     return parser
+
+
+@contextlib.contextmanager
+def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
+    from shared.grouped import LaravelLineSource, StaticLineSource
+
+    if args.csv:
+        from shared.lines import read_lines_csv
+
+        path = args.csv
+        yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
+        return
+    if args.demo:
+        from shared.demo import demo_lines, demo_rows
+        from shared.fake_laravel import FakeLaravel
+
+        rows = demo_rows(today, timezone=settings.sales_timezone)
+        items = demo_lines(today, timezone=settings.sales_timezone, rows=rows)
+        with FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
+            demo = settings.with_overrides(
+                laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales",
+                laravel_items_path="/sales/items",
+            )
+            source = LaravelLineSource.from_settings(demo)
+            source.name = "demo"
+            yield source
+        return
+    yield LaravelLineSource.from_settings(
+        settings.with_overrides(
+            laravel_api_url=args.laravel,
+            laravel_api_token=args.token or settings.laravel_api_token,
+            laravel_items_path=args.items_path or settings.laravel_items_path,
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -93,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "level": args.level,
                     "model": args.model,
                     "status": args.status,
+                    "group_by": [f.strip() for f in args.group_by.split(",")] if args.group_by is not None else None,
+                    "measure": args.measure,
                 }.items()
                 if value is not None
             }
@@ -102,9 +150,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shared.model_store import ModelStore
         from shared.pipeline import run_forecast
 
-        store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
-        with _source(args, settings, today) as source:
-            document = run_forecast(request, source, timezone=settings.sales_timezone, today=today, model_store=store)
+        if request.grouped:
+            from shared.grouped import run_grouped_forecast, series_csv
+
+            with _line_source(args, settings, today) as line_source:
+                grouped = run_grouped_forecast(request, line_source, timezone=settings.sales_timezone, today=today)
+            if args.format == "csv":
+                sys.stdout.write(series_csv(grouped.series, request.group_by or []))
+                return 0
+            document = {**grouped.document, "series": grouped.series}
+        else:
+            if args.format == "csv":
+                raise ValueError("--format csv needs --group-by (or a --measure other than revenue)")
+            store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
+            with _source(args, settings, today) as source:
+                document = run_forecast(request, source, timezone=settings.sales_timezone, today=today, model_store=store)
     except ForecastError as exc:
         print(json.dumps({"status": "error", "error": exc.to_dict()}), file=sys.stderr)
         return 2 if exc.code == "invalid_request" else 1

@@ -48,6 +48,7 @@ class Settings:
     # All of one job's time on Laravel: pages, the client's retries and back-offs, and the
     # queue's re-runs of the job together. Past it the job ends upstream_unavailable.
     laravel_deadline_seconds: float = 60.0
+    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (CONTRACT §3, §8)
 
     sales_timezone: str = "UTC"
 
@@ -145,6 +146,7 @@ class Settings:
             laravel_deadline_seconds=float(
                 get("LARAVEL_DEADLINE_SECONDS", str(defaults.laravel_deadline_seconds))
             ),
+            laravel_items_path=get("LARAVEL_ITEMS_PATH", defaults.laravel_items_path),
             sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
             web_host=get("WEB_HOST", defaults.web_host),
             web_port=int(get("WEB_PORT", str(defaults.web_port))),

@@ -26,6 +26,8 @@ Where its shape comes from (approximations chosen to look like real e-commerce, 
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -175,3 +177,150 @@ def demo_columns(today: date, seed: int = 7, *, timezone: str = "UTC") -> Transa
 def demo_start(today: date) -> date:
     """The first day of the demo history for ``today``."""
     return _history_start(today)
+
+
+# ---------------------------------------------------------------------------------- sale lines
+#
+# The same shop's sale lines (CONTRACT §3, §8): every sale above is split into 1–3 lines whose
+# ``line_total``s add up to its ``grand_total`` to the cent, so the monthly line revenue is exactly
+# the monthly sales revenue. Broken sale rows get no lines; a repeated sale repeats its lines (the
+# same line ids, so the panel counts them as duplicates). Refunds are one line of quantity -1.
+#
+# The catalogue: five categories (one of them null, for products nobody categorised) and 32
+# products with a pattern each -- steady sellers, winter / summer / December-gift seasonality,
+# slow movers sold only now and then (intermittent), one launched four months before ``today``,
+# one discontinued ten months before it.
+
+@dataclass(frozen=True)
+class DemoProduct:
+    product_id: int
+    sku: str
+    category: str | None
+    weight: float  # relative popularity
+    season: str = "flat"  # flat | winter | summer | gifts
+    launched_months_ago: int | None = None  # first sold this many months before today's month
+    discontinued_months_ago: int | None = None  # last sold before this many months ago
+
+
+def _catalogue() -> list[DemoProduct]:
+    spec = [
+        ("Apparel", [(12, "winter"), (10, "summer"), (8, "flat"), (6, "winter"), (0.02, "flat"), (0.015, "winter")]),
+        ("Home", [(14, "flat"), (9, "flat"), (7, "gifts"), (5, "flat"), (0.02, "flat"), (0.01, "flat")]),
+        ("Electronics", [(11, "gifts"), (9, "flat"), (6, "gifts"), (4, "flat"), (0.025, "gifts"), (0.012, "flat")]),
+        ("Garden", [(8, "summer"), (6, "summer"), (4, "summer"), (0.02, "summer")]),
+        ("Gifts", [(10, "gifts"), (6, "gifts"), (3, "flat"), (0.015, "gifts")]),
+        (None, [(2, "flat"), (0.02, "flat")]),
+    ]
+    products: list[DemoProduct] = []
+    pid = 1001
+    for category, items in spec:
+        for weight, season in items:
+            products.append(DemoProduct(pid, f"SKU-{pid}", category, weight, season))
+            pid += 1
+    products.append(DemoProduct(pid, f"SKU-{pid}", "Electronics", 9.0, "flat", launched_months_ago=4))
+    products.append(DemoProduct(pid + 1, f"SKU-{pid + 1}", "Home", 7.0, "flat", discontinued_months_ago=10))
+    return products
+
+
+_SEASONS = {
+    "flat": np.ones(12),
+    "winter": np.array([1.6, 1.3, 0.9, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.2, 1.6, 1.9]),
+    "summer": np.array([0.3, 0.4, 0.8, 1.3, 1.7, 1.9, 1.8, 1.5, 0.9, 0.5, 0.3, 0.3]),
+    "gifts": np.array([0.6, 0.6, 0.7, 0.7, 0.8, 0.8, 0.8, 0.8, 0.9, 1.0, 1.6, 3.0]),
+}
+_VALID_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _valid_sale(row: dict[str, Any]) -> bool:
+    """Rows the sales parser accepts (the broken variants above fail one of these)."""
+    total = row.get("grand_total")
+    if type(row.get("id")) is not int or not isinstance(row.get("created_at"), str):
+        return False
+    if not _VALID_TIME.match(row["created_at"]):
+        return False
+    if type(total) is float:
+        return True
+    return type(total) is str and re.fullmatch(r"-?\d+\.\d{2}", total) is not None
+
+
+def demo_lines(today: date, seed: int = 7, *, timezone: str = "UTC", rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The demo's sale lines, in the order of their sales (see the comment above)."""
+    rows = demo_rows(today, seed, timezone=timezone) if rows is None else rows
+    products = _catalogue()
+    rng = np.random.default_rng([seed, today.toordinal(), 13])
+    today_m = today.year * 12 + today.month - 1
+
+    # One entry per distinct valid sale, in order of first appearance.
+    first: dict[int, int] = {}
+    for pos, row in enumerate(rows):
+        if _valid_sale(row) and row["id"] not in first:
+            first[row["id"]] = pos
+    sale_pos = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    sales = [rows[i] for i in sale_pos.tolist()]
+    is_float = np.array([type(r["grand_total"]) is float for r in sales], dtype=bool)
+    cents = np.array(
+        [int(round(r["grand_total"] * 100)) if f else int(r["grand_total"].replace(".", "")) for r, f in zip(sales, is_float)],
+        dtype=np.int64,
+    )
+    month = np.array([int(r["created_at"][:4]) * 12 + int(r["created_at"][5:7]) - 1 for r in sales], dtype=np.int64)
+    refund = cents < 0
+    n_lines = np.where(refund, 1, np.minimum(3, 1 + rng.poisson(0.6, cents.size)))
+
+    # Products: per month of history, a popularity × season × availability distribution.
+    months = np.arange(month.min(), month.max() + 1) if month.size else np.zeros(0, np.int64)
+    w = np.array([p.weight for p in products])[None, :] * np.stack([_SEASONS[p.season] for p in products], axis=1)[months % 12]
+    ago = today_m - months
+    for j, p in enumerate(products):
+        if p.launched_months_ago is not None:
+            w[ago > p.launched_months_ago, j] = 0.0
+        if p.discontinued_months_ago is not None:
+            w[ago < p.discontinued_months_ago, j] = 0.0
+    cdf = np.cumsum(w, axis=1)
+    cdf /= cdf[:, -1:]
+    owner = np.repeat(np.arange(cents.size), n_lines)
+    line_month = month[owner] - (month.min() if month.size else 0)
+    pick = (rng.random(owner.size)[:, None] > cdf[line_month]).sum(axis=1)
+    pick = np.minimum(pick, len(products) - 1)
+
+    # Split each sale's cents over its lines; the last line takes the remainder, so sums are exact.
+    parts = rng.random(owner.size) + 0.3
+    share = parts / np.bincount(owner, weights=parts)[owner]
+    split = np.sign(cents[owner]) * np.floor(np.abs(cents[owner]) * share).astype(np.int64)
+    last = np.cumsum(n_lines) - 1
+    split[last] += cents - np.bincount(owner, weights=split, minlength=cents.size).astype(np.int64)
+    k_in_sale = np.arange(owner.size) - np.repeat(np.cumsum(n_lines) - n_lines, n_lines)
+    quantity = np.where(refund[owner], -1, 1 + rng.poisson(0.4, owner.size))
+
+    by_sale: dict[int, list[dict[str, Any]]] = {}
+    bounds = np.r_[0, np.cumsum(n_lines)]
+    split_l, pick_l, qty_l, k_l = split.tolist(), pick.tolist(), quantity.tolist(), k_in_sale.tolist()
+    for s, row in enumerate(sales):
+        sale_id = row["id"]
+        lines = []
+        for li in range(int(bounds[s]), int(bounds[s + 1])):
+            c = split_l[li]
+            p = products[pick_l[li]]
+            lines.append(
+                {
+                    "id": sale_id * 10 + k_l[li],
+                    "sale_id": sale_id,
+                    "created_at": row["created_at"],
+                    "line_total": c / 100 if is_float[s] else f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}",
+                    "quantity": qty_l[li],
+                    "product_id": p.product_id,
+                    "sku": p.sku,
+                    "category": p.category,
+                    "store_id": 1 + int(sale_id % 3 == 0),
+                    "channel": "app" if sale_id % 5 == 0 else "web",
+                    "status": row.get("status"),
+                }
+            )
+        by_sale[sale_id] = lines
+    out: list[dict[str, Any]] = []
+    for pos, row in enumerate(rows):
+        lines = by_sale.get(row.get("id")) if _valid_sale(row) else None
+        if lines is None:
+            continue
+        # A repeated sale repeats its lines, ids and all: the panel counts them as duplicates.
+        out.extend(lines if first[row["id"]] == pos else [dict(x) for x in lines])
+    return out

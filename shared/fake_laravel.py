@@ -123,6 +123,8 @@ class FakeLaravel:
         sales_path: str = "/sales",
         with_query_string: bool = True,
         grand_total_as: Literal["string", "number"] = "string",
+        items: Sequence[dict[str, Any]] | None = None,
+        items_path: str = "/sales/items",
     ) -> None:
         if paginator not in ("length_aware", "simple", "cursor", "plain"):
             raise ValueError(f"unknown paginator {paginator!r}")
@@ -159,6 +161,13 @@ class FakeLaravel:
             self._row_status = np.array([s if isinstance(s, str) else "" for s in statuses], dtype=str)
             self._row_has_status = np.array([isinstance(s, str) for s in statuses], dtype=bool)
         self._selections: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        # Sale lines (CONTRACT §3) at their own path, with the same paginator, filters and faults.
+        self.items_path = "/" + items_path.strip("/")
+        self._items = (
+            FakeLaravel(items, paginator=paginator, per_page=per_page, sales_path=items_path,
+                        with_query_string=with_query_string)
+            if items is not None else None
+        )
 
     # ------------------------------------------------------------------ lifecycle
     def _bind(self) -> _Server:
@@ -166,6 +175,8 @@ class FakeLaravel:
         server = _Server((self.host, self.port), handler)
         self.port = server.server_address[1]
         self.base_url = f"http://{self.host}:{self.port}"
+        if self._items is not None:
+            self._items.base_url = self.base_url
         return server
 
     def start(self) -> str:
@@ -427,7 +438,10 @@ class _Handler(BaseHTTPRequestHandler):
             return 429, b'{"message":"Too Many Attempts."}', js, {"Retry-After": faults.retry_after}
         if failing:
             return 500, b'{"message":"Server Error"}', js, {}
-        if path.rstrip("/") != fake.sales_path:
+        dataset = fake
+        if fake._items is not None and path.rstrip("/") == fake.items_path:
+            dataset = fake._items
+        elif path.rstrip("/") != fake.sales_path:
             return 404, b'{"message":"Not Found"}', js, {}
         if fake.token is not None and auth != f"Bearer {fake.token}":
             return 401, b'{"message":"Unauthenticated."}', js, {}
@@ -436,7 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, html, "text/html; charset=UTF-8", {}
         if faults.wrong_shape:
             return 200, b'{"data":{"sales":[]},"message":"ok"}', js, {}
-        status, body = fake.page_body(query)
+        status, body = dataset.page_body(query)
         if faults.truncated_json and status == 200:
             body = body[: max(1, len(body) // 2)]
         return status, body, js, {}
@@ -448,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--path", default="/sales", help="the sales path (LARAVEL_SALES_PATH)")
+    parser.add_argument("--items-path", default="/sales/items", help="the sale lines path (LARAVEL_ITEMS_PATH)")
     parser.add_argument("--token", default=None, help="require this Bearer token")
     parser.add_argument("--paginator", default="length_aware", choices=["length_aware", "simple", "cursor", "plain"])
     parser.add_argument("--per-page", type=int, default=500)
@@ -458,13 +473,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.demo:
         parser.error("only --demo is supported from the command line")
 
-    from shared.demo import demo_rows
+    from shared.demo import demo_lines, demo_rows
 
     today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(args.timezone)).date()
     rows = demo_rows(today, seed=args.seed, timezone=args.timezone)
     fake = FakeLaravel(
         rows, paginator=args.paginator, per_page=args.per_page, token=args.token,
         host=args.host, port=args.port, sales_path=args.path,
+        items=demo_lines(today, seed=args.seed, timezone=args.timezone, rows=rows), items_path=args.items_path,
     )
     # SIGTERM from the runner ends serve_forever like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -34,7 +34,7 @@ import random
 import time
 from datetime import date
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -47,6 +47,15 @@ from shared.transactions import ColumnBuilder, TransactionColumns
 log = logging.getLogger(__name__)
 
 OnPage = Callable[[int, "int | None"], None]
+T = TypeVar("T", covariant=True)
+
+
+class PageSink(Protocol[T]):
+    """What pages are fed to: sales columns, or sale lines (shared.lines)."""
+
+    def add_rows(self, rows: list[Any]) -> None: ...
+
+    def finish(self) -> T: ...
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
 _FILTER_KEYS = ("start_date", "end_date", "status")
@@ -120,12 +129,31 @@ class LaravelClient:
 
         With a ``deadline``, all pages, retries and back-offs together end by it.
         """
+        return self.fetch_pages(ColumnBuilder(self.timezone), start_date, end_date, status, on_page, deadline=deadline)
+
+    def fetch_pages(
+        self,
+        builder: PageSink[T],
+        start_date: date,
+        end_date: date,
+        status: str = "completed",
+        on_page: OnPage | None = None,
+        *,
+        path: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> T:
+        """Every page for the filters, fed to ``builder.add_rows``; returns ``builder.finish()``.
+
+        ``path`` (default: the sales path) names another endpoint with the same paginators, such
+        as the sale lines of CONTRACT §3. With a ``deadline``, all pages, retries and back-offs
+        together end by it.
+        """
+        endpoint = self._endpoint if path is None else self.base_url + "/" + path.lstrip("/")
         filters = {
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat(),
             "status": status,
         }
-        builder = ColumnBuilder(self.timezone)
         params: list[tuple[str, str]] = [*filters.items(), ("page", "1")]
         seen: set[tuple[tuple[str, str], ...]] = set()
         pages = 0
@@ -142,7 +170,7 @@ class LaravelClient:
                     "narrow the date range or raise the page size on the Laravel side"
                 )
             seen.add(key)
-            payload = self._get_json(params, deadline)
+            payload = self._get_json(params, endpoint, deadline)
             rows, next_query, last_page = self._read_page(payload, pages + 1)
             builder.add_rows(rows)
             del rows, payload  # the page is in the builder now; keep memory flat
@@ -220,7 +248,9 @@ class LaravelClient:
             headers["Authorization"] = f"Bearer {self._token}"
         return headers
 
-    def _get_json(self, params: list[tuple[str, str]], deadline: Deadline | None = None) -> Any:
+    def _get_json(
+        self, params: list[tuple[str, str]], endpoint: str | None = None, deadline: Deadline | None = None
+    ) -> Any:
         """One page as parsed JSON, with the retry policy (and the deadline, if any) applied."""
         attempts = self.max_retries + 1
         last_problem = ""
@@ -236,7 +266,7 @@ class LaravelClient:
                 timeout = min(timeout, remaining)
             try:
                 resp = self._session.get(
-                    self._endpoint, params=params, headers=self._headers(), timeout=timeout
+                    endpoint or self._endpoint, params=params, headers=self._headers(), timeout=timeout
                 )
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema) as exc:

@@ -138,13 +138,13 @@ def data_fingerprint(series: MonthlySeries, request: ForecastRequest) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
-def _pct_change(new: float, old: float) -> float | None:
+def pct_change(new: float, old: float) -> float | None:
     if old == 0:
         return None
     return round((new - old) / abs(old) * 100.0, 2)
 
 
-def _next_periods(last_period: str, h: int) -> list[str]:
+def next_periods(last_period: str, h: int) -> list[str]:
     year, month = int(last_period[:4]), int(last_period[5:7])
     out = []
     for step in range(1, h + 1):
@@ -206,7 +206,7 @@ def _forecast_block(series: MonthlySeries, request: ForecastRequest, bundle: Fit
     low = np.maximum(np.asarray(prediction.low, dtype=float), 0.0)
     high = np.maximum(np.asarray(prediction.high, dtype=float), mean)
     low = np.minimum(low, mean)
-    periods = _next_periods(series.periods[-1], request.horizon)
+    periods = next_periods(series.periods[-1], request.horizon)
     report = bundle.backtests[level]
     accuracy = model_accuracy(report)
     last = float(series.totals[-1])
@@ -216,11 +216,11 @@ def _forecast_block(series: MonthlySeries, request: ForecastRequest, bundle: Fit
         "confidence_level": level,
         "expected_range_low": round(float(low[0]), 2),
         "expected_range_high": round(float(high[0]), 2),
-        "growth_rate": _pct_change(last, previous),
+        "growth_rate": pct_change(last, previous),
         "model_accuracy": None if accuracy is None else round(accuracy, 2),
         "period": periods[0],
         "model": getattr(bundle.model, "description_", request.model),
-        "forecast_growth_rate": _pct_change(float(mean[0]), last),
+        "forecast_growth_rate": pct_change(float(mean[0]), last),
         "horizon": [
             {"period": p, "forecast": round(float(m), 2), "low": round(float(lo), 2), "high": round(float(hi), 2)}
             for p, m, lo, hi in zip(periods, mean, low, high)

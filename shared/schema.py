@@ -24,6 +24,10 @@ from shared.webhooks import check_callback_shape, check_callback_url
 MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
 ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]
 assert MODEL_NAMES == ModelName.__args__  # type: ignore[attr-defined]  # the Literal for type checkers
+MeasureName = Literal["revenue", "units", "orders"]
+# A sale line's field name as Laravel's JSON would carry it (CONTRACT §8).
+GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+MAX_GROUP_FIELDS = 3
 DEFAULT_HISTORY_MONTHS = 36
 # Control characters and lone surrogates have no business in any string field: they would travel
 # on to Laravel in URLs and to webhook targets. Checked here, so a message put straight into
@@ -67,6 +71,34 @@ class ForecastRequest(BaseModel):
         None, max_length=2048, description="Where to POST the signed final status (webhook)."
     )
     refresh: bool = Field(False, description="Bypass the result cache.")
+    group_by: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_GROUP_FIELDS,
+        description="Sale-line fields to forecast every group of, outermost first (CONTRACT §8).",
+    )
+    measure: MeasureName = Field(
+        "revenue", description="What is forecast: revenue (line totals), units (quantities) or orders."
+    )
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_fields(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        import re
+
+        for name in value:
+            if not isinstance(name, str) or not re.match(GROUP_FIELD_PATTERN, name):
+                raise ValueError(f"{name!r} is not a field name (letters, digits and _, at most 64)")
+        if len(set(value)) != len(value):
+            raise ValueError("a field is named twice")
+        return value
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the job reads sale lines (§8): a group_by, or a measure other than revenue."""
+        return self.group_by is not None or self.measure != "revenue"
 
     @field_validator("horizon", mode="before")
     @classmethod
@@ -156,6 +188,8 @@ class ForecastRequest(BaseModel):
             "horizon": self.horizon,
             "level": float(self.level),
             "model": self.model,
+            # Only when set, so that single-series requests keep the keys they always had.
+            **({"group_by": list(self.group_by or []), "measure": self.measure} if self.grouped else {}),
         }
 
     def params_key(self) -> str:
@@ -247,6 +281,43 @@ class ResultDocument(BaseModel):
 
     def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+# ---- grouped forecasts (CONTRACT §8) ------------------------------------------------------------
+
+
+class HierarchyLevel(BaseModel):
+    model_config = ConfigDict(extra="allow")  # per-level accuracy figures ride along
+    fields: list[str]
+    series: int
+
+
+class Hierarchy(BaseModel):
+    """``data.hierarchy`` of a grouped result."""
+
+    group_by: list[str]
+    measure: MeasureName
+    levels: list[HierarchyLevel]
+    series: int
+    reconciliation: str
+    coherent: bool
+    series_url: str | None
+    csv_url: str | None
+
+
+class SeriesPoint(BaseModel):
+    period: str
+    value: float
+
+
+class SeriesForecast(BaseModel):
+    """One series of a grouped result, as ``GET .../series`` lists them."""
+
+    key: dict[str, str | None]
+    level: int
+    actual: list[SeriesPoint]
+    forecast: Forecast
+    data_quality: dict[str, Any]
 
 
 # ---- the status document (CONTRACT §4) --------------------------------------------------------

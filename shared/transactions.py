@@ -43,7 +43,7 @@ class RejectReason(StrEnum):
 _REASONS: tuple[RejectReason, ...] = tuple(RejectReason)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # |cents| below this: a correctly rounded float parse times 100 is off by < 1e12 * 2.3e-16 ≈ 2e-4
-# of a cent, far inside the 0.01 margin kept from a rounding tie (see _cents_page).
+# of a cent, far inside the 0.01 margin kept from a rounding tie (see cents_page).
 _FAST_CENTS_LIMIT = 1e12
 _TIE_MARGIN = 0.49
 _CENT = Decimal("0.01")
@@ -145,7 +145,7 @@ def _cents_exact(v: Any) -> int | RejectReason:
 _NUMERIC_TYPES = frozenset({int, float, str})
 
 
-def _cents_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def cents_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """(cents int64, reason codes int8: 0 ok, 1 missing, 2 bad) for one page of grand totals."""
     n = len(values)
     out = np.zeros(n, dtype=np.int64)
@@ -172,7 +172,7 @@ def _cents_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return out, code
 
 
-def _ids_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+def ids_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """(ids int64, reason codes int8: 0 ok, 1 missing, 2 bad) for one page of ids."""
     n = len(values)
     if n and set(map(type, values)) == {int}:
@@ -238,9 +238,9 @@ class ColumnBuilder:
         self._rows_fetched += n
         if n == 0:
             return
-        id_arr, id_code = _ids_page(ids)
+        id_arr, id_code = ids_page(ids)
         ts_arr, ts_code = self._timestamps_page(created_at)
-        cents_arr, c_code = _cents_page(grand_total)
+        cents_arr, c_code = cents_page(grand_total)
 
         # One reason per row, first failing field wins, so a row is never counted twice.
         ok = (id_code == 0) & (ts_code == 0) & (c_code == 0)

@@ -151,12 +151,12 @@ class TestWindow:
         accounted(s)
 
     def test_sums_beyond_float_precision_stay_exact(self) -> None:
-        from shared.aggregate import _sum_by_month
+        from shared.aggregate import sum_by_month
 
         big = 2**53 + 1  # cents; a float64 accumulator would drop the last cent
         month = np.array([0, 0, 1])
-        assert _sum_by_month(month, np.array([big, 1, 5], dtype=np.int64), 2).tolist() == [big + 1, 5]
-        assert _sum_by_month(month, np.array([7, 1, -5], dtype=np.int64), 2).tolist() == [8, -5]
+        assert sum_by_month(month, np.array([big, 1, 5], dtype=np.int64), 2).tolist() == [big + 1, 5]
+        assert sum_by_month(month, np.array([7, 1, -5], dtype=np.int64), 2).tolist() == [8, -5]
 
 
 # ---------------------------------------------------------------- properties

@@ -1,0 +1,317 @@
+"""Grouped forecasts (CONTRACT §8): fetch sale lines → panel → base forecasts → reconcile → documents.
+
+:func:`run_grouped_forecast` is the whole job in one process (the command line, tests). The steps
+it calls are the pure functions of :mod:`shared.panel` and :mod:`shared.hierarchy`; a job service
+can run :func:`shared.hierarchy.forecast_chunk` on chunks in parallel and hand the collected results
+to :func:`assemble`.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone as dt_timezone
+from typing import Any, Callable, Protocol, Sequence
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from shared.config import Settings
+from shared.deadline import Deadline
+from shared.errors import InsufficientHistory, UpstreamUnavailable
+from shared.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
+from shared.laravel_client import LaravelClient
+from shared.lines import LineBuilder, LineColumns
+from shared.models import MODEL_VERSION
+from shared.panel import Panel, build_panel
+from shared.pipeline import MIN_COMPLETE_MONTHS, STAGE_PERCENT, ProgressCallback, Stage, next_periods, pct_change
+from shared.schema import ForecastRequest, Hierarchy, ResultDocument, SeriesForecast, month_label
+
+CHUNK_SIZE = 500  # series per forecast_chunk call: the unit a worker would take
+
+
+class LineSource(Protocol):
+    """Where sale lines come from: the Laravel API (LARAVEL_ITEMS_PATH), or a CSV file."""
+
+    name: str
+
+    def fetch_lines(
+        self,
+        start: date,
+        end: date,
+        status: str,
+        group_fields: Sequence[str],
+        on_page: Callable[[int, int | None], None] | None = None,
+        deadline: Deadline | None = None,
+    ) -> LineColumns: ...
+
+
+class LaravelLineSource:
+    """Sale lines from ``{LARAVEL_API_URL}{LARAVEL_ITEMS_PATH}`` with the sales client's paging and retries."""
+
+    def __init__(self, client: LaravelClient, base_url: str, items_path: str = "/sales/items") -> None:
+        self.client = client
+        self.items_path = items_path
+        parts = urlsplit(base_url)
+        self.name = f"laravel:{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LaravelLineSource":
+        if not settings.laravel_api_url:
+            raise UpstreamUnavailable("LARAVEL_API_URL is not configured")
+        client = LaravelClient(
+            settings.laravel_api_url,
+            token=settings.laravel_api_token,
+            sales_path=settings.laravel_sales_path,
+            timeout=settings.laravel_timeout_seconds,
+            timezone=settings.sales_timezone,
+        )
+        return cls(client, settings.laravel_api_url, settings.laravel_items_path)
+
+    def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
+        builder = LineBuilder(group_fields, self.client.timezone)
+        return self.client.fetch_pages(builder, start, end, status, on_page, path=self.items_path, deadline=deadline)
+
+
+class StaticLineSource:
+    """Lines read on demand by ``reader(group_fields)`` (a CSV file)."""
+
+    def __init__(self, reader: Callable[[Sequence[str]], LineColumns], name: str) -> None:
+        self.reader = reader
+        self.name = name
+
+    def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
+        return self.reader(group_fields)
+
+
+@dataclass
+class GroupedResult:
+    """The §5 document for the total with ``data.hierarchy``, and every series (§8's series shape)."""
+
+    document: dict[str, Any]
+    series: list[dict[str, Any]]
+
+
+# ------------------------------------------------------------------------------------ documents
+
+
+def _r2(v: float) -> float:
+    return round(float(v), 2)
+
+
+def _forecast_block(panel: Panel, rec: Reconciled, i: int, level: float, horizon: int, metrics: dict[str, Any]) -> dict[str, Any]:
+    y = panel.history(i)
+    periods = next_periods(panel.periods[-1], horizon)
+    mean, low, high = rec.mean[i], rec.low[i], rec.high[i]
+    wape = metrics.get("wape")
+    accuracy = None if wape is None else round(min(100.0, max(0.0, 100.0 - wape)), 2)
+    last = float(y[-1]) if y.size else 0.0
+    previous = float(y[-2]) if y.size >= 2 else 0.0
+    return {
+        "next_month_forecast": _r2(mean[0]),
+        "confidence_level": float(level),
+        "expected_range_low": _r2(low[0]),
+        "expected_range_high": _r2(high[0]),
+        "growth_rate": pct_change(last, previous) if y.size >= 2 else None,
+        "model_accuracy": accuracy,
+        "period": periods[0],
+        "model": rec.labels[i],
+        "forecast_growth_rate": pct_change(float(mean[0]), last) if y.size else None,
+        "horizon": [
+            {"period": p, "forecast": _r2(m), "low": _r2(lo), "high": _r2(hi)}
+            for p, m, lo, hi in zip(periods, mean, low, high)
+        ],
+        "metrics": metrics,
+    }
+
+
+def _level_accuracy(panel: Panel, rows: np.ndarray, rec: Reconciled, all_metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled WAPE over the level's holdout points, and the mean of the series' MASE and coverage."""
+    T = panel.values.shape[1]
+    abs_err = abs_act = 0.0
+    for i in rows:
+        bt = rec.backtests[int(i)]
+        if bt:
+            f = np.asarray(bt["forecast"])
+            a = panel.values[int(i), T - f.size :]
+            abs_err += float(np.abs(a - f).sum())
+            abs_act += float(np.abs(a).sum())
+    mases = [m["mase"] for m in (all_metrics[int(i)] for i in rows) if m["mase"] is not None]
+    cover = [m["interval_coverage"] for m in (all_metrics[int(i)] for i in rows) if m["interval_coverage"] is not None]
+    wape = 100.0 * abs_err / abs_act if abs_act > 0 else None
+    return {
+        "wape": None if wape is None else round(wape, 2),
+        "model_accuracy": None if wape is None else round(min(100.0, max(0.0, 100.0 - wape)), 2),
+        "mase": round(float(np.mean(mases)), 4) if mases else None,
+        "interval_coverage": round(float(np.mean(cover)), 2) if cover else None,
+        "backtested_series": int(sum(1 for i in rows if rec.backtests[int(i)])),
+    }
+
+
+def _coherent(panel: Panel, rec: Reconciled) -> bool:
+    cents = np.rint(rec.mean * 100).astype(np.int64)
+    sums = np.zeros_like(cents)
+    rows = np.flatnonzero(panel.parent >= 0)
+    np.add.at(sums, panel.parent[rows], cents[rows])
+    parents = np.unique(panel.parent[rows])
+    return bool(np.array_equal(sums[parents], cents[parents])) and bool(np.all(rec.mean >= 0))
+
+
+def fingerprint(panel: Panel, request: ForecastRequest) -> str:
+    """A hash of the panel (every series, to the cent) and the parameters."""
+    h = hashlib.sha256()
+    params = {k: v for k, v in request.cache_params().items() if k not in ("start_date", "end_date")}
+    h.update(json.dumps({"params": params, "periods": panel.periods, "version": MODEL_VERSION}, sort_keys=True).encode())
+    h.update(json.dumps(panel.keys, sort_keys=True).encode())
+    h.update((panel.cents if panel.cents is not None else np.rint(panel.values * 1000).astype(np.int64)).tobytes())
+    return h.hexdigest()[:40]
+
+
+def assemble(
+    panel: Panel,
+    request: ForecastRequest,
+    results: Sequence[dict[str, Any]],
+    *,
+    reconciliation: Reconciliation | str = Reconciliation.AUTO,
+    task_id: str | None = None,
+    source_name: str = "",
+) -> GroupedResult:
+    """Reconcile the collected base forecasts and build the documents (the fan-in step)."""
+    rec = reconcile(panel, results, reconciliation)
+    level = float(request.level)
+    all_metrics = [series_metrics(panel, i, rec.backtests[i]) for i in range(len(panel))]
+    series: list[dict[str, Any]] = []
+    for i in range(len(panel)):
+        s = int(panel.start[i])
+        y = panel.values[i, s:]
+        series.append(
+            {
+                "key": panel.keys[i],
+                "level": int(panel.level[i]),
+                "actual": [{"period": p, "value": _r2(v)} for p, v in zip(panel.periods[s:], y)],
+                "forecast": _forecast_block(panel, rec, i, level, request.horizon, all_metrics[i]),
+                "data_quality": {
+                    "lines_used": int(panel.lines[i]),
+                    "first_period": panel.periods[s] if s < len(panel.periods) else None,
+                    "months": int(y.size),
+                    "months_zero": int(np.count_nonzero(y == 0)),
+                },
+            }
+        )
+
+    levels = []
+    for k in range(1, panel.n_levels):
+        rows = panel.level_indices(k)
+        levels.append({"fields": list(panel.group_by[:k]), "series": int(rows.size), **_level_accuracy(panel, rows, rec, all_metrics)})
+    hierarchy = {
+        "group_by": list(panel.group_by),
+        "measure": panel.measure.value,
+        "levels": levels,
+        "total": _level_accuracy(panel, np.array([0]), rec, all_metrics),
+        "series": len(panel),
+        "reconciliation": rec.method,
+        "coherent": _coherent(panel, rec),
+        "series_url": f"/api/v1/forecasts/{task_id}/series" if task_id else None,
+        "csv_url": f"/api/v1/forecasts/{task_id}/series.csv" if task_id else None,
+    }
+
+    s0 = int(panel.start[0])
+    dq = dict(panel.data_quality)
+    dq.pop("series", None)
+    dq["leading_empty_months"] = panel.periods[:s0]
+    dq["months_zero_filled"] = [p for p, c in zip(panel.periods[s0:], panel.total_orders[s0:]) if c == 0]
+    document = {
+        "status": "success",
+        "data": {
+            "actual_sales": [
+                {"month": month_label(p), "period": p, "total_sales": _r2(v), "transaction_count": int(c)}
+                for p, v, c in zip(panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:])
+            ],
+            "forecast": series[0]["forecast"],
+            "data_quality": dq,
+            "meta": {
+                "task_id": task_id,
+                "data_fingerprint": fingerprint(panel, request),
+                "model_version": MODEL_VERSION,
+                "generated_at": datetime.now(dt_timezone.utc).isoformat(),
+                "cached": False,
+                "source": source_name,
+            },
+        },
+    }
+    document = ResultDocument.model_validate(document).to_json_dict()
+    document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
+    series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]
+    return GroupedResult(document=document, series=series)
+
+
+def run_grouped_forecast(
+    request: ForecastRequest,
+    source: LineSource,
+    *,
+    timezone: str = "UTC",
+    today: date | None = None,
+    task_id: str | None = None,
+    progress: ProgressCallback | None = None,
+    reconciliation: Reconciliation | str = Reconciliation.AUTO,
+    chunk_size: int = CHUNK_SIZE,
+) -> GroupedResult:
+    """The whole grouped job in this process: fetch, panel, forecast every series, reconcile."""
+    report: ProgressCallback = progress or (lambda stage, percent: None)
+    today = today or datetime.now(ZoneInfo(timezone)).date()
+    request = request.resolved(today)
+    group_by = list(request.group_by or [])
+
+    report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
+
+    def on_page(done: int, last: int | None) -> None:
+        span = STAGE_PERCENT[Stage.AGGREGATING] - STAGE_PERCENT[Stage.FETCHING]
+        fraction = done / last if last else 1 - 1 / (1 + done / 10)
+        report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING] + int(span * min(fraction, 1.0)))
+
+    lines = source.fetch_lines(request.start_date, request.end_date, request.status, group_by, on_page)
+
+    report(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
+    panel = build_panel(
+        lines, group_by, request.measure, timezone=timezone, today=today,
+        start_date=request.start_date, end_date=request.end_date,
+    )
+    months = len(panel.periods) - int(panel.start[0]) if len(panel) else 0
+    if months < MIN_COMPLETE_MONTHS:
+        raise InsufficientHistory(
+            f"{max(months, 0)} complete month(s) of sale lines from the first sale between {request.start_date} "
+            f"and {request.end_date}; at least {MIN_COMPLETE_MONTHS} are needed"
+        )
+
+    items = series_inputs(panel)
+    results: list[dict[str, Any]] = []
+    span = STAGE_PERCENT[Stage.PREDICTING] - STAGE_PERCENT[Stage.TRAINING]
+    for lo in range(0, len(items), chunk_size):
+        report(Stage.TRAINING, STAGE_PERCENT[Stage.TRAINING] + int(span * lo / max(len(items), 1)))
+        results.extend(
+            forecast_chunk(items[lo : lo + chunk_size], horizon=request.horizon, level=float(request.level), model=request.model)
+        )
+    report(Stage.PREDICTING, STAGE_PERCENT[Stage.PREDICTING])
+    return assemble(panel, request, results, reconciliation=reconciliation, task_id=task_id, source_name=source.name)
+
+
+# ------------------------------------------------------------------------------------ CSV
+
+
+def series_csv(series: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str:
+    """One line per series and horizon month: level, the key fields, period, forecast, low, high.
+
+    A key field the series' level does not have is empty; a null key is the text ``null``.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["level", *group_by, "period", "forecast", "low", "high"])
+    for s in series:
+        key = s["key"]
+        cells = [("null" if key[f] is None else key[f]) if f in key else "" for f in group_by]
+        for point in s["forecast"]["horizon"]:
+            writer.writerow([s["level"], *cells, point["period"], f"{point['forecast']:.2f}", f"{point['low']:.2f}", f"{point['high']:.2f}"])
+    return out.getvalue()

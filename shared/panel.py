@@ -1,0 +1,235 @@
+"""Sale lines → the monthly panel of every group at every level (CONTRACT §8).
+
+For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (level 1),
+``(f1, f2)`` (level 2), ...: each prefix of ``group_by`` is a level, and every group's parent is the
+group one level up that shares its prefix. A null field is a group of its own (key ``None``).
+
+Which months count, which lines are out of range or in the month in progress, and what a duplicate
+is: exactly as for the sales (:func:`shared.aggregate.aggregate_monthly`, run on the line ids, times
+and totals), so the panel's total revenue is the sales series the single forecast would see.
+
+Measures: ``revenue`` is summed in integer cents (exact at every level), ``units`` sums
+``quantity``, ``orders`` counts distinct ``sale_id`` per group and month (an order with two lines
+of one product is one order of that product, and one order of the shop).
+
+Each series' history starts at its own first month with a line (§5 as amended for §8): months
+before it are not zeros of that series; months after it are, so a product that stopped selling
+keeps its zeros. :func:`build_panel` is pure (arrays in, arrays out), so it can run where the lines
+are and hand JSON-safe chunks of series to workers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, Sequence
+
+import numpy as np
+
+from shared.aggregate import first_occurrences, local_midnight_ns, sum_by_month, aggregate_monthly
+from shared.errors import InvalidRequest
+from shared.lines import LineColumns
+from shared.transactions import TransactionColumns, validate_timezone
+
+
+class Measure(StrEnum):
+    REVENUE = "revenue"
+    UNITS = "units"
+    ORDERS = "orders"
+
+
+Key = dict[str, "str | None"]
+
+
+@dataclass
+class Panel:
+    """Every series of the hierarchy on one calendar of complete months.
+
+    Series are ordered by level (the total first), and within a level by key, so each group's
+    children are contiguous. ``values[i, start[i]:]`` is series i's history; ``start[i] == T``
+    means it has no line in any complete month.
+    """
+
+    group_by: tuple[str, ...]
+    measure: Measure
+    periods: list[str]
+    keys: list[Key]
+    level: np.ndarray  # int, 0 = total
+    parent: np.ndarray  # int, -1 for the total
+    values: np.ndarray  # float64 (n_series, T)
+    cents: np.ndarray | None  # int64 (n_series, T): revenue only, exact
+    start: np.ndarray  # int, first period index with a line
+    lines: np.ndarray  # int64, lines used per series
+    total_orders: np.ndarray  # int64 (T,), distinct sales per month, whatever the measure
+    data_quality: dict[str, Any]
+    _children: list[np.ndarray] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.group_by) + 1
+
+    def level_indices(self, k: int) -> np.ndarray:
+        return np.flatnonzero(self.level == k)
+
+    @property
+    def bottom(self) -> np.ndarray:
+        return self.level_indices(len(self.group_by))
+
+    def history(self, i: int) -> np.ndarray:
+        return self.values[i, self.start[i] :]
+
+    def children(self, i: int) -> np.ndarray:
+        if self._children is None:
+            order = np.argsort(self.parent, kind="stable")
+            bounds = np.searchsorted(self.parent[order], np.arange(len(self) + 1))
+            self._children = [order[bounds[j] : bounds[j + 1]] for j in range(len(self))]
+        return self._children[i]
+
+    def summing_matrix(self) -> Any:
+        """S (n_series × n_bottom), scipy sparse CSR: row i sums the bottom series under i."""
+        from scipy import sparse
+
+        bottom = self.bottom
+        n, b = len(self), bottom.size
+        rows, cols = [], []
+        for j, i in enumerate(bottom):
+            node = int(i)
+            while node >= 0:
+                rows.append(node)
+                cols.append(j)
+                node = int(self.parent[node])
+        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, b))
+
+
+def _period_bounds(periods: list[str], tz_name: str) -> np.ndarray:
+    tz = validate_timezone(tz_name)
+    if not periods:
+        return np.zeros(1, dtype=np.int64)
+    y, m = int(periods[0][:4]), int(periods[0][5:7])
+    first = y * 12 + m - 1
+    return np.array(
+        [local_midnight_ns(date((first + k) // 12, (first + k) % 12 + 1, 1), tz) for k in range(len(periods) + 1)],
+        dtype=np.int64,
+    )
+
+
+def _distinct_count(group: np.ndarray, month: np.ndarray, sale: np.ndarray, n_groups: int, T: int) -> np.ndarray:
+    """Distinct sale ids per (group, month), as an (n_groups, T) int64 matrix."""
+    out = np.zeros(n_groups * T, dtype=np.int64)
+    if group.size == 0:
+        return out.reshape(n_groups, T)
+    cell = group.astype(np.int64) * T + month
+    order = np.lexsort((sale, cell))
+    c, s = cell[order], sale[order]
+    head = np.r_[True, (c[1:] != c[:-1]) | (s[1:] != s[:-1])]
+    out += np.bincount(c[head], minlength=n_groups * T)
+    return out.reshape(n_groups, T)
+
+
+def build_panel(
+    lines: LineColumns,
+    group_by: Sequence[str],
+    measure: Measure | str,
+    *,
+    timezone: str,
+    today: date,
+    start_date: date,
+    end_date: date,
+) -> Panel:
+    """The panel of ``lines`` for ``group_by`` and ``measure`` (see the module docstring)."""
+    group_by = tuple(group_by)
+    measure = Measure(measure)
+    for f in group_by:
+        if f not in lines.codes:
+            raise ValueError(f"lines were parsed without group field {f!r}")
+        if lines.rows_fetched and lines.present.get(f, 0) == 0:
+            raise InvalidRequest(f"group_by: no fetched sale line has the field {f!r}", field="group_by")
+
+    # Months, rejections and duplicates exactly as the sales pipeline counts them.
+    as_sales = TransactionColumns(
+        ids=lines.ids, ts_ns=lines.ts_ns, cents=lines.cents, rows_fetched=lines.rows_fetched, rejected=lines.rejected
+    )
+    monthly = aggregate_monthly(as_sales, timezone=timezone, today=today, start_date=start_date, end_date=end_date)
+    periods = monthly.periods
+    T = len(periods)
+    dq = dict(monthly.data_quality)
+
+    keep = first_occurrences(lines.ids)
+    idx = np.arange(len(lines)) if keep is None else np.flatnonzero(keep)
+    bounds = _period_bounds(periods, timezone)
+    ts = lines.ts_ns[idx]
+    inside = (ts >= bounds[0]) & (ts < bounds[-1]) if T else np.zeros(idx.size, dtype=bool)
+    idx = idx[inside]
+    month = np.searchsorted(bounds, lines.ts_ns[idx], side="right") - 1
+    cents = lines.cents[idx]
+    qty = lines.quantity[idx]
+    sale = lines.sale_ids[idx]
+
+    # Group ids level by level: gid_k = rank of (gid_{k-1}, code_k) among the combinations present.
+    level_gid = [np.zeros(idx.size, dtype=np.int64)]
+    level_parent = [np.array([-1], dtype=np.int64)]
+    level_codes: list[dict[str, np.ndarray]] = [{}]
+    for k, f in enumerate(group_by, start=1):
+        radix = len(lines.categories[f]) + 1
+        combo = level_gid[-1] * radix + (lines.codes[f][idx].astype(np.int64) + 1)
+        uniq, gid = np.unique(combo, return_inverse=True)
+        parent_local = uniq // radix
+        codes_here = {g: level_codes[-1][g][parent_local] for g in group_by[: k - 1]}
+        codes_here[f] = (uniq % radix - 1).astype(np.int64)
+        level_gid.append(gid.astype(np.int64))
+        level_parent.append(parent_local)
+        level_codes.append(codes_here)
+
+    offsets = np.cumsum([0] + [p.size for p in level_parent])
+    n_series = int(offsets[-1])
+    values = np.zeros((n_series, T), dtype=np.float64)
+    cents_m = np.zeros((n_series, T), dtype=np.int64) if measure is Measure.REVENUE else None
+    line_counts = np.zeros((n_series, T), dtype=np.int64)
+    keys: list[Key] = []
+    level = np.zeros(n_series, dtype=np.int64)
+    parent = np.full(n_series, -1, dtype=np.int64)
+    for k in range(len(group_by) + 1):
+        G = level_parent[k].size
+        rows = slice(offsets[k], offsets[k + 1])
+        gid = level_gid[k]
+        cell = gid * T + month
+        line_counts[rows] = np.bincount(cell, minlength=G * T).reshape(G, T) if T else 0
+        if measure is Measure.REVENUE:
+            c = sum_by_month(cell, cents, G * T).reshape(G, T)
+            cents_m[rows] = c  # type: ignore[index]
+            values[rows] = c / 100.0
+        elif measure is Measure.UNITS:
+            values[rows] = np.bincount(cell, weights=qty, minlength=G * T).reshape(G, T) if T else 0
+        else:
+            values[rows] = _distinct_count(gid, month, sale, G, T)
+        level[rows] = k
+        if k:
+            parent[rows] = level_parent[k] + offsets[k - 1]
+            cats = {f: lines.categories[f] for f in group_by[:k]}
+            codes = level_codes[k]
+            for j in range(G):
+                keys.append({f: (None if codes[f][j] < 0 else cats[f][int(codes[f][j])]) for f in group_by[:k]})
+        else:
+            keys.append({})
+
+    orders = _distinct_count(np.zeros(idx.size, dtype=np.int64), month, sale, 1, T)[0] if T else np.zeros(0, np.int64)
+    has = line_counts > 0
+    start = np.where(has.any(axis=1), has.argmax(axis=1), T).astype(np.int64)
+    dq["series"] = n_series
+    return Panel(
+        group_by=group_by,
+        measure=measure,
+        periods=periods,
+        keys=keys,
+        level=level,
+        parent=parent,
+        values=values,
+        cents=cents_m,
+        start=start,
+        lines=line_counts.sum(axis=1),
+        total_orders=orders,
+        data_quality=dq,
+    )
