@@ -134,7 +134,7 @@ def main() -> int:
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--sqlite", action="store_true", help="also run on a SQLite file")
     args = parser.parse_args()
-    from tests.postgres_server import PostgresServer
+    from local.postgres_server import PostgresServer
 
     with PostgresServer(fsync=True) as server:
         run(server.url, "PostgreSQL 15 (fsync on)", args.series)

@@ -53,7 +53,7 @@ def make_columns(n_rows: int, seed: int = 1) -> TransactionColumns:
 
 
 def serve(n_rows: int, per_page: int, port_queue: "mp.Queue[int]") -> None:
-    from shared.fake_laravel import FakeLaravel
+    from local.fake_laravel import FakeLaravel
 
     fake = FakeLaravel(make_columns(n_rows), paginator="length_aware", per_page=per_page, token="bench")
     fake.serve_forever(lambda url: port_queue.put(fake.port))

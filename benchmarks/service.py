@@ -31,7 +31,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.fake_laravel import FakeLaravel  # noqa: E402
+from local.fake_laravel import FakeLaravel  # noqa: E402
 from shared.laravel_client import LaravelClient  # noqa: E402
 from shared.pipeline import LaravelSource, run_forecast  # noqa: E402
 from shared.schema import ForecastRequest, months_before  # noqa: E402

@@ -85,7 +85,7 @@ class LocalStack:
             self.embedded_redis = True
         if not env.get("LARAVEL_API_URL"):
             port = free_port()
-            argv = [sys.executable, "-m", "shared.fake_laravel", "--demo", "--port", str(port),
+            argv = [sys.executable, "-m", "local.fake_laravel", "--demo", "--port", str(port),
                     "--timezone", env.get("SALES_TIMEZONE", "UTC")]
             if self.demo_today:
                 argv += ["--today", self.demo_today]

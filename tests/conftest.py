@@ -79,9 +79,9 @@ def pytest_collection_modifyitems(config, items):
 # ---- the forecast history's PostgreSQL: the tests' own server, started once per session ------
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A PostgreSQL server on a free port (tests/postgres_server.py); fails, never skips, when
+    """A PostgreSQL server on a free port (local/postgres_server.py); fails, never skips, when
     PostgreSQL is not installed (CI installs it)."""
-    from tests.postgres_server import PostgresServer
+    from local.postgres_server import PostgresServer
 
     server = PostgresServer().start()
     yield server

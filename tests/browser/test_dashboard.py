@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from shared.fake_laravel import FakeLaravel
+from local.fake_laravel import FakeLaravel
 from shared.schema import months_before
 from stack.local import LocalStack
 from tests.service.conftest import base_env, sales_rows as service_sales_rows

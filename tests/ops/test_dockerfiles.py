@@ -209,3 +209,11 @@ def test_hadolint_is_clean(name):
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", ["Dockerfile.web", "Dockerfile.worker"])
+def test_images_leave_the_development_aids_out(name):
+    text = (ROOT / name).read_text()
+    copied = [line.split()[1] for line in text.splitlines() if line.startswith("COPY ") and "--from" not in line]
+    assert "local" not in copied and not any(c.startswith("local/") for c in copied)
+    assert "local" in (ROOT / ".dockerignore").read_text().split()

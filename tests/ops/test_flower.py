@@ -51,8 +51,8 @@ class Flower:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     require("worker.tasks")
-    require("shared.fake_laravel")
-    from shared.fake_laravel import Faults, FakeLaravel
+    require("local.fake_laravel")
+    from local.fake_laravel import Faults, FakeLaravel
     from stack.local import LocalStack
     from web.celery_client import create_celery_client
 

@@ -116,8 +116,8 @@ def _rows(today: date) -> list[dict]:
 @pytest.fixture
 def refresh_app(tmp_path):
     require("worker.tasks")
-    require("shared.fake_laravel")
-    from shared.fake_laravel import FakeLaravel
+    require("local.fake_laravel")
+    from local.fake_laravel import FakeLaravel
     from stack.redis_server import RedisServer
 
     today = datetime.now(ZoneInfo("UTC")).date()

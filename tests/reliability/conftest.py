@@ -1,7 +1,7 @@
 """Helpers for the reliability tests: real stacks that tests break on purpose.
 
 Every stack here is :class:`stack.local.LocalStack` (the runner `make run` uses) against a
-Laravel-like server (``shared.fake_laravel``) in this process, so faults reach the service the
+Laravel-like server (``local.fake_laravel``) in this process, so faults reach the service the
 way they would in production: through sockets, signals and a Redis that goes away. Each test
 module starts one stack and shares it between its tests (the suite's time budget).
 """

@@ -17,7 +17,7 @@ from datetime import date
 
 import pytest
 
-from shared.fake_laravel import Faults
+from local.fake_laravel import Faults
 from shared.schema import months_before
 from tests.reliability.conftest import API_KEY, Client, sales_rows, stack_env, start_stack
 

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from shared.fake_laravel import FakeLaravel
+from local.fake_laravel import FakeLaravel
 from stack.redis_server import RedisServer, free_port
 from tests.reliability.conftest import Client, ROOT, base_env, log_texts, sales_rows, start_stack, wait_for
 

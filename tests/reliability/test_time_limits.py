@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from shared.fake_laravel import Faults
+from local.fake_laravel import Faults
 from tests.reliability.conftest import API_KEY, CHEAP, Client, pool_children, stack_env, start_stack
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from shared.cli import main
+from stack.cli import main
 from shared.errors import InvalidRequest, UpstreamInvalid
-from shared.fake_laravel import FakeLaravel, Faults
+from local.fake_laravel import FakeLaravel, Faults
 from shared.grouped import LaravelLineSource, StaticLineSource, run_grouped_forecast
 from shared.laravel_client import LaravelClient
 from shared.lines import LineBuilder, LineColumns, lines_from_rows

@@ -1,4 +1,4 @@
-"""The Laravel client against a real HTTP server (shared/fake_laravel.py): no mocked requests."""
+"""The Laravel client against a real HTTP server (local/fake_laravel.py): no mocked requests."""
 from __future__ import annotations
 
 import socket
@@ -10,7 +10,7 @@ import pytest
 
 from shared.deadline import Deadline
 from shared.errors import LaravelDeadlinePassed, UpstreamInvalid, UpstreamUnavailable
-from shared.fake_laravel import FakeLaravel, Faults
+from local.fake_laravel import FakeLaravel, Faults
 from shared.laravel_client import LaravelClient
 from shared.transactions import TransactionColumns
 

@@ -4,7 +4,7 @@ The shop serves Eloquent Sale and SaleItem models over SQLite (decimal:2 casts, 
 serialisation) through API-resource collections of paginate(), simplePaginate(), cursorPaginate()
 and get(), and the raw simple and cursor paginators, behind a Bearer token, with Laravel's own 401
 and 422 errors. Every paginator must yield exactly the rows the database holds, and the project's
-fake Laravel (shared/fake_laravel.py) must answer in the shapes Laravel really uses.
+fake Laravel (local/fake_laravel.py) must answer in the shapes Laravel really uses.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from shared.errors import UpstreamInvalid
-from shared.fake_laravel import FakeLaravel
+from local.fake_laravel import FakeLaravel
 from shared.laravel_client import LaravelClient
 from tests.laravel.in_laravel.conftest import PER_PAGE
 from tests.laravel.shop import SHOP_TOKEN, Sale, ShopServer

@@ -67,8 +67,8 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
         yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
         return
     if args.demo:
-        from shared.demo import demo_lines, demo_rows
-        from shared.fake_laravel import FakeLaravel
+        from local.demo import demo_lines, demo_rows
+        from local.fake_laravel import FakeLaravel
 
         rows = demo_rows(today, timezone=settings.sales_timezone)
         items = demo_lines(today, timezone=settings.sales_timezone, rows=rows)
@@ -100,8 +100,8 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
         yield StaticSource(read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
         return
     if args.demo:
-        from shared.demo import demo_rows
-        from shared.fake_laravel import FakeLaravel
+        from local.demo import demo_rows
+        from local.fake_laravel import FakeLaravel
 
         rows = demo_rows(today, timezone=settings.sales_timezone)
         with FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:

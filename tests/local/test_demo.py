@@ -1,4 +1,4 @@
-"""The bundled demo history (shared/demo.py) and the demo server entry point."""
+"""The bundled demo history (local/demo.py) and the demo server entry point."""
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from shared.aggregate import aggregate_monthly
-from shared.demo import demo_columns, demo_rows, demo_start
+from local.demo import demo_columns, demo_rows, demo_start
 from shared.laravel_client import LaravelClient
 
 TODAY = date(2025, 11, 20)
@@ -68,7 +68,7 @@ def test_exercises_data_quality(rows, series) -> None:
 
 def test_demo_server_entry_point() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.fake_laravel", "--demo", "--port", "0", "--today", TODAY.isoformat(),
+        [sys.executable, "-m", "local.fake_laravel", "--demo", "--port", "0", "--today", TODAY.isoformat(),
          "--timezone", TZ, "--token", "t0k"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from shared.cli import main
+from stack.cli import main
 
 TODAY = "2026-11-24"
 
@@ -43,5 +43,5 @@ def test_errors_are_json_with_codes(tmp_path, capsys):
 
 
 def test_installed_console_script():
-    out = subprocess.run([sys.executable, "-m", "shared.cli", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "stack.cli", "--help"], capture_output=True, text=True, check=True)
     assert "forecast" in out.stdout

@@ -3,7 +3,7 @@
 Used by the tests (every client behaviour against real sockets), by ``benchmarks/pipeline.py`` (a
 million rows), and by the local runner, which serves the bundled demo history with::
 
-    python -m shared.fake_laravel --demo --port 8081
+    python -m local.fake_laravel --demo --port 8081
 
 It speaks the three Laravel paginators (``length_aware`` = an API resource collection, ``simple``,
 ``cursor``) and ``plain`` (one ``{"data": [...]}``), filters by ``start_date``/``end_date``
@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.demo:
         parser.error("only --demo is supported from the command line")
 
-    from shared.demo import demo_lines, demo_rows
+    from local.demo import demo_lines, demo_rows
 
     today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(args.timezone)).date()
     rows = demo_rows(today, seed=args.seed, timezone=args.timezone)
