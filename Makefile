@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/service.py
+	$(BIN)/python benchmarks/history.py
 
 # Slow reliability runs, not in CI: crash chaos, long fuzzing, the 1,000-job soak.
 soak: $(STAMP)

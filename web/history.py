@@ -20,7 +20,10 @@ from shared.history.repository import MAX_HISTORY_LIMIT, HistoryRepository, make
 EXTENSION_KEY = "sales_forecast_history"
 MEASURES = ("revenue", "units", "orders")
 DEFAULT_HISTORY_LIMIT = 100
-MAX_GROUP_LENGTH = 1000
+# In characters. Percent-encoded, a character may take 12 bytes, and gunicorn refuses request
+# lines over 4094 bytes (414): with both at their longest, the line still fits.
+MAX_GROUP_LENGTH = 250
+MAX_SOURCE_LENGTH = 64
 # The web answers a client, so it waits less than the worker's drain does.
 WEB_CONNECT_TIMEOUT_SECONDS = 2
 WEB_STATEMENT_TIMEOUT_MS = 5000
@@ -71,8 +74,8 @@ def _measure() -> str:
 
 def _source() -> str | None:
     value = request.args.get("source")
-    if value is not None and (not value or len(value) > 255):
-        raise InvalidRequest("source must be 1 to 255 characters", field="source")
+    if value is not None and (not value or len(value) > MAX_SOURCE_LENGTH):
+        raise InvalidRequest(f"source must be 1 to {MAX_SOURCE_LENGTH} characters", field="source")
     return value
 
 
@@ -116,12 +119,15 @@ _QUERY = [
     {
         "name": "source",
         "in": "query",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_SOURCE_LENGTH},
         "description": "Only forecasts of this source (as the result's `meta.source` names it).",
     },
 ]
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
+# A query string past gunicorn's request-line limit (4094 bytes) is refused before the app sees it.
+_URI_TOO_LONG = {"414": {"description": "Request line too long (gunicorn refuses more than 4094 bytes).",
+                         "content": {"text/html": {}}}}
 
 
 def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any) -> dict[str, Any]:
@@ -135,7 +141,7 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                     *_QUERY,
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
                 ],
-                "responses": {"200": ok("HistoryList", "One row per job and month forecast."), **errors},
+                "responses": {"200": ok("HistoryList", "One row per job and month forecast."), **errors, **_URI_TOO_LONG},
             }
         },
         "/api/v1/track-record": {
@@ -144,7 +150,7 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                 "operationId": "trackRecord",
                 "security": secured,
                 "parameters": _QUERY,
-                "responses": {"200": ok("TrackRecord", "Per months ahead and level."), **errors},
+                "responses": {"200": ok("TrackRecord", "Per months ahead and level."), **errors, **_URI_TOO_LONG},
             }
         },
     }

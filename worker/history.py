@@ -2,11 +2,12 @@
 writes it to the database (shared/history/outbox.py says how nothing is lost).
 
 - When `forecast.sales` succeeds (Celery's task_success, sent after its result is stored), the
-  job's result document is LPUSHed to the outbox and `history.drain` is queued. Both are quick
-  Redis writes; neither can fail the job (errors are logged) and the database is never touched.
-- `history.drain` writes the outbox into DATABASE_URL, oldest first. While the database cannot be
-  written it retries with backoff (one retry chain at a time, whichever drain saw the failure
-  first); every later job's drain tries again too, so the history catches up once it is back.
+  job's result document is LPUSHed to the outbox: one quick Redis write, which cannot fail the
+  job (errors are logged), and the database is never touched.
+- A drain thread in each worker's main process (:class:`Drainer`, started on worker_ready) writes
+  the outbox into DATABASE_URL, oldest first, within a second of a job; while the database cannot
+  be written it retries with backoff, so the history catches up once it is back. It sends no
+  message: the forecast queue holds jobs only. `history.drain` drains on demand.
 - After a drain that wrote something, rows older than HISTORY_RETENTION_DAYS are deleted.
 
 The migrations are not run here (shared/history/migrate.py: once per deployment step).
@@ -14,26 +15,27 @@ The migrations are not run here (shared/history/migrate.py: once per deployment 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import redis
 from celery import Celery, shared_task
-from celery.signals import task_success
+from celery.signals import task_success, worker_ready, worker_shutdown
 
 from shared.config import Settings
 from shared.errors import HistoryUnavailable
-from shared.history.outbox import PREFIX, STATS_KEY, HistoryOutbox
+from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
 from shared.history.records import DEFAULT_MEASURE, outbox_item
 from shared.history.repository import HistoryRepository
 from shared.protocol import DRAIN_TASK, FORECAST_TASK
 
 log = logging.getLogger(__name__)
 
-RETRY_KEY = f"{PREFIX}:retry-scheduled"
+POLL_SECONDS = 1.0  # one LMOVE a second per worker node while the outbox is empty
 BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 300.0
+BACKOFF_MAX_SECONDS = 60.0
 
 
 @dataclass
@@ -59,22 +61,21 @@ def backoff_seconds(retries: int) -> float:
 
 
 def publish(task: Any, task_id: str, document: Any) -> None:
-    """Put a succeeded job's forecast in the outbox and queue a drain. Never raises."""
+    """Put a succeeded job's forecast in the outbox. Never raises."""
+    kwargs = task.request.kwargs if isinstance(task.request.kwargs, dict) else {}
+    publish_document(task.app, task_id, document, kwargs)
+
+
+def publish_document(app: Celery, task_id: str, document: Any, kwargs: dict[str, Any]) -> None:
+    """Put a finished job's forecast in the outbox, given the job's kwargs. Never raises."""
     try:
-        kwargs = task.request.kwargs if isinstance(task.request.kwargs, dict) else {}
         status = kwargs.get("status") if isinstance(kwargs.get("status"), str) else "completed"
         measure = kwargs.get("measure") if isinstance(kwargs.get("measure"), str) else DEFAULT_MEASURE
-        ctx = _context(task.app)
-        ctx.outbox.push(outbox_item(task_id, document, status=status, measure=measure))
+        _context(app).outbox.push(outbox_item(task_id, document, status=status, measure=measure))
     except Exception:
         # Redis just stored this job's result, so this is rare; it is the one loss the outbox
         # cannot hold, and it is said loudly, with the job id, so it can be replayed.
         log.exception("history: job %s NOT recorded (the outbox could not be written)", task_id)
-        return
-    try:
-        task.app.send_task(DRAIN_TASK, queue=ctx.settings.forecast_queue)
-    except Exception:  # the item is in the outbox: the next job's drain writes it
-        log.warning("history: could not queue a drain after job %s; the next one will write it", task_id)
 
 
 @task_success.connect(weak=False)
@@ -83,11 +84,9 @@ def _record_history(sender: Any = None, result: Any = None, **_: Any) -> None:
         publish(sender, sender.request.id, result)
 
 
-@shared_task(bind=True, name=DRAIN_TASK, ignore_result=True, max_retries=None, acks_late=True)
-def drain_history(self) -> dict[str, Any]:
-    ctx = _context(self.app)
-    client = ctx.outbox.redis
-    retrying = self.request.retries > 0
+def drain_once(app: Celery) -> DrainReport:
+    """One drain of the outbox into the database, then the retention."""
+    ctx = _context(app)
     report = ctx.outbox.drain(ctx.repository.record)
     if report.written:
         try:
@@ -98,16 +97,71 @@ def drain_history(self) -> dict[str, Any]:
             log.warning("history: retention not applied (%s)", exc)
     if report.written or report.rejected:
         log.info("history: %d job(s) written, %d refused, %d waiting", report.written, report.rejected, report.remaining)
-    if report.unavailable:
-        countdown = backoff_seconds(self.request.retries)
-        # One retry chain at a time: the drains of later jobs try once and leave it to the chain.
-        if retrying or client.set(RETRY_KEY, self.request.id or "1", nx=True, ex=int(countdown) + 60):
-            client.set(RETRY_KEY, self.request.id or "1", ex=int(countdown) + 60)  # the chain goes on
-            log.warning("history: database unavailable, %d job(s) waiting; retry in %.0fs", report.remaining, countdown)
-            raise self.retry(countdown=countdown)
-    elif retrying:
-        client.delete(RETRY_KEY)  # the chain's work is done
-    return {"written": report.written, "rejected": report.rejected, "remaining": report.remaining}
+    return report
+
+
+class Drainer:
+    """The worker's drain loop, in a thread of the worker's main process (not a pool process, and
+    not a message on the forecast queue, so it never takes a job's place): every POLL_SECONDS it
+    writes what waits; while the database cannot be written it backs off, doubling to
+    BACKOFF_MAX_SECONDS. Every worker node runs one; the outbox's lock lets one drain at a time."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="history-drain", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            wait = POLL_SECONDS
+            try:
+                report = drain_once(self.app)
+                if report.unavailable:
+                    wait = backoff_seconds(failures)
+                    failures += 1
+                    log.warning("history: database unavailable, %d job(s) waiting; next try in %.0fs",
+                                report.remaining, wait)
+                else:
+                    failures = 0
+            except Exception:  # Redis down, or a bug: logged, and tried again, never fatal to the worker
+                log.exception("history: the drain failed")
+                wait = backoff_seconds(failures)
+                failures += 1
+            self.stopping.wait(wait)
+
+
+_drainers: list[Drainer] = []
+
+
+@worker_ready.connect(weak=False)
+def _start_drainer(sender: Any = None, **_: Any) -> None:
+    app = getattr(sender, "app", None)
+    if app is not None and getattr(app, "settings", None) is not None:
+        drainer = Drainer(app)
+        drainer.start()
+        _drainers.append(drainer)
+
+
+@worker_shutdown.connect(weak=False)
+def _stop_drainer(**_: Any) -> None:
+    while _drainers:
+        _drainers.pop().stop()
+
+
+@shared_task(bind=True, name=DRAIN_TASK, ignore_result=True)
+def drain_history(self) -> dict[str, Any]:
+    """A drain on demand (`celery -A worker.main call history.drain`); workers drain by themselves."""
+    report = drain_once(self.app)
+    return {"written": report.written, "rejected": report.rejected, "remaining": report.remaining,
+            "unavailable": report.unavailable}
 
 
 def stats(app: Celery) -> dict[str, int]:
@@ -115,4 +169,4 @@ def stats(app: Celery) -> dict[str, int]:
     return _context(app).outbox.stats()
 
 
-__all__ = ["DRAIN_TASK", "STATS_KEY", "drain_history", "publish", "stats"]
+__all__ = ["DRAIN_TASK", "STATS_KEY", "Drainer", "drain_history", "drain_once", "publish", "publish_document", "stats"]
