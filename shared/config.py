@@ -78,6 +78,9 @@ class Settings:
     # than any job (a million rows with auto and its backtest take a few minutes).
     visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
+    # Grouped forecasts (CONTRACT §8): series per chunk task, and the most series one job may have.
+    chunk_size: int = 500
+    max_series: int = 20000
     # Set by the process manager (gunicorn's runner) when the web tier runs several processes:
     # where prometheus_client keeps the per-process metric files.
     prometheus_multiproc_dir: str | None = None
@@ -170,6 +173,8 @@ class Settings:
                 get("UPSTREAM_RETRY_DELAY_SECONDS", str(defaults.upstream_retry_delay_seconds))
             ),
             legacy_wait_seconds=float(get("LEGACY_WAIT_SECONDS", str(defaults.legacy_wait_seconds))),
+            chunk_size=int(get("CHUNK_SIZE", str(defaults.chunk_size))),
+            max_series=int(get("MAX_SERIES", str(defaults.max_series))),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
             task_soft_time_limit_seconds=float(
                 get("TASK_SOFT_TIME_LIMIT_SECONDS", str(defaults.task_soft_time_limit_seconds))

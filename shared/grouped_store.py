@@ -88,6 +88,9 @@ class GroupedStore:
         pipe.hlen(self._key(job_id, "done"))
         return int(pipe.execute()[-1])
 
+    def finish_count(self, job_id: str) -> int:
+        return int(self.redis.hlen(self._key(job_id, "done")))
+
     def chunk_done(self, job_id: str, k: int) -> bool:
         return bool(self.redis.hexists(self._key(job_id, "done"), str(k)))
 
@@ -172,17 +175,43 @@ class GroupedStore:
             start += len(batch)
 
 
-def panel_to_bytes(arrays: dict[str, Any]) -> bytes:
-    """An ``np.savez`` archive of the named arrays (numpy imported here: workers only)."""
+PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_orders")
+
+
+def panel_to_bytes(panel: Any) -> bytes:
+    """A :class:`shared.panel.Panel` as an ``np.savez`` archive: its arrays, and the rest as JSON
+    (no pickle either way: a worker loads only numbers and text from Redis)."""
     import numpy as np
 
+    meta = {
+        "group_by": list(panel.group_by),
+        "measure": str(panel.measure),
+        "periods": list(panel.periods),
+        "keys": list(panel.keys),
+        "data_quality": panel.data_quality,
+        "has_cents": panel.cents is not None,
+    }
+    arrays = {name: getattr(panel, name) for name in PANEL_ARRAYS if getattr(panel, name) is not None}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
 
 
-def panel_from_bytes(blob: bytes) -> dict[str, Any]:
+def panel_from_bytes(blob: bytes) -> Any:
     import numpy as np
 
+    from shared.panel import Measure, Panel
+
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    return Panel(
+        group_by=tuple(meta["group_by"]),
+        measure=Measure(meta["measure"]),
+        periods=meta["periods"],
+        keys=meta["keys"],
+        data_quality=meta["data_quality"],
+        cents=arrays.pop("cents", None) if meta["has_cents"] else None,
+        **{name: arrays[name] for name in PANEL_ARRAYS if name != "cents"},
+    )

@@ -19,6 +19,7 @@ FORECAST_TASK = "forecast.sales"
 REFRESH_TASK = "forecast.refresh"
 WEBHOOK_TASK = "forecast.webhook"
 DRAIN_TASK = "history.drain"  # writes the history outbox into DATABASE_URL (worker/history.py)
+CHUNK_TASK = "forecast.grouped.chunk"  # one chunk of a grouped job's series (worker/grouped.py)
 
 # Celery's standard result key (CONTRACT §6): a Laravel app reads a job's outcome from it.
 RESULT_KEY_PREFIX = "celery-task-meta-"
@@ -74,7 +75,10 @@ def celery_conf(settings: Settings) -> dict[str, Any]:
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_seconds},
         "broker_connection_retry_on_startup": True,
         "task_default_queue": queue,
-        "task_routes": {name: {"queue": queue, "routing_key": queue} for name in (FORECAST_TASK, REFRESH_TASK, WEBHOOK_TASK)},
+        "task_routes": {
+            name: {"queue": queue, "routing_key": queue}
+            for name in (FORECAST_TASK, REFRESH_TASK, WEBHOOK_TASK, CHUNK_TASK)
+        },
         "timezone": settings.sales_timezone,
         "enable_utc": True,
     }

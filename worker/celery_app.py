@@ -57,5 +57,5 @@ def create_celery(settings: Settings) -> Celery:
     app.settings = settings  # read by the tasks: configuration is read once, by the entry point
     # worker.tasks: `forecast.sales`; worker.webhooks: `forecast.webhook`, the signed completion
     # callbacks; worker.refresh: `forecast.refresh`, which beat sends.
-    app.conf.include = ["worker.tasks", "worker.webhooks", "worker.refresh"]
+    app.conf.include = ["worker.tasks", "worker.grouped", "worker.webhooks", "worker.refresh"]
     return app

@@ -15,7 +15,9 @@ from typing import Any
 import redis
 from celery import Celery
 
+from shared import clock
 from shared.config import Settings
+from shared.grouped import LaravelLineSource, LineSource
 from shared.deadline import Deadline
 from shared.errors import JobTimeLimit, UpstreamUnavailable
 from shared.jobs import JobStore, RedisResultCache
@@ -35,6 +37,10 @@ class WorkerContext:
     cache: RedisResultCache
     models: ModelStore | None
     source: SalesSource | None
+    line_source: LineSource | None = None
+
+    def today(self) -> date:
+        return clock.today(self.settings.sales_timezone)
 
 
 @lru_cache(maxsize=4)
@@ -52,6 +58,7 @@ def context(app: Celery) -> WorkerContext:
         cache=RedisResultCache(client, ttl_seconds=settings.result_ttl_seconds),
         models=models,
         source=source,
+        line_source=LaravelLineSource.from_settings(settings) if settings.laravel_api_url else None,
     )
 
 

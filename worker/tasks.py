@@ -21,7 +21,7 @@ from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
 from shared.jobs import JobStore
 from shared.protocol import FORECAST_TASK, CeleryState
 from shared.schema import ForecastRequest, Stage
-from worker import history, webhooks  # history: records each succeeded job (task_success), its drain task
+from worker import grouped, history, webhooks  # history: records each succeeded job (task_success), its drain task
 from worker.context import context, forecast_for, time_limit_error
 from worker.upstream import job_deadline, retry_or_end
 
@@ -72,9 +72,14 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     deadline = job_deadline(self, ctx.settings)
     finished = True  # False while a retry keeps the job in flight
     try:
+        if request.grouped:  # CONTRACT §8: fanned out over the workers (worker/grouped.py)
+            return grouped.start(self, ctx, request, progress=_Progress(self, ctx.jobs), deadline=deadline)
         return forecast_for(
             ctx, request, task_id=task_id, deadline=deadline, progress=_Progress(self, ctx.jobs)
         )
+    except Ignore:
+        finished = False  # a grouped job fanned out: its last chunk ends it
+        raise
     except Cancelled:
         self.backend.mark_as_revoked(task_id, reason="cancelled", request=self.request)
         raise Ignore()

@@ -1,0 +1,169 @@
+"""Grouped forecasts through the service (CONTRACT §8): fanned out over real workers, read back.
+
+A Laravel-like server serving the demo shop's sales and sale lines, an embedded Redis, gunicorn,
+and two Celery workers started separately (as on two machines: their own processes and node
+names, Redis the only meeting point), with small chunks so that one job has many.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from datetime import date
+
+import pytest
+import requests
+
+from local.demo import demo_lines, demo_rows
+from local.fake_laravel import FakeLaravel
+from stack import commands
+from stack.local import LocalStack, _resolve
+from tests.service.conftest import API_KEY, base_env
+
+pytestmark = pytest.mark.slow
+
+GROUP_BY = ["category", "product_id"]
+CHUNK_SIZE = 4
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(scope="module")
+def shop():
+    today = date.today()
+    rows = demo_rows(today)
+    with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, shop):
+    root = tmp_path_factory.mktemp("grouped")
+    env = base_env(root, LARAVEL_API_URL=shop, API_KEYS=API_KEY, CHUNK_SIZE=str(CHUNK_SIZE))
+    stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
+    stack.start(ready_timeout=120)
+    # A second worker, started on its own with its own node name, as on another machine.
+    argv = _resolve(commands.worker(stack.env.get("FORECAST_QUEUE", "forecasts"), 1)) + ["-n", "second@%h"]
+    stack._spawn("worker2", argv)
+    time.sleep(3)
+    yield stack
+    stack.stop()
+
+
+def _get(stack, path: str, **params) -> requests.Response:
+    return requests.get(f"{stack.web_url}{path}", headers=HEADERS, params=params, timeout=30)
+
+
+def _wait(stack, task_id: str, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = _get(stack, f"/api/v1/forecasts/{task_id}").json()
+        if doc["status"] in ("SUCCESS", "FAILURE", "REVOKED"):
+            return doc
+        time.sleep(0.2)
+    raise AssertionError(f"{task_id} still {doc['status']} after {timeout} s: {doc['progress']}")
+
+
+def _submit(stack, body: dict) -> str:
+    response = requests.post(f"{stack.web_url}/api/v1/forecasts", json=body, headers=HEADERS, timeout=30)
+    assert response.status_code == 202, response.text
+    return response.json()["task_id"]
+
+
+def _all_series(stack, task_id: str, level: int) -> list[dict]:
+    out, cursor = [], None
+    while True:
+        params = {"level": level, "limit": 7}
+        if cursor:
+            params["cursor"] = cursor
+        page = _get(stack, f"/api/v1/forecasts/{task_id}/series", **params)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        out += body["series"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return out
+
+
+def test_a_grouped_job_is_fanned_out_reconciled_paged_and_exported(stack):
+    task_id = _submit(stack, {"group_by": GROUP_BY, "measure": "revenue", "horizon": 3})
+    doc = _wait(stack, task_id)
+    assert doc["status"] == "SUCCESS", doc
+    data = doc["result"]["data"]
+    hierarchy = data["hierarchy"]
+    assert hierarchy["coherent"] is True and hierarchy["group_by"] == GROUP_BY
+    assert hierarchy["series_url"] == f"/api/v1/forecasts/{task_id}/series"
+    categories = _all_series(stack, task_id, 1)
+    products = _all_series(stack, task_id, 2)
+    keys = [tuple(sorted(s["key"].items(), key=lambda kv: kv[0])) for s in products]
+    assert len(keys) == len(set(keys)), "every series is paged exactly once"
+    assert len(categories) + len(products) + 1 == hierarchy["series"]
+    # Coherence as the reader sees it: children sum to their parent, the top level to the total.
+    for k in range(3):
+        total = data["forecast"]["horizon"][k]["forecast"]
+        assert abs(sum(c["forecast"]["horizon"][k]["forecast"] for c in categories) - total) < 0.01 * len(categories)
+        for cat in categories:
+            children = [p for p in products if p["key"]["category"] == cat["key"]["category"]]
+            own = cat["forecast"]["horizon"][k]["forecast"]
+            assert abs(sum(c["forecast"]["horizon"][k]["forecast"] for c in children) - own) < 0.01 * max(len(children), 1)
+    for series in categories + products:
+        for point in series["forecast"]["horizon"]:
+            assert 0 <= point["low"] <= point["forecast"] <= point["high"]
+    # The CSV: one line per series (the total included, as level 0) and horizon month.
+    response = _get(stack, f"/api/v1/forecasts/{task_id}/series.csv")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.text)))
+    assert lines[0] == ["level", *GROUP_BY, "period", "forecast", "low", "high"]
+    assert len(lines) - 1 == hierarchy["series"] * 3
+    # Search and sort.
+    shoes = _get(stack, f"/api/v1/forecasts/{task_id}/series", q=products[0]["key"]["product_id"], level=2).json()
+    assert shoes["series"] and all(products[0]["key"]["product_id"] in str(s["key"]["product_id"]) for s in shoes["series"])
+    top = _get(stack, f"/api/v1/forecasts/{task_id}/series", sort="-forecast", level=2, limit=5).json()["series"]
+    values = [s["forecast"]["next_month_forecast"] for s in top]
+    assert values == sorted(values, reverse=True)
+    # An identical request is answered from the cache, with its own series links.
+    again = _wait(stack, _submit(stack, {"group_by": GROUP_BY, "measure": "revenue", "horizon": 3}))
+    assert again["status"] == "SUCCESS" and again["result"]["data"]["meta"]["cached"] is True
+    assert _get(stack, again["result"]["data"]["hierarchy"]["series_url"]).status_code == 200
+
+
+def test_two_separately_started_workers_share_one_jobs_chunks(stack):
+    task_id = _submit(stack, {"group_by": GROUP_BY, "measure": "units", "horizon": 2, "refresh": True})
+    assert _wait(stack, task_id)["status"] == "SUCCESS"
+    pattern = re.compile(rf"forecast\.grouped\.chunk\[{re.escape(task_id)}-chunk-\d+\] succeeded")
+    logs = stack.log_dir
+    first = len(pattern.findall((logs / "worker.log").read_text(errors="replace")))
+    second = len(pattern.findall((logs / "worker2.log").read_text(errors="replace")))
+    assert first > 0 and second > 0, (first, second)
+
+
+def test_a_cancelled_grouped_job_ends_revoked_and_runs_no_more_chunks(stack):
+    task_id = _submit(stack, {"group_by": GROUP_BY, "measure": "orders", "horizon": 2, "model": "arima", "refresh": True})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        doc = _get(stack, f"/api/v1/forecasts/{task_id}").json()
+        if doc["progress"].get("series_total"):
+            break
+        time.sleep(0.05)
+    assert requests.delete(f"{stack.web_url}/api/v1/forecasts/{task_id}", headers=HEADERS, timeout=30).status_code in (202, 409)
+    doc = _wait(stack, task_id)
+    if doc["status"] == "SUCCESS":
+        pytest.skip("the job finished before the cancel reached it")
+    assert doc["status"] == "REVOKED", doc
+    pattern = re.compile(rf"forecast\.grouped\.chunk\[{re.escape(task_id)}-chunk-\d+\] succeeded in [\d.]+s: 'chunk")
+    ran = sum(len(pattern.findall((stack.log_dir / n).read_text(errors="replace"))) for n in ("worker.log", "worker2.log"))
+    time.sleep(2)
+    ran_later = sum(len(pattern.findall((stack.log_dir / n).read_text(errors="replace"))) for n in ("worker.log", "worker2.log"))
+    assert ran_later == ran, "no chunk forecasts after the job was cancelled"
+
+
+def test_more_series_than_max_series_is_refused_with_a_clear_error(tmp_path, shop):
+    env = base_env(tmp_path, LARAVEL_API_URL=shop, API_KEYS=API_KEY, MAX_SERIES="10")
+    stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=1)
+    stack.start(ready_timeout=120)
+    try:
+        doc = _wait(stack, _submit(stack, {"group_by": GROUP_BY}))
+        assert doc["status"] == "FAILURE" and doc["error"]["code"] == "invalid_request"
+        assert "MAX_SERIES" in doc["error"]["message"]
+    finally:
+        stack.stop()
