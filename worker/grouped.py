@@ -176,7 +176,7 @@ def _fan_in(task: Any, ctx: WorkerContext, store: GroupedStore, plan: Plan) -> N
     store.publish(plan.job_id, plan.fingerprint, grouped.series)
     ctx.cache.set(f"grouped:{plan.fingerprint}", grouped.document)
     _end(task, plan, CeleryState.SUCCESS, grouped.document)
-    history.publish_document(task.app, plan.job_id, grouped.document, plan.request)
+    history.publish_document(task.app, plan.job_id, grouped.document, plan.request, grouped.series)
     store.clear_work(plan.job_id)
     _panels.pop(plan.job_id, None)
     log.info("grouped job %s: %d series reconciled and published", plan.job_id, plan.n_series)

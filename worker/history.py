@@ -66,12 +66,15 @@ def publish(task: Any, task_id: str, document: Any) -> None:
     publish_document(task.app, task_id, document, kwargs)
 
 
-def publish_document(app: Celery, task_id: str, document: Any, kwargs: dict[str, Any]) -> None:
-    """Put a finished job's forecast in the outbox, given the job's kwargs. Never raises."""
+def publish_document(
+    app: Celery, task_id: str, document: Any, kwargs: dict[str, Any], series: Any = ()
+) -> None:
+    """Put a finished job's forecast in the outbox (a grouped job's ``series`` with it, to be
+    inserted in bulk), given the job's kwargs. Never raises."""
     try:
         status = kwargs.get("status") if isinstance(kwargs.get("status"), str) else "completed"
         measure = kwargs.get("measure") if isinstance(kwargs.get("measure"), str) else DEFAULT_MEASURE
-        _context(app).outbox.push(outbox_item(task_id, document, status=status, measure=measure))
+        _context(app).outbox.push(outbox_item(task_id, document, status=status, measure=measure, series=series))
     except Exception:
         # Redis just stored this job's result, so this is rare; it is the one loss the outbox
         # cannot hold, and it is said loudly, with the job id, so it can be replayed.

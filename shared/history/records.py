@@ -101,12 +101,30 @@ def publication_from_document(
     )
 
 
-def outbox_item(task_id: str, document: Mapping[str, Any], *, status: str, measure: str = DEFAULT_MEASURE) -> str:
-    """The outbox's JSON for a finished job: its id, what it fetched, and its result document."""
-    return json.dumps(
-        {"v": ITEM_VERSION, "task_id": task_id, "status": status, "measure": measure, "document": document},
-        separators=(",", ":"),
-    )
+def outbox_item(
+    task_id: str,
+    document: Mapping[str, Any],
+    *,
+    status: str,
+    measure: str = DEFAULT_MEASURE,
+    series: Iterable[Mapping[str, Any]] = (),
+) -> str:
+    """The outbox's JSON for a finished job: its id, what it fetched, its result document, and a
+    grouped job's series (CONTRACT §8's series shape; the total is the document's own)."""
+    grouped = [
+        {
+            "key": series_key(s["key"]),
+            "model": str(s["forecast"]["model"]),
+            "horizon": [[p["period"], p["forecast"], p["low"], p["high"]] for p in s["forecast"]["horizon"]],
+            "actuals": [[a["period"], a["value"]] for a in s.get("actual") or []],
+        }
+        for s in series
+        if s.get("level")  # level 0 is the total, already in the document
+    ]
+    item = {"v": ITEM_VERSION, "task_id": task_id, "status": status, "measure": measure, "document": document}
+    if grouped:
+        item["series"] = grouped
+    return json.dumps(item, separators=(",", ":"))
 
 
 def publication_from_item(raw: bytes | str) -> Publication:
@@ -114,6 +132,16 @@ def publication_from_item(raw: bytes | str) -> Publication:
     item = json.loads(raw)
     if not isinstance(item, dict) or item.get("v") != ITEM_VERSION:
         raise ValueError("not a history outbox item")
+    extra = tuple(
+        SeriesForecast(
+            key=str(s["key"]),
+            model=str(s["model"]),
+            horizon=tuple(HorizonMonth(str(p), float(f), float(lo), float(hi)) for p, f, lo, hi in s["horizon"]),
+            actuals=tuple((str(p), float(v)) for p, v in s["actuals"]),
+        )
+        for s in item.get("series") or ()
+    )
     return publication_from_document(
-        str(item["task_id"]), item["document"], status=str(item["status"]), measure=str(item["measure"])
+        str(item["task_id"]), item["document"], status=str(item["status"]), measure=str(item["measure"]),
+        extra_series=extra,
     )

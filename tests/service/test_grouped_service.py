@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 from datetime import date
@@ -121,6 +122,17 @@ def test_a_grouped_job_is_fanned_out_reconciled_paged_and_exported(stack):
     top = _get(stack, f"/api/v1/forecasts/{task_id}/series", sort="-forecast", level=2, limit=5).json()["series"]
     values = [s["forecast"]["next_month_forecast"] for s in top]
     assert values == sorted(values, reverse=True)
+    # Every series of the job is kept in the forecast history (written in bulk by the drain).
+    product = products[-1]
+    group = json.dumps(product["key"], separators=(",", ":"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kept = _get(stack, "/api/v1/history", group=group, measure="revenue").json().get("forecasts") or []
+        if any(row["task_id"] == task_id for row in kept):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the history has no forecast of {group} from {task_id}")
     # An identical request is answered from the cache, with its own series links.
     again = _wait(stack, _submit(stack, {"group_by": GROUP_BY, "measure": "revenue", "horizon": 3}))
     assert again["status"] == "SUCCESS" and again["result"]["data"]["meta"]["cached"] is True
