@@ -248,6 +248,42 @@ def assemble(
     return GroupedResult(document=document, series=series)
 
 
+def fetch_panel(
+    request: ForecastRequest,
+    source: LineSource,
+    *,
+    timezone: str,
+    today: date,
+    report: ProgressCallback,
+    deadline: Deadline | None = None,
+) -> Panel:
+    """Fetch the (resolved) request's sale lines once and build its panel, reporting the fetch
+    page by page; InsufficientHistory when the total has under 3 complete months from its first sale."""
+    group_by = list(request.group_by or [])
+    report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
+
+    def on_page(done: int, last: int | None) -> None:
+        span = STAGE_PERCENT[Stage.AGGREGATING] - STAGE_PERCENT[Stage.FETCHING]
+        fraction = done / last if last else 1 - 1 / (1 + done / 10)
+        report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING] + int(span * min(fraction, 1.0)))
+
+    lines = source.fetch_lines(request.start_date, request.end_date, request.status, group_by, on_page, deadline=deadline)
+
+    report(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
+    panel = build_panel(
+        lines, group_by, request.measure, timezone=timezone, today=today,
+        start_date=request.start_date, end_date=request.end_date,
+    )
+    months = len(panel.periods) - int(panel.start[0]) if len(panel) else 0
+    if months < MIN_COMPLETE_MONTHS:
+        raise InsufficientHistory(
+            f"{max(months, 0)} complete month(s) of sale lines from the first sale between {request.start_date} "
+            f"and {request.end_date}; at least {MIN_COMPLETE_MONTHS} are needed"
+        )
+
+    return panel
+
+
 def run_grouped_forecast(
     request: ForecastRequest,
     source: LineSource,
@@ -263,28 +299,7 @@ def run_grouped_forecast(
     report: ProgressCallback = progress or (lambda stage, percent: None)
     today = today or datetime.now(ZoneInfo(timezone)).date()
     request = request.resolved(today)
-    group_by = list(request.group_by or [])
-
-    report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
-
-    def on_page(done: int, last: int | None) -> None:
-        span = STAGE_PERCENT[Stage.AGGREGATING] - STAGE_PERCENT[Stage.FETCHING]
-        fraction = done / last if last else 1 - 1 / (1 + done / 10)
-        report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING] + int(span * min(fraction, 1.0)))
-
-    lines = source.fetch_lines(request.start_date, request.end_date, request.status, group_by, on_page)
-
-    report(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
-    panel = build_panel(
-        lines, group_by, request.measure, timezone=timezone, today=today,
-        start_date=request.start_date, end_date=request.end_date,
-    )
-    months = len(panel.periods) - int(panel.start[0]) if len(panel) else 0
-    if months < MIN_COMPLETE_MONTHS:
-        raise InsufficientHistory(
-            f"{max(months, 0)} complete month(s) of sale lines from the first sale between {request.start_date} "
-            f"and {request.end_date}; at least {MIN_COMPLETE_MONTHS} are needed"
-        )
+    panel = fetch_panel(request, source, timezone=timezone, today=today, report=report)
 
     items = series_inputs(panel)
     results: list[dict[str, Any]] = []

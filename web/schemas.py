@@ -18,6 +18,14 @@ DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 100
 
 
+def digits_only(value: Any) -> Any:
+    """A query-string number must be plain digits: "+5", " 5", "5.0" and "1e1" are client
+    mistakes, not numbers to guess at."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("not a whole number")
+    return value
+
+
 # ---- probes -----------------------------------------------------------------------------------
 
 
@@ -51,13 +59,7 @@ class ListQuery(BaseModel):
         DEFAULT_LIST_LIMIT, ge=1, le=MAX_LIST_LIMIT, description="How many jobs, newest first."
     )
 
-    @field_validator("limit", mode="before")
-    @classmethod
-    def _digits_only(cls, value: Any) -> Any:
-        # "+5", " 5", "5.0" and "1e1" are client mistakes, not numbers to guess at.
-        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-            raise ValueError("not a whole number")
-        return value
+    _digits = field_validator("limit", mode="before")(lambda value: digits_only(value))
 
     @classmethod
     def parse(cls, args: Any) -> "ListQuery":
@@ -133,12 +135,7 @@ class SeriesQuery(BaseModel):
         "backtest accuracy; a leading `-` for the largest first. Series without the figure come last.",
     )
 
-    @field_validator("level", "limit", mode="before")
-    @classmethod
-    def _digits_only(cls, value: Any) -> Any:
-        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-            raise ValueError("not a whole number")
-        return value
+    _digits = field_validator("level", "limit", mode="before")(lambda value: digits_only(value))
 
     @classmethod
     def parse(cls, args: Any) -> "SeriesQuery":

@@ -32,12 +32,10 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Ignore
 
-from shared.errors import ForecastError, InsufficientHistory, InvalidRequest, UpstreamUnavailable
-from shared.grouped import assemble, fingerprint
+from shared.errors import ForecastError, InvalidRequest, UpstreamUnavailable
+from shared.grouped import assemble, fetch_panel, fingerprint
 from shared.grouped_store import GroupedStore, Plan, panel_from_bytes, panel_to_bytes
 from shared.hierarchy import forecast_chunk, series_inputs
-from shared.panel import build_panel
-from shared.pipeline import MIN_COMPLETE_MONTHS, STAGE_PERCENT
 from shared.protocol import CHUNK_TASK, FORECAST_TASK, CeleryState
 from shared.schema import ForecastRequest, Stage
 from worker import history, webhooks
@@ -78,28 +76,9 @@ def start(task: Any, ctx: WorkerContext, request: ForecastRequest, *, progress: 
     today = ctx.today()
     request = request.resolved(today)
     group_by = list(request.group_by or [])
-
-    progress(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
-
-    def on_page(done: int, last: int | None) -> None:
-        span = STAGE_PERCENT[Stage.AGGREGATING] - STAGE_PERCENT[Stage.FETCHING]
-        fraction = done / last if last else 1 - 1 / (1 + done / 10)
-        progress(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING] + int(span * min(fraction, 1.0)))
-
-    lines = ctx.line_source.fetch_lines(
-        request.start_date, request.end_date, request.status, group_by, on_page, deadline=deadline
+    panel = fetch_panel(
+        request, ctx.line_source, timezone=settings.sales_timezone, today=today, report=progress, deadline=deadline
     )
-    progress(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
-    panel = build_panel(
-        lines, group_by, request.measure, timezone=settings.sales_timezone, today=today,
-        start_date=request.start_date, end_date=request.end_date,
-    )
-    months = len(panel.periods) - int(panel.start[0]) if len(panel) else 0
-    if months < MIN_COMPLETE_MONTHS:
-        raise InsufficientHistory(
-            f"{max(months, 0)} complete month(s) of sale lines from the first sale between {request.start_date} "
-            f"and {request.end_date}; at least {MIN_COMPLETE_MONTHS} are needed"
-        )
     n_series = len(panel)
     if n_series > settings.max_series:
         raise InvalidRequest(

@@ -62,12 +62,13 @@ def test_list_needs_the_key_when_keys_are_set(make_web_app):
 
 
 def test_the_model_help_says_what_auto_does(web_client):
-    # auto is an equal-weight mean of its members (shared.models.AutoForecaster), not a selection
+    # auto is the median of its members (shared.models.AutoForecaster), not a selection
     from shared.models import AutoForecaster
 
     html = web_client.get("/").get_data(as_text=True)
     help_text = re.search(r'<p id="model-help"[^>]*>(.*?)</p>', html, re.S).group(1)
     assert "best" not in help_text and "median of five models" in help_text
-    assert len(AutoForecaster.MEMBERS) == 3
+    assert len(AutoForecaster.MEMBERS) == 5
+    names = {"ets": "ETS", "theta": "Theta", "ces": "CES", "ces_seasonal": "CES", "seasonal_naive": "seasonal naive"}
     for label, *_ in AutoForecaster.MEMBERS:
-        assert label.upper() in help_text.upper()
+        assert names[label] in help_text
