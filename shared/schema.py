@@ -71,11 +71,13 @@ class ForecastRequest(BaseModel):
         None, max_length=2048, description="Where to POST the signed final status (webhook)."
     )
     refresh: bool = Field(False, description="Bypass the result cache.")
-    group_by: list[str] | None = Field(
+    group_by: list[Annotated[str, Field(pattern=GROUP_FIELD_PATTERN)]] | None = Field(
         None,
         min_length=1,
         max_length=MAX_GROUP_FIELDS,
-        description="Sale-line fields to forecast every group of, outermost first (CONTRACT §8).",
+        json_schema_extra={"uniqueItems": True},
+        description="Sale-line fields to forecast every group of, outermost first (CONTRACT §8); each a "
+        "field name (letters, digits and _, not starting with a digit, at most 64), none twice.",
     )
     measure: MeasureName = Field(
         "revenue", description="What is forecast: revenue (line totals), units (quantities) or orders."

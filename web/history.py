@@ -126,7 +126,7 @@ _QUERY = [
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 # A query string past gunicorn's request-line limit (4094 bytes) is refused before the app sees it.
-_URI_TOO_LONG = {"414": {"description": "Request line too long (gunicorn refuses more than 4094 bytes).",
+URI_TOO_LONG = {"414": {"description": "Request line too long (gunicorn refuses more than 4094 bytes).",
                          "content": {"text/html": {}}}}
 
 
@@ -141,7 +141,7 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                     *_QUERY,
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
                 ],
-                "responses": {"200": ok("HistoryList", "One row per job and month forecast."), **errors, **_URI_TOO_LONG},
+                "responses": {"200": ok("HistoryList", "One row per job and month forecast."), **errors, **URI_TOO_LONG},
             }
         },
         "/api/v1/track-record": {
@@ -150,7 +150,7 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                 "operationId": "trackRecord",
                 "security": secured,
                 "parameters": _QUERY,
-                "responses": {"200": ok("TrackRecord", "Per months ahead and level."), **errors, **_URI_TOO_LONG},
+                "responses": {"200": ok("TrackRecord", "Per months ahead and level."), **errors, **URI_TOO_LONG},
             }
         },
     }

@@ -350,7 +350,7 @@ def series_paths(ctx: SpecContext) -> dict[str, Any]:
                     "`next_cursor`; `q` searches the key values; `sort` orders by forecast, growth or accuracy."
                 ),
                 parameters=ctx.query_parameters(SeriesQuery.model_json_schema()),
-                responses={"200": json_response("SeriesPage", "One page of series.")},
+                responses={"200": json_response("SeriesPage", "One page of series."), **history.URI_TOO_LONG},
                 errors=(404, 422, 503),
             ),
         },
@@ -361,7 +361,10 @@ def series_paths(ctx: SpecContext) -> dict[str, Any]:
                 operation_id="seriesCsv",
                 summary="Every series of a grouped job as CSV",
                 description="One line per series and horizon month: level, the key fields, period, forecast, low, high.",
-                responses={"200": {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}}},
+                responses={
+                    "200": {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    **history.URI_TOO_LONG,
+                },
                 errors=(404, 503),
             ),
         },
