@@ -1,0 +1,69 @@
+"""A worker process killed in the middle of a grouped job's chunk: the chunk runs again, the job
+ends SUCCESS with every series once (CONTRACT §8; acks_late + reject on worker lost)."""
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+import requests
+
+from local.demo import demo_lines, demo_rows
+from local.fake_laravel import FakeLaravel
+from stack.local import LocalStack
+from tests.reliability.conftest import control_app, wait_for
+from tests.service.conftest import API_KEY, base_env
+
+pytestmark = pytest.mark.slow
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path):
+    import psutil
+
+    today = date.today()
+    rows = demo_rows(today)
+    with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as url:
+        env = base_env(tmp_path, LARAVEL_API_URL=url, API_KEYS=API_KEY, CHUNK_SIZE="3")
+        stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=1)
+        stack.start(ready_timeout=120)
+        try:
+            body = {"group_by": ["category", "product_id"], "model": "arima", "horizon": 2, "refresh": True}
+            response = requests.post(f"{stack.web_url}/api/v1/forecasts", json=body, headers=HEADERS, timeout=30)
+            task_id = response.json()["task_id"]
+            app = control_app(stack.env["REDIS_URL"])
+
+            def chunk_running() -> tuple[str, int] | None:
+                active = app.control.inspect(timeout=1.0).active() or {}
+                for tasks in active.values():
+                    for task in tasks:
+                        if task.get("name") == "forecast.grouped.chunk" and task.get("worker_pid"):
+                            return task["id"], int(task["worker_pid"])
+                return None
+
+            found = wait_for("a chunk running", chunk_running, 120)
+            chunk_id, pid = found
+            psutil.Process(pid).kill()
+
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                doc = requests.get(f"{stack.web_url}/api/v1/forecasts/{task_id}", headers=HEADERS, timeout=30).json()
+                if doc["status"] in ("SUCCESS", "FAILURE", "REVOKED"):
+                    break
+                time.sleep(0.5)
+            assert doc["status"] == "SUCCESS", doc
+            hierarchy = doc["result"]["data"]["hierarchy"]
+            assert hierarchy["coherent"] is True
+            seen, cursor = [], None
+            while True:
+                params = {"level": 2, "limit": 100, **({"cursor": cursor} if cursor else {})}
+                page = requests.get(f"{stack.web_url}{hierarchy['series_url']}", params=params, headers=HEADERS, timeout=30).json()
+                seen += [tuple(sorted(s["key"].items())) for s in page["series"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert len(seen) == len(set(seen)) == hierarchy["levels"][1]["series"], "nothing lost or doubled"
+            log = (stack.log_dir / "worker.log").read_text(errors="replace")
+            assert chunk_id in log
+        finally:
+            stack.stop()
