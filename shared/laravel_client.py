@@ -291,7 +291,7 @@ class LaravelClient:
                     if status == 429:
                         retry_after = self._retry_after(resp.headers.get("Retry-After"))
                 else:
-                    raise self._client_error(status, body)
+                    raise self._client_error(status, body, endpoint)
             if attempt + 1 < attempts:
                 delay = self._backoff(attempt, retry_after)
                 if deadline is not None and not deadline.allows(delay):
@@ -332,7 +332,7 @@ class LaravelClient:
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
 
-    def _client_error(self, status: int, body: bytes) -> UpstreamInvalid:
+    def _client_error(self, status: int, body: bytes, endpoint: str | None = None) -> UpstreamInvalid:
         if status in (401, 403):
             hint = "check LARAVEL_API_TOKEN" if self._token else "LARAVEL_API_TOKEN is not set"
             return UpstreamInvalid(
@@ -341,7 +341,7 @@ class LaravelClient:
         if status == 404:
             return UpstreamInvalid(
                 f"Laravel sales API at {self._where} not found (HTTP 404): check LARAVEL_API_URL "
-                "and LARAVEL_SALES_PATH"
+                f"and {'LARAVEL_SALES_PATH' if endpoint in (None, self._endpoint) else 'LARAVEL_ITEMS_PATH'}"
             )
         return UpstreamInvalid(
             f"Laravel sales API at {self._where} rejected the request (HTTP {status}): {_snippet(body)}"
