@@ -21,7 +21,7 @@ import numpy as np
 
 from shared.config import Settings
 from shared.deadline import Deadline
-from shared.errors import InsufficientHistory, UpstreamUnavailable
+from shared.errors import InsufficientHistory
 from shared.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
 from shared.laravel_client import LaravelClient
 from shared.lines import LineBuilder, LineColumns
@@ -60,15 +60,7 @@ class LaravelLineSource:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LaravelLineSource":
-        if not settings.laravel_api_url:
-            raise UpstreamUnavailable("LARAVEL_API_URL is not configured")
-        client = LaravelClient(
-            settings.laravel_api_url,
-            token=settings.laravel_api_token,
-            sales_path=settings.laravel_sales_path,
-            timeout=settings.laravel_timeout_seconds,
-            timezone=settings.sales_timezone,
-        )
+        client = LaravelClient.from_settings(settings)
         return cls(client, settings.laravel_api_url, settings.laravel_items_path)
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:

@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from shared.config import redact_url
+from shared.config import Settings, redact_url
 from shared.deadline import Deadline
 from shared.errors import UpstreamInvalid, UpstreamUnavailable
 from shared.transactions import ColumnBuilder, TransactionColumns
@@ -117,6 +117,19 @@ class LaravelClient:
         self.close()
 
     # ------------------------------------------------------------------ public
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LaravelClient":
+        """The client LARAVEL_API_URL and its companions describe (the URL must be set)."""
+        if not settings.laravel_api_url:
+            raise UpstreamUnavailable("LARAVEL_API_URL is not configured")
+        return cls(
+            settings.laravel_api_url,
+            token=settings.laravel_api_token,
+            sales_path=settings.laravel_sales_path,
+            timeout=settings.laravel_timeout_seconds,
+            timezone=settings.sales_timezone,
+        )
+
     def fetch_sales(
         self,
         start_date: date,

@@ -21,7 +21,7 @@ from shared.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
 from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
 from shared.config import Settings
 from shared.deadline import Deadline
-from shared.errors import InsufficientHistory, UpstreamUnavailable
+from shared.errors import InsufficientHistory
 from shared.laravel_client import LaravelClient
 from shared.model_store import ModelStore
 from shared.models import MODEL_VERSION, make_model
@@ -75,15 +75,7 @@ class LaravelSource:
     @classmethod
     def from_settings(cls, settings: Settings) -> "LaravelSource":
         """The source LARAVEL_API_URL and its companions describe (the URL must be set)."""
-        if not settings.laravel_api_url:
-            raise UpstreamUnavailable("LARAVEL_API_URL is not configured")
-        client = LaravelClient(
-            settings.laravel_api_url,
-            token=settings.laravel_api_token,
-            sales_path=settings.laravel_sales_path,
-            timeout=settings.laravel_timeout_seconds,
-            timezone=settings.sales_timezone,
-        )
+        client = LaravelClient.from_settings(settings)
         return cls(client, settings.laravel_api_url)
 
     def fetch(self, start, end, status, on_page=None, deadline=None) -> TransactionColumns:
