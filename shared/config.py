@@ -79,7 +79,10 @@ class Settings:
     visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
     # Grouped forecasts (CONTRACT §8): series per chunk task, and the most series one job may have.
-    chunk_size: int = 500
+    # 100 series are a few seconds of work: small enough that the workers finish a job together
+    # (the last chunk is the only one some worker waits for), big enough that a chunk's own cost
+    # (a message, the panel read once per process, its results in Redis) stays under 1 %.
+    chunk_size: int = 100
     max_series: int = 20000
     # Set by the process manager (gunicorn's runner) when the web tier runs several processes:
     # where prometheus_client keeps the per-process metric files.

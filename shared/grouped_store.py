@@ -9,9 +9,11 @@ so every step of that is recorded here:
 - ``panel``: the panel, as the fan-in step needs it to reconcile (``np.savez`` bytes);
 - ``chunk:<k>``: chunk k's base forecasts (JSON), and ``done``: a hash chunk -> series count, so
   a chunk that runs twice (a worker killed after writing, the message redelivered) counts once;
-- ``series:<fingerprint>:<level>``: the finished series of one level, as ``GET .../series``
-  pages them; under the data fingerprint, so an identical later request reuses them (like the
-  single-series result cache), and ``job:<id>`` names the fingerprint a job's series are under.
+- ``series:<fingerprint>:<level>``: the finished series of one level (a hash: position -> JSON),
+  ``index:<fingerprint>:<level>``: their key texts and sortable figures, ``levels:<fingerprint>``:
+  how many series each level has; under the data fingerprint, so an identical later request reuses
+  them (like the single-series result cache), and ``job:<id>`` names the fingerprint a job's series
+  are under.
 
 Everything expires after RESULT_TTL_SECONDS, like Celery's own results.
 """
@@ -28,7 +30,7 @@ from shared.jobs import PREFIX
 
 # A chunk's record outlives its job by far less than a result: it is only needed until fan-in.
 WORK_TTL_SECONDS = 6 * 3600
-SERIES_BATCH = 500  # series read from Redis per round trip when a level is loaded
+SERIES_BATCH = 500  # series written or read per Redis command
 
 
 @dataclass(frozen=True)
@@ -127,52 +129,89 @@ class GroupedStore:
 
     # -- the finished series ----------------------------------------------------------------
     def publish(self, job_id: str, fingerprint: str, series: Sequence[dict[str, Any]]) -> None:
-        """Store every series of a finished job by level, in the order given, and name them."""
-        by_level: dict[int, list[str]] = {}
+        """Store every series of a finished job by level, in the order given, with each level's
+        index (:func:`level_index`), and name them for ``job_id``.
+
+        A level's series are a hash position -> JSON, so a page in any order is one HMGET of its
+        positions; the index is what sorting and searching need, small enough to load at once."""
+        by_level: dict[int, list[dict[str, Any]]] = {}
         for s in series:
-            by_level.setdefault(int(s["level"]), []).append(json.dumps(s, separators=(",", ":")))
-        pipe = self.redis.pipeline()
+            by_level.setdefault(int(s["level"]), []).append(s)
+        pipe = self.redis.pipeline(transaction=False)
         for level, docs in by_level.items():
             key = self._key("series", fingerprint, str(level))
             pipe.delete(key)
             for lo in range(0, len(docs), SERIES_BATCH):
-                pipe.rpush(key, *docs[lo : lo + SERIES_BATCH])
+                batch = docs[lo : lo + SERIES_BATCH]
+                pipe.hset(key, mapping={str(lo + i): json.dumps(d, separators=(",", ":")) for i, d in enumerate(batch)})
             pipe.expire(key, self.ttl)
-        pipe.set(self._key("levels", fingerprint), json.dumps(sorted(by_level)), ex=self.ttl)
+            pipe.set(self._key("index", fingerprint, str(level)), json.dumps(level_index(docs), separators=(",", ":")),
+                     ex=self.ttl)
+        counts = {str(level): len(docs) for level, docs in sorted(by_level.items())}
+        pipe.set(self._key("levels", fingerprint), json.dumps(counts), ex=self.ttl)
         pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
         pipe.execute()
 
     def reuse(self, job_id: str, fingerprint: str) -> bool:
         """Name an earlier job's series (same fingerprint) for ``job_id``, if they are still kept."""
-        levels = self.redis.get(self._key("levels", fingerprint))
-        if levels is None:
+        counts = self.level_counts(fingerprint)
+        if not counts:
             return False
-        pipe = self.redis.pipeline()
-        for level in json.loads(levels):
+        pipe = self.redis.pipeline(transaction=False)
+        for level in counts:
             pipe.expire(self._key("series", fingerprint, str(level)), self.ttl)
+            pipe.expire(self._key("index", fingerprint, str(level)), self.ttl)
         pipe.expire(self._key("levels", fingerprint), self.ttl)
         pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
-        results = pipe.execute()
-        return all(results)
+        return all(pipe.execute())
 
     def fingerprint_of(self, job_id: str) -> str | None:
+        """The fingerprint a finished grouped job's series are kept under; None for any other id."""
         value = self.redis.get(self._key("job", job_id))
         return value.decode() if isinstance(value, bytes) else value
 
-    def levels(self, fingerprint: str) -> list[int]:
+    def level_counts(self, fingerprint: str) -> dict[int, int]:
+        """{level: number of series} of a finished job's levels (the total is level 0); {} once expired."""
         blob = self.redis.get(self._key("levels", fingerprint))
-        return json.loads(blob) if blob else []
+        return {int(k): int(v) for k, v in json.loads(blob).items()} if blob else {}
 
-    def iter_level(self, fingerprint: str, level: int) -> Iterator[bytes]:
-        """A level's series as stored (JSON bytes), in batches: never the whole level at once."""
-        key = self._key("series", fingerprint, str(level))
-        start = 0
-        while True:
-            batch = self.redis.lrange(key, start, start + SERIES_BATCH - 1)
-            if not batch:
-                return
-            yield from batch
-            start += len(batch)
+    def index(self, fingerprint: str, level: int) -> dict[str, Any] | None:
+        """A level's index as :func:`level_index` made it; None once expired."""
+        blob = self.redis.get(self._key("index", fingerprint, str(level)))
+        return json.loads(blob) if blob else None
+
+    def series_at(self, fingerprint: str, level: int, positions: Sequence[int]) -> list[bytes | None]:
+        """The stored JSON of the series at ``positions`` of a level (None where there is none)."""
+        if not positions:
+            return []
+        return self.redis.hmget(self._key("series", fingerprint, str(level)), [str(p) for p in positions])
+
+    def iter_level(self, fingerprint: str, level: int, count: int) -> Iterator[bytes]:
+        """A level's ``count`` series as stored (JSON bytes), in order and in batches: never the
+        whole level at once. Stops at the first one missing (the level expired meanwhile)."""
+        for lo in range(0, count, SERIES_BATCH):
+            for blob in self.series_at(fingerprint, level, range(lo, min(lo + SERIES_BATCH, count))):
+                if blob is None:
+                    return
+                yield blob
+
+
+# What a level's series can be sorted by: the name in `sort`, and the forecast block's field.
+SORT_FIGURES = {"forecast": "next_month_forecast", "growth": "forecast_growth_rate", "accuracy": "model_accuracy"}
+
+
+def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What paging a level in another order, or searching it, needs of each series: its key values
+    as one lower-case text (``null`` for a null key), and the figures it can be sorted by."""
+    index: dict[str, Any] = {"text": [], **{name: [] for name in SORT_FIGURES}}
+    for s in series:
+        key = s.get("key") or {}
+        index["text"].append(" ".join("null" if v is None else str(v) for v in key.values()).lower())
+        forecast = s.get("forecast") or {}
+        for name, field in SORT_FIGURES.items():
+            value = forecast.get(field)
+            index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+    return index
 
 
 PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_orders")

@@ -115,6 +115,12 @@ class LocalStack:
             if self.want["worker"]:
                 self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)
 
+    def add_worker(self, name: str, concurrency: int = 1) -> Managed:
+        """One more Celery worker, started on its own with node name ``<name>@<host>`` and logging
+        to ``<log_dir>/<name>.log``: as another machine's worker would join (Redis the only link)."""
+        argv = _resolve(commands.worker(self.env.get("FORECAST_QUEUE", Settings.forecast_queue), concurrency))
+        return self._spawn(name, argv + ["--hostname", f"{name}@%h"])
+
     def _migrate_history(self) -> None:
         """The history database's migrations (DATABASE_URL; unset: var/history.sqlite3), run once,
         here, before any process that uses the database starts: never by several at once."""

@@ -1,11 +1,12 @@
 """A grouped job's series (CONTRACT §8): ``GET /api/v1/forecasts/{id}/series`` pages them,
 ``GET /api/v1/forecasts/{id}/series.csv`` streams them all.
 
-A finished grouped job's series never change (only their expiry removes them), and a reader pages
-through one level many times: so each web process loads a level once from Redis
-(shared.grouped_store, in batches) and keeps it, parsed for filtering and sorting and as the
-stored JSON bytes for the answer, which is assembled from those bytes without re-encoding. The
-CSV is written row by row from Redis batches, never built whole in memory.
+A finished grouped job's series never change (only their expiry removes them), and the worker
+that published them stored each level as a hash position -> JSON with a small index (key texts,
+sortable figures; shared.grouped_store). A page in the stored order is one HMGET of its
+positions, assembled from the stored bytes without re-encoding; a sorted or searched page first
+loads the level's index, once per web process. The CSV is written row by row from Redis batches,
+never built whole in memory.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from shared.errors import InvalidRequest, NotFound
-from shared.grouped_store import GroupedStore
+from shared.grouped_store import SORT_FIGURES, GroupedStore
 from shared.schema import JobStatus
 from web.jobs import ForecastService
 from web.schemas import SeriesQuery
@@ -31,90 +32,125 @@ from web.schemas import SeriesQuery
 bp = Blueprint("series", __name__, url_prefix="/api/v1/forecasts")
 
 STORE_KEY = "sales_forecast_series"
-LEVELS_KEPT = 8  # (job data, level) entries kept per web process
+KEPT = 64  # job ids, level counts and level indexes kept per web process (each kind)
 
 
-def _figure(doc: dict[str, Any], name: str) -> float | None:
-    forecast = doc.get("forecast") or {}
-    value = {
-        "forecast": forecast.get("next_month_forecast"),
-        "growth": forecast.get("forecast_growth_rate"),
-        "accuracy": forecast.get("model_accuracy"),
-    }[name]
-    return float(value) if isinstance(value, (int, float)) else None
+class _Kept(OrderedDict):
+    """A small LRU map: what a finished job's series are under never changes, only expires."""
+
+    def remember(self, key: Any, value: Any) -> Any:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > KEPT:
+            self.popitem(last=False)
+        return value
 
 
 @dataclass
 class LevelIndex:
-    """One level of one finished job: the stored bytes and what filtering and sorting need."""
+    """One level of one finished job, for sorting and searching: key texts and figures."""
 
-    raw: list[bytes]
     text: list[str]  # the key values, lower-cased, for `q`
     figures: dict[str, list[float | None]]
     _orders: dict[str, list[int]] = field(default_factory=dict)
 
-    @classmethod
-    def load(cls, blobs: Iterator[bytes]) -> "LevelIndex":
-        raw, text = [], []
-        figures: dict[str, list[float | None]] = {"forecast": [], "growth": [], "accuracy": []}
-        for blob in blobs:
-            doc = json.loads(blob)
-            raw.append(blob)
-            text.append(" ".join("null" if v is None else str(v) for v in doc.get("key", {}).values()).lower())
-            for name in figures:
-                figures[name].append(_figure(doc, name))
-        return cls(raw, text, figures)
-
     def order(self, sort: str) -> list[int]:
+        """Positions in ``sort`` order; stable, so ties keep the key order; missing figures last."""
         if sort == "key":
-            return list(range(len(self.raw)))
+            return list(range(len(self.text)))
         if sort not in self._orders:
-            name = sort.lstrip("-")
-            values = self.figures[name]
+            values = self.figures[sort.lstrip("-")]
             present = [i for i, v in enumerate(values) if v is not None]
-            present.sort(key=lambda i: values[i], reverse=sort.startswith("-"))  # stable: key order on ties
+            present.sort(key=lambda i: values[i], reverse=sort.startswith("-"))
             self._orders[sort] = present + [i for i, v in enumerate(values) if v is None]
         return self._orders[sort]
 
 
 class SeriesReader:
-    """The finished series of grouped jobs, per level, as this web process has loaded them."""
+    """The finished series of grouped jobs (shared.grouped_store), with what this web process
+    keeps of them: which fingerprint a job's series are under, each level's size, and the level
+    indexes that sorting and searching use (each loaded once, by one thread, under its own lock).
+    The series themselves are read from Redis page by page, so a first page needs no index."""
 
     def __init__(self, store: GroupedStore) -> None:
         self.store = store
-        self._levels: OrderedDict[tuple[str, int], LevelIndex] = OrderedDict()
+        self._jobs: _Kept = _Kept()
+        self._counts: _Kept = _Kept()
+        self._indexes: _Kept = _Kept()
         self._lock = threading.Lock()
+        self._loading: dict[tuple[str, int], threading.Lock] = {}
 
-    def level(self, fingerprint: str, level: int) -> LevelIndex:
+    def fingerprint(self, task_id: str) -> str | None:
+        with self._lock:
+            if task_id in self._jobs:
+                return self._jobs[task_id]
+        fingerprint = self.store.fingerprint_of(task_id)
+        if fingerprint is not None:
+            with self._lock:
+                self._jobs.remember(task_id, fingerprint)
+        return fingerprint
+
+    def counts(self, fingerprint: str) -> dict[int, int]:
+        with self._lock:
+            if fingerprint in self._counts:
+                return self._counts[fingerprint]
+        counts = self.store.level_counts(fingerprint)
+        if counts:
+            with self._lock:
+                self._counts.remember(fingerprint, counts)
+        return counts
+
+    def index(self, fingerprint: str, level: int) -> LevelIndex | None:
         key = (fingerprint, level)
         with self._lock:
-            found = self._levels.get(key)
-            if found is not None:
-                self._levels.move_to_end(key)
-                return found
-        index = LevelIndex.load(self.store.iter_level(fingerprint, level))
+            if key in self._indexes:
+                return self._indexes[key]
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:  # one thread loads a level; the others wait for it, then find it kept
+            with self._lock:
+                if key in self._indexes:
+                    return self._indexes[key]
+            blob = self.store.index(fingerprint, level)
+            index = None if blob is None else LevelIndex(blob["text"], {name: blob[name] for name in SORT_FIGURES})
+            with self._lock:
+                self._loading.pop(key, None)
+                if index is not None:
+                    self._indexes.remember(key, index)
+            return index
+
+    def forget(self, task_id: str, fingerprint: str) -> None:
+        """The series have expired: drop what this process kept of them."""
         with self._lock:
-            self._levels[key] = index
-            while len(self._levels) > LEVELS_KEPT:
-                self._levels.popitem(last=False)
-        return index
+            self._jobs.pop(task_id, None)
+            self._counts.pop(fingerprint, None)
+            for key in [k for k in self._indexes if k[0] == fingerprint]:
+                self._indexes.pop(key, None)
 
 
 def _reader() -> SeriesReader:
     return current_app.extensions[STORE_KEY]
 
 
-def _grouped_job(task_id: str) -> tuple[str, dict[str, Any]]:
-    """(fingerprint, hierarchy) of a finished grouped job, else NotFound saying why."""
+def _no_series(task_id: str) -> NotFound:
+    """Why a job has no series to read: not finished, not grouped, unknown (404 either way)."""
     forecasts: ForecastService = current_app.extensions["sales_forecast"]
     doc = forecasts.status(task_id)  # NotFound for an id no one submitted
     if doc.status != JobStatus.SUCCESS:
-        raise NotFound(f"the job has no series yet: it is {doc.status}")
-    hierarchy = ((doc.result or {}).get("data") or {}).get("hierarchy")
-    fingerprint = _reader().store.fingerprint_of(task_id)
-    if not isinstance(hierarchy, dict) or fingerprint is None:
-        raise NotFound("the job has no series: it was not a grouped forecast, or they have expired")
-    return fingerprint, hierarchy
+        return NotFound(f"the job has no series yet: it is {doc.status}")
+    return NotFound("the job has no series: it was not a grouped forecast, or they have expired")
+
+
+def _grouped_job(task_id: str) -> tuple[str, dict[int, int]]:
+    """(fingerprint, {level: series}) of a finished grouped job, else NotFound saying why.
+
+    A job's fingerprint is named only when its series are published, just before its SUCCESS is
+    stored, so a reader that finds it needs not read the status document."""
+    reader = _reader()
+    fingerprint = reader.fingerprint(task_id)
+    counts = reader.counts(fingerprint) if fingerprint is not None else {}
+    if fingerprint is None or not counts:
+        raise _no_series(task_id)
+    return fingerprint, counts
 
 
 def _cursor_scope(task_id: str, query: SeriesQuery, level: int) -> str:
@@ -140,28 +176,40 @@ def _decode_cursor(cursor: str, scope: str) -> int:
 @bp.get("/<task_id>/series")
 def list_series(task_id: str) -> Response:
     query = SeriesQuery.parse(request.args)
-    fingerprint, hierarchy = _grouped_job(task_id)
-    deepest = len(hierarchy.get("group_by") or [])
+    fingerprint, counts = _grouped_job(task_id)
+    deepest = max(counts)
     level = query.level or deepest
     if level > deepest:
         raise InvalidRequest(f"level: this job has levels 1 to {deepest}", field="level")
-    index = _reader().level(fingerprint, level)
-    order = index.order(query.sort)
-    if query.q:
-        needle = query.q.lower()
-        order = [i for i in order if needle in index.text[i]]
     scope = _cursor_scope(task_id, query, level)
     offset = _decode_cursor(query.cursor, scope) if query.cursor else 0
-    page = order[offset : offset + query.limit]
-    more = offset + query.limit < len(order)
+    if query.sort == "key" and not query.q:
+        matching = counts.get(level, 0)  # the stored order: no index needed
+        page = list(range(offset, min(offset + query.limit, matching)))
+    else:
+        index = _reader().index(fingerprint, level)
+        if index is None:
+            _reader().forget(task_id, fingerprint)
+            raise _no_series(task_id)
+        order = index.order(query.sort)
+        if query.q:
+            needle = query.q.lower()
+            order = [i for i in order if needle in index.text[i]]
+        matching = len(order)
+        page = order[offset : offset + query.limit]
+    raw = _reader().store.series_at(fingerprint, level, page)
+    if any(blob is None for blob in raw):
+        _reader().forget(task_id, fingerprint)
+        raise _no_series(task_id)
+    more = offset + query.limit < matching
     next_cursor = _encode_cursor(offset + query.limit, scope) if more else None
     body = b"".join(
         [
             b'{"series":[',
-            b",".join(index.raw[i] for i in page),
+            b",".join(raw),  # type: ignore[arg-type]  # no None left
             b'],"next_cursor":',
             json.dumps(next_cursor).encode(),
-            f',"level":{level},"matching":{len(order)}}}'.encode(),
+            f',"level":{level},"matching":{matching}}}'.encode(),
         ]
     )
     return Response(body, mimetype="application/json")
@@ -175,15 +223,17 @@ def _csv_line(cells: list[Any]) -> str:
 
 @bp.get("/<task_id>/series.csv")
 def series_csv(task_id: str) -> Response:
-    fingerprint, hierarchy = _grouped_job(task_id)
-    group_by: list[str] = list(hierarchy.get("group_by") or [])
+    fingerprint, counts = _grouped_job(task_id)
     store = _reader().store
-    levels = store.levels(fingerprint)
+    deepest = store.series_at(fingerprint, max(counts), [0])[0]
+    if deepest is None:
+        raise _no_series(task_id)
+    group_by: list[str] = list(json.loads(deepest).get("key") or {})  # the deepest key has every field
 
     def rows() -> Iterator[str]:
         yield _csv_line(["level", *group_by, "period", "forecast", "low", "high"])
-        for level in levels:
-            for blob in store.iter_level(fingerprint, level):
+        for level, count in sorted(counts.items()):
+            for blob in store.iter_level(fingerprint, level, count):
                 doc = json.loads(blob)
                 key = doc.get("key") or {}
                 cells = [("null" if key[f] is None else key[f]) if f in key else "" for f in group_by]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any
@@ -71,6 +72,7 @@ def start(task: Any, ctx: WorkerContext, request: ForecastRequest, *, progress: 
     """Fetch, build the panel, and fan the series out; the document when the cache has it."""
     job_id = task.request.id
     settings = ctx.settings
+    started = time.perf_counter()
     if ctx.line_source is None:
         raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
     today = ctx.today()
@@ -114,7 +116,10 @@ def start(task: Any, ctx: WorkerContext, request: ForecastRequest, *, progress: 
             task_id=f"{job_id}-chunk-{k}",
             queue=settings.forecast_queue,
         )
-    log.info("grouped job %s: %d series in %d chunks of %d", job_id, n_series, plan.n_chunks, chunk_size)
+    log.info(
+        "grouped job %s: %d lines used, %d series in %d chunks of %d (fetch and panel %.2f s)",
+        job_id, int(panel.lines[0]) if len(panel) else 0, n_series, plan.n_chunks, chunk_size, time.perf_counter() - started,
+    )
     raise Ignore()  # the fan-in stores the job's result under its id
 
 
@@ -148,17 +153,22 @@ def _end(task: Any, plan: Plan, state: str, result: Any) -> None:
 
 
 def _fan_in(task: Any, ctx: WorkerContext, store: GroupedStore, plan: Plan) -> None:
+    started = time.perf_counter()
     request = ForecastRequest.parse(plan.request)
     panel = _panel(store, plan.job_id)
     results = store.chunk_results(plan)
     grouped = assemble(panel, request, results, task_id=plan.job_id, source_name=plan.source)
+    reconciled = time.perf_counter()
     store.publish(plan.job_id, plan.fingerprint, grouped.series)
     ctx.cache.set(f"grouped:{plan.fingerprint}", grouped.document)
     _end(task, plan, CeleryState.SUCCESS, grouped.document)
     history.publish_document(task.app, plan.job_id, grouped.document, plan.request, grouped.series)
     store.clear_work(plan.job_id)
     _panels.pop(plan.job_id, None)
-    log.info("grouped job %s: %d series reconciled and published", plan.job_id, plan.n_series)
+    log.info(
+        "grouped job %s: %d series reconciled in %.2f s and written in %.2f s",
+        plan.job_id, plan.n_series, reconciled - started, time.perf_counter() - reconciled,
+    )
 
 
 @shared_task(bind=True, name=CHUNK_TASK, max_retries=CHUNK_RETRIES, ignore_result=True)

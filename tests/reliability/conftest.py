@@ -20,8 +20,7 @@ import pytest
 import redis
 import requests
 
-from stack import commands
-from stack.local import LocalStack, _resolve
+from stack.local import LocalStack
 from stack.redis_server import RedisServer
 from tests.service.conftest import Laravel, base_env, sales_rows  # noqa: F401  (re-exported)
 from tests.waiting import wait_for  # noqa: F401  (used here and re-exported)
@@ -104,9 +103,7 @@ def start_stack(tmp: Path, env: dict[str, str], **kwargs: Any) -> LocalStack:
 
 def spawn_worker(stack: LocalStack, name: str, concurrency: int = 1) -> None:
     """Another worker process (its own Celery node name) consuming the same queue."""
-    queue = stack.env.get("FORECAST_QUEUE", "forecasts")
-    argv = _resolve(commands.worker(queue, concurrency)) + ["--hostname", f"{name}@%h"]
-    stack._spawn(name, argv)
+    stack.add_worker(name, concurrency)
 
 
 def worker_log_ready(stack: LocalStack, name: str, timeout: float = 60) -> None:

@@ -6,27 +6,37 @@ names, Redis the only meeting point), with small chunks so that one job has many
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import re
 import time
+import uuid
 from datetime import date
 
 import pytest
+import redis
 import requests
 
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel
-from stack import commands
-from stack.local import LocalStack, _resolve
+from shared.config import Settings
+from shared.grouped_store import GroupedStore, Plan
+from shared.jobs import JobStore
+from shared.protocol import CHUNK_TASK
+from shared.schema import ForecastRequest
+from stack.local import LocalStack
+from stack.redis_server import free_port
 from tests.service.conftest import API_KEY, base_env
+from web.celery_client import create_celery_client
 
 pytestmark = pytest.mark.slow
 
 GROUP_BY = ["category", "product_id"]
 CHUNK_SIZE = 4
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+FLOWER_AUTH = "ops:grouped-flower"
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +50,12 @@ def shop():
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, shop):
     root = tmp_path_factory.mktemp("grouped")
-    env = base_env(root, LARAVEL_API_URL=shop, API_KEYS=API_KEY, CHUNK_SIZE=str(CHUNK_SIZE))
-    stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
+    env = base_env(root, LARAVEL_API_URL=shop, API_KEYS=API_KEY, CHUNK_SIZE=str(CHUNK_SIZE),
+                   FLOWER_PORT=str(free_port()), FLOWER_BASIC_AUTH=FLOWER_AUTH)
+    stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1, flower=True)
     stack.start(ready_timeout=120)
     # A second worker, started on its own with its own node name, as on another machine.
-    argv = _resolve(commands.worker(stack.env.get("FORECAST_QUEUE", "forecasts"), 1)) + ["-n", "second@%h"]
-    stack._spawn("worker2", argv)
+    stack.add_worker("worker2")
     time.sleep(3)
     yield stack
     stack.stop()
@@ -147,6 +157,47 @@ def test_two_separately_started_workers_share_one_jobs_chunks(stack):
     first = len(pattern.findall((logs / "worker.log").read_text(errors="replace")))
     second = len(pattern.findall((logs / "worker2.log").read_text(errors="replace")))
     assert first > 0 and second > 0, (first, second)
+
+
+def test_flower_shows_each_chunk_with_its_job_and_place(stack):
+    task_id = _submit(stack, {"group_by": ["category"], "measure": "units", "horizon": 1, "refresh": True})
+    assert _wait(stack, task_id)["status"] == "SUCCESS"
+    url = f"http://127.0.0.1:{stack.env['FLOWER_PORT']}/api/tasks"
+    auth = {"Authorization": "Basic " + base64.b64encode(FLOWER_AUTH.encode()).decode()}
+    deadline = time.monotonic() + 30
+    while True:
+        tasks = requests.get(url, params={"taskname": "forecast.grouped.chunk"}, headers=auth, timeout=10).json()
+        ours = {tid: t for tid, t in tasks.items() if tid.startswith(f"{task_id}-chunk-")}
+        if ours and all(t["state"] == "SUCCESS" for t in ours.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert ours, "Flower lists the job's chunks"
+    n = len(ours)
+    for tid, info in ours.items():
+        k = int(tid.rsplit("-", 1)[1])
+        # What an operator reads: the task's name, and args naming the job and chunk k of n.
+        assert info["name"] == "forecast.grouped.chunk"
+        assert info["args"] == repr([task_id, k, n]) or info["args"] == repr((task_id, k, n)), info["args"]
+        assert info["state"] == "SUCCESS" and info["worker"]
+
+
+def test_a_chunk_that_keeps_failing_ends_the_job_with_a_stable_code(stack):
+    """A chunk whose job's panel cannot be read fails each time: after its retries the job ends
+    FAILURE internal_error naming the chunk, never a PROGRESS that hangs."""
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    job_id = str(uuid.uuid4())
+    request = ForecastRequest.parse({"group_by": ["category"]}).resolved(date.today())
+    JobStore(client).record(job_id, request.model_dump(mode="json", exclude_none=True))
+    plan = Plan(job_id=job_id, n_series=3, n_chunks=1, chunk_size=3, request=request.model_dump(mode="json"),
+                source="test", fingerprint="fp-broken")
+    GroupedStore(client).start(plan, b"not a panel")
+    celery = create_celery_client(Settings.from_env(stack.env), bounded=False)
+    celery.send_task(CHUNK_TASK, args=[job_id, 0, 1], task_id=f"{job_id}-chunk-0",
+                     queue=stack.env.get("FORECAST_QUEUE", "forecasts"))
+    doc = _wait(stack, job_id, timeout=60)
+    assert doc["status"] == "FAILURE" and doc["error"]["code"] == "internal_error", doc
+    assert doc["error"]["message"].startswith("chunk 1 of 1 failed 3 times"), doc["error"]
+    assert GroupedStore(client).plan(job_id) is None, "the job's work records are cleared"
 
 
 def test_a_cancelled_grouped_job_ends_revoked_and_runs_no_more_chunks(stack):

@@ -1,0 +1,146 @@
+"""GET /api/v1/forecasts/{id}/series and .../series.csv over series a worker published
+(shared.grouped_store on the test Redis): paging, sorting, searching, cursors, expiry, errors."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from shared.grouped_store import GroupedStore
+
+JOB = "4b1f0c7e-5a6d-4d51-9f4e-0a1b2c3d4e5f"
+FP = "fp-test"
+
+
+def _series(level: int, key: dict, forecast: float | None, growth: float | None = None, accuracy: float | None = None) -> dict:
+    horizon = [{"period": "2026-01", "forecast": forecast or 0.0, "low": 0.0, "high": (forecast or 0.0) * 2},
+               {"period": "2026-02", "forecast": forecast or 0.0, "low": 0.0, "high": (forecast or 0.0) * 2}]
+    return {"key": key, "level": level, "actual": [{"period": "2025-12", "value": 1.0}],
+            "forecast": {"next_month_forecast": forecast, "forecast_growth_rate": growth, "model_accuracy": accuracy,
+                         "horizon": horizon},
+            "data_quality": {}}
+
+
+PRODUCTS = [
+    _series(2, {"category": "Bags", "product_id": "1"}, 30.0, 5.0, 80.0),
+    _series(2, {"category": "Bags", "product_id": "2"}, 10.0, None, 90.0),
+    _series(2, {"category": "Shoes", "product_id": "17"}, 50.0, -2.0, None),
+    _series(2, {"category": "Shoes", "product_id": "170"}, 10.0, 1.0, 70.0),
+    _series(2, {"category": None, "product_id": "9"}, 20.0, 0.0, 60.0),
+]
+CATEGORIES = [_series(1, {"category": "Bags"}, 40.0), _series(1, {"category": "Shoes"}, 60.0),
+              _series(1, {"category": None}, 20.0)]
+TOTAL = _series(0, {}, 120.0)
+
+
+@pytest.fixture
+def store(web_redis):
+    store = GroupedStore(web_redis, ttl_seconds=600)
+    store.publish(JOB, FP, [TOTAL, *CATEGORIES, *PRODUCTS])
+    return store
+
+
+@pytest.fixture
+def client(make_web_app, store):
+    return make_web_app().test_client()
+
+
+def _keys(body: dict) -> list:
+    return [s["key"].get("product_id", s["key"].get("category")) for s in body["series"]]
+
+
+def test_the_store_keeps_each_level_in_order_with_its_index(store):
+    assert store.fingerprint_of(JOB) == FP and store.fingerprint_of("other") is None
+    assert store.level_counts(FP) == {0: 1, 1: 3, 2: 5}
+    assert [b.count(b'"level":2') for b in store.iter_level(FP, 2, 5)] == [1] * 5
+    index = store.index(FP, 2)
+    assert index["text"][4] == "null 9" and index["forecast"] == [30.0, 10.0, 50.0, 10.0, 20.0]
+    assert index["growth"][1] is None and index["accuracy"][2] is None
+    assert store.series_at(FP, 2, [4, 0, 99])[2] is None
+
+
+def test_an_identical_job_reuses_the_series(store):
+    assert store.reuse("job-2", FP) is True
+    assert store.fingerprint_of("job-2") == FP
+    assert store.reuse("job-3", "unknown-fp") is False
+
+
+def test_pages_in_key_order_every_series_once(client):
+    seen, cursor = [], None
+    while True:
+        body = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2" + (f"&cursor={cursor}" if cursor else "")).json
+        assert body["level"] == 2 and body["matching"] == 5
+        seen += _keys(body)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["1", "2", "17", "170", "9"]
+    categories = client.get(f"/api/v1/forecasts/{JOB}/series?level=1").json
+    assert _keys(categories) == ["Bags", "Shoes", None] and categories["next_cursor"] is None
+
+
+@pytest.mark.parametrize("sort, expected", [
+    ("forecast", ["2", "170", "9", "1", "17"]),  # ties keep the key order
+    ("-forecast", ["17", "1", "9", "2", "170"]),
+    ("growth", ["17", "9", "170", "1", "2"]),  # no figure: last, either way
+    ("-growth", ["1", "170", "9", "17", "2"]),
+    ("-accuracy", ["2", "1", "170", "9", "17"]),
+])
+def test_sorted_pages(client, sort, expected):
+    first = client.get(f"/api/v1/forecasts/{JOB}/series?sort={sort}&limit=3").json
+    rest = client.get(f"/api/v1/forecasts/{JOB}/series?sort={sort}&limit=3&cursor={first['next_cursor']}").json
+    assert _keys(first) + _keys(rest) == expected and rest["next_cursor"] is None
+
+
+def test_search_matches_key_values_case_insensitively(client):
+    body = client.get(f"/api/v1/forecasts/{JOB}/series?q=17").json
+    assert _keys(body) == ["17", "170"] and body["matching"] == 2
+    assert _keys(client.get(f"/api/v1/forecasts/{JOB}/series?q=SHOES&sort=-forecast&limit=1").json) == ["17"]
+    assert _keys(client.get(f"/api/v1/forecasts/{JOB}/series?q=null").json) == ["9"]
+    assert client.get(f"/api/v1/forecasts/{JOB}/series?q=socks").json == {
+        "series": [], "next_cursor": None, "level": 2, "matching": 0}
+
+
+def test_a_cursor_belongs_to_its_query(client):
+    cursor = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2").json["next_cursor"]
+    other = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2&sort=-forecast&cursor={cursor}")
+    assert other.status_code == 422 and other.json["error"]["field"] == "cursor"
+    forged = client.get(f"/api/v1/forecasts/{JOB}/series?cursor=bm90LWEtY3Vyc29y")
+    assert forged.status_code == 422 and forged.json["error"]["code"] == "invalid_request"
+
+
+@pytest.mark.parametrize("query, field", [("level=3", "level"), ("level=0", "level"), ("limit=0", "limit"),
+                                          ("sort=price", "sort"), ("limit=1x", "limit")])
+def test_bad_queries_are_422_naming_the_field(client, query, field):
+    response = client.get(f"/api/v1/forecasts/{JOB}/series?{query}")
+    assert response.status_code == 422 and response.json["error"]["field"] == field
+
+
+def test_no_series_is_404_saying_why(client, web_celery, web_redis):
+    assert client.get("/api/v1/forecasts/never-submitted/series").status_code == 404
+    web_celery.backend.store_result("single-job", {"status": "success", "data": {}}, "SUCCESS")
+    response = client.get("/api/v1/forecasts/single-job/series")
+    assert response.status_code == 404 and "not a grouped forecast" in response.json["error"]["message"]
+
+
+def test_expired_series_are_404_even_when_this_process_kept_their_names(client, web_celery, web_redis):
+    web_celery.backend.store_result(JOB, {"status": "success", "data": {}}, "SUCCESS")
+    assert client.get(f"/api/v1/forecasts/{JOB}/series?sort=-forecast").status_code == 200
+    for key in web_redis.scan_iter("*grouped:series:*"):
+        web_redis.delete(key)
+    for query in ("", "?sort=-forecast", "?q=1"):
+        response = client.get(f"/api/v1/forecasts/{JOB}/series{query}")
+        assert response.status_code == 404, (query, response.json)
+    web_redis.flushdb()
+    assert client.get(f"/api/v1/forecasts/{JOB}/series.csv").status_code == 404
+
+
+def test_the_csv_has_every_series_and_month(client):
+    response = client.get(f"/api/v1/forecasts/{JOB}/series.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["level", "category", "product_id", "period", "forecast", "low", "high"]
+    assert len(rows) - 1 == (1 + 3 + 5) * 2
+    assert rows[1] == ["0", "", "", "2026-01", "120.00", "0.00", "240.00"]
+    assert ["2", "null", "9", "2026-02", "20.00", "0.00", "40.00"] in rows
