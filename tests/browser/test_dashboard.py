@@ -142,6 +142,7 @@ def test_keyboard_only_submission(stack, page):
             break
     fields = [f for f in order if f in {"api-key", "start-date", "end-date", "horizon", "level", "model", "refresh", "submit"}]
     assert fields == ["api-key", "start-date", "end-date", "horizon", "level", "model", "refresh", "submit"], order
+    assert order.index("group-by") < order.index("measure") < order.index("submit"), order
     # focus is visible: the focused button draws an outline
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("", "none")
