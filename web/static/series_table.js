@@ -181,7 +181,9 @@
       var sorted = th.getAttribute("data-column") === column;
       if (sorted) th.setAttribute("aria-sort", direction); else th.removeAttribute("aria-sort");
       var keyColumn = /^key/.test(th.getAttribute("data-column"));
-      mark.textContent = sorted ? (direction === "descending" ? " ▼" : " ▲") : keyColumn ? "" : " ↕";
+      // Key order has one direction: its mark sits on the first key column only.
+      mark.textContent = sorted ? (direction === "descending" ? " ▼" : " ▲")
+        : keyColumn && state.sort === "key" ? "" : " ↕";
     });
   }
 
@@ -261,8 +263,9 @@
       var key = SF.isObject(series.key) ? series.key : {};
       var forecast = SF.isObject(series.forecast) ? series.forecast : {};
       var label = keyLabel(key, fields);
+      // The innermost key names the series within its parent: it is the row's header and its button.
       var cells = fields.map(function (field, i) {
-        if (i > 0) return SF.el("td", null, keyValue(key[field]));
+        if (i < fields.length - 1) return SF.el("td", null, keyValue(key[field]));
         var pick = SF.el("button", { type: "button", "class": "link pick", "aria-controls": "series-detail",
                                      "aria-label": "Chart of " + label }, keyValue(key[field]));
         return SF.el("th", { scope: "row" }, pick);
@@ -446,6 +449,7 @@
     $("series-next").addEventListener("click", function () {
       if (!state || !state.next) return;
       state.cursors.push(state.next);
+      state.next = null; // a second click before the answer must not push the same page again
       load();
     });
     $("series-csv").addEventListener("click", function () { if (state) downloadCsv(); });
