@@ -149,7 +149,8 @@
   // ---- the table's head: sortable columns ------------------------------------------------------
 
   function sortButton(label, sort) {
-    return SF.el("button", { type: "button", "class": "sort", "data-sort": sort },
+    return SF.el("button", { type: "button", "class": "sort", "data-sort": sort,
+                             title: sort === "key" ? "The hierarchy's order" : null },
       label, SF.el("span", { "class": "sort-mark", "aria-hidden": "true" }, ""));
   }
 
@@ -171,19 +172,22 @@
     markSort();
   }
 
-  /** aria-sort on the one sorted column (as the ARIA practices' sortable table), and its mark. */
+  /**
+   * aria-sort on the one sorted column (as the ARIA practices' sortable table), and its mark. Key
+   * order is the hierarchy's (each parent's series together, in the order the data first named
+   * them: web/series.py), neither ascending nor descending: "other".
+   */
   function markSort() {
     var column = state.sort === "key" ? "key" : state.sort.replace(/^-/, "");
-    var direction = state.sort.charAt(0) === "-" ? "descending" : "ascending";
+    var direction = state.sort === "key" ? "other" : state.sort.charAt(0) === "-" ? "descending" : "ascending";
     Array.prototype.forEach.call($("series-table").tHead.rows[0].cells, function (th) {
       var mark = th.querySelector(".sort-mark");
       if (!mark) return;
       var sorted = th.getAttribute("data-column") === column;
       if (sorted) th.setAttribute("aria-sort", direction); else th.removeAttribute("aria-sort");
       var keyColumn = /^key/.test(th.getAttribute("data-column"));
-      // Key order has one direction: its mark sits on the first key column only.
-      mark.textContent = sorted ? (direction === "descending" ? " ▼" : " ▲")
-        : keyColumn && state.sort === "key" ? "" : " ↕";
+      // A figure's column can be turned both ways (↕); the key columns only bring the key order back.
+      mark.textContent = keyColumn ? "" : sorted ? (direction === "descending" ? " ▼" : " ▲") : " ↕";
     });
   }
 
