@@ -10,11 +10,11 @@ below lets the pages load and call nothing else, and run no inline script.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from shared.schema import MODEL_NAMES
+from shared.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MODEL_NAMES, MeasureName
 from shared.status import build_status
 from web.api import service
 from web.schemas import ListQuery
@@ -45,6 +45,10 @@ def _page(template: str, **context: Any) -> Response:
         template,
         auth_required=bool(settings.api_keys),
         models=MODEL_NAMES,
+        # The form checks group_by with the server's own rule, so the two cannot drift apart.
+        group_field_pattern=GROUP_FIELD_PATTERN,
+        max_group_fields=MAX_GROUP_FIELDS,
+        measures=get_args(MeasureName),
         **context,
     )
     response = Response(html, mimetype="text/html")

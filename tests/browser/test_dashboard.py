@@ -1,144 +1,19 @@
 """The dashboard in a real headless Chromium, against the real stack with API keys on.
 
-A Laravel-like server in this process, then Redis, a Celery worker and gunicorn started by
-stack.local.LocalStack, as ``make run`` starts them. The browser is Debian's chromium driven by
-Playwright (``playwright install`` is never run: the system browser is the one CI has).
-Screenshots go to ``artifacts/browser/``. Without chromium these tests skip locally; in CI
-(``CI`` set) they fail instead, so a missing browser can never pass unnoticed.
+The stack, the browser and the page are tests/browser/conftest.py's (shared with the grouped
+dashboard's tests: one stack for the package). Screenshots go to ``artifacts/browser/``.
 """
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
-from local.fake_laravel import FakeLaravel
-from shared.schema import months_before
-from stack.local import LocalStack
-from tests.service.conftest import base_env, sales_rows as service_sales_rows
+from tests.browser.conftest import API_KEY, ARTIFACTS, JOB_TIMEOUT_MS, api_status, chart_traces
 
 pytestmark = pytest.mark.slow
-
-API_KEY = "browser-key-5d1e"
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-JOB_TIMEOUT_MS = 45_000
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: CI must run the browser tests (apt-get install chromium)")
-    pytest.skip(reason)
-
-
-# ---- the stack ------------------------------------------------------------------------------
-
-
-def sales_rows(today: date) -> list[dict]:
-    """The end-to-end suite's history, plus an unreadable row and a row repeated on another page."""
-    rows = service_sales_rows(today, months=30, per_month=12, seed=7)
-    last = months_before(today, 2).isoformat() + "T10:00:00.000000Z"
-    rows.append({"id": 900001, "created_at": last, "grand_total": "n/a", "status": "completed"})
-    rows.append(dict(rows[5]))  # the same id again, on another page: counted once
-    return rows
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> str:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("playwright is not installed")
-    if not Path(CHROMIUM).is_file():
-        _missing(f"no chromium at {CHROMIUM}")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, chromium_path):
-    root = tmp_path_factory.mktemp("browser-stack")
-    laravel = FakeLaravel(sales_rows(date.today()), paginator="length_aware", per_page=100)
-    laravel.start()
-    env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
-    local = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
-    try:
-        local.start(ready_timeout=120)
-        yield local
-    finally:
-        local.stop()
-        laravel.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-class Recorder:
-    """Every request a page makes, and every console error or uncaught exception it reports."""
-
-    def __init__(self, page) -> None:
-        self.urls: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda request: self.urls.append(request.url))
-        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-    def assert_loopback_only(self) -> None:
-        assert self.urls, "the page made no requests at all"
-        for url in self.urls:
-            parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about"):
-                continue
-            assert parts.hostname in LOOPBACK, f"the page fetched {url}"
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    tab.recorder = Recorder(tab)
-    yield tab
-    # The page as the test left it, pass or fail: the first thing to look at when one fails.
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(ARTIFACTS / f"last-{request.node.name}.png"), full_page=True)
-    context.close()
-
-
-def api_status(stack: LocalStack, task_id: str) -> dict:
-    response = requests.get(
-        f"{stack.web_url}/api/v1/forecasts/{task_id}", headers={"X-API-Key": API_KEY}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def chart_traces(page) -> dict[str, dict]:
-    """The chart's data as plotly.js holds it, by trace (each trace's `meta` names it)."""
-    traces = page.evaluate(
-        """() => Array.from(document.getElementById('chart').data || [], t => ({
-            meta: t.meta, name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))"""
-    )
-    return {trace["meta"]: trace for trace in traces}
 
 
 def watch_progress(page) -> None:
@@ -267,6 +142,7 @@ def test_keyboard_only_submission(stack, page):
             break
     fields = [f for f in order if f in {"api-key", "start-date", "end-date", "horizon", "level", "model", "refresh", "submit"}]
     assert fields == ["api-key", "start-date", "end-date", "horizon", "level", "model", "refresh", "submit"], order
+    assert order.index("group-by") < order.index("measure") < order.index("submit"), order
     # focus is visible: the focused button draws an outline
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("", "none")

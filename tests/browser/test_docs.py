@@ -2,7 +2,7 @@
 
 The stack is gunicorn and its Redis, started by stack.local.LocalStack with API keys on and no
 worker (a submitted job stays queued: a 202 is what is being tried). The browser is Debian's
-chromium driven by Playwright, as in test_dashboard.py (its fixtures and helpers are shared).
+chromium driven by Playwright, as in test_dashboard.py (tests/browser/conftest.py's fixtures).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from stack.local import LocalStack
-from tests.browser.test_dashboard import API_KEY, ARTIFACTS, browser, chromium_path, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import API_KEY, ARTIFACTS
 from tests.service.conftest import base_env
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ SUBMIT = "#operations-forecasts-submitForecast"
 
 
 @pytest.fixture(scope="module")
-def docs_stack(tmp_path_factory, chromium_path):  # noqa: F811
+def docs_stack(tmp_path_factory, chromium_path):
     root = tmp_path_factory.mktemp("docs-stack")
     env = base_env(root, LARAVEL_API_URL="http://127.0.0.1:9", API_KEYS=f"someone-elses-key,{API_KEY}")
     stack = LocalStack(env, root=root, log_dir=root / "logs", worker=False)
@@ -32,7 +32,7 @@ def docs_stack(tmp_path_factory, chromium_path):  # noqa: F811
         stack.stop()
 
 
-def _open_submit(page) -> None:  # noqa: F811
+def _open_submit(page) -> None:
     operation = page.locator(SUBMIT)
     operation.wait_for()
     if not operation.locator(".opblock-body").count():
@@ -40,7 +40,7 @@ def _open_submit(page) -> None:  # noqa: F811
     operation.locator("textarea.body-param__text").wait_for()
 
 
-def _execute(page, body: dict) -> str:  # noqa: F811
+def _execute(page, body: dict) -> str:
     """Run POST /api/v1/forecasts from the page with ``body``; the status Swagger UI shows."""
     operation = page.locator(SUBMIT)
     textarea = operation.locator("textarea.body-param__text")
@@ -53,12 +53,12 @@ def _execute(page, body: dict) -> str:  # noqa: F811
     return str(info.value.status)
 
 
-def _task_id(page) -> str:  # noqa: F811
+def _task_id(page) -> str:
     text = page.locator(f"{SUBMIT} .live-responses-table .response-col_description pre").first.inner_text()
     return json.loads(text)["task_id"]
 
 
-def test_a_forecast_is_submitted_from_the_docs_with_the_key(docs_stack, page):  # noqa: F811
+def test_a_forecast_is_submitted_from_the_docs_with_the_key(docs_stack, page):
     page.goto(docs_stack.web_url + "/docs")
     page.locator(".information-container .title").wait_for()
     assert "Sales forecast service" in page.locator(".information-container .title").inner_text()
@@ -94,7 +94,7 @@ def test_a_forecast_is_submitted_from_the_docs_with_the_key(docs_stack, page):  
     assert not errors, errors
 
 
-def test_the_key_typed_on_the_dashboard_is_used_by_the_docs(docs_stack, page):  # noqa: F811
+def test_the_key_typed_on_the_dashboard_is_used_by_the_docs(docs_stack, page):
     page.goto(docs_stack.web_url + "/")
     page.evaluate(f"() => sessionStorage.setItem('sales-forecast.api-key', {json.dumps(API_KEY)})")
     page.goto(docs_stack.web_url + "/docs")  # same tab: the same sessionStorage

@@ -72,3 +72,51 @@ def test_the_model_help_says_what_auto_does(web_client):
     names = {"ets": "ETS", "theta": "Theta", "ces": "CES", "ces_seasonal": "CES", "seasonal_naive": "seasonal naive"}
     for label, *_ in AutoForecaster.MEMBERS:
         assert names[label] in help_text
+
+
+def test_the_form_asks_for_group_by_and_measure_by_the_servers_rule(web_client):
+    """The group_by field carries shared/schema.py's own pattern and count, so the page's check
+    and the server's cannot drift apart; the measure offers exactly the measures the API takes."""
+    from typing import get_args
+
+    from shared.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MeasureName
+
+    html = web_client.get("/").get_data(as_text=True)
+    field = re.search(r'<input id="group-by"[^>]*>', html).group(0)
+    assert 'name="group_by"' in field and 'list="group-by-presets"' in field
+    assert f'data-pattern="{GROUP_FIELD_PATTERN}"' in field
+    assert f'data-max="{MAX_GROUP_FIELDS}"' in field
+    assert "group-by-error" in field and "required" not in field  # optional: empty is the total alone
+    presets = re.search(r'<datalist id="group-by-presets">(.*?)</datalist>', html, re.S).group(1)
+    for preset in re.findall(r'<option value="([^"]*)">', presets):
+        names = [name.strip() for name in preset.split(",")]
+        assert 1 <= len(names) <= MAX_GROUP_FIELDS and all(re.match(GROUP_FIELD_PATTERN, n) for n in names), preset
+    select = re.search(r'<select id="measure" name="measure"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="([^"]+)"', select) == list(get_args(MeasureName))
+    assert re.search(r'<option value="revenue" selected>', select)  # the API's default
+    assert '<label for="group-by">' in html and '<label for="measure">' in html
+
+
+def test_the_series_panel_is_in_the_page_and_its_script_served(web_client):
+    html = web_client.get("/").get_data(as_text=True)
+    assert re.search(r'<section class="panel" id="series-panel"[^>]*hidden>', html)  # until a grouped job
+    assert '<script src="/static/series_table.js" defer></script>' in html
+    for control in ("series-level", "series-q", "series-limit", "series-csv", "series-prev", "series-next"):
+        assert f'id="{control}"' in html
+    assert re.search(r'<div id="series-status" role="status" aria-live="polite"', html)
+    script = web_client.get("/static/series_table.js")
+    assert script.status_code == 200
+    assert "innerHTML" not in script.get_data(as_text=True)  # server text goes in as text only
+    jobs = web_client.get("/jobs").get_data(as_text=True)
+    assert '<th scope="col">Groups</th>' in jobs
+
+
+def test_a_grouped_job_is_listed_with_its_groups(web_client):
+    task_id = web_client.post(
+        "/api/v1/forecasts", json={"group_by": ["category", "product_id"], "measure": "units"}
+    ).get_json()["task_id"]
+    single = web_client.post("/api/v1/forecasts", json={"horizon": 2}).get_json()["task_id"]
+    jobs = {job["task_id"]: job for job in web_client.get("/api/v1/forecasts").get_json()["jobs"]}
+    assert jobs[task_id]["params"]["group_by"] == ["category", "product_id"]
+    assert jobs[task_id]["params"]["measure"] == "units"
+    assert jobs[single]["params"]["group_by"] is None  # what the jobs page tells a single job by

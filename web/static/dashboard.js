@@ -1,6 +1,10 @@
 /*
  * The dashboard's script: the forecast page (/) and the recent jobs page (/jobs).
  *
+ * A grouped job's series panel lives in series_table.js: this script tells it when a result is
+ * shown or hidden ("forecast:shown" / "forecast:hidden" events on document) and lends it the
+ * helpers below as window.SalesForecast, so both speak to the API and draw charts the same way.
+ *
  * Everything the server sends is data: it is put into the page with textContent and
  * createElement only (never innerHTML), and into the chart through plotText(), because plotly.js
  * reads a few HTML tags in its text. The API key is typed by the person, kept in this tab's
@@ -71,6 +75,10 @@
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   }
   function isObject(value) { return value !== null && typeof value === "object" && !Array.isArray(value); }
+  /** What a result's numbers count: "Sales" for a forecast of sales, else its measure (CONTRACT §8). */
+  function measureLabel(measure) {
+    return { revenue: "Revenue", units: "Units", orders: "Orders" }[measure] || "Sales";
+  }
 
   // ---- the API key --------------------------------------------------------------------------
 
@@ -130,9 +138,9 @@
 
   // ---- calling the API ----------------------------------------------------------------------
 
-  /** fetch() with the key; resolves to {status, data, headers}; rejects only on network errors. */
-  function call(method, url, payload) {
-    var headers = { "Accept": "application/json" };
+  /** fetch() with the key; resolves to the Response; rejects only on network errors. */
+  function send(method, url, payload, accept) {
+    var headers = { "Accept": accept || "application/json" };
     var key = currentKey();
     if (key) headers["X-API-Key"] = key;
     var init = { method: method, headers: headers, credentials: "omit", cache: "no-store" };
@@ -140,18 +148,59 @@
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(payload);
     }
-    return fetch(url, init).then(function (response) {
-      return response.text().then(function (text) {
-        var data = null;
-        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
-        if (response.status === 401) {
-          askForKey((data && data.error && data.error.message) || "An API key is required.");
-        } else if (keyInput) {
-          keyInput.removeAttribute("aria-invalid");
-        }
+    return fetch(url, init);
+  }
+
+  /** The JSON body of a response (null when there is none), after asking for a key on a 401. */
+  function readJson(response) {
+    return response.text().then(function (text) {
+      var data = null;
+      try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+      if (response.status === 401) {
+        askForKey((data && data.error && data.error.message) || "An API key is required.");
+      } else if (keyInput) {
+        keyInput.removeAttribute("aria-invalid");
+      }
+      return data;
+    });
+  }
+
+  /** A JSON call with the key; resolves to {status, data, headers}; rejects only on network errors. */
+  function call(method, url, payload) {
+    return send(method, url, payload).then(function (response) {
+      return readJson(response).then(function (data) {
         return { status: response.status, data: data, headers: response.headers };
       });
     });
+  }
+
+  /**
+   * GET a file with the key (a plain link could not send X-API-Key): resolves to
+   * {status, blob, filename} when it came, else {status, data} with the error document.
+   */
+  function fetchFile(url, accept) {
+    return send("GET", url, undefined, accept).then(function (response) {
+      if (!response.ok) {
+        return readJson(response).then(function (data) { return { status: response.status, data: data }; });
+      }
+      if (keyInput) keyInput.removeAttribute("aria-invalid");
+      var disposition = response.headers.get("Content-Disposition") || "";
+      var named = /filename="([^"]+)"/.exec(disposition);
+      return response.blob().then(function (blob) {
+        return { status: response.status, blob: blob, filename: named ? named[1] : "" };
+      });
+    });
+  }
+
+  /** Hand a fetched file to the browser's downloads: a blob: URL, which the CSP's default allows
+   *  for a download (it is a navigation, not a fetch), kept until the download has surely begun. */
+  function saveFile(blob, filename) {
+    var url = URL.createObjectURL(blob);
+    var link = el("a", { href: url, download: filename, hidden: "" });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
   }
 
   function errorText(result) {
@@ -176,7 +225,8 @@
 
   // ==== the forecast page =====================================================================
 
-  var FIELD_IDS = { start_date: "start-date", end_date: "end-date", horizon: "horizon", level: "level", model: "model" };
+  var FIELD_IDS = { start_date: "start-date", end_date: "end-date", horizon: "horizon", level: "level", model: "model",
+                    group_by: "group-by", measure: "measure" };
   var pollTimer = null;
   var currentTask = null;
 
@@ -191,7 +241,7 @@
   }
 
   function fieldError(field, message) {
-    var id = FIELD_IDS[field];
+    var id = FIELD_IDS[String(field).split(".")[0]]; // the server names a list item "group_by.0"
     if (!id) return false;
     var input = $(id);
     var box = $(id + "-error");
@@ -200,6 +250,25 @@
     show(box, true);
     input.focus();
     return true;
+  }
+
+  /**
+   * "category, product_id" -> {fields: ["category", "product_id"]}, or {error} by the server's rule
+   * (the pattern and the count come from shared/schema.py through the input's data attributes).
+   */
+  function parseGroupBy(input) {
+    var text = input.value.trim();
+    if (!text) return { fields: [] };
+    var pattern = new RegExp(input.getAttribute("data-pattern"));
+    var most = Number(input.getAttribute("data-max")) || 3;
+    var fields = text.split(",").map(function (name) { return name.trim(); });
+    if (fields.some(function (name) { return !name; })) return { error: "An empty field name: separate the names with single commas." };
+    var bad = fields.filter(function (name) { return !pattern.test(name); });
+    if (bad.length) return { error: "“" + bad[0] + "” is not a field name: letters, digits and _, not starting with a digit, at most 64." };
+    if (fields.length > most) return { error: "At most " + most + " fields." };
+    var twice = fields.filter(function (name, i) { return fields.indexOf(name) !== i; });
+    if (twice.length) return { error: "“" + twice[0] + "” is named twice." };
+    return { fields: fields };
   }
 
   function formBody(form) {
@@ -212,6 +281,11 @@
     payload.level = Number(form.elements.level.value);
     payload.model = form.elements.model.value;
     if (form.elements.refresh.checked) payload.refresh = true;
+    // Only a grouped request names them: a single forecast's body stays what it always was.
+    var groups = parseGroupBy(form.elements.group_by);
+    var measure = form.elements.measure.value;
+    if (groups.fields && groups.fields.length) payload.group_by = groups.fields;
+    if (payload.group_by || measure !== "revenue") payload.measure = measure;
     return payload;
   }
 
@@ -226,6 +300,12 @@
     var form = event.target;
     clearFieldErrors();
     showError("");
+    var groups = parseGroupBy(form.elements.group_by);
+    if (groups.error) {
+      announce("The forecast was not submitted.");
+      fieldError("group_by", groups.error);
+      return;
+    }
     setBusy(true);
     announce("Submitting the forecast…");
     call("POST", API, formBody(form)).then(function (result) {
@@ -250,6 +330,7 @@
     if (pollTimer) clearTimeout(pollTimer);
     currentTask = taskId;
     show($("results"), false);
+    document.dispatchEvent(new CustomEvent("forecast:hidden"));
     $("task-id").textContent = taskId;
     show($("task-line"), true);
     show($("cancel"), true);
@@ -282,6 +363,7 @@
       if (doc.status === "SUCCESS" && isObject(doc.result) && isObject(doc.result.data)) {
         announce("Forecast ready.");
         renderResult(doc.result.data);
+        document.dispatchEvent(new CustomEvent("forecast:shown", { detail: { taskId: taskId, data: doc.result.data } }));
       } else if (doc.status === "REVOKED") {
         announce("The job was cancelled.");
       } else {
@@ -338,9 +420,10 @@
   }
 
   function card(label, value, note) {
+    // A long value (auto's model names all its members) gets a smaller type, not an overflow.
     return el("div", { "class": "card" },
       el("p", { "class": "card-label" }, label),
-      el("p", { "class": "card-value" }, value),
+      el("p", { "class": String(value).length > 16 ? "card-value long" : "card-value" }, value),
       note ? el("p", { "class": "card-note" }, note) : null);
   }
 
@@ -353,21 +436,35 @@
     var partial = isObject(quality.partial_month) ? quality.partial_month : null;
     var meta = isObject(data.meta) ? data.meta : {};
     var level = forecast.confidence_level;
+    // A grouped job's figures are the total's, from sale lines, scored by one holdout backtest
+    // (docs/grouped.md), not the rolling origins of a single forecast: the labels say which.
+    var grouped = isObject(data.hierarchy);
+    var what = measureLabel(grouped ? data.hierarchy.measure : null);
+    var rows = grouped ? "Sale lines" : "Rows";
 
     show($("results"), true);
-    $("results-title").textContent = "Forecast for " + (forecast.period || "next month");
+    $("results-title").textContent = (grouped ? "Forecast of the total for " : "Forecast for ") + (forecast.period || "next month");
+    $("accuracy-title").textContent = grouped ? "Accuracy (holdout backtest, one origin)" : "Accuracy (rolling-origin backtest)";
+    $("numbers-sales").textContent = what;
 
     var summary = $("summary");
     clear(summary);
     append(summary, [
       card("Next month (" + (forecast.period || "—") + ")", fmt(forecast.next_month_forecast),
            "Range " + fmt(forecast.expected_range_low) + " – " + fmt(forecast.expected_range_high) + " (" + levelPct(level) + " interval)"),
-      card("Model accuracy", pct(forecast.model_accuracy), "100 − WAPE of one-step-ahead backtests"),
-      card("Model", String(forecast.model || "—"), metrics.backtest_origins ? metrics.backtest_origins + " backtest origins" : "no backtest"),
+      card("Model accuracy", pct(forecast.model_accuracy), grouped
+        ? "100 − WAPE of a holdout backtest, 1 to k months ahead"
+        : "100 − WAPE of one-step-ahead backtests"),
+      card("Model", String(forecast.model || "—"), metrics.backtest_origins
+        ? metrics.backtest_origins + (metrics.backtest_origins === 1 ? " backtest origin" : " backtest origins") : "no backtest"),
       card("Forecast growth", signedPct(forecast.forecast_growth_rate), "next month vs the last complete month")
     ]);
 
-    drawChart(actual, horizon, partial, forecast);
+    drawForecastChart($("chart"), {
+      actual: actual.map(function (p) { return { period: p.period, value: p.total_sales }; }),
+      horizon: horizon, forecast: forecast, measure: what,
+      partial: partial ? { period: partial.period, value: partial.total_sales } : null
+    });
 
     dl($("accuracy"), [
       ["Model accuracy", pct(forecast.model_accuracy)],
@@ -395,9 +492,9 @@
       : null;
     var zeroFilled = Array.isArray(quality.months_zero_filled) ? quality.months_zero_filled : [];
     dl($("quality"), [
-      ["Rows fetched", fmt(quality.rows_fetched, 0)],
-      ["Rows used", fmt(quality.rows_used, 0)],
-      ["Rows rejected", [fmt(rejectedTotal, 0), rejectedList]],
+      [rows + " fetched", fmt(quality.rows_fetched, 0)],
+      [rows + " used", fmt(quality.rows_used, 0)],
+      [rows + " rejected", [fmt(rejectedTotal, 0), rejectedList]],
       ["Duplicates (same id)", fmt(quality.duplicates, 0)],
       ["Negative totals (refunds)", fmt(quality.negative_totals, 0)],
       ["Months without sales (zero-filled)", zeroFilled.length ? zeroFilled.join(", ") : "none"],
@@ -442,12 +539,20 @@
     return date.toISOString().slice(0, 10);
   }
 
-  function drawChart(actual, horizon, partial, forecast) {
-    var chart = $("chart");
+  /**
+   * A forecast chart in `chart`: the complete months, the forecast with its interval band and, for
+   * the shop's total, the month in progress (shaded). opts: {actual: [{period, value}], horizon,
+   * forecast (the §5 block), partial: {period, value} | null, measure: what the numbers count}.
+   * Each trace's `meta` names it, for the tests and for anyone reading chart.data.
+   */
+  function drawForecastChart(chart, opts) {
     if (!window.Plotly) {
       chart.textContent = "The chart library did not load; the numbers are in the table below.";
       return;
     }
+    var actual = opts.actual, horizon = opts.horizon, partial = opts.partial, forecast = opts.forecast;
+    var measure = opts.measure || "Sales";
+    var noun = measure.toLowerCase();
     var levelText = levelPct(forecast.confidence_level);
     var monthly = { xperiod: "M1", xperiodalignment: "middle" }; // each point sits mid-month
     function trace(extra) { return Object.assign({ type: "scatter" }, monthly, extra); }
@@ -459,8 +564,8 @@
       trace({ meta: "interval_high", legendrank: 3, name: plotText(levelText + " interval"), x: hx,
               y: horizon.map(function (p) { return p.high; }), mode: "lines", line: { width: 0, color: "#c2410c" },
               fill: "tonexty", fillcolor: "rgba(194, 65, 12, 0.18)", hovertemplate: "high %{y:,.2f}<extra></extra>" }),
-      trace({ meta: "actual", legendrank: 1, name: "Actual sales", x: actual.map(function (p) { return p.period; }),
-              y: actual.map(function (p) { return p.total_sales; }), mode: "lines+markers",
+      trace({ meta: "actual", legendrank: 1, name: "Actual " + noun, x: actual.map(function (p) { return p.period; }),
+              y: actual.map(function (p) { return p.value; }), mode: "lines+markers",
               line: { color: "#1d4ed8", width: 2 }, marker: { size: 5 },
               hovertemplate: "actual %{y:,.2f}<extra></extra>" }),
       trace({ meta: "forecast", legendrank: 2, name: plotText("Forecast (" + (forecast.model || "model") + ")"), x: hx,
@@ -472,7 +577,7 @@
     var annotations = [];
     if (partial && partial.period) {
       traces.push(trace({ meta: "partial_month", legendrank: 4, name: "Month to date (partial)", x: [partial.period],
-        y: [partial.total_sales], mode: "markers",
+        y: [partial.value], mode: "markers",
         marker: { size: 10, symbol: "circle-open", color: "#475569", line: { width: 2 } },
         hovertemplate: "month to date %{y:,.2f}<extra></extra>" }));
       shapes.push({ type: "rect", xref: "x", yref: "paper", x0: monthStart(partial.period), x1: monthStart(partial.period, 1),
@@ -482,22 +587,22 @@
     }
     var layout = {
       margin: { t: 28, r: 16, b: 48, l: 72 },
-      height: 420,
+      height: opts.height || 420,
       hovermode: "x unified",
       font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13, color: "#0f172a" },
       paper_bgcolor: "#ffffff",
       plot_bgcolor: "#ffffff",
       xaxis: { type: "date", tickformat: "%b %Y", gridcolor: "#e2e8f0", ticklabelmode: "period" },
-      yaxis: { title: { text: "Sales" }, rangemode: "tozero", gridcolor: "#e2e8f0", tickformat: ",.0f" },
+      yaxis: { title: { text: measure }, rangemode: "tozero", gridcolor: "#e2e8f0", tickformat: ",.0f" },
       legend: { orientation: "h", x: 0, y: -0.15, traceorder: "normal" },
       shapes: shapes,
       annotations: annotations
     };
     var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
     window.Plotly.react(chart, traces, layout, config);
-    chart.setAttribute("aria-label", "Chart of monthly sales with the forecast for " + (forecast.period || "next month") +
-      ": " + fmt(forecast.next_month_forecast) + " (range " + fmt(forecast.expected_range_low) + " to " +
-      fmt(forecast.expected_range_high) + ").");
+    chart.setAttribute("aria-label", "Chart of monthly " + noun + (opts.subject ? " of " + opts.subject : "") +
+      " with the forecast for " + (forecast.period || "next month") + ": " + fmt(forecast.next_month_forecast) +
+      " (range " + fmt(forecast.expected_range_low) + " to " + fmt(forecast.expected_range_high) + ").");
   }
 
   function initForecastPage() {
@@ -535,7 +640,7 @@
     var tbody = $("jobs").tBodies[0];
     clear(tbody);
     if (!jobs.length) {
-      append(tbody, el("tr", null, el("td", { colspan: 9 }, "No jobs yet.")));
+      append(tbody, el("tr", null, el("td", { colspan: 10 }, "No jobs yet.")));
       return;
     }
     jobs.forEach(function (job) {
@@ -553,6 +658,7 @@
         stateCell,
         el("td", null, (progress.stage || "—") + " · " + (progress.percent === undefined ? "—" : progress.percent + "%")),
         el("td", null, params.model || "—"),
+        el("td", null, groupsText(params)),
         el("td", { "class": "num" }, params.horizon === undefined ? "—" : String(params.horizon)),
         el("td", { "class": "num" }, levelPct(params.level)),
         el("td", { "class": "wrap" }, el("span", { "class": "nowrap" }, params.start_date || "…"), " – ",
@@ -560,6 +666,14 @@
         el("td", { "class": "num" }, summary ? fmt(summary.next_month_forecast) + " (" + (summary.period || "") + ")" : "—"),
         el("td", null, link)));
     });
+  }
+
+  /** "category › product_id (units)" for a grouped job, "total" for a forecast of the total alone. */
+  function groupsText(params) {
+    var fields = Array.isArray(params.group_by) ? params.group_by : [];
+    if (fields.length) return fields.join(" › ") + " (" + (params.measure || "revenue") + ")";
+    if (params.measure && params.measure !== "revenue") return "total (" + params.measure + ")";
+    return Object.keys(params).length ? "total" : "—"; // no params: a job queued straight into Redis
   }
 
   function initJobsPage() {
@@ -570,6 +684,14 @@
     });
     loadJobs(true);
   }
+
+  // What series_table.js borrows: one way to reach the API and to draw, for both panels.
+  window.SalesForecast = {
+    el: el, append: append, clear: clear, show: show, fmt: fmt, pct: pct, levelPct: levelPct,
+    signedPct: signedPct, isObject: isObject, measureLabel: measureLabel, card: card, dl: dl,
+    call: call, fetchFile: fetchFile, saveFile: saveFile, errorText: errorText,
+    drawForecastChart: drawForecastChart, api: API
+  };
 
   if (body.getAttribute("data-page") === "forecast") initForecastPage();
   else if (body.getAttribute("data-page") === "jobs") initJobsPage();
