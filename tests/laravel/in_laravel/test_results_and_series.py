@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.laravel.in_laravel.conftest import API_KEY, Service
-from tests.laravel.shop import Sale, Shop
+from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer
 
 pytestmark = pytest.mark.slow
 GROUP_BY = ["category", "product_id"]  # as shop:grouped dispatches it
@@ -134,14 +134,23 @@ def test_a_grouped_forecast_dispatched_from_laravel_reads_the_total_and_pages_ev
         assert sum(f"level={number}&limit={PAGE_SIZE}&cursor=" in line for line in asked) == 1, asked
 
 
-def test_the_csv_is_streamed_to_a_file_in_the_shop(grouped: Callable[[str], GroupedRun], service: Service) -> None:
+def test_the_csv_is_streamed_to_a_file_and_served_by_the_shop(
+    grouped: Callable[[str], GroupedRun], service: Service, shop_server: ShopServer
+) -> None:
     run = grouped("phpredis")
     path = run.summary["csv"]
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     answer = requests.get(f"{service.url}/api/v1/forecasts/{run.task_id}/series.csv", headers={"X-API-Key": API_KEY}, timeout=30)
-    assert answer.status_code == 200 and open(path).read() == answer.text  # the service's CSV, byte for byte
+    assert answer.status_code == 200 and open(path, "rb").read() == answer.content  # the service's CSV, byte for byte
     assert run.summary["csv_bytes"] == len(answer.content)
+    # The shop's own download route (routes/api.php) hands it on to a browser; an unknown id is its 404.
+    shop = {"Authorization": f"Bearer {SHOP_TOKEN}"}
+    download = requests.get(f"{shop_server.url}/api/forecasts/{run.task_id}/series.csv", headers=shop, timeout=30)
+    assert download.status_code == 200, download.text[:500]
+    assert download.content == answer.content and download.headers["Content-Type"].startswith("text/csv")
+    assert f'filename=forecast-{run.task_id}.csv' in download.headers["Content-Disposition"]
+    assert requests.get(f"{shop_server.url}/api/forecasts/{uuid.uuid4()}/series.csv", headers=shop, timeout=30).status_code == 404
     assert rows[0] == ["level", *GROUP_BY, "period", "forecast", "low", "high"]
     assert len(rows) - 1 == run.summary["hierarchy"]["series"] * HORIZON  # the total (level 0) and every series
     by_key = {(str(s["level"]), *("null" if v is None else v for v in s["key"].values())): s for s in run.series}
