@@ -82,7 +82,7 @@ Artisan::command('shop:grouped {--measure=revenue} {--page-size=100} {--timeout=
         'group_by' => ['category', 'product_id'],    // sale-line fields, outermost first: a level per prefix
         'measure' => $measure,                       // revenue (sum of line_total, the default), units or orders
         'horizon' => 3,
-        'model' => 'linear',                         // for every series (the default, auto, fits five models each)
+        'model' => 'linear',                         // for every series; auto (the default) fits five models to each
     ]);
     $result = SalesForecast::wait($id, (float) $this->option('timeout'));
     if ($error = $result->error()) {
