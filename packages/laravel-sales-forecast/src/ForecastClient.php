@@ -73,7 +73,7 @@ final class ForecastClient
         return $this->json(fn () => $this->request()->delete('/api/v1/forecasts/' . rawurlencode($taskId)));
     }
 
-    /** One page of a grouped job's series: ['series' => [...], 'next_cursor' => string|null]. */
+    /** One page of a grouped job's series: ['series' => [...], 'next_cursor' => string|null, 'level', 'matching']. */
     public function seriesPage(string $taskId, ?int $level = null, int $limit = 100, ?string $cursor = null, ?string $q = null): array
     {
         $query = array_filter(['level' => $level, 'limit' => $limit, 'cursor' => $cursor, 'q' => $q], fn ($v) => $v !== null);
