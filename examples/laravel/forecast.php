@@ -3,12 +3,17 @@
  * Dispatch a forecast from PHP and wait for its result: the ForecastDispatcher outside Laravel.
  *
  *   php forecast.php [--redis=URL] [--queue=NAME] [--timeout=SECONDS] [--no-wait] [--dry-run]
- *                    [--id=TASK_ID] [--kwargs=JSON]
+ *                    [--id=TASK_ID] [--kwargs=JSON] [--group-by=FIELDS] [--measure=NAME] [--hierarchy]
  *
- *   --redis    REDIS_URL or redis://127.0.0.1:6379/0 (redis://[:password@]host:port/db)
- *   --queue    FORECAST_QUEUE or "forecasts"
- *   --kwargs   the job's parameters, a JSON object: '{"horizon": 6, "model": "ets"}'
- *   --no-wait  print the task id and exit; --dry-run: print the message, push nothing
+ *   --redis      REDIS_URL or redis://127.0.0.1:6379/0 (redis://[:password@]host:port/db)
+ *   --queue      FORECAST_QUEUE or "forecasts"
+ *   --kwargs     the job's parameters, a JSON object: '{"horizon": 6, "model": "ets"}'
+ *   --group-by   a grouped forecast (CONTRACT §8): sale-line fields, outermost first, comma-separated:
+ *                category,product_id (the kwargs' group_by)
+ *   --measure    revenue, units or orders (the kwargs' measure)
+ *   --hierarchy  print the task id, status, error, the total's forecast and data.hierarchy (levels,
+ *                series counts, series_url...) instead of the whole stored result
+ *   --no-wait    print the task id and exit; --dry-run: print the message, push nothing
  *
  * Prints the stored result (celery-task-meta-<id>) as JSON. Exit codes: 0 SUCCESS,
  * 1 FAILURE or REVOKED (the error code is in result.exc_message[0]), 2 timed out,
@@ -34,9 +39,10 @@ function fail(string $message, int $code): never
     exit($code);
 }
 
-$opts = getopt('', ['redis:', 'queue:', 'timeout:', 'kwargs:', 'id:', 'no-wait', 'dry-run', 'help']);
+$opts = getopt('', ['redis:', 'queue:', 'timeout:', 'kwargs:', 'id:', 'group-by:', 'measure:', 'hierarchy', 'no-wait', 'dry-run', 'help']);
 if ($opts === false || isset($opts['help'])) {
-    fwrite(STDERR, "usage: php forecast.php [--redis=URL] [--queue=NAME] [--timeout=S] [--kwargs=JSON] [--id=ID] [--no-wait] [--dry-run]\n");
+    fwrite(STDERR, "usage: php forecast.php [--redis=URL] [--queue=NAME] [--timeout=S] [--kwargs=JSON] [--id=ID]\n"
+        . "                    [--group-by=FIELD,...] [--measure=revenue|units|orders] [--hierarchy] [--no-wait] [--dry-run]\n");
     exit(isset($opts['help']) ? EXIT_SUCCESS : EXIT_USAGE);
 }
 $url = $opts['redis'] ?? (getenv('REDIS_URL') ?: 'redis://127.0.0.1:6379/0');
@@ -49,6 +55,12 @@ try {
 }
 if (!is_array($kwargs)) {
     fail('--kwargs must be a JSON object', EXIT_USAGE);
+}
+if (isset($opts['group-by'])) {
+    $kwargs['group_by'] = array_map('trim', explode(',', (string) $opts['group-by']));  // the worker checks the names
+}
+if (isset($opts['measure'])) {
+    $kwargs['measure'] = (string) $opts['measure'];
 }
 
 $parts = parse_url($url);
@@ -96,8 +108,19 @@ try {
     fail($e->getMessage(), EXIT_TIMEOUT);
 }
 
-echo json_encode($meta, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_PRETTY_PRINT), "\n";
 $error = ForecastDispatcher::error($meta);
+if (isset($opts['hierarchy'])) {
+    // A grouped job's result is the total's forecast plus data.hierarchy (CONTRACT §8); the
+    // per-group series are at hierarchy.series_url on the web API.
+    $meta = [
+        'task_id' => $id,
+        'status' => $meta['status'] ?? null,
+        'error' => $error,
+        'forecast' => $error === null ? ($meta['result']['data']['forecast'] ?? null) : null,
+        'hierarchy' => ForecastDispatcher::hierarchy($meta),
+    ];
+}
+echo json_encode($meta, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_PRETTY_PRINT), "\n";
 if ($error !== null) {
     fwrite(STDERR, "forecast $id failed: {$error['code']}: {$error['message']}\n");
     exit(EXIT_JOB_FAILED);

@@ -145,6 +145,7 @@ def worker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
         "MODEL_DIR": str(tmp / "models"),
         "UPSTREAM_TASK_RETRIES": "0",
+        "DATABASE_URL": f"sqlite:///{tmp / 'history.sqlite3'}",  # the forecast history, not the checkout's var/
     }
 
 

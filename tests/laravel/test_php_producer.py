@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
 
+from shared.schema import months_before
 from tests.laravel.conftest import QUEUE, ROOT, Worker, require_php, run_php
 
 pytestmark = pytest.mark.slow
 CLI = "examples/laravel/forecast.php"
+DEMO_CATEGORIES = 6  # the demo shop's sale lines (local/demo.py's catalogue): five categories, and lines without one
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,33 @@ def test_php_dispatches_a_forecast_and_reads_the_success_document(php: str, work
     assert forecast["confidence_level"] == 80
     assert document["data"]["meta"]["task_id"] == meta["task_id"]
     assert document["data"]["actual_sales"], "the demo history is there"
+
+
+def test_php_dispatches_a_grouped_forecast_and_prints_its_hierarchy(php: str, worker: Worker) -> None:
+    """group_by and measure reach the worker, which reads the demo's sale lines; --hierarchy prints the total and levels."""
+    start = months_before(date.today(), 13).isoformat()  # a year of the demo's many lines: a short fetch
+    grouped = ("--group-by=category", "--measure=units", f'--kwargs={{"model": "linear", "horizon": 2, "start_date": "{start}"}}')
+    code, message, err = _forecast(php, worker, *grouped, "--dry-run")
+    assert code == 0, err
+    kwargs = json.loads(base64.b64decode(message["body"]))[1]
+    assert kwargs == {"model": "linear", "horizon": 2, "start_date": start, "group_by": ["category"], "measure": "units"}
+
+    code, out, err = _forecast(php, worker, *grouped, "--hierarchy", "--timeout=120")
+    assert code == 0, err + worker.log()[-3000:]
+    meta = worker.meta(out["task_id"])
+    assert out["status"] == "SUCCESS" and out["error"] is None
+    assert out["forecast"] == meta["result"]["data"]["forecast"] and len(out["forecast"]["horizon"]) == 2
+    hierarchy = out["hierarchy"]
+    assert hierarchy == meta["result"]["data"]["hierarchy"]
+    assert hierarchy["group_by"] == ["category"] and hierarchy["measure"] == "units" and hierarchy["coherent"] is True
+    [level] = hierarchy["levels"]
+    assert level["fields"] == ["category"] and level["series"] == DEMO_CATEGORIES
+    assert hierarchy["series"] == DEMO_CATEGORIES + 1  # and the total
+    assert hierarchy["series_url"] == f"/api/v1/forecasts/{out['task_id']}/series"
+
+    code, out, err = _forecast(php, worker, "--group-by=category", '--kwargs={"horizon": 99}', "--hierarchy", "--timeout=60")
+    assert code == 1 and out["status"] == "FAILURE" and out["error"]["code"] == "invalid_request", err
+    assert out["hierarchy"] is None and out["forecast"] is None
 
 
 def test_php_reads_a_failure_with_a_stable_code(php: str, worker: Worker) -> None:

@@ -4,11 +4,14 @@ declare(strict_types=1);
 
 namespace SalesForecast\Laravel;
 
+use GuzzleHttp\Exception\TransferException;
 use Illuminate\Http\Client\ConnectionException;
 use Illuminate\Http\Client\Factory;
 use Illuminate\Http\Client\PendingRequest;
 use Illuminate\Http\Client\Response;
 use Illuminate\Support\LazyCollection;
+use InvalidArgumentException;
+use RuntimeException;
 use SalesForecast\Laravel\Exceptions\ApiException;
 use SalesForecast\Laravel\Exceptions\ForecastTimeout;
 
@@ -70,7 +73,7 @@ final class ForecastClient
         return $this->json(fn () => $this->request()->delete('/api/v1/forecasts/' . rawurlencode($taskId)));
     }
 
-    /** One page of a grouped job's series: ['series' => [...], 'next_cursor' => string|null]. */
+    /** One page of a grouped job's series: ['series' => [...], 'next_cursor' => string|null, 'level', 'matching']. */
     public function seriesPage(string $taskId, ?int $level = null, int $limit = 100, ?string $cursor = null, ?string $q = null): array
     {
         $query = array_filter(['level' => $level, 'limit' => $limit, 'cursor' => $cursor, 'q' => $q], fn ($v) => $v !== null);
@@ -95,6 +98,55 @@ final class ForecastClient
         });
     }
 
+    /**
+     * GET /api/v1/forecasts/{id}/series.csv: one line per series (the total is level 0) and horizon
+     * month, streamed to $to, a file path or a writable stream (php://output in a streamed download),
+     * without holding it in memory. Returns the bytes written.
+     *
+     * The body is received into a temporary file (Http's sink) and only then moved to the path or
+     * copied to the stream: an error answer or a transfer cut short throws ApiException and writes
+     * nothing to $to, and a path appears whole or not at all.
+     *
+     * @param string|resource $to
+     */
+    public function seriesCsv(string $taskId, $to, float $timeout = 300.0): int
+    {
+        if (!is_string($to) && !(is_resource($to) && get_resource_type($to) === 'stream')) {
+            throw new InvalidArgumentException('seriesCsv() writes to a file path or a stream resource');
+        }
+        $dir = is_string($to) ? dirname($to) : sys_get_temp_dir();  // beside the path: rename() is atomic
+        $part = is_dir($dir) ? tempnam($dir, '.series-csv-') : false;
+        if ($part === false) {
+            throw new RuntimeException("cannot create a temporary file in $dir");
+        }
+        try {
+            $response = $this->send(fn () => $this->request('text/csv', $timeout)->sink($part)
+                ->get('/api/v1/forecasts/' . rawurlencode($taskId) . '/series.csv'));
+            if (!$response->successful()) {
+                $this->fail($response);  // a small JSON error document, read back from the sink
+            }
+            if (is_string($to)) {
+                chmod($part, 0666 & ~umask());  // tempnam() makes it 0600; a file as any other
+                if (!rename($part, $to)) {
+                    throw new RuntimeException("cannot move the CSV to $to");
+                }
+                clearstatcache(true, $to);
+                return (int) filesize($to);
+            }
+            $in = fopen($part, 'rb');
+            $bytes = stream_copy_to_stream($in, $to);
+            fclose($in);
+            if ($bytes === false) {
+                throw new RuntimeException('cannot write the CSV to the stream');
+            }
+            return $bytes;
+        } finally {
+            if (is_file($part)) {
+                unlink($part);
+            }
+        }
+    }
+
     /** GET /api/v1/history: past forecasts, newest first (['forecasts' => [...]]). */
     public function history(?string $group = null, ?int $limit = null): array
     {
@@ -102,26 +154,39 @@ final class ForecastClient
         return $this->json(fn () => $this->request()->get('/api/v1/history', $query));
     }
 
-    private function request(): PendingRequest
+    private function request(string $accept = 'application/json', ?float $timeout = null): PendingRequest
     {
         $request = $this->http->baseUrl(rtrim($this->baseUrl, '/'))
-            ->acceptJson()
-            ->timeout((int) ceil($this->timeout));
+            ->accept($accept)
+            ->timeout((int) ceil($timeout ?? $this->timeout));
         return $this->apiKey ? $request->withToken($this->apiKey) : $request;
     }
 
     /** @param callable(): Response $send */
     private function json(callable $send): array
     {
-        try {
-            $response = $send();
-        } catch (ConnectionException $e) {
-            throw new ApiException('unreachable', 'the forecast web API did not answer: ' . $e->getMessage(), 0);
-        }
+        $response = $this->send($send);
         $body = $response->json();
         if ($response->successful() && is_array($body)) {
             return $body;
         }
+        $this->fail($response);
+    }
+
+    /** @param callable(): Response $send */
+    private function send(callable $send): Response
+    {
+        try {
+            return $send();
+        } catch (ConnectionException | TransferException $e) {  // Guzzle's own: a transfer cut short
+            throw new ApiException('unreachable', 'the forecast web API did not answer: ' . $e->getMessage(), 0);
+        }
+    }
+
+    /** The service's error document as ApiException (its stable code), or internal_error for anything else. */
+    private function fail(Response $response): never
+    {
+        $body = $response->json();
         $error = is_array($body) ? ($body['error'] ?? null) : null;
         if (is_array($error) && isset($error['code'])) {
             throw new ApiException((string) $error['code'], (string) ($error['message'] ?? ''), $response->status(), $error['field'] ?? null);

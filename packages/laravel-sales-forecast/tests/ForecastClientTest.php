@@ -54,6 +54,42 @@ final class ForecastClientTest extends TestCase
         $client->series('t1')->all();
     }
 
+    public function testSeriesCsvStreamsToAPathOrAStreamAndWritesNothingOnAnError(): void
+    {
+        $csv = "level,category,period,forecast,low,high\n0,,2025-11,1500.00,1200.00,1800.00\n1,Shoes,2025-11,700.00,500.00,900.00\n";
+        $http = new Factory();
+        $http->fake([  // closures: Laravel 8's fake writes a sink once per response object
+            '*/t1/series.csv' => fn () => $http->response($csv, 200, ['Content-Type' => 'text/csv']),
+            '*' => fn () => $http->response(['status' => 'error', 'error' => ['code' => 'not_found', 'message' => 'the job has no series yet: it is PENDING']], 404),
+        ]);
+        $client = new ForecastClient($http, 'https://forecast.test', 'k-1');
+        $dir = sys_get_temp_dir() . '/series-csv-' . bin2hex(random_bytes(4));
+        mkdir($dir);
+        try {
+            $this->assertSame(strlen($csv), $client->seriesCsv('t1', "$dir/t1.csv"));
+            $this->assertSame($csv, file_get_contents("$dir/t1.csv"));
+            $http->assertSent(fn (Request $r) => $r->url() === 'https://forecast.test/api/v1/forecasts/t1/series.csv'
+                && $r->header('Accept') === ['text/csv'] && $r->header('Authorization') === ['Bearer k-1']);
+
+            $stream = fopen('php://memory', 'w+b');
+            fwrite($stream, "before\n");
+            $this->assertSame(strlen($csv), $client->seriesCsv('t1', $stream));
+            rewind($stream);
+            $this->assertSame("before\n$csv", stream_get_contents($stream));
+
+            try {
+                $client->seriesCsv('t2', "$dir/t2.csv");
+                $this->fail('no exception');
+            } catch (ApiException $e) {
+                $this->assertSame(['not_found', 404], [$e->errorCode, $e->status]);
+            }
+            $this->assertSame(['t1.csv'], array_values(array_diff(scandir($dir), ['.', '..'])), 'no t2.csv, no temporary file left');
+        } finally {
+            array_map(fn ($name) => unlink("$dir/$name"), array_diff(scandir($dir), ['.', '..']));
+            rmdir($dir);
+        }
+    }
+
     public function testWaitPollsUntilTheJobIsFinal(): void
     {
         $http = new Factory();

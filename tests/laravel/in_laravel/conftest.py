@@ -63,6 +63,7 @@ class Service:
         return self.stack.web_url
 
     def log(self, name: str = "worker") -> str:
+        """A process's log so far: "worker", or "web" (gunicorn's access log among it)."""
         path = self.stack.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
@@ -81,8 +82,11 @@ def service(shop: Shop, shop_server: ShopServer, tmp_path_factory: pytest.TempPa
         env.update(
             REDIS_URL=server.url, PYTHONPATH=str(ROOT), WEB_PORT=str(free_port()),
             LARAVEL_API_URL=f"{shop_server.url}/api", LARAVEL_API_TOKEN=SHOP_TOKEN,
+            # The shop's sale lines for grouped forecasts: routes/api.php's /sales/items (the default, said here).
+            LARAVEL_ITEMS_PATH="/sales/items",
             API_KEYS=API_KEY, SECRET_KEY="shop-tests-secret", WEBHOOK_SECRET=WEBHOOK_SECRET,
             CALLBACK_ALLOWED_HOSTS="127.0.0.1", MODEL_DIR=str(root / "models"), UPSTREAM_TASK_RETRIES="0",
+            DATABASE_URL=f"sqlite:///{root / 'history.sqlite3'}",  # the forecast history, not the checkout's var/
         )
         stack = LocalStack(env, root=ROOT, log_dir=root / "logs", worker_concurrency=1)
         stack.start(ready_timeout=120)

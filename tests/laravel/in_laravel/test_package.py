@@ -77,6 +77,10 @@ def test_the_artisan_command_dispatches_waits_and_exits_by_outcome(client: str, 
     done = shop.artisan("sales-forecast:dispatch", "--kwargs=[1,2]", env=env)
     assert done.returncode == 64 and "JSON object" in done.stdout + done.stderr
 
+    done = shop.artisan("sales-forecast:dispatch", "--dry-run", "--group-by=category, product_id", "--measure=units", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {"group_by": ["category", "product_id"], "measure": "units"}
+
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_a_prefixed_connection_is_refused_with_the_fix(client: str, shop: Shop, service: Service) -> None:

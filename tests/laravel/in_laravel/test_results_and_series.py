@@ -1,26 +1,35 @@
-"""Reading results and grouped series from Laravel (CONTRACT §6, §8, §9).
+"""Grouped forecasts from Laravel, end to end (CONTRACT §6, §8, §9), and reading stored results.
 
-Stored results are written into Redis as the worker writes them and read back through the
-package with phpredis and predis: single and grouped (data.hierarchy) documents, failures, and
-ids that no one dispatched. Series pages and history come from a local HTTP server answering in
-CONTRACT §8/§9's shapes through Laravel's Http client: the service's own series and history
-endpoints are being built in parallel (switch this test to the real service once they are on main).
+The shop dispatches a grouped job (group_by + measure) through Redis with phpredis and predis; the
+real worker reads the shop's sale lines from the shop's own API (/api/sales/items); the shop reads
+the total from the result key and pages every series, and streams the CSV, from the real web API
+(`shop:grouped` in tests/laravel/shop/routes/console.php, docs/laravel.md "Grouped forecasts").
+Everything is checked against the service's own answers and the shop's database. Stored results
+that the real service does not readily produce (a failure's document, an id no one sent) are
+written into Redis as the worker writes them and read back through the package. A series cursor
+that loops is the package's PHPUnit suite's (ForecastClientTest, under Http::fake()).
 """
 from __future__ import annotations
 
+import csv
 import json
-import threading
+import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
-from urllib.parse import parse_qs, urlsplit
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import pytest
+import requests
 
 from tests.laravel.in_laravel.conftest import API_KEY, Service
-from tests.laravel.shop import Shop
+from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer
 
 pytestmark = pytest.mark.slow
+GROUP_BY = ["category", "product_id"]  # as shop:grouped dispatches it
+HORIZON = 3
+PAGE_SIZE = 2  # small pages: each level of the shop's 3 categories and 4 products takes two
+CLIENTS = {"phpredis": "Redis", "predis": "Predis\\Client"}
 FORECAST = {"next_month_forecast": 1500.0, "confidence_level": 90, "expected_range_low": 1200.0,
             "expected_range_high": 1800.0, "growth_rate": 2.0, "model_accuracy": 91.5, "period": "2025-11",
             "model": "ets", "horizon": [{"period": "2025-11", "forecast": 1500.0, "low": 1200.0, "high": 1800.0}]}
@@ -29,13 +38,164 @@ HIERARCHY = {"group_by": ["category"], "measure": "revenue", "levels": [{"fields
              "series_url": "/api/v1/forecasts/x/series", "csv_url": "/api/v1/forecasts/x/series.csv"}
 
 
+@dataclass
+class GroupedRun:
+    """What `shop:grouped` printed: every series it paged, then the task id, total and hierarchy."""
+
+    series: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+    @property
+    def task_id(self) -> str:
+        return self.summary["task_id"]
+
+    def level(self, level: int) -> list[dict[str, Any]]:
+        return [s for s in self.series if s["level"] == level]
+
+
+@pytest.fixture(scope="module")
+def grouped(shop: Shop, service: Service) -> Callable[[str], GroupedRun]:
+    """shop:grouped through one Redis client, run once per client for the module (the same request:
+    the second is answered from the service's cache, under a task id of its own)."""
+    runs: dict[str, GroupedRun] = {}
+
+    def run(client: str) -> GroupedRun:
+        if client not in runs:
+            done = shop.artisan("shop:grouped", f"--page-size={PAGE_SIZE}", env={"REDIS_CLIENT": client})
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr + service.log()[-3000:]
+            lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+            runs[client] = GroupedRun(lines[:-1], lines[-1])
+        return runs[client]
+
+    return run
+
+
+def _key(series: dict[str, Any], fields: list[str]) -> tuple:
+    return tuple(series["key"][f] for f in fields)
+
+
+def _shop_truth(history: list[Sale], fields: list[str]) -> dict[tuple, dict[str, float]]:
+    """{key: {"YYYY-MM": revenue}} of the completed sales' lines, from the shop's own rows."""
+    truth: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for sale in history:
+        if sale.status == "completed":
+            for item in sale.items:
+                truth[tuple(item[f] for f in fields)][sale.created_at[:7]] += float(item["line_total"])
+    return truth
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_a_grouped_forecast_dispatched_from_laravel_reads_the_total_and_pages_every_series(
+    client: str, grouped: Callable[[str], GroupedRun], service: Service, history: list[Sale]
+) -> None:
+    first = grouped("phpredis")
+    run = grouped(client)
+    assert run.summary["client"] == CLIENTS[client]
+    if client == "predis":  # the same request again: answered from the cache, with series of its own id
+        assert run.summary["cached"] is True and run.task_id != first.task_id
+    status = service.status(run.task_id)
+    assert status["status"] == "SUCCESS"
+    data = status["result"]["data"]
+    # The total and the hierarchy, read from the result key, are the status endpoint's.
+    total, hierarchy = run.summary["total"], run.summary["hierarchy"]
+    assert total == data["forecast"] and len(total["horizon"]) == HORIZON
+    assert hierarchy == data["hierarchy"]
+    assert hierarchy["group_by"] == GROUP_BY and hierarchy["measure"] == "revenue" and hierarchy["coherent"] is True
+    assert hierarchy["series_url"] == f"/api/v1/forecasts/{run.task_id}/series"
+
+    # Every series paged exactly once; as many per level as hierarchy.levels says, and the total.
+    levels = hierarchy["levels"]
+    assert [level["fields"] for level in levels] == [GROUP_BY[:1], GROUP_BY]
+    for number, level in enumerate(levels, start=1):
+        keys = [_key(s, level["fields"]) for s in run.level(number)]
+        assert len(keys) == len(set(keys)) == level["series"], (number, keys)
+    assert len(run.series) + 1 == hierarchy["series"]
+    categories, products = run.level(1), run.level(2)
+    assert {s["key"]["category"] for s in categories} == {"Bags", "Shoes", None}  # a null field is its own group
+
+    # Coherent as the reader sees it: the categories sum to the total, each category's products to it.
+    for k in range(HORIZON):
+        value = lambda s: s["forecast"]["horizon"][k]["forecast"]  # noqa: E731
+        assert sum(map(value, categories)) == pytest.approx(total["horizon"][k]["forecast"], abs=0.01 * len(categories))
+        for category in categories:
+            children = [p for p in products if p["key"]["category"] == category["key"]["category"]]
+            assert children and sum(map(value, children)) == pytest.approx(value(category), abs=0.01 * len(children))
+
+    # The worker read the shop's sale lines through the shop's API: each series' history is the database's.
+    for number, series in ((1, categories), (2, products)):
+        truth = _shop_truth(history, GROUP_BY[:number])
+        for s in series:
+            months = truth[_key(s, GROUP_BY[:number])]
+            assert s["actual"] and all(p["value"] == pytest.approx(months.get(p["period"], 0.0), abs=0.01) for p in s["actual"]), s["key"]
+
+    # Pages of PAGE_SIZE, each level's second page asked for with the first page's cursor.
+    asked = [line for line in service.log("web").splitlines() if f"/api/v1/forecasts/{run.task_id}/series?" in line]
+    for number in (1, 2):
+        assert sum(f"level={number}&limit={PAGE_SIZE}&cursor=" in line for line in asked) == 1, asked
+
+
+def test_the_csv_is_streamed_to_a_file_and_served_by_the_shop(
+    grouped: Callable[[str], GroupedRun], service: Service, shop_server: ShopServer
+) -> None:
+    run = grouped("phpredis")
+    path = run.summary["csv"]
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    answer = requests.get(f"{service.url}/api/v1/forecasts/{run.task_id}/series.csv", headers={"X-API-Key": API_KEY}, timeout=30)
+    assert answer.status_code == 200 and open(path, "rb").read() == answer.content  # the service's CSV, byte for byte
+    assert run.summary["csv_bytes"] == len(answer.content)
+    # The shop's own download route (routes/api.php) hands it on to a browser; an unknown id is its 404.
+    shop = {"Authorization": f"Bearer {SHOP_TOKEN}"}
+    download = requests.get(f"{shop_server.url}/api/forecasts/{run.task_id}/series.csv", headers=shop, timeout=30)
+    assert download.status_code == 200, download.text[:500]
+    assert download.content == answer.content and download.headers["Content-Type"].startswith("text/csv")
+    assert f'filename=forecast-{run.task_id}.csv' in download.headers["Content-Disposition"]
+    assert requests.get(f"{shop_server.url}/api/forecasts/{uuid.uuid4()}/series.csv", headers=shop, timeout=30).status_code == 404
+    assert rows[0] == ["level", *GROUP_BY, "period", "forecast", "low", "high"]
+    assert len(rows) - 1 == run.summary["hierarchy"]["series"] * HORIZON  # the total (level 0) and every series
+    by_key = {(str(s["level"]), *("null" if v is None else v for v in s["key"].values())): s for s in run.series}
+    for row in rows[1:]:
+        level = int(row[0])
+        horizon = run.summary["total"]["horizon"] if level == 0 else by_key[tuple(row[:1 + level])]["forecast"]["horizon"]
+        point = next(p for p in horizon if p["period"] == row[3])
+        assert [float(x) for x in row[4:]] == pytest.approx([point["forecast"], point["low"], point["high"]], abs=0.005)
+
+
+def test_series_and_history_through_laravels_http_client(
+    shop: Shop, grouped: Callable[[str], GroupedRun], service: Service
+) -> None:
+    """docs/laravel.md §3's snippet (shop:series) against the real API: a level's series, then the history."""
+    run = grouped("phpredis")
+    deadline = time.monotonic() + 30  # the history is written after the job's end, by the worker's drain
+    while not _in_history(service, run.task_id):
+        assert time.monotonic() < deadline, "the grouped job's total never reached the history"
+        time.sleep(0.3)
+    done = shop.artisan("shop:series", run.task_id, "--level=1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert lines[:-1] == [{"key": s["key"], "next": s["forecast"]["next_month_forecast"]} for s in run.level(1)]
+    history = lines[-1]["history"]
+    assert any(row["task_id"] == run.task_id for row in history)
+    assert set(history[0]) >= {"task_id", "created_at", "period", "forecast", "low", "high", "model"}
+
+
+def _in_history(service: Service, task_id: str) -> bool:
+    answer = requests.get(f"{service.url}/api/v1/history", params={"limit": 12}, headers={"X-API-Key": API_KEY}, timeout=10)
+    return answer.status_code == 200 and any(row["task_id"] == task_id for row in answer.json()["forecasts"])
+
+
+def test_the_series_of_an_unknown_or_ungrouped_job_are_not_found(shop: Shop, service: Service) -> None:
+    done = shop.artisan("shop:series", str(uuid.uuid4()))
+    assert done.returncode != 0 and "not_found" in done.stdout + done.stderr
+
+
 def _store(service: Service, task_id: str, status: str, result: Any) -> None:
     meta = {"status": status, "result": result, "traceback": None, "children": [], "task_id": task_id,
             "date_done": "2025-11-03T10:15:02.123456+00:00"}
     service.redis.set(f"celery-task-meta-{task_id}", json.dumps(meta), ex=300)
 
 
-@pytest.mark.parametrize("client", ["phpredis", "predis"])
+@pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_single_grouped_failed_and_unknown_results(client: str, shop: Shop, service: Service) -> None:
     env = {"REDIS_CLIENT": client}
     single, grouped, failed, unknown = (str(uuid.uuid4()) for _ in range(4))
@@ -52,55 +212,3 @@ def test_single_grouped_failed_and_unknown_results(client: str, shop: Shop, serv
     assert out["error"] == {"code": "insufficient_history", "message": "2 complete months; 3 needed"}
     _, out, _ = shop.artisan_json("shop:read", unknown, env=env)
     assert out == {"status": None, "total": None, "grouped": None, "levels": None, "error": None}
-
-
-@pytest.fixture
-def api_stub() -> Iterator[tuple[str, list[tuple[str, dict, str | None]]]]:
-    """The web API's series and history endpoints, in CONTRACT §8/§9's shapes; records each request."""
-    seen: list[tuple[str, dict, str | None]] = []
-    series = [{"key": {"category": name}, "level": 1, "actual": [], "forecast": {**FORECAST, "next_month_forecast": value},
-               "data_quality": {}} for name, value in (("Bags", 500.0), ("Shoes", 700.0), (None, 300.0))]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            seen.append((parts.path, query, self.headers.get("Authorization")))
-            if parts.path.endswith("/series"):
-                page = {"series": series[:2], "next_cursor": "page-2"} if "cursor" not in query else {"series": series[2:], "next_cursor": None}
-            elif parts.path == "/api/v1/history":
-                page = {"forecasts": [{"task_id": "t1", "period": "2025-11", "forecast": 1500.0, "actual": None}]}
-            else:
-                self.send_response(404)
-                self.end_headers()
-                return
-            body = json.dumps(page).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
-
-
-def test_series_pages_and_history_through_the_http_client(shop: Shop, service: Service, api_stub) -> None:
-    url, seen = api_stub
-    done = shop.artisan("shop:series", "task-1", "--level=1", env={"SALES_FORECAST_API_URL": url})
-    assert done.returncode == 0, done.stdout + done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    assert lines[:3] == [{"key": {"category": "Bags"}, "next": 500.0}, {"key": {"category": "Shoes"}, "next": 700.0},
-                         {"key": {"category": None}, "next": 300.0}]
-    assert lines[3]["history"][0]["task_id"] == "t1"
-    paths = [(path, query) for path, query, _ in seen]
-    assert paths == [("/api/v1/forecasts/task-1/series", {"level": "1", "limit": "100"}),
-                     ("/api/v1/forecasts/task-1/series", {"level": "1", "limit": "100", "cursor": "page-2"}),
-                     ("/api/v1/history", {"limit": "12"})]
-    assert {auth for _, _, auth in seen} == {f"Bearer {API_KEY}"}

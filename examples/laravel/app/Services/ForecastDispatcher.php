@@ -18,6 +18,9 @@ use RuntimeException;
  *     $forecasts = new ForecastDispatcher($redis);          // a \Redis WITHOUT a key prefix
  *     $id = $forecasts->dispatch(['horizon' => 6, 'model' => 'auto']);
  *     $meta = $forecasts->wait($id, 60.0);                  // ['status' => 'SUCCESS', 'result' => [...]]
+ *
+ *     $id = $forecasts->dispatch(['group_by' => ['category'], 'measure' => 'units']);   // grouped (CONTRACT §8)
+ *     $hierarchy = ForecastDispatcher::hierarchy($forecasts->wait($id, 120.0));        // levels, series_url...
  */
 final class ForecastDispatcher
 {
@@ -55,8 +58,10 @@ final class ForecastDispatcher
 
     /**
      * Queue a forecast; returns its task id. $kwargs are the body fields of POST /api/v1/forecasts
-     * (start_date, end_date, status, horizon, level, model, callback_url, refresh), all optional.
-     * The worker validates them: a wrong one ends the job as FAILURE with code invalid_request.
+     * (start_date, end_date, status, horizon, level, model, callback_url, refresh, and for a grouped
+     * forecast group_by, e.g. ['category', 'product_id'], and measure: revenue, units or orders),
+     * all optional. The worker validates them: a wrong one ends the job as FAILURE with code
+     * invalid_request.
      */
     public function dispatch(array $kwargs = [], ?string $taskId = null): string
     {
@@ -151,6 +156,17 @@ final class ForecastDispatcher
             }
             usleep((int) (max(0.01, $interval) * 1e6));
         }
+    }
+
+    /**
+     * data.hierarchy of a grouped job's SUCCESS meta (group_by, measure, levels [['fields', 'series'], ...],
+     * series, coherent, series_url, csv_url), else null. The meta's data.forecast is the shop's total;
+     * the per-group series are paged from the web API (GET series_url).
+     */
+    public static function hierarchy(array $meta): ?array
+    {
+        $hierarchy = ($meta['status'] ?? null) === 'SUCCESS' ? ($meta['result']['data']['hierarchy'] ?? null) : null;
+        return is_array($hierarchy) ? $hierarchy : null;
     }
 
     /**

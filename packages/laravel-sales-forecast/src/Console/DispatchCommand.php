@@ -12,7 +12,8 @@ use SalesForecast\Laravel\Exceptions\MisconfiguredConnection;
 use SalesForecast\Laravel\SalesForecast;
 
 /**
- * php artisan sales-forecast:dispatch [--horizon=6] [--model=ets] [--level=80] [--kwargs=JSON] [--wait] [--timeout=60]
+ * php artisan sales-forecast:dispatch [--horizon=6] [--model=ets] [--level=80] [--group-by=category,product_id]
+ *     [--measure=units] [--kwargs=JSON] [--wait] [--timeout=60]
  *
  * Prints the task id; with --wait, the stored result as JSON; with --dry-run, the message, unsent. Exit codes: 0 queued or SUCCESS,
  * 1 FAILURE or REVOKED, 2 timed out, 64 bad usage, 78 a misconfigured Redis connection.
@@ -23,6 +24,8 @@ final class DispatchCommand extends Command
         {--horizon= : months to forecast (1-24)}
         {--model= : auto, linear, seasonal_naive, ets, theta or arima}
         {--level= : interval level in % (50-99.9)}
+        {--group-by= : a grouped forecast: sale-line fields, outermost first, comma-separated (category,product_id)}
+        {--measure= : what a grouped forecast sums: revenue, units or orders}
         {--kwargs= : any other job fields, as a JSON object}
         {--connection= : the Redis connection (default: sales-forecast.redis.connection)}
         {--wait : wait for the result and print it}
@@ -43,11 +46,14 @@ final class DispatchCommand extends Command
             $this->error('--kwargs must be a JSON object');
             return 64;
         }
-        foreach (['horizon' => 'int', 'level' => 'float', 'model' => 'string'] as $field => $type) {
+        foreach (['horizon' => 'int', 'level' => 'float', 'model' => 'string', 'measure' => 'string'] as $field => $type) {
             $value = $this->option($field);
             if ($value !== null) {
                 $kwargs[$field] = $type === 'string' ? $value : (is_numeric($value) ? $value + 0 : $value);
             }
+        }
+        if ($this->option('group-by') !== null) {
+            $kwargs['group_by'] = array_map('trim', explode(',', $this->option('group-by')));  // the worker checks the names
         }
         try {
             if ($this->option('dry-run')) {

@@ -73,6 +73,52 @@ Artisan::command('shop:series {task_id} {--level=}', function () {
     $this->line(json_encode(['history' => $history]));
 });
 
+Artisan::command('shop:grouped {--measure=revenue} {--page-size=100} {--timeout=120}', function () {
+    $measure = $this->option('measure');
+    $pageSize = (int) $this->option('page-size');
+
+    // docs: grouped dispatch
+    $id = SalesForecast::dispatch([
+        'group_by' => ['category', 'product_id'],    // sale-line fields, outermost first: a level per prefix
+        'measure' => $measure,                       // revenue (sum of line_total, the default), units or orders
+        'horizon' => 3,
+        'model' => 'linear',                         // for every series; auto (the default) fits five models to each
+    ]);
+    $result = SalesForecast::wait($id, (float) $this->option('timeout'));
+    if ($error = $result->error()) {
+        $this->error("{$error['code']}: {$error['message']}");   // e.g. a field that no sale line has
+        return 1;
+    }
+    $total = $result->forecast();                    // the shop's total, as for any forecast
+    $hierarchy = $result->hierarchy();               // group_by, measure, levels, series, coherent, series_url, csv_url
+    // end docs
+
+    // docs: grouped series
+    $api = SalesForecast::api();
+    foreach ($hierarchy['levels'] as $i => $level) {     // ['fields' => ['category'], 'series' => 3], then category + product_id
+        foreach ($api->series($id, $i + 1, pageSize: $pageSize) as $series) {   // page after page, fetched as you go
+            // $series['key']: ['category' => 'Shoes', 'product_id' => '3'] (null: the lines without the field)
+            // $series['forecast']: next_month_forecast, horizon [['period', 'forecast', 'low', 'high'], ...], model
+            // $series['actual']: [['period' => '2025-10', 'value' => 812.5], ...], complete months
+            $this->line(json_encode($series, JSON_PRESERVE_ZERO_FRACTION));
+        }
+    }
+    $path = storage_path("app/forecasts/{$id}.csv");
+    $bytes = $api->seriesCsv($id, $path);           // every series and month, streamed to the file
+    // end docs
+
+    $this->line(json_encode([
+        'task_id' => $id,
+        'total' => $total,
+        'hierarchy' => $hierarchy,
+        'cached' => $result->document()['data']['meta']['cached'] ?? null,
+        'csv' => $path,
+        'csv_bytes' => $bytes,
+        'client' => get_class(Redis::connection(config('sales-forecast.redis.connection'))->client()),
+    ], JSON_PRESERVE_ZERO_FRACTION));
+    return 0;
+});
+
 Artisan::command('shop:read {task_id}', function () {
     // docs: read
     $result = SalesForecast::result($this->argument('task_id'));   // null while queued or unknown
