@@ -283,8 +283,15 @@ def run_service(stack: LocalStack, session: requests.Session) -> dict[str, Any]:
     hierarchy = doc["result"]["data"]["hierarchy"]
 
     logs = [stack.log_dir / "worker.log", stack.log_dir / "worker2.log"]
-    fanout = [e for p in logs for e in _log_lines(p, f"grouped job {task_id}: ") if "chunks of" in e["message"]]
-    fanin = [e for p in logs for e in _log_lines(p, f"grouped job {task_id}: ") if "reconciled in" in e["message"]]
+    deadline = time.monotonic() + 30  # SUCCESS is stored before the fan-in logs its line
+    while True:
+        lines = [e for p in logs for e in _log_lines(p, f"grouped job {task_id}: ")]
+        fanout = [e for e in lines if "chunks of" in e["message"]]
+        fanin = [e for e in lines if "reconciled in" in e["message"]]
+        if (fanout and fanin) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    time.sleep(1)  # the last chunk's "succeeded" line
     chunk_re = re.compile(rf"forecast\.grouped\.chunk\[{re.escape(task_id)}-chunk-\d+\] succeeded")
     chunks_by = {p.stem: sum(1 for e in _log_lines(p, task_id) if chunk_re.search(e["message"])) for p in logs}
     split: dict[str, float] = {}

@@ -26,6 +26,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from shared.errors import InvalidRequest, NotFound
 from shared.grouped_store import SORT_FIGURES, GroupedStore
 from shared.schema import JobStatus
+from web.finished import FinishedBodies
 from web.jobs import ForecastService
 from web.schemas import SeriesQuery
 
@@ -33,6 +34,8 @@ bp = Blueprint("series", __name__, url_prefix="/api/v1/forecasts")
 
 STORE_KEY = "sales_forecast_series"
 KEPT = 64  # job ids, level counts and level indexes kept per web process (each kind)
+PAGES_KEPT = 128  # answered pages kept per web process, each at most PAGE_KEPT_BYTES: <= 32 MB
+PAGE_KEPT_BYTES = 256 * 1024
 
 
 class _Kept(OrderedDict):
@@ -79,6 +82,9 @@ class SeriesReader:
         self._indexes: _Kept = _Kept()
         self._lock = threading.Lock()
         self._loading: dict[tuple[str, int], threading.Lock] = {}
+        # A page of a finished job never changes: readers asking for the same one (a dashboard's
+        # first page) are answered from memory, for a bounded time, like finished status bodies.
+        self.pages = FinishedBodies(max_entries=PAGES_KEPT)
 
     def fingerprint(self, task_id: str) -> str | None:
         with self._lock:
@@ -176,6 +182,10 @@ def _decode_cursor(cursor: str, scope: str) -> int:
 @bp.get("/<task_id>/series")
 def list_series(task_id: str) -> Response:
     query = SeriesQuery.parse(request.args)
+    asked = json.dumps([task_id, query.level, query.limit, query.cursor, query.q, query.sort])
+    kept = _reader().pages.get(asked)
+    if kept is not None:
+        return Response(kept, mimetype="application/json")
     fingerprint, counts = _grouped_job(task_id)
     deepest = max(counts)
     level = query.level or deepest
@@ -212,6 +222,8 @@ def list_series(task_id: str) -> Response:
             f',"level":{level},"matching":{matching}}}'.encode(),
         ]
     )
+    if len(body) <= PAGE_KEPT_BYTES:
+        _reader().pages.put(asked, body)
     return Response(body, mimetype="application/json")
 
 

@@ -126,7 +126,9 @@ def test_no_series_is_404_saying_why(client, web_celery, web_redis):
 
 def test_expired_series_are_404_even_when_this_process_kept_their_names(client, web_celery, web_redis):
     web_celery.backend.store_result(JOB, {"status": "success", "data": {}}, "SUCCESS")
-    assert client.get(f"/api/v1/forecasts/{JOB}/series?sort=-forecast").status_code == 200
+    # This process now keeps the job's fingerprint, its level counts and the level's index (and
+    # the page it answered, for a bounded time: another page is asked for below).
+    assert client.get(f"/api/v1/forecasts/{JOB}/series?sort=-forecast&limit=3").status_code == 200
     for key in web_redis.scan_iter("*grouped:series:*"):
         web_redis.delete(key)
     for query in ("", "?sort=-forecast", "?q=1"):
@@ -134,6 +136,14 @@ def test_expired_series_are_404_even_when_this_process_kept_their_names(client, 
         assert response.status_code == 404, (query, response.json)
     web_redis.flushdb()
     assert client.get(f"/api/v1/forecasts/{JOB}/series.csv").status_code == 404
+
+
+def test_an_answered_page_is_kept_and_served_again(client, web_redis):
+    first = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2")
+    web_redis.flushdb()  # even with Redis emptied, the same page is served from memory
+    again = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2")
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert client.get(f"/api/v1/forecasts/{JOB}/series?limit=3").status_code == 404
 
 
 def test_the_csv_has_every_series_and_month(client):
