@@ -12,6 +12,7 @@ values are masked wherever they appear, and so is every configured secret value,
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -62,6 +63,11 @@ _SECRET_ASSIGN = re.compile(
     re.IGNORECASE,
 )
 _SECRET_KEY = re.compile(_SECRET_NAME + "$", re.IGNORECASE)
+# Cheap tests that must pass before each pattern can match (on the case-folded text): most of
+# what is logged (paths, ids, numbers, times) passes none, and skips the three regexes. A log
+# line is formatted on every request, so this is on the web tier's hot path.
+_AUTH_HINT = re.compile("bearer|basic|token")
+_SECRET_HINT = re.compile("pass|pwd|secret|token|api|signature")
 # Values shorter than this are not masked verbatim: "1" or "user" would mask half of every line.
 _MIN_SECRET_LENGTH = 6
 
@@ -78,23 +84,32 @@ class Redactor:
         for value in self.values:
             if value in text:
                 text = text.replace(value, MASK)
-        text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
-        text = _AUTH_SCHEME.sub(lambda m: m.group("head") + MASK, text)
-        return _SECRET_ASSIGN.sub(lambda m: m.group("head") + MASK, text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+        folded = text.casefold()  # as the patterns' IGNORECASE folds (ſ is s, K is k)
+        if _AUTH_HINT.search(folded):
+            text = _AUTH_SCHEME.sub(lambda m: m.group("head") + MASK, text)
+        if ("=" in text or ":" in text) and _SECRET_HINT.search(folded):
+            text = _SECRET_ASSIGN.sub(lambda m: m.group("head") + MASK, text)
+        return text
 
     def scrub(self, value: Any) -> Any:
         """``value`` with every string in it redacted, and values under secret-named keys masked."""
         if isinstance(value, str):
             return self(value)
-        if isinstance(value, Mapping):
-            return {
-                str(k): MASK if _SECRET_KEY.match(str(k)) and v else self.scrub(v) for k, v in value.items()
-            }
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return [self.scrub(v) for v in value]
         if value is None or isinstance(value, (bool, int, float)):
             return value
+        if isinstance(value, Mapping):
+            return {str(k): MASK if _secret_key(str(k)) and v else self.scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self.scrub(v) for v in value]
         return self(str(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_key(name: str) -> bool:
+    """Whether a field named so holds a secret (the same few names come back on every line)."""
+    return bool(_SECRET_KEY.match(name))
 
 
 def secrets_of(settings: Any) -> list[str]:

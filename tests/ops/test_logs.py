@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from shared.config import Settings
 from shared.logs import (
@@ -128,6 +129,26 @@ def test_ordinary_text_is_left_alone():
     for text in ("Task forecast.sales[1f2e] succeeded in 0.5s", "params_key=abc data_fingerprint=9f",
                  "redis://redis:6379/0", "tokens_used=5", "key=value"):
         assert redact(text) == text
+
+
+_PIECES = st.sampled_from([
+    "redis://", "://", "u:", "pw@", "@host", "Bearer ", "BASIC\t", "ToKeN ", "baſic ", "api_key=", "x-api-key: ",
+    "PASSWORD=", "pwd:", "secret", "signature=", "\"token\": \"", "abc123", "/api/v1/x", "?q=", "&", " ", "'", ":",
+    "=", "İ", "K",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES | st.text(max_size=6), max_size=12).map("".join))
+def test_the_quick_checks_never_skip_a_pattern_that_would_match(text):
+    """The redactor tests cheap conditions before each regex: it must mask exactly what the
+    three patterns, applied every time, would mask."""
+    from shared.logs import _AUTH_SCHEME, _SECRET_ASSIGN, _URL_PASSWORD
+
+    expected = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+    expected = _AUTH_SCHEME.sub(lambda m: m.group("head") + MASK, expected)
+    expected = _SECRET_ASSIGN.sub(lambda m: m.group("head") + MASK, expected)
+    assert Redactor()(text) == expected
 
 
 def test_secrets_of_settings():
