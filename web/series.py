@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import gzip
 import hashlib
 import io
 import json
@@ -182,10 +183,11 @@ def _decode_cursor(cursor: str, scope: str) -> int:
 @bp.get("/<task_id>/series")
 def list_series(task_id: str) -> Response:
     query = SeriesQuery.parse(request.args)
-    asked = json.dumps([task_id, query.level, query.limit, query.cursor, query.q, query.sort])
+    gzipped = request.accept_encodings["gzip"] > 0
+    asked = json.dumps([task_id, query.level, query.limit, query.cursor, query.q, query.sort, gzipped])
     kept = _reader().pages.get(asked)
     if kept is not None:
-        return Response(kept, mimetype="application/json")
+        return _page_response(kept, gzipped)
     fingerprint, counts = _grouped_job(task_id)
     deepest = max(counts)
     level = query.level or deepest
@@ -222,9 +224,21 @@ def list_series(task_id: str) -> Response:
             f',"level":{level},"matching":{matching}}}'.encode(),
         ]
     )
+    if gzipped:
+        # Pages are JSON of many alike series (~2 kB each): level 1 makes them 5-10× smaller for
+        # a fraction of a millisecond, and a kept page is compressed once.
+        body = gzip.compress(body, compresslevel=1, mtime=0)
     if len(body) <= PAGE_KEPT_BYTES:
         _reader().pages.put(asked, body)
-    return Response(body, mimetype="application/json")
+    return _page_response(body, gzipped)
+
+
+def _page_response(body: bytes, gzipped: bool) -> Response:
+    response = Response(body, mimetype="application/json")
+    response.vary.add("Accept-Encoding")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
 
 
 def _csv_line(cells: list[Any]) -> str:

@@ -154,3 +154,16 @@ def test_the_csv_has_every_series_and_month(client):
     assert len(rows) - 1 == (1 + 3 + 5) * 2
     assert rows[1] == ["0", "", "", "2026-01", "120.00", "0.00", "240.00"]
     assert ["2", "null", "9", "2026-02", "20.00", "0.00", "40.00"] in rows
+
+
+def test_a_client_that_accepts_gzip_gets_the_page_compressed(client):
+    import gzip
+
+    plain = client.get(f"/api/v1/forecasts/{JOB}/series?limit=4")
+    assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
+    for _ in range(2):  # answered, then kept
+        packed = client.get(f"/api/v1/forecasts/{JOB}/series?limit=4", headers={"Accept-Encoding": "gzip, deflate"})
+        assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+        assert gzip.decompress(packed.get_data()) == plain.get_data()
+    refused = client.get(f"/api/v1/forecasts/{JOB}/series?limit=4", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers
