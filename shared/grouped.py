@@ -202,7 +202,6 @@ def assemble(
         "group_by": list(panel.group_by),
         "measure": panel.measure.value,
         "levels": levels,
-        "total": _level_accuracy(panel, np.array([0]), rec, all_metrics),
         "series": len(panel),
         "reconciliation": rec.method,
         "coherent": _coherent(panel, rec),
