@@ -16,7 +16,10 @@ bp = Blueprint("health", __name__)
 READINESS_KEY = "sales_forecast.readiness"
 INSPECT_TIMEOUT_SECONDS = 1.0
 # Asking the workers costs a broadcast and a full INSPECT_TIMEOUT wait: probes hit a cached answer.
+# A "no worker" answer is kept only briefly: a worker that has just started (a deploy, a restart,
+# every test stack) is seen within about a second, not after the rest of a long cache.
 WORKER_CHECK_CACHE_SECONDS = 5.0
+NO_WORKER_CACHE_SECONDS = 1.0
 
 
 class ReadinessProbe:
@@ -38,7 +41,8 @@ class ReadinessProbe:
     def worker_ok(self) -> bool:
         with self._lock:
             now = time.monotonic()
-            if now - self._checked_at < WORKER_CHECK_CACHE_SECONDS:
+            kept = WORKER_CHECK_CACHE_SECONDS if self._worker_ok else NO_WORKER_CACHE_SECONDS
+            if now - self._checked_at < kept:
                 return self._worker_ok
             try:
                 replies = self.celery.control.inspect(timeout=INSPECT_TIMEOUT_SECONDS).active_queues()

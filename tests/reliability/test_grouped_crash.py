@@ -25,7 +25,8 @@ def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path):
     rows = demo_rows(today)
     with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as url:
         env = base_env(tmp_path, LARAVEL_API_URL=url, API_KEYS=API_KEY, CHUNK_SIZE="3")
-        stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=1)
+        # Two pool processes: the killed one's chunk runs again on the other (or its replacement).
+        stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=2)
         stack.start(ready_timeout=120)
         try:
             body = {"group_by": ["category", "product_id"], "model": "arima", "horizon": 2, "refresh": True}
