@@ -70,6 +70,7 @@ def stack(tmp_path_factory):
         FLOWER_BASIC_AUTH=FLOWER_AUTH,
         SECRET_KEY=SECRET_KEY,
         MODEL_DIR=str(tmp / "models"),
+        DATABASE_URL=f"sqlite:///{tmp / 'history.sqlite3'}",  # the forecast history, not the checkout's var/
         FORECAST_QUEUE="forecasts",
         UPSTREAM_TASK_RETRIES="0",
         API_KEYS="",

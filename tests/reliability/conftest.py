@@ -82,7 +82,8 @@ class Client:
 
 def stack_env(tmp: Path, laravel: Laravel, **extra: str) -> dict[str, str]:
     """The environment of a test stack: the Laravel-like server, an API key, short timeouts."""
-    env = base_env(tmp, LARAVEL_API_URL=laravel.url, API_KEYS=API_KEY)
+    env = base_env(tmp, LARAVEL_API_URL=laravel.url, API_KEYS=API_KEY,
+                   DATABASE_URL=f"sqlite:///{tmp / 'history.sqlite3'}")  # not the checkout's var/
     env.setdefault("PYTHONPATH", str(ROOT))
     env.update(extra)
     return env

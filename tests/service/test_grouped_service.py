@@ -202,6 +202,8 @@ def test_a_chunk_that_keeps_failing_ends_the_job_with_a_stable_code(stack):
 
 def test_a_cancelled_grouped_job_ends_revoked_and_runs_no_more_chunks(stack):
     task_id = _submit(stack, {"group_by": GROUP_BY, "measure": "orders", "horizon": 2, "model": "arima", "refresh": True})
+    # An identical request while it runs joins it, as single-series requests do.
+    assert _submit(stack, {"group_by": GROUP_BY, "measure": "orders", "horizon": 2, "model": "arima"}) == task_id
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         doc = _get(stack, f"/api/v1/forecasts/{task_id}").json()
