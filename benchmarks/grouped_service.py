@@ -30,12 +30,11 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadgen import wait_answering, wrk  # noqa: E402  (beside this script)
 from local.fake_laravel import FakeLaravel  # noqa: E402
 from shared.schema import months_before  # noqa: E402
 from shared.transactions import TransactionColumns  # noqa: E402
@@ -133,18 +133,6 @@ def _serve(n_series: int, months: int, lines: float, port: int) -> None:
     table = LineTable(n_series, months, lines)
     warm = LineTable(WARM_SERIES, months, 3.0, seed=5)
     LineServer(table, warm, per_page=1000, port=port).serve_forever()
-
-
-def _wait_http(url: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{url} did not answer")
-            time.sleep(0.3)
 
 
 # ---------------------------------------------------------------------------- the engine
@@ -268,6 +256,7 @@ def run_service(stack: LocalStack, session: requests.Session) -> dict[str, Any]:
     if wait_done(session, web, warm, 600)["status"] != "SUCCESS":
         raise SystemExit("the warm-up job failed")
     time.sleep(2)  # the warm-up's history rows drained
+    session.close()  # gunicorn closes a connection idle for 2 s: start the measured job on a new one
 
     sampler = RssSampler(pids)
     sampler.start()
@@ -312,21 +301,6 @@ def run_service(stack: LocalStack, session: requests.Session) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- the readers
-
-
-def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None) -> dict[str, float]:
-    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    for name, value in (headers or {}).items():
-        argv[1:1] = ["-H", f"{name}: {value}"]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for q in ("50", "99"):
-        m = re.search(rf"\s{q}%\s+([\d.]+)(us|ms|s)", out)
-        figures[f"p{q}"] = float(m.group(1)) * scale[m.group(2)]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    figures["errors"] = float(errors.group(1)) if errors else 0.0
-    return figures
 
 
 def threaded_readers(url: str, seconds: int, connections: int, headers: dict[str, str] | None = None) -> dict[str, float]:
@@ -390,16 +364,11 @@ def run_readers(web: str, task_id: str, readers: int, seconds: int, rounds: int 
                   f"non-2xx {sum(f['errors'] for f in figures):.0f}{target}")
     probe = page["series"][0]["key"]["product_id"]
     for label, url in (("sorted by -forecast", f"{base}?sort=-forecast"), (f"search q={probe}", f"{base}?q={probe}"),
-                       ("page 3 (a cursor)", f"{base}?cursor={_third_cursor(base)}"),
+                       ("page 2 (a cursor)", f"{base}?cursor={page['next_cursor']}"),
                        ("the job's status", f"{web}/api/v1/forecasts/{task_id}")):
         f = measure(url, seconds, readers, {"Connection": "close"})
         print(f"{label:24s} {readers} readers, new connections: {f['rps']:5.0f} req/s  p50 {f['p50']:5.1f} ms  "
               f"p99 {f['p99']:5.1f} ms  non-2xx {f['errors']:.0f}")
-
-
-def _third_cursor(base: str) -> str:
-    cursor = requests.get(base, timeout=60).json()["next_cursor"]
-    return requests.get(base, params={"cursor": cursor}, timeout=60).json()["next_cursor"]
 
 
 # ---------------------------------------------------------------------------- main
@@ -421,7 +390,7 @@ def main() -> int:
         target=_serve, args=(args.series, args.months, args.lines, port), daemon=True)
     server.start()
     laravel_url = f"http://127.0.0.1:{port}"
-    _wait_http(laravel_url)
+    wait_answering(laravel_url, 300, "the Laravel-like server")
     print(f"{args.series:,} products in {N_CATEGORIES} categories × {args.months} months (+ the month to date), "
           f"~{args.series * args.months * args.lines / 1e6:.1f} M sale lines in pages of 1,000; "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")

@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from loadgen import wait_answering, wrk  # noqa: E402  (beside this script)
 from local.fake_laravel import FakeLaravel  # noqa: E402
 from shared.laravel_client import LaravelClient  # noqa: E402
 from shared.pipeline import LaravelSource, run_forecast  # noqa: E402
@@ -123,17 +122,6 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def wrk(url: str, seconds: int, connections: int = 32) -> tuple[float, float]:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[p99.group(2)]
-    return rps, float(p99.group(1)) * scale
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=200)
@@ -146,15 +134,7 @@ def main() -> int:
     server = multiprocessing.get_context("spawn").Process(target=_serve_laravel, args=(n_shops, port), daemon=True)
     server.start()
     laravel_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            requests.get(laravel_url, timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise SystemExit("the Laravel-like server did not start")
-            time.sleep(0.2)
+    wait_answering(laravel_url, 60, "the Laravel-like server")
     try:
         # 1. baseline: the same pipelines, directly, one process per core
         baseline_s, durations = direct_baseline(laravel_url, args.jobs, processes=2)
@@ -207,8 +187,10 @@ def main() -> int:
                 # process measures one process. The best round is the balanced capacity.
                 status_runs, health_runs = [], []
                 for _ in range(5):
-                    status_runs.append(wrk(f"{web}/api/v1/forecasts/{ids[0]}", args.wrk_seconds))
-                    health_runs.append(wrk(f"{web}/healthz", args.wrk_seconds))
+                    status = wrk(f"{web}/api/v1/forecasts/{ids[0]}", args.wrk_seconds)
+                    health = wrk(f"{web}/healthz", args.wrk_seconds)
+                    status_runs.append((status["rps"], status["p99"]))
+                    health_runs.append((health["rps"], health["p99"]))
                 print("status / healthz rounds (req/s): "
                       + ", ".join(f"{a:.0f}/{b:.0f}" for (a, _), (b, _) in zip(status_runs, health_runs)))
                 status_rps, status_p99 = max(status_runs)

@@ -11,36 +11,50 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from typing import Generic, Hashable, TypeVar
 
 MAX_ENTRIES = 2048  # a result body is 5-15 kB: at most ~30 MB per web process
 ENTRY_SECONDS = 300.0
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-class FinishedBodies:
-    """A thread-safe LRU of ``task_id -> JSON body`` with a time bound per entry."""
+
+class Kept(Generic[K, V]):
+    """A thread-safe LRU of what never changes once finished (only expires), with a time bound
+    per entry: finished status bodies here, and a grouped job's series pages and indexes
+    (web/series.py)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, ttl_seconds: float = ENTRY_SECONDS) -> None:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
-        self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[V, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, task_id: str) -> bytes | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            entry = self._entries.get(task_id)
+            entry = self._entries.get(key)
             if entry is None:
                 return None
-            body, expires = entry
+            value, expires = entry
             if expires < time.monotonic():
-                del self._entries[task_id]
+                del self._entries[key]
                 return None
-            self._entries.move_to_end(task_id)
-            return body
+            self._entries.move_to_end(key)
+            return value
 
-    def put(self, task_id: str, body: bytes, ttl_seconds: float | None = None) -> None:
+    def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:
         expires = time.monotonic() + min(self.ttl_seconds, ttl_seconds or self.ttl_seconds)
         with self._lock:
-            self._entries[task_id] = (body, expires)
-            self._entries.move_to_end(task_id)
+            self._entries[key] = (value, expires)
+            self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def drop(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class FinishedBodies(Kept[str, bytes]):
+    """``task_id -> JSON body`` of finished jobs."""

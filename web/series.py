@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -27,7 +26,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from shared.errors import InvalidRequest, NotFound
 from shared.grouped_store import SORT_FIGURES, GroupedStore
 from shared.schema import JobStatus
-from web.finished import FinishedBodies
+from web.finished import Kept
 from web.jobs import ForecastService
 from web.schemas import SeriesQuery
 
@@ -37,17 +36,6 @@ STORE_KEY = "sales_forecast_series"
 KEPT = 64  # job ids, level counts and level indexes kept per web process (each kind)
 PAGES_KEPT = 128  # answered pages kept per web process, each at most PAGE_KEPT_BYTES: <= 32 MB
 PAGE_KEPT_BYTES = 256 * 1024
-
-
-class _Kept(OrderedDict):
-    """A small LRU map: what a finished job's series are under never changes, only expires."""
-
-    def remember(self, key: Any, value: Any) -> Any:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > KEPT:
-            self.popitem(last=False)
-        return value
 
 
 @dataclass
@@ -72,66 +60,61 @@ class LevelIndex:
 
 class SeriesReader:
     """The finished series of grouped jobs (shared.grouped_store), with what this web process
-    keeps of them: which fingerprint a job's series are under, each level's size, and the level
-    indexes that sorting and searching use (each loaded once, by one thread, under its own lock).
+    keeps of them, for a bounded time like finished status bodies (web.finished.Kept): which
+    fingerprint a job's series are under, each level's size, the level indexes that sorting and
+    searching use (each loaded by one thread while the others wait), and the pages answered.
     The series themselves are read from Redis page by page, so a first page needs no index."""
 
     def __init__(self, store: GroupedStore) -> None:
         self.store = store
-        self._jobs: _Kept = _Kept()
-        self._counts: _Kept = _Kept()
-        self._indexes: _Kept = _Kept()
-        self._lock = threading.Lock()
+        self._jobs: Kept[str, str] = Kept(max_entries=KEPT)
+        self._counts: Kept[str, dict[int, int]] = Kept(max_entries=KEPT)
+        self._indexes: Kept[tuple[str, int], LevelIndex] = Kept(max_entries=KEPT)
         self._loading: dict[tuple[str, int], threading.Lock] = {}
+        self._loading_lock = threading.Lock()
         # A page of a finished job never changes: readers asking for the same one (a dashboard's
-        # first page) are answered from memory, for a bounded time, like finished status bodies.
-        self.pages = FinishedBodies(max_entries=PAGES_KEPT)
+        # first page) are answered from memory.
+        self.pages: Kept[str, bytes] = Kept(max_entries=PAGES_KEPT)
 
     def fingerprint(self, task_id: str) -> str | None:
-        with self._lock:
-            if task_id in self._jobs:
-                return self._jobs[task_id]
-        fingerprint = self.store.fingerprint_of(task_id)
-        if fingerprint is not None:
-            with self._lock:
-                self._jobs.remember(task_id, fingerprint)
+        fingerprint = self._jobs.get(task_id)
+        if fingerprint is None:
+            fingerprint = self.store.fingerprint_of(task_id)
+            if fingerprint is not None:
+                self._jobs.put(task_id, fingerprint)
         return fingerprint
 
     def counts(self, fingerprint: str) -> dict[int, int]:
-        with self._lock:
-            if fingerprint in self._counts:
-                return self._counts[fingerprint]
-        counts = self.store.level_counts(fingerprint)
-        if counts:
-            with self._lock:
-                self._counts.remember(fingerprint, counts)
+        counts = self._counts.get(fingerprint)
+        if counts is None:
+            counts = self.store.level_counts(fingerprint)
+            if counts:
+                self._counts.put(fingerprint, counts)
         return counts
 
     def index(self, fingerprint: str, level: int) -> LevelIndex | None:
         key = (fingerprint, level)
-        with self._lock:
-            if key in self._indexes:
-                return self._indexes[key]
+        index = self._indexes.get(key)
+        if index is not None:
+            return index
+        with self._loading_lock:
             loading = self._loading.setdefault(key, threading.Lock())
         with loading:  # one thread loads a level; the others wait for it, then find it kept
-            with self._lock:
-                if key in self._indexes:
-                    return self._indexes[key]
-            blob = self.store.index(fingerprint, level)
-            index = None if blob is None else LevelIndex(blob["text"], {name: blob[name] for name in SORT_FIGURES})
-            with self._lock:
-                self._loading.pop(key, None)
-                if index is not None:
-                    self._indexes.remember(key, index)
-            return index
+            index = self._indexes.get(key)
+            if index is None:
+                blob = self.store.index(fingerprint, level)
+                if blob is not None:
+                    index = LevelIndex(blob["text"], {name: blob[name] for name in SORT_FIGURES})
+                    self._indexes.put(key, index)
+        with self._loading_lock:
+            self._loading.pop(key, None)
+        return index
 
     def forget(self, task_id: str, fingerprint: str) -> None:
-        """The series have expired: drop what this process kept of them."""
-        with self._lock:
-            self._jobs.pop(task_id, None)
-            self._counts.pop(fingerprint, None)
-            for key in [k for k in self._indexes if k[0] == fingerprint]:
-                self._indexes.pop(key, None)
+        """The series have expired: the next request asks Redis again (and answers 404). A kept
+        index stays valid: the same fingerprint, published again, is the same series."""
+        self._jobs.drop(task_id)
+        self._counts.drop(fingerprint)
 
 
 def _reader() -> SeriesReader:
