@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shared.transactions import TransactionColumns, columns_from_rows, validate_timezone
+from shared.sources.transactions import TransactionColumns, columns_from_rows, validate_timezone
 
 YEARS = 5
 FIRST_ID = 100_001

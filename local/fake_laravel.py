@@ -11,7 +11,7 @@ It speaks the three Laravel paginators (``length_aware`` = an API resource colle
 ``status``, checks the Bearer token, and can be told to misbehave through :class:`Faults`.
 
 Rows can be given as dicts (served as they are, bad ones included, so clients see them) or as
-:class:`~shared.transactions.TransactionColumns` (rendered per page as Laravel would: ISO-8601 ``Z``
+:class:`~shared.sources.transactions.TransactionColumns` (rendered per page as Laravel would: ISO-8601 ``Z``
 timestamps with microseconds and ``decimal:2`` strings), which keeps a million rows cheap to hold.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from shared.transactions import TransactionColumns
+from shared.sources.transactions import TransactionColumns
 
 Paginator = Literal["length_aware", "simple", "cursor", "plain"]
 _NS_PER_DAY = 86_400 * 1_000_000_000
@@ -398,10 +398,10 @@ class _Handler(BaseHTTPRequestHandler):
     # add ~40 ms to every page.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         fake = self.fake
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 
-from local.fake_laravel import Faults, FakeLaravel
-from shared.schema import months_before
+from local.fake_laravel import FakeLaravel, Faults
+from shared.contract.schema import months_before
 from stack.redis_server import free_port
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from shared.errors import ForecastError
-from shared.schema import ForecastRequest
+from shared.contract.errors import ForecastError
+from shared.contract.schema import ForecastRequest
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,10 +58,10 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.grouped import LaravelLineSource, StaticLineSource
+    from shared.engine.grouped import LaravelLineSource, StaticLineSource
 
     if args.csv:
-        from shared.lines import read_lines_csv
+        from shared.sources.lines import read_lines_csv
 
         path = args.csv
         yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
@@ -92,10 +92,10 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
 
 @contextlib.contextmanager
 def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.pipeline import LaravelSource, StaticSource
+    from shared.engine.pipeline import LaravelSource, StaticSource
 
     if args.csv:
-        from shared.transactions import read_csv
+        from shared.sources.transactions import read_csv
 
         yield StaticSource(read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
         return
@@ -120,7 +120,7 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from shared.config import Settings
+    from shared.contract.config import Settings
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -147,11 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(settings.sales_timezone)).date()
 
-        from shared.model_store import ModelStore
-        from shared.pipeline import run_forecast
+        from shared.engine.model_store import ModelStore
+        from shared.engine.pipeline import run_forecast
 
         if request.grouped:
-            from shared.grouped import run_grouped_forecast, series_csv
+            from shared.engine.grouped import run_grouped_forecast, series_csv
 
             with _line_source(args, settings, today) as line_source:
                 grouped = run_grouped_forecast(request, line_source, timezone=settings.sales_timezone, today=today)

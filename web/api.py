@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
-from shared.jobs import body_hash
-from shared.logs import bind
-from shared.schema import TERMINAL, Submitted, TaskStatus
+from shared.contract.logs import bind
+from shared.contract.schema import TERMINAL, Submitted, TaskStatus
+from shared.stores.jobs import body_hash
 from web.jobs import ForecastService
 from web.requests import idempotency_key, parse_request, read_json_body
 

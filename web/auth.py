@@ -13,7 +13,7 @@ import logging
 
 from flask import Flask, request
 
-from shared.errors import Unauthorized
+from shared.contract.errors import Unauthorized
 
 log = logging.getLogger(__name__)
 

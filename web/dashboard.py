@@ -14,8 +14,8 @@ from typing import Any, Mapping, get_args
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from shared.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MODEL_NAMES, MeasureName
-from shared.status import build_status
+from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MODEL_NAMES, MeasureName
+from shared.contract.status import build_status
 from web.api import service
 from web.schemas import ListQuery
 

@@ -1,7 +1,7 @@
 """Errors to HTTP, in one place (CONTRACT §4, §7).
 
-Routes raise the named errors of ``shared.errors``, whose code decides the status
-(``shared.errors.HTTP_STATUS``, the one map); broker and backend outages surface as the client
+Routes raise the named errors of ``shared.contract.errors``, whose code decides the status
+(``shared.contract.errors.HTTP_STATUS``, the one map); broker and backend outages surface as the client
 libraries' own exceptions. Nothing else in ``web/`` catches them:
 the handlers registered here turn each into ``{"status": "error", "error": {...}}`` with the
 matching status. Anything unexpected is logged with its traceback and answered with a 500 that
@@ -18,7 +18,7 @@ from celery.exceptions import BackendError
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import ErrorCode, ForecastError, http_status
+from shared.contract.errors import ErrorCode, ForecastError, http_status
 
 log = logging.getLogger(__name__)
 

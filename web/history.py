@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from shared.config import Settings
-from shared.errors import InvalidRequest
+from shared.contract.config import Settings
+from shared.contract.errors import InvalidRequest
 from shared.history.models import TOTAL_KEY
 from shared.history.records import series_key
 from shared.history.repository import MAX_HISTORY_LIMIT, HistoryRepository, make_engine

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from shared.errors import ErrorCode
-from shared.logs import bind
-from shared.status import JobStatus
+from shared.contract.errors import ErrorCode, http_status
+from shared.contract.logs import bind
+from shared.contract.status import JobStatus
 from web.api import service, submitted_response
-from web.requests import parse_request
-from shared.errors import http_status
 from web.errors import error_response
+from web.requests import parse_request
 
 bp = Blueprint("legacy", __name__)
 

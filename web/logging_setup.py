@@ -9,7 +9,7 @@
 - wraps the WSGI app so that every request has an id: the client's ``X-Request-ID`` when it is a
   sane token, else a new one, echoed in the response's ``X-Request-ID`` header;
 - binds the task id for routes that take one (``<task_id>`` in the URL rule); a route that
-  creates a task binds it with ``shared.logs.bind(task_id=...)``, so the access line has it too.
+  creates a task binds it with ``shared.contract.logs.bind(task_id=...)``, so the access line has it too.
 
 Query strings are logged with secret-looking values masked (``?api_key=***``); the
 ``Authorization`` and ``X-API-Key`` headers are never logged.
@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 from flask import Flask, request
 
-from shared.logs import ContextFilter, JsonFormatter, bind, configure_json_logging, secrets_of, unbind
+from shared.contract.logs import ContextFilter, JsonFormatter, bind, configure_json_logging, secrets_of, unbind
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A client's id is kept only if it is a short token: it goes into every line of the request.

@@ -1,7 +1,7 @@
 """GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI on it).
 
 Every schema comes from the pydantic models that validate requests and shape answers
-(shared/schema.py, web/schemas.py): request fields, query strings, the Idempotency-Key rule
+(shared/contract/schema.py, web/schemas.py): request fields, query strings, the Idempotency-Key rule
 (web/requests.py) and the task id bound (web/jobs.py) are the very constants the server checks
 with. What depends on configuration is built per app, from its Settings: the security
 requirements (none when API_KEYS is unset) and the callback hosts a ``callback_url`` may name.
@@ -25,17 +25,17 @@ from flask import Blueprint, Response, current_app, jsonify, render_template
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from shared.config import Settings
-from shared.errors import ErrorCode
-from shared.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
-from shared.webhooks import callback_url_pattern
+from shared.contract.config import Settings
+from shared.contract.errors import ErrorCode
+from shared.contract.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
+from shared.contract.webhooks import callback_url_pattern
+from web import history
 from web import openapi_examples as examples
 from web.api import service
 from web.dashboard import CONTENT_SECURITY_POLICY
 from web.jobs import MAX_TASK_ID_LENGTH
 from web.legacy import QUERY_FIELDS as LEGACY_QUERY_FIELDS
 from web.requests import IDEMPOTENCY_KEY_PATTERN
-from web import history
 from web.schemas import Health, JobList, ListQuery, Readiness, SeriesPage, SeriesQuery
 
 bp = Blueprint("openapi", __name__, template_folder="templates")

@@ -1,6 +1,6 @@
 """Reading a request: the JSON body and the Idempotency-Key header, strictly.
 
-What the fields mean and which values are allowed is :class:`shared.schema.ForecastRequest`'s
+What the fields mean and which values are allowed is :class:`shared.contract.schema.ForecastRequest`'s
 business (the worker checks a message put straight into Redis with the same model).
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Iterable
 
 from flask import request
 
-from shared.errors import InvalidRequest, MalformedBody
-from shared.schema import ForecastRequest
+from shared.contract.errors import InvalidRequest, MalformedBody
+from shared.contract.schema import ForecastRequest
 
 # Idempotency-Key: 1-255 visible ASCII characters, as HTTP tokens go. The one rule: checked
 # here, and published as the header's pattern in /openapi.json (web/openapi.py).

@@ -1,4 +1,4 @@
-"""The web tier's own documents and queries as pydantic models (the rest are in shared/schema.py).
+"""The web tier's own documents and queries as pydantic models (the rest are in shared/contract/schema.py).
 
 The probes' answers, and the job list of ``GET /api/v1/forecasts`` with its query. The routes
 answer and validate with these, and /openapi.json is generated from them (web/openapi.py), so the
@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.errors import InvalidRequest
-from shared.schema import ErrorBody, JobStatus, Progress
+from shared.contract.errors import InvalidRequest
+from shared.contract.schema import ErrorBody, JobStatus, Progress
 
 DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 100

@@ -1,6 +1,6 @@
 """Grouped forecasts over the workers (CONTRACT §8): one job, its series in chunks on any worker.
 
-The fan-out is tasks the job sends itself, coordinated in Redis (shared.grouped_store), rather
+The fan-out is tasks the job sends itself, coordinated in Redis (shared.stores.grouped_store), rather
 than a Celery chord. A chord would need the same Redis bookkeeping for what matters here and gives
 less control over it: its header's results travel through the result backend (10,000 series of
 forecasts in one chord-unlock), a failing chunk fails the callback with a ChordError instead of
@@ -13,12 +13,12 @@ member by id. Here:
    `forecast.grouped.chunk` for chunk k of n (args ``[job_id, k, n]``, task id
    ``<job>-chunk-<k>``, so Flower shows which job and which chunk), and leaves the job in
    PROGRESS (Celery's Ignore: no result is stored for it yet).
-2. Each chunk task forecasts its slice (shared.hierarchy.forecast_chunk) and records it; a chunk
+2. Each chunk task forecasts its slice (shared.engine.hierarchy.forecast_chunk) and records it; a chunk
    that runs twice (its worker killed, the message redelivered: acks_late) counts once. A chunk
    that keeps failing ends the job FAILURE ``internal_error`` naming the chunk; a cancelled job's
    chunks stop before forecasting, and the first to see the flag marks the job REVOKED.
 3. The chunk that completes the set claims the fan-in (once, by a Redis SET NX): reconcile every
-   series (shared.grouped.assemble), publish the series by level, cache the document, store the
+   series (shared.engine.grouped.assemble), publish the series by level, cache the document, store the
    job's SUCCESS under its own id, clear its in-flight marker, and queue its completion webhook.
 """
 from __future__ import annotations
@@ -33,12 +33,13 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Ignore
 
-from shared.errors import ForecastError, InvalidRequest, UpstreamUnavailable
-from shared.grouped import assemble, fetch_panel, fingerprint
-from shared.grouped_store import GroupedStore, Plan, panel_from_bytes, panel_to_bytes
-from shared.hierarchy import forecast_chunk, series_inputs
-from shared.protocol import CHUNK_TASK, FORECAST_TASK, CeleryState
-from shared.schema import ForecastRequest, Stage
+from shared.contract.errors import ForecastError, InvalidRequest, UpstreamUnavailable
+from shared.contract.protocol import CHUNK_TASK, FORECAST_TASK, CeleryState
+from shared.contract.schema import ForecastRequest, Stage
+from shared.engine.grouped import assemble, fetch_panel, fingerprint
+from shared.engine.hierarchy import forecast_chunk, series_inputs
+from shared.engine.panel import Panel
+from shared.stores.grouped_store import GroupedStore, Plan
 from worker import history, webhooks
 from worker.context import WorkerContext, context
 
@@ -61,7 +62,7 @@ def _panel(store: GroupedStore, job_id: str) -> Any:
     blob = store.panel_bytes(job_id)
     if blob is None:
         raise KeyError("the job's panel has expired")
-    panel = panel_from_bytes(blob)
+    panel = Panel.from_bytes(blob)
     _panels[job_id] = panel
     while len(_panels) > PANELS_KEPT:
         _panels.popitem(last=False)
@@ -106,7 +107,7 @@ def start(task: Any, ctx: WorkerContext, request: ForecastRequest, *, progress: 
         source=ctx.line_source.name,
         fingerprint=fp,
     )
-    store.start(plan, panel_to_bytes(panel))
+    store.start(plan, panel.to_bytes())
     meta = {"stage": str(Stage.TRAINING), "percent": 50, "series_total": n_series, "chunks": plan.n_chunks}
     task.update_state(state=CeleryState.PROGRESS, meta=meta)
     for k in range(plan.n_chunks):
@@ -147,7 +148,7 @@ def _end(task: Any, plan: Plan, state: str, result: Any) -> None:
     task.app.backend.store_result(plan.job_id, result, state, request=_job_request(plan))
     try:
         ctx.jobs.clear_inflight(ForecastRequest.parse(plan.request).params_key(), plan.job_id)
-    except Exception:  # noqa: BLE001 - the marker expires by itself
+    except Exception:
         log.warning("grouped job %s: could not clear its in-flight marker", plan.job_id)
     webhooks.enqueue_completion(task, plan.job_id, plan.request)
 
@@ -201,7 +202,7 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
                 store.release_finalize(job_id)
                 raise
         return f"chunk {k + 1} of {n}"
-    except Exception as exc:  # noqa: BLE001 - retried, then the job ends with a stable code
+    except Exception as exc:
         if self.request.retries < CHUNK_RETRIES:
             log.warning("chunk %d/%d of %s failed (%s); retrying", k + 1, n, job_id, exc)
             raise self.retry(exc=exc, countdown=CHUNK_RETRY_SECONDS * (2 ** self.request.retries))

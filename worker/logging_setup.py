@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import current_app, signals
 
-from shared.logs import JsonFormatter, bind, configure_json_logging, secrets_of, unbind
+from shared.contract.logs import JsonFormatter, bind, configure_json_logging, secrets_of, unbind
 
 
 class WorkerJsonFormatter(JsonFormatter):

@@ -36,9 +36,9 @@ from typing import Any, Callable
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 
-from shared.errors import InvalidRequest, Refused, RefusalReason
-from shared.protocol import CeleryState
-from shared.status import read_meta
+from shared.contract.errors import InvalidRequest, RefusalReason, Refused
+from shared.contract.protocol import CeleryState
+from shared.contract.status import read_meta
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from celery.exceptions import Retry
 
-from shared.config import Settings
-from shared.deadline import Deadline, parse_since
-from shared.errors import LaravelDeadlinePassed, UpstreamUnavailable
+from shared.contract.config import Settings
+from shared.contract.errors import LaravelDeadlinePassed, UpstreamUnavailable
+from shared.sources.deadline import Deadline, parse_since
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import argparse
 import logging
 import sys
 
-from shared.config import Settings, redact_url
+from shared.contract.config import Settings, redact_url
 from shared.history import migrate
 
 

@@ -23,7 +23,7 @@ from typing import Callable
 
 import redis
 
-from shared.errors import HistoryRejected, HistoryUnavailable
+from shared.contract.errors import HistoryRejected, HistoryUnavailable
 from shared.history.records import Publication, publication_from_item
 
 log = logging.getLogger(__name__)

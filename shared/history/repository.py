@@ -36,8 +36,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
-from shared.errors import HistoryRejected, HistoryUnavailable
-from shared.history.models import ActualRow, ForecastRow, TOTAL_KEY
+from shared.contract.errors import HistoryRejected, HistoryUnavailable
+from shared.history.models import TOTAL_KEY, ActualRow, ForecastRow
 from shared.history.records import Publication
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,10 @@ import requests
 
 from local.demo import demo_lines
 from local.fake_laravel import FakeLaravel
-from shared.schema import months_before
+from shared.contract.schema import months_before
 from stack.local import LocalStack
-from tests.service.conftest import base_env, sales_rows as service_sales_rows
+from tests.service.conftest import base_env
+from tests.service.conftest import sales_rows as service_sales_rows
 
 API_KEY = "browser-key-5d1e"
 ROOT = Path(__file__).resolve().parents[2]

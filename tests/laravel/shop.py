@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shared.schema import months_before
+from shared.contract.schema import months_before
 from stack.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

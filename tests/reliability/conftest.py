@@ -22,8 +22,8 @@ import requests
 
 from stack.local import LocalStack
 from stack.redis_server import RedisServer
-from tests.service.conftest import Laravel, base_env, sales_rows  # noqa: F401  (re-exported)
-from tests.waiting import wait_for  # noqa: F401  (used here and re-exported)
+from tests.service.conftest import Laravel, base_env, sales_rows
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "reliability-key-5b1e"
@@ -120,7 +120,7 @@ def pool_children(stack: LocalStack, name: str = "worker") -> list[psutil.Proces
 
 def control_app(redis_url: str) -> Any:
     """A Celery app for remote control (inspect) from the test process, bounded like the web's."""
-    from shared.config import Settings
+    from shared.contract.config import Settings
     from web.celery_client import create_celery_client
 
     return create_celery_client(Settings(redis_url=redis_url))

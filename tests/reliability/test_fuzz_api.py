@@ -39,8 +39,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.jobs import body_hash
-from shared.schema import DEFAULT_HISTORY_MONTHS, months_before
+from shared.contract.schema import DEFAULT_HISTORY_MONTHS, months_before
+from shared.stores.jobs import body_hash
 from tests.reliability.conftest import API_KEY, Client, Laravel, sales_rows, stack_env, start_stack
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ from datetime import date
 import pytest
 
 from local.fake_laravel import Faults
-from shared.schema import months_before
+from shared.contract.schema import months_before
 from tests.reliability.conftest import API_KEY, Client, sales_rows, stack_env, start_stack
 
 pytestmark = pytest.mark.slow

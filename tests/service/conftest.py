@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 import requests
 
-from local.sample import Laravel, sales_rows  # noqa: F401  (re-exported to the test modules)
+from local.sample import Laravel, sales_rows
 from stack.local import LocalStack
 from stack.redis_server import free_port
 

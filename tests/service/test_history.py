@@ -18,8 +18,8 @@ import pytest
 import redis
 import requests
 
+from shared.contract.schema import months_before
 from shared.history.outbox import STATS_KEY, HistoryOutbox
-from shared.schema import months_before
 from stack import commands
 from stack.local import LocalStack, _resolve
 from tests.harness import CLOCK_FILE_ENV

@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from shared.schema import months_before
+from shared.contract.schema import months_before
 from tests.service.conftest import sales_rows
 
 pytestmark = pytest.mark.slow

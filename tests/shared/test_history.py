@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import redis
 
-from shared.errors import HistoryRejected, HistoryUnavailable
+from shared.contract.errors import HistoryRejected, HistoryUnavailable
 from shared.history import migrate
 from shared.history.models import TOTAL_KEY
 from shared.history.outbox import DEAD_KEY, OUTBOX_KEY, PROCESSING_KEY, STATS_KEY, HistoryOutbox

@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.jobs import JobStore
-from shared.schema import months_before
-from shared.protocol import FORECAST_TASK
+from shared.contract.protocol import FORECAST_TASK
+from shared.contract.schema import months_before
+from shared.stores.jobs import JobStore
 
 
 def queued_messages(web_redis, queue="forecasts"):

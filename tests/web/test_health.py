@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from shared.config import Settings
+from shared.contract.config import Settings
 from stack.redis_server import RedisServer, free_port
 from web.app import create_app
 

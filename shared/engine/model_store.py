@@ -17,7 +17,7 @@ from typing import Any
 
 import joblib
 
-from shared.errors import ModelFileRejected
+from shared.contract.errors import ModelFileRejected
 
 log = logging.getLogger(__name__)
 

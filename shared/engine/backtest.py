@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.models import make_model
+from shared.engine.models import make_model
 
 __all__ = [
     "BacktestReport",

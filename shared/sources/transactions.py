@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from shared.errors import InvalidRequest
+from shared.contract.errors import InvalidRequest
 
 
 class RejectReason(StrEnum):

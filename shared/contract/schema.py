@@ -16,10 +16,10 @@ from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
-from shared.errors import InvalidRequest
-from shared.webhooks import check_callback_shape, check_callback_url
+from shared.contract.errors import InvalidRequest
+from shared.contract.webhooks import check_callback_shape, check_callback_url
 
-# The public model names, in one place: the request schema, shared/models.py's registry and the
+# The public model names, in one place: the request schema, shared/engine/models.py's registry and the
 # OpenAPI document all take them from here.
 MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
 ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]

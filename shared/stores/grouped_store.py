@@ -19,14 +19,13 @@ Everything expires after RESULT_TTL_SECONDS, like Celery's own results.
 """
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
 import redis
 
-from shared.jobs import PREFIX
+from shared.stores.jobs import PREFIX
 
 # A chunk's record outlives its job by far less than a result: it is only needed until fan-in.
 WORK_TTL_SECONDS = 6 * 3600
@@ -212,45 +211,3 @@ def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
             value = forecast.get(field)
             index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
     return index
-
-
-PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_orders")
-
-
-def panel_to_bytes(panel: Any) -> bytes:
-    """A :class:`shared.panel.Panel` as an ``np.savez`` archive: its arrays, and the rest as JSON
-    (no pickle either way: a worker loads only numbers and text from Redis)."""
-    import numpy as np
-
-    meta = {
-        "group_by": list(panel.group_by),
-        "measure": str(panel.measure),
-        "periods": list(panel.periods),
-        "keys": list(panel.keys),
-        "data_quality": panel.data_quality,
-        "has_cents": panel.cents is not None,
-    }
-    arrays = {name: getattr(panel, name) for name in PANEL_ARRAYS if getattr(panel, name) is not None}
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def panel_from_bytes(blob: bytes) -> Any:
-    import numpy as np
-
-    from shared.panel import Measure, Panel
-
-    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
-    return Panel(
-        group_by=tuple(meta["group_by"]),
-        measure=Measure(meta["measure"]),
-        periods=meta["periods"],
-        keys=meta["keys"],
-        data_quality=meta["data_quality"],
-        cents=arrays.pop("cents", None) if meta["has_cents"] else None,
-        **{name: arrays[name] for name in PANEL_ARRAYS if name != "cents"},
-    )

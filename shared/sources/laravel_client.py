@@ -7,7 +7,7 @@ and the Bearer token when one is configured. Every paginator Laravel ships is un
 * simple: ``next_page_url`` at top level; cursor: ``next_cursor`` / ``next_page_url``;
 * one plain ``{"data": [...]}``, or a bare JSON list.
 
-Pages are parsed into a :class:`~shared.transactions.ColumnBuilder` as they arrive and then dropped,
+Pages are parsed into a :class:`~shared.sources.transactions.ColumnBuilder` as they arrive and then dropped,
 so memory stays flat however many rows there are.
 
 Following ``next`` links: only the link's *query string* (page, cursor...) is used, applied to the
@@ -18,7 +18,7 @@ the token is never sent anywhere but the configured origin.
 
 Failures: connection errors, timeouts, 429 and 5xx are retried (exponential backoff, full jitter,
 ``Retry-After`` honoured up to ``backoff_max``) and then raise :class:`UpstreamUnavailable`.
-A :class:`~shared.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
+A :class:`~shared.sources.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
 sleeps into it (a jittered one is shortened; a ``Retry-After`` past it ends the fetch), and once
 it has passed the fetch raises :class:`LaravelDeadlinePassed` (an ``upstream_unavailable`` that
 says so).
@@ -39,10 +39,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from shared.config import Settings, redact_url
-from shared.deadline import Deadline
-from shared.errors import UpstreamInvalid, UpstreamUnavailable
-from shared.transactions import ColumnBuilder, TransactionColumns
+from shared.contract.config import Settings, redact_url
+from shared.contract.errors import UpstreamInvalid, UpstreamUnavailable
+from shared.sources.deadline import Deadline
+from shared.sources.transactions import ColumnBuilder, TransactionColumns
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ T = TypeVar("T", covariant=True)
 
 
 class PageSink(Protocol[T]):
-    """What pages are fed to: sales columns, or sale lines (shared.lines)."""
+    """What pages are fed to: sales columns, or sale lines (shared.sources.lines)."""
 
     def add_rows(self, rows: list[Any]) -> None: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from shared.config import Settings
+from shared.contract.config import Settings
 
 # Task names: the contract's (CONTRACT §6) and the worker's internal ones. The web tier sends
 # by name and never imports the tasks' code.

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from shared.transactions import TransactionColumns, validate_timezone
+from shared.sources.transactions import TransactionColumns, validate_timezone
 
 OUT_OF_RANGE = "out_of_range"
 IN_FUTURE = "in_future"

@@ -10,23 +10,24 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from shared import clock
-from shared.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
-from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
-from shared.config import Settings
-from shared.deadline import Deadline
-from shared.errors import InsufficientHistory
-from shared.laravel_client import LaravelClient
-from shared.model_store import ModelStore
-from shared.models import MODEL_VERSION, make_model
-from shared.schema import ForecastRequest, ResultDocument, Stage, month_label
-from shared.transactions import TransactionColumns
+from shared.contract import clock
+from shared.contract.config import Settings
+from shared.contract.errors import InsufficientHistory
+from shared.contract.schema import ForecastRequest, ResultDocument, Stage, month_label
+from shared.engine.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
+from shared.engine.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
+from shared.engine.model_store import ModelStore
+from shared.engine.models import MODEL_VERSION, make_model
+from shared.sources.deadline import Deadline
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.transactions import TransactionColumns
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from shared.schema import MODEL_NAMES  # the public names live with the request schema
+from shared.contract.schema import MODEL_NAMES  # the public names live with the request schema
 
 __all__ = [
     "MODEL_NAMES",
@@ -331,7 +331,7 @@ class _Component:
                 mean = component.predict_mean(24)
                 return component if np.all(np.isfinite(mean)) else None
             mean, low, high = component.predict(24, 95.0)
-        except Exception:  # noqa: BLE001 - any failure of the library means "use a fallback"
+        except Exception:
             return None
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
             return None

@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from shared.errors import LaravelDeadlinePassed
+from shared.contract.errors import LaravelDeadlinePassed
 
 
 @dataclass(frozen=True)

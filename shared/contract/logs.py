@@ -113,7 +113,7 @@ def _secret_key(name: str) -> bool:
 
 
 def secrets_of(settings: Any) -> list[str]:
-    """The secret values in a :class:`shared.config.Settings` (duck-typed: any object will do)."""
+    """The secret values in a :class:`shared.contract.config.Settings` (duck-typed: any object will do)."""
     from urllib.parse import urlsplit
 
     found: list[str | None] = [
@@ -165,7 +165,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not lose the line
+        except Exception:
             message = f"{record.msg!r} % {record.args!r}"
         payload: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")

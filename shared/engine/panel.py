@@ -5,7 +5,7 @@ For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (
 group one level up that shares its prefix. A null field is a group of its own (key ``None``).
 
 Which months count, which lines are out of range or in the month in progress, and what a duplicate
-is: exactly as for the sales (:func:`shared.aggregate.aggregate_monthly`, run on the line ids, times
+is: exactly as for the sales (:func:`shared.engine.aggregate.aggregate_monthly`, run on the line ids, times
 and totals), so the panel's total revenue is the sales series the single forecast would see.
 
 Measures: ``revenue`` is summed in integer cents (exact at every level), ``units`` sums
@@ -19,6 +19,8 @@ are and hand JSON-safe chunks of series to workers.
 """
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -26,10 +28,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from shared.aggregate import first_occurrences, local_midnight_ns, sum_by_month, aggregate_monthly
-from shared.errors import InvalidRequest
-from shared.lines import LineColumns
-from shared.transactions import TransactionColumns, validate_timezone
+from shared.contract.errors import InvalidRequest
+from shared.engine.aggregate import aggregate_monthly, first_occurrences, local_midnight_ns, sum_by_month
+from shared.sources.lines import LineColumns
+from shared.sources.transactions import TransactionColumns, validate_timezone
 
 
 class Measure(StrEnum):
@@ -39,6 +41,10 @@ class Measure(StrEnum):
 
 
 Key = dict[str, "str | None"]
+
+
+# The panel's arrays, as its Redis codec stores them.
+PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_orders")
 
 
 @dataclass
@@ -87,6 +93,39 @@ class Panel:
             bounds = np.searchsorted(self.parent[order], np.arange(len(self) + 1))
             self._children = [order[bounds[j] : bounds[j + 1]] for j in range(len(self))]
         return self._children[i]
+
+    def to_bytes(self) -> bytes:
+        """The panel as an ``np.savez`` archive: its arrays, and the rest as JSON (no pickle
+        either way: a worker loads only numbers and text from Redis)."""
+        meta = {
+            "group_by": list(self.group_by),
+            "measure": str(self.measure),
+            "periods": list(self.periods),
+            "keys": list(self.keys),
+            "data_quality": self.data_quality,
+            "has_cents": self.cents is not None,
+        }
+        arrays = {name: getattr(self, name) for name in PANEL_ARRAYS if getattr(self, name) is not None}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "Panel":
+        """The panel :meth:`to_bytes` wrote."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(arrays.pop("meta").tobytes())
+        return cls(
+            group_by=tuple(meta["group_by"]),
+            measure=Measure(meta["measure"]),
+            periods=meta["periods"],
+            keys=meta["keys"],
+            data_quality=meta["data_quality"],
+            cents=arrays.pop("cents", None) if meta["has_cents"] else None,
+            **{name: arrays[name] for name in PANEL_ARRAYS if name != "cents"},
+        )
 
     def summing_matrix(self) -> Any:
         """S (n_series × n_bottom), scipy sparse CSR: row i sums the bottom series under i."""
