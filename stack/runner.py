@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_flower:
             lines.append(f"  flower     http://{stack.env['FLOWER_ADDRESS']}:{settings.flower_port}   login {env['FLOWER_BASIC_AUTH']}"
                          + ("  (generated)" if generated_flower else ""))
-        lines.append(f"  redis      {redact_url(settings.redis_url)}" + ("  (embedded)" if stack.embedded_redis else ""))
+        lines.append(f"  redis      {settings.redis_description}" + ("  (embedded)" if stack.embedded_redis else ""))
         if stack.demo_source:
             lines += ["", "  !!! LARAVEL_API_URL is unset: serving the BUNDLED DEMO sales history !!!",
                       f"  !!! demo source at {settings.laravel_api_url}; set LARAVEL_API_URL for real data !!!"]
