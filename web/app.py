@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
         celery_app,
         settings.forecast_queue,
         broker_is_redis=settings.celery_broker_url == settings.service_redis_url,
+        history=app.extensions[history.EXTENSION_KEY],
     )
 
     _init_request_metrics(app, metrics)  # first: it must time what auth rejects, too
