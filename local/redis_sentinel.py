@@ -1,6 +1,6 @@
 """A Redis Sentinel group of the tests' own: one master, one replica, three sentinels, on loopback.
 
-Real ``redis-server`` processes (the binary the project ships, stack/redis_server.py) and real
+Real ``redis-server`` processes (the binary the project ships, local/redis_server.py) and real
 ``redis-server --sentinel`` ones, each on a free port with its own directory. The failover test
 kills the master and watches the sentinels promote the replica; the timings are a test's (the
 sentinels call a master down after ``down_after_ms``), compose's are production's.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from stack.redis_server import RedisServer, free_port, redis_server_binary
+from local.redis_server import RedisServer, free_port, redis_server_binary
 
 QUORUM = 2  # of three sentinels: one down still leaves a quorum, and a majority to authorise
 

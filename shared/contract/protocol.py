@@ -75,6 +75,21 @@ def sentinel_transport_options(settings: Settings) -> dict[str, Any]:
     return {"master_name": settings.redis_sentinel_master, "sentinel_kwargs": sentinel_kwargs(settings)}
 
 
+def status_url(task_id: str) -> str:
+    """Where a job's status document is read (docs/api.md §4)."""
+    return f"/api/v1/forecasts/{task_id}"
+
+
+def series_url(task_id: str) -> str:
+    """Where a grouped job's series are paged (docs/api.md §8)."""
+    return f"{status_url(task_id)}/series"
+
+
+def series_csv_url(task_id: str) -> str:
+    """Where a grouped job's series are downloaded as CSV (docs/api.md §8)."""
+    return f"{status_url(task_id)}/series.csv"
+
+
 def celery_conf(settings: Settings) -> dict[str, Any]:
     """The Celery settings every app of the service uses, sender or consumer.
 
