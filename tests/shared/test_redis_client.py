@@ -72,6 +72,29 @@ def test_the_worker_guards_a_sentinel_broker_too():
     assert {"master_name", "sentinel_kwargs", "max_message_bytes"} <= set(channel.from_transport_options)
 
 
+def test_await_replicas_covers_writes_made_on_other_connections(tmp_path):
+    """WAIT counts the caller's own last write: JobStore.await_replicas writes first, so the
+    writes that other connections finished before it (a queued message) are covered too."""
+    from local.redis_server import RedisServer
+    from shared.stores.jobs import JobStore
+
+    with RedisServer(data_dir=tmp_path / "alone") as alone:
+        started = time.monotonic()
+        assert JobStore(redis.Redis.from_url(alone.url)).await_replicas(1, 100) == 0  # no replica
+        assert time.monotonic() - started < 2
+    with RedisServer(data_dir=tmp_path / "master") as master:
+        extra = ["--replicaof", "127.0.0.1", str(master.port)]
+        with RedisServer(data_dir=tmp_path / "replica", extra_args=extra) as replica:
+            replica_client = redis.Redis.from_url(replica.url)
+            deadline = time.monotonic() + 10
+            while replica_client.info("replication").get("master_link_status") != "up":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            redis.Redis.from_url(master.url).lpush("forecasts", "a job")  # another connection
+            assert JobStore(redis.Redis.from_url(master.url)).await_replicas(1, 2000) == 1
+            assert replica_client.lrange("forecasts", 0, -1) == [b"a job"]
+
+
 @pytest.mark.slow
 def test_the_client_follows_a_failover(tmp_path):
     from local.redis_sentinel import SentinelGroup
