@@ -31,7 +31,7 @@ from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
 
-CHUNK_SIZE = 500  # series per forecast_chunk call: the unit a worker would take
+CHUNK_SIZE = 500  # series per forecast_chunk call in one process (the command line); the service's workers take CHUNK_SIZE from Settings (100)
 
 
 class LineSource(Protocol):
