@@ -1,4 +1,4 @@
-"""Settings: read once, from the environment, into one typed object (CONTRACT §2).
+"""Settings: read once, from the environment, into one typed object (docs/api.md §2).
 
 Nothing reads ``os.environ`` at import time: processes call :meth:`Settings.from_env` in their
 factory, tests build :class:`Settings` explicitly.
@@ -48,7 +48,7 @@ class Settings:
     # All of one job's time on Laravel: pages, the client's retries and back-offs, and the
     # queue's re-runs of the job together. Past it the job ends upstream_unavailable.
     laravel_deadline_seconds: float = 60.0
-    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (CONTRACT §3, §8)
+    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (docs/api.md §3, §8)
 
     sales_timezone: str = "UTC"
 
@@ -78,7 +78,7 @@ class Settings:
     # than any job (a million rows with auto and its backtest take a few minutes).
     visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
-    # Grouped forecasts (CONTRACT §8): series per chunk task, and the most series one job may have.
+    # Grouped forecasts (docs/api.md §8): series per chunk task, and the most series one job may have.
     # 100 series are a few seconds of work: small enough that the workers finish a job together
     # (the last chunk is the only one some worker waits for), big enough that a chunk's own cost
     # (a message, the panel read once per process, its results in Redis) stays under 1 %.

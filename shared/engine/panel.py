@@ -1,4 +1,4 @@
-"""Sale lines → the monthly panel of every group at every level (CONTRACT §8).
+"""Sale lines → the monthly panel of every group at every level (docs/api.md §8).
 
 For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (level 1),
 ``(f1, f2)`` (level 2), ...: each prefix of ``group_by`` is a level, and every group's parent is the

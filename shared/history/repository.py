@@ -1,4 +1,4 @@
-"""Writing and reading the forecast history (CONTRACT §9), on SQLite or PostgreSQL.
+"""Writing and reading the forecast history (docs/api.md §9), on SQLite or PostgreSQL.
 
 Writing: :meth:`HistoryRepository.record` stores one publication in one transaction: all its
 series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT
