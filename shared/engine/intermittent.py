@@ -39,6 +39,9 @@ OBSOLETE_MIN_MONTHS = 6
 
 
 class DemandPattern(StrEnum):
+    """The demand patterns :func:`classify` tells apart; :data:`METHOD_FOR` maps the non-smooth ones to
+    their method, smooth and erratic keep the general models."""
+
     SMOOTH = "smooth"
     ERRATIC = "erratic"
     INTERMITTENT = "intermittent"
