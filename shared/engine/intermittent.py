@@ -39,8 +39,9 @@ OBSOLETE_MIN_MONTHS = 6
 
 
 class DemandPattern(StrEnum):
-    """The demand patterns :func:`classify` tells apart; :data:`METHOD_FOR` maps the non-smooth ones to
-    their method, smooth and erratic keep the general models."""
+    """The demand patterns :func:`classify` tells apart (ADI/CV², see the module docstring);
+    :data:`METHOD_FOR` gives the intermittent, lumpy, obsolete and zero ones their own method,
+    while smooth and erratic series keep the general models."""
 
     SMOOTH = "smooth"
     ERRATIC = "erratic"
