@@ -17,8 +17,8 @@ CONTAINER_ADDRESS = "0.0.0.0"
 
 
 def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: int = 2, threads: int = 8) -> list[str]:
-    """The gunicorn command for the web tier: ``workers`` processes of ``threads`` gthread threads each
-    (status polls are short and I/O-bound, so threads serve many per process), access log to stdout."""
+    """The gunicorn command for the web tier on ``host:port``: ``workers`` processes of ``threads``
+    threads each (so ``workers * threads`` requests at once), access log on stdout."""
     # gthread: status polls are short I/O-bound requests; threads serve many per process.
     return [
         "gunicorn",
