@@ -35,6 +35,9 @@ def _secret_key(var: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``make run``: start the stack with a generated SECRET_KEY (kept under ``var/``) and Flower
+    password where unset, print where everything is, and watch it; 0 on Ctrl-C or SIGTERM, 1 if it
+    could not start or a process exited."""
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--beat", action="store_true", help="also run Celery beat (scheduled refresh)")
     parser.add_argument("--no-flower", action="store_true", help="do not start Flower")

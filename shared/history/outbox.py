@@ -42,6 +42,10 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del
 
 @dataclass
 class DrainReport:
+    """What one :meth:`HistoryOutbox.drain` did: items written and sent to the dead list, whether it
+    stopped on an unreachable database or found another drainer holding the lock, and how many items
+    still wait (outbox plus processing) when it returned."""
+
     written: int = 0
     rejected: int = 0
     unavailable: bool = False  # stopped because the database could not be written
@@ -50,16 +54,24 @@ class DrainReport:
 
 
 class HistoryOutbox:
+    """The Redis lists that carry finished jobs to the history database: a job only pushes, the
+    ``history.drain`` task writes them in order (see the module docstring for the guarantees)."""
+
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
 
     def push(self, item: str) -> None:
+        """Queue one finished job's item (:func:`shared.history.records.outbox_item`): one LPUSH, so a
+        job never waits on, or fails with, the database."""
         self.redis.lpush(OUTBOX_KEY, item)
 
     def pending(self) -> int:
+        """Items not yet written: those queued plus any a drainer has taken but not committed."""
         return int(self.redis.llen(OUTBOX_KEY)) + int(self.redis.llen(PROCESSING_KEY))
 
     def stats(self) -> dict[str, int]:
+        """The drain's counters (``written``, ``write_failures``, ``rejected``; each present once it has
+        counted something) plus ``pending`` and ``dead`` (the dead list's length), for health checks."""
         raw = self.redis.hgetall(STATS_KEY)
         out = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
         out["pending"] = self.pending()
