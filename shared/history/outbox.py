@@ -99,6 +99,14 @@ class HistoryOutbox:
         report.remaining = self.pending()
         return report
 
+    def _reject(self, raw: bytes, exc: Exception) -> None:
+        pipe = self.redis.pipeline()
+        pipe.lrem(PROCESSING_KEY, 1, raw)
+        pipe.lpush(DEAD_KEY, raw)
+        pipe.hincrby(STATS_KEY, "rejected", 1)
+        pipe.execute()
+        log.error("history: an outbox item was refused (%s: %s); moved to %s", type(exc).__name__, exc, DEAD_KEY)
+
     def _drain_locked(
         self, write: Callable[[Publication], object], token: str, report: DrainReport, max_items: int | None
     ) -> None:
@@ -110,7 +118,14 @@ class HistoryOutbox:
             if raw is None:
                 return
             try:
+                # An item that does not decode, whatever the reason, is refused: left at the head,
+                # it would stall every later drain.
                 publication = publication_from_item(raw)
+            except Exception as exc:
+                self._reject(raw, exc)
+                report.rejected += 1
+                continue
+            try:
                 write(publication)
             except HistoryUnavailable as exc:
                 self.redis.lmove(PROCESSING_KEY, OUTBOX_KEY, "LEFT", "RIGHT")  # back at the head
@@ -119,12 +134,7 @@ class HistoryOutbox:
                 report.unavailable = True
                 return
             except (HistoryRejected, ValueError, KeyError, TypeError) as exc:
-                pipe = self.redis.pipeline()
-                pipe.lrem(PROCESSING_KEY, 1, raw)
-                pipe.lpush(DEAD_KEY, raw)
-                pipe.hincrby(STATS_KEY, "rejected", 1)
-                pipe.execute()
-                log.error("history: an outbox item was refused (%s); moved to %s", exc, DEAD_KEY)
+                self._reject(raw, exc)
                 report.rejected += 1
                 continue
             pipe = self.redis.pipeline()
