@@ -13,6 +13,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.browser.conftest import API_KEY, ARTIFACTS, api_get, api_status, chart_traces
 
@@ -40,8 +41,8 @@ def wait_rows(page, series: list[dict]) -> None:
         page.wait_for_function(
             f"(want) => JSON.stringify(({KEY_CELLS})({fields})) === JSON.stringify(want)", arg=expected, timeout=10_000
         )
-    except Exception:
-        raise AssertionError(f"rows {page.evaluate(KEY_CELLS, fields)} != {expected}") from None
+    except PlaywrightTimeoutError as exc:  # only the wait running out means "other rows"; anything else propagates
+        raise AssertionError(f"rows {page.evaluate(KEY_CELLS, fields)} != {expected}") from exc
 
 
 def wait_status(page, pattern: str) -> str:
