@@ -28,8 +28,7 @@ import pytest
 import requests
 
 from local.redis_sentinel import SentinelGroup
-from stack.local import LocalStack
-from tests.reliability.conftest import API_KEY, ROOT, Client, Traffic, stack_env, wait_for
+from tests.reliability.conftest import API_KEY, Client, Traffic, stack_env, start_stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,21 +38,23 @@ PUT_BACK = "is put back on the queue"  # worker/tasks.py's line for a job whose 
 
 
 class ReadyzProbe:
-    """Polls /readyz every 0.1 s from a thread: (time, status) of each answer, 0 for no answer."""
+    """Polls /readyz every 0.1 s from a thread: (asked, answered, status) of each request, 0 for no
+    answer; one request at a time."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.answers: list[tuple[float, int]] = []
+        self.answers: list[tuple[float, float, int]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stop.is_set():
+            asked = time.monotonic()
             try:
                 status = requests.get(f"{self.url}/readyz", timeout=10).status_code
             except requests.RequestException:
                 status = 0
-            self.answers.append((time.monotonic(), status))
+            self.answers.append((asked, time.monotonic(), status))
             time.sleep(0.1)
 
 
@@ -79,9 +80,12 @@ def failover_stack(tmp_path_factory, laravel):
         # so a client that used its address anyway would fail this test.
         REDIS_URL="redis://127.0.0.1:9/0",
     )
-    stack = LocalStack(env, root=ROOT, log_dir=tmp / "logs", worker_concurrency=2)
     try:
-        stack.start(ready_timeout=120)
+        stack = start_stack(tmp, env, worker_concurrency=2)  # REDIS_URL set: no Redis of its own
+    except BaseException:
+        group.cleanup()
+        raise
+    try:
         yield Client(stack, {"Authorization": f"Bearer {API_KEY}"}), group
     finally:
         stack.stop()
@@ -123,7 +127,8 @@ def test_the_master_is_killed_while_jobs_run(failover_stack, laravel):
         accepted_at = wait_for("a 202 from the new master", first_accepted_after_kill, timeout=60)
         ready_at = wait_for(
             "/readyz 200 after the switch",
-            lambda: next((t for t, s in probe.answers if t > killed_at and s == 200), None),
+            # asked after the kill: a request on its way before it may still answer 200
+            lambda: next((done for asked, done, s in probe.answers if asked > killed_at and s == 200), None),
             timeout=60,
         )
         time.sleep(3)  # traffic on the new master, and /readyz watched for a relapse
@@ -145,8 +150,8 @@ def test_the_master_is_killed_while_jobs_run(failover_stack, laravel):
     rerun = {t for t in accepted if any(t in line for line in put_back)}
     statuses = Counter((op, status, code) for _, op, status, code, _ in traffic.answers)
     unexpected = [a for a in traffic.answers if a[2] not in (200, 202, 503) or (a[2] == 503 and a[3] != "broker_unavailable")]
-    readyz = Counter(s for _, s in probe.answers)
-    not_ready = [t for t, s in probe.answers if s != 200]
+    readyz = Counter(s for _, _, s in probe.answers)
+    not_ready = [done for _, done, s in probe.answers if s != 200]
     lost = sum(n for status, n in outcome.items() if status != "SUCCESS")
     reconnected = _worker_reconnected_after(worker_log, killed_wall)
     print(
