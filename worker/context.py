@@ -12,7 +12,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-import redis
 from celery import Celery
 
 from shared.contract import clock
@@ -24,6 +23,7 @@ from shared.engine.model_store import ModelStore
 from shared.engine.pipeline import LaravelSource, ProgressCallback, SalesSource, run_forecast
 from shared.sources.deadline import Deadline
 from shared.stores.jobs import JobStore, RedisResultCache
+from shared.stores.redis_client import Purpose, connect
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class WorkerContext:
 def context(app: Celery) -> WorkerContext:
     """This process's context for ``app`` (built once, on the first job)."""
     settings: Settings = app.settings
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    client = connect(settings, purpose=Purpose.WORKER)
     source = LaravelSource.from_settings(settings) if settings.laravel_api_url else None
     models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
     if models is None:
