@@ -1,4 +1,5 @@
-"""The sales-forecast package inside a real Laravel 8 app, against the real service (CONTRACT §4, §6).
+"""The sales-forecast package inside a real Laravel app, against the real service (CONTRACT §4, §6),
+on each Laravel runtime: this machine's 8.83, and 10 and 13 in Debian chroots (tests/laravel/runtimes.py).
 
 The shop (tests/laravel/shop) installed the package with composer from a path repository and
 published its config; here it dispatches through the Redis facade with phpredis and with predis,
@@ -17,9 +18,11 @@ import requests
 
 from shared.webhooks import signature_headers, signing_key
 from tests.laravel.in_laravel.conftest import API_KEY, WEBHOOK_SECRET, Service
+from tests.laravel.runtimes import NAMES
 from tests.laravel.shop import PACKAGE, ROOT, Sale, Shop, ShopServer, monthly_totals
 
 pytestmark = pytest.mark.slow
+LARAVEL_RUNTIMES = NAMES  # every test here runs on Laravel 8.83, 10 and 13 (tests/laravel/runtimes.py)
 CLIENTS = {"phpredis": "Redis", "predis": "Predis\\Client"}
 LINEAR = {"model": "linear", "horizon": 3}
 
