@@ -17,7 +17,7 @@ set -euo pipefail
 CACHE=${SALES_FORECAST_CHROOTS:-/var/cache/sales-forecast/chroots}
 MAX_DAYS=${SALES_FORECAST_CHROOT_MAX_DAYS:-7}
 # What the Laravel tests need inside, as on the host (.ci/run's APT_PACKAGES, less the browser and PostgreSQL).
-PACKAGES=php-cli,php-redis,php-predis,php-laravel-framework,php-guzzlehttp-guzzle,php-sqlite3,php-curl,php-mbstring,php-xml,composer,phpunit
+PACKAGES=php-cli,php-redis,php-predis,php-laravel-framework,php-guzzlehttp-guzzle,php-sqlite3,php-curl,php-mbstring,php-xml,composer,phpunit,php-mockery
 SUITES=("$@")
 [ ${#SUITES[@]} -gt 0 ] || SUITES=(trixie sid)
 

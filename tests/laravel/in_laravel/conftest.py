@@ -92,7 +92,7 @@ def service(shop: Shop, shop_server: ShopServer, tmp_path_factory: pytest.TempPa
             port = str(server.port)
             shop.write_dotenv(
                 REDIS_HOST="127.0.0.1", REDIS_PORT=port,  # the app's own connections, prefixed as Laravel's are
-                SALES_FORECAST_REDIS_HOST="127.0.0.1", SALES_FORECAST_REDIS_PORT=port,
+                SALES_FORECAST_REDIS_URL=server.url,  # the package makes its own connection, unprefixed
                 SALES_FORECAST_API_URL=stack.web_url, SALES_FORECAST_API_KEY=API_KEY,
                 SALES_FORECAST_WEBHOOK_SECRET=WEBHOOK_SECRET,
             )

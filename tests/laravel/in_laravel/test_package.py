@@ -73,8 +73,16 @@ def test_the_artisan_command_dispatches_waits_and_exits_by_outcome(client: str, 
     assert meta["status"] == "SUCCESS" and meta["result"]["data"]["forecast"]["confidence_level"] == 80
     assert meta["kwargs"] == {"horizon": 2, "model": "linear", "level": 80}
 
+    # A request the service would refuse is refused before Redis, naming the field as its 422 would.
+    queued = service.redis.llen("forecasts")
     done = shop.artisan("sales-forecast:dispatch", "--horizon=99", "--wait", env=env)
-    assert done.returncode == 1
+    assert done.returncode == 64, done.stdout + done.stderr
+    assert "invalid_request: horizon: must be between 1 and 24 for frequency month" in done.stdout + done.stderr
+    assert service.redis.llen("forecasts") == queued
+
+    # A job the service refuses when it runs still ends FAILURE with its code (an unknown sale field).
+    done = shop.artisan("sales-forecast:dispatch", "--group-by=colour", "--model=linear", "--horizon=2", "--wait", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
     assert "failed: invalid_request" in done.stdout + done.stderr
 
     done = shop.artisan("sales-forecast:dispatch", "--kwargs=[1,2]", env=env)
@@ -145,7 +153,7 @@ def test_a_signed_completion_webhook_reaches_the_event_listener(
     assert stored["status"] == "SUCCESS" and stored["error"] is None
     assert stored["forecast"] == out["forecast"]
 
-    code, out, _ = shop.artisan_json("shop:forecast", f"--kwargs={json.dumps({'horizon': 99, 'callback_url': callback})}")
+    code, out, _ = shop.artisan_json("shop:forecast", f"--kwargs={json.dumps({'group_by': ['colour'], 'callback_url': callback})}")
     assert code == 1
     stored = _wait_for(lambda: shop.stored_webhook(out["task_id"]), what="the failure webhook")
     assert stored["status"] == "FAILURE" and stored["error"]["code"] == "invalid_request"
@@ -196,7 +204,7 @@ def test_the_web_api_through_laravels_http_client(shop: Shop, service: Service) 
     assert service.status(out["submitted"]["task_id"])["status"] == "SUCCESS"
 
     code, out, _ = shop.artisan_json("shop:forecast-api-error", '--kwargs={"horizon": 99}')
-    assert code == 1 and out["code"] == "invalid_request" and out["status"] == 422
+    assert code == 2 and out["code"] == "invalid_request" and out["field"] == "horizon" and out["status"] is None  # never sent
 
     code, out, _ = shop.artisan_json("shop:forecast-api-error", "--kwargs={}", env={"SALES_FORECAST_API_KEY": "wrong"})
     assert code == 1 and out["code"] == "unauthorized" and out["status"] == 401
