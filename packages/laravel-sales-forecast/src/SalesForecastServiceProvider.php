@@ -31,6 +31,8 @@ final class SalesForecastServiceProvider extends ServiceProvider
         }
         if (!$this->app->routesAreCached() && $this->app['config']->get('sales-forecast.webhook.path')) {
             $this->loadRoutesFrom(__DIR__ . '/../routes/webhooks.php');
+            // route('sales-forecast.webhook') in an app without a RouteServiceProvider to refresh the names.
+            $this->app->booted(fn ($app) => $app['router']->getRoutes()->refreshNameLookups());
         }
     }
 

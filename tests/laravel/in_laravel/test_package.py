@@ -18,7 +18,7 @@ import requests
 
 from shared.webhooks import signature_headers, signing_key
 from tests.laravel.in_laravel.conftest import API_KEY, WEBHOOK_SECRET, Service
-from tests.laravel.runtimes import NAMES
+from tests.laravel.runtimes import NAMES, Runtime
 from tests.laravel.shop import PACKAGE, ROOT, Sale, Shop, ShopServer, monthly_totals
 
 pytestmark = pytest.mark.slow
@@ -67,7 +67,7 @@ def test_dispatch_through_the_redis_facade_and_read_the_result(
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_the_artisan_command_dispatches_waits_and_exits_by_outcome(client: str, shop: Shop, service: Service) -> None:
     env = {"REDIS_CLIENT": client}
-    done = shop.artisan("sales-forecast:dispatch", "--horizon=2", "--model=linear", "--level=80", "--wait", env=env)
+    done = shop.artisan("sales-forecast:dispatch", "--horizon=2", "--model=linear", "--level=80", "--wait", "--timeout=120", env=env)
     assert done.returncode == 0, done.stderr + done.stdout
     meta = json.loads(done.stdout)
     assert meta["status"] == "SUCCESS" and meta["result"]["data"]["forecast"]["confidence_level"] == 80
@@ -91,6 +91,48 @@ def test_the_artisan_command_dispatches_waits_and_exits_by_outcome(client: str, 
     done = shop.artisan("sales-forecast:dispatch", "--dry-run", "--group-by=category, product_id", "--measure=units", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {"group_by": ["category", "product_id"], "measure": "units"}
+
+    # Every field has an option (docs/laravel.md §2 shows each).
+    events = '[{"name":"Sale","start":"2025-07-01","end":"2025-07-14"}]'
+    done = shop.artisan("sales-forecast:dispatch", "--frequency=week", "--horizon=26", "--holidays=US-CA", f"--events={events}",
+                        "--dry-run", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {
+        "frequency": "week", "horizon": 26, "holidays": "US-CA", "events": [{"name": "Sale", "start": "2025-07-01", "end": "2025-07-14"}]}
+    done = shop.artisan("sales-forecast:dispatch", "--lead-time=2", "--review-period=1", "--service-level=95", "--start-date=2023-01-01",
+                        "--end-date=2025-12-31", "--status=completed", "--refresh", "--dry-run", "--callback-url=http://127.0.0.1/x",
+                        "--holidays=none", "--level=80", "--model=ets", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {
+        "level": 80, "model": "ets", "status": "completed", "start_date": "2023-01-01", "end_date": "2025-12-31",
+        "callback_url": "http://127.0.0.1/x", "holidays": [], "inventory": {"lead_time": 2, "review_period": 1, "service_level": 95},
+        "refresh": True}
+    done = shop.artisan("sales-forecast:dispatch", "--frequency=day", "--horizon=400", "--dry-run", env=env)
+    assert done.returncode == 64 and "invalid_request: horizon: must be between 1 and 366" in done.stdout + done.stderr
+    done = shop.artisan("sales-forecast:dispatch", "--events=[{\"name\":\"Sale\"}]", "--dry-run", env=env)
+    assert done.returncode == 64 and "invalid_request: events.0.start: is required" in done.stdout + done.stderr
+
+
+def test_the_check_command_and_the_about_entry(laravel: Runtime, shop: Shop, service: Service) -> None:
+    done = shop.artisan("sales-forecast:check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = {line.split()[0] + ("" if line.split()[1] in ("ok", "WARN", "FAIL") else " " + line.split()[1]): line
+             for line in done.stdout.splitlines() if line.strip()}
+    assert "connection [sales-forecast] answers" in lines["redis"] and " ok " in lines["redis"]
+    assert "no key prefix" in lines["prefix"] and "'forecasts':" in lines["queue"] and "'forecasts.dead':" in lines["dead letters"]
+    assert " ok " in lines["api key"] and " ok " in lines["webhook secret"]
+    assert "CALLBACK_ALLOWED_HOSTS must name" in lines["callback host"]
+
+    done = shop.artisan("sales-forecast:check", env={"SALES_FORECAST_REDIS_URL": "redis://127.0.0.1:9/0", "SALES_FORECAST_WEBHOOK_SECRET": ""})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL" in done.stdout and "unavailable" in done.stdout and "webhook secret is empty" in done.stdout
+    done = shop.artisan("sales-forecast:check", env={"SALES_FORECAST_REDIS_CONNECTION": "default"})
+    assert done.returncode == 1 and "prefixes every key" in done.stdout
+
+    if tuple(int(p) for p in laravel.laravel.split(".")[:2]) >= (9, 21):  # `about` and AboutCommand::add()
+        done = shop.artisan("about", "--only=sales_forecast")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Sales Forecast" in done.stdout and "forecasts" in done.stdout and "NOT SET" not in done.stdout
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))

@@ -3,9 +3,14 @@
 // The shop's own commands, written as docs/laravel.md shows: the tests run each of them.
 
 use Illuminate\Support\Facades\Artisan;
+use SalesForecast\Laravel\Enums\Frequency;
+use SalesForecast\Laravel\Enums\Measure;
+use SalesForecast\Laravel\Enums\Model;
 use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\InvalidForecastRequest;
 use SalesForecast\Laravel\Exceptions\SalesForecastException;
 use SalesForecast\Laravel\Facades\SalesForecast;
+use SalesForecast\Laravel\ForecastRequest;
 use SalesForecast\Laravel\SalesForecast as Manager;
 
 Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
@@ -141,4 +146,33 @@ Artisan::command('shop:read {task_id}', function () {
         'levels' => $levels ?? null,
         'error' => $result?->error(),
     ], JSON_PRESERVE_ZERO_FRACTION));
+});
+
+Artisan::command('shop:forecast-typed', function () {
+    // docs: builder
+    $request = ForecastRequest::make()
+        ->horizon(12)->frequency(Frequency::Week)    // 1-24 months, 1-104 weeks or 1-366 days
+        ->model(Model::Ets)->level(80)->measure(Measure::Units)
+        ->holidays('US-CA')                          // public holidays as a regressor; [] for none
+        ->event('Summer sale', '2025-07-01', '2025-07-14')   // up to 500 known events; end optional
+        ->inventory(leadTime: 2, reviewPeriod: 1, serviceLevel: 95)   // stock advice with the forecast
+        ->callbackUrl(route('sales-forecast.webhook'));
+    $id = SalesForecast::dispatch($request);         // refused here, naming the field, if the service would refuse it
+    // end docs
+    $this->line($id);
+});
+
+Artisan::command('shop:refused {--kwargs=}', function () {
+    // docs: refused
+    try {
+        SalesForecast::dispatch(json_decode($this->option('kwargs'), true));
+    } catch (InvalidForecastRequest $e) {            // nothing was sent
+        $this->error($e->getMessage());             // "inventory.lead_time: must be ..."; $e->field as the service's 422 names it
+        return 1;
+    } catch (SalesForecastException $e) {            // any other: RedisUnavailable, MisconfiguredConnection...
+        $this->error("{$e->errorCode()}: {$e->getMessage()}");
+        return 2;
+    }
+    // end docs
+    return 0;
 });

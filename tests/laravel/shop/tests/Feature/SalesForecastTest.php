@@ -61,6 +61,21 @@ class SalesForecastTest extends TestCase
         $this->assertCount(1, $fresh->dispatched());
     }
 
+    public function testTheBuilderSnippetSendsEveryField(): void
+    {
+        SalesForecast::fake();
+        $this->artisan('shop:forecast-typed')->assertExitCode(0);
+        SalesForecast::assertDispatched(fn (ForecastRequest $request) => $request->toArray() === [
+            'horizon' => 12, 'frequency' => 'week', 'model' => 'ets', 'level' => 80, 'measure' => 'units', 'holidays' => 'US-CA',
+            'events' => [['name' => 'Summer sale', 'start' => '2025-07-01', 'end' => '2025-07-14']],
+            'inventory' => ['lead_time' => 2, 'review_period' => 1, 'service_level' => 95],
+            'callback_url' => route('sales-forecast.webhook'),
+        ]);
+        $this->artisan('shop:refused', ['--kwargs' => '{"horizon": 3, "frequency": "week", "inventory": {"lead_time": 60}}'])
+            ->expectsOutput('inventory.lead_time: must be a whole number between 0 and 52')->assertExitCode(1);
+        SalesForecast::assertDispatched(fn () => true, 1);
+    }
+
     public function testTheFakeRefusesWhatTheServiceWould(): void
     {
         SalesForecast::fake();
