@@ -103,4 +103,32 @@ final class ForecastClientTest extends TestCase
         $this->expectException(ForecastTimeout::class);
         $client->wait('t2', 0.1, 0.05);
     }
+
+    public function testReadsAreRetriedAndSubmissionsOnlyWithAnIdempotencyKey(): void
+    {
+        $http = new Factory();
+        $http->fake(['*' => $http->sequence()
+            ->push(['status' => 'error', 'error' => ['code' => 'broker_unavailable', 'message' => 'down']], 503)
+            ->push(['task_id' => 't1', 'status' => 'STARTED'])
+            ->push(['status' => 'error', 'error' => ['code' => 'broker_unavailable', 'message' => 'down']], 503)
+            ->push(['status' => 'error', 'error' => ['code' => 'broker_unavailable', 'message' => 'down']], 503)
+            ->push(['task_id' => 't2', 'status' => 'PENDING'], 202)
+            ->push(['status' => 'error', 'error' => ['code' => 'not_found', 'message' => 'no such job']], 404)]);
+        $client = new ForecastClient(fn () => $http, 'https://forecast.test', null, 10.0, 1.0, 2, 0);
+        $this->assertSame('STARTED', $client->status('t1')->status());      // a 503, then the answer
+        try {
+            $client->submit(['horizon' => 3]);                              // no idempotency key: not retried
+            $this->fail('no exception');
+        } catch (ApiException $e) {
+            $this->assertSame(['broker_unavailable', 503], [$e->errorCode, $e->status]);
+        }
+        $this->assertSame('t2', $client->submit(['horizon' => 3], 'idem-2')->taskId());   // a 503, then 202
+        try {
+            $client->status('gone');                                        // a 404 is an answer: not retried
+            $this->fail('no exception');
+        } catch (ApiException $e) {
+            $this->assertSame(['not_found', 404], [$e->errorCode, $e->status]);
+        }
+        $http->assertSentCount(6);
+    }
 }
