@@ -48,7 +48,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def laravel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
     """A Laravel runtime (tests/laravel/runtimes.py); chroots see the checkout and the tests' tmp dirs."""
-    runtime = open_runtime(getattr(request, "param", HOST), binds=(ROOT, tmp_path_factory.getbasetemp()))
+    # The parent of this run's tmp dir (pytest-of-<user>): one directory made in the chroot for every run.
+    runtime = open_runtime(getattr(request, "param", HOST), binds=(ROOT, tmp_path_factory.getbasetemp().parent))
     _RAN_ON[runtime.name] = runtime
     return runtime
 

@@ -16,11 +16,12 @@ interface SalesForecast
 {
     /**
      * Queue a forecast through Redis; returns its task id. The request is checked first; inside a
-     * database transaction the message is pushed when it commits (sales-forecast.after_commit).
+     * database transaction the message is pushed when it commits ($afterCommit, default
+     * sales-forecast.after_commit; false: at once).
      *
      * @throws \SalesForecast\Laravel\Exceptions\SalesForecastException
      */
-    public function dispatch(ForecastRequest|array $request = [], ?string $taskId = null): string;
+    public function dispatch(ForecastRequest|array $request = [], ?string $taskId = null, ?bool $afterCommit = null): string;
 
     /** The job's stored result, or null while it has none (queued, unknown, expired). */
     public function result(string $taskId): ?ForecastResult;

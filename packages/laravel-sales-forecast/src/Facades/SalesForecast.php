@@ -11,7 +11,7 @@ use SalesForecast\Laravel\ForecastResult;
 use SalesForecast\Laravel\Testing\SalesForecastFake;
 
 /**
- * @method static string dispatch(\SalesForecast\Laravel\ForecastRequest|array $request = [], ?string $taskId = null)
+ * @method static string dispatch(\SalesForecast\Laravel\ForecastRequest|array $request = [], ?string $taskId = null, ?bool $afterCommit = null)
  * @method static \SalesForecast\Laravel\ForecastResult|null result(string $taskId)
  * @method static \SalesForecast\Laravel\ForecastResult wait(string $taskId, float $timeout = 60.0)
  * @method static \SalesForecast\Laravel\ForecastDispatcher dispatcher(?string $connection = null)
