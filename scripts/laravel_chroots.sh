@@ -69,6 +69,11 @@ mkdir -p "$CACHE"
 build() {
   local suite=$1 dir="$CACHE/$1" key
   key=$(printf '%s\n' "$suite" "$PACKAGES" | sha256sum | cut -c1-16)
+  # One build of a suite at a time on this machine (other CI runs share the cache).
+  exec {lock}> "$CACHE/.$suite.lock"
+  flock "$lock"
+  # A chroot replaced by an earlier run may still have been in use then: removed a day later.
+  find "$CACHE" -maxdepth 1 -name "$suite.old-*" -mtime +0 -exec rm -rf {} +
   if [ -f "$dir/.sales-forecast-key" ] && [ "$(cat "$dir/.sales-forecast-key")" = "$key" ] \
       && [ -z "$(find "$dir/.sales-forecast-key" -mtime +"$MAX_DAYS")" ]; then
     echo "laravel_chroots: $suite: cached ($dir)"
@@ -85,7 +90,9 @@ build() {
     return 1
   fi
   echo "$key" > "$dir.new/.sales-forecast-key"
-  rm -rf "$dir"
+  if [ -e "$dir" ]; then
+    mv "$dir" "$dir.old-$(date +%s)"
+  fi
   mv "$dir.new" "$dir"
   echo "laravel_chroots: $suite: built in $((SECONDS - started)) s ($dir)"
 }

@@ -116,15 +116,12 @@ class SalesForecast implements Contracts\SalesForecast
     /** A RedisManager of the package's one connection, on the app's client (REDIS_CLIENT), never prefixed. */
     private function ownRedis(): RedisManager
     {
-        $connection = array_filter([
-            'url' => $this->config->get('sales-forecast.redis.url') ?: 'redis://127.0.0.1:6379/0',
-            'timeout' => $this->config->get('sales-forecast.redis.timeout'),
-            'read_timeout' => $this->config->get('sales-forecast.redis.read_timeout'),
-        ], fn ($v) => $v !== null) + ['options' => ['prefix' => '']];
-        $client = (string) $this->config->get('sales-forecast.redis.client') ?: (string) $this->config->get('database.redis.client', 'phpredis');
-        return $this->ownRedis ??= new RedisManager($this->container, $client, [
+        return $this->ownRedis ??= new RedisManager($this->container, (string) $this->config->get('database.redis.client', 'phpredis'), [
             'options' => ['prefix' => ''],
-            self::OWN_CONNECTION => $connection,
+            self::OWN_CONNECTION => [
+                'url' => $this->config->get('sales-forecast.redis.url') ?: 'redis://127.0.0.1:6379/0',
+                'options' => ['prefix' => ''],
+            ],
         ]);
     }
 

@@ -120,6 +120,9 @@ final class DispatchCommand extends Command
             $events = json_decode($this->option('events'), true, 32, JSON_THROW_ON_ERROR);
             $request->events(is_array($events) ? $events : [$events]);
         }
+        if ($this->option('lead-time') === null && ($this->option('review-period') !== null || $this->option('service-level') !== null)) {
+            throw new InvalidForecastRequest('inventory.lead_time', 'is required (--lead-time)');
+        }
         if ($this->option('lead-time') !== null) {
             $request->inventory($number('lead-time'), $this->option('review-period') === null ? null : $number('review-period'),
                 $this->option('service-level') === null ? null : $number('service-level'));
