@@ -24,7 +24,6 @@ from typing import Any, Sequence
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROOTS = Path(os.environ.get("SALES_FORECAST_CHROOTS", "/var/cache/sales-forecast/chroots"))
 HOST = "bookworm"
 # Oldest first; the host's first, so tests run only on it share its fixtures with the others.
 NAMES: tuple[str, ...] = (HOST, "trixie", "sid")
@@ -87,8 +86,25 @@ class Runtime:
 
     def describe(self) -> str:
         v = self.versions
-        return (f"Laravel {v['laravel']} (Debian {self.name}{'' if self.root else ', this machine'}): PHP {v['php']}, "
+        where = f"Debian {self.name}, a chroot" if self.root else f"Debian {_host_release()}, this machine"
+        return (f"Laravel {v['laravel']} ({where}): PHP {v['php']}, "
                 f"phpredis {v['phpredis']}, predis {v['predis']}, PHPUnit {v.get('phpunit', '?')}")
+
+
+def chroots_dir() -> Path:
+    """Where scripts/laravel_chroots.sh puts the chroots (``SALES_FORECAST_CHROOTS``, as the script reads it)."""
+    return Path(os.environ.get("SALES_FORECAST_CHROOTS", "/var/cache/sales-forecast/chroots"))
+
+
+def _host_release() -> str:
+    """This machine's Debian codename, for the summary line (the CI machine is bookworm)."""
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip('"') or HOST
+    except OSError:
+        pass
+    return HOST
 
 
 def _missing(message: str) -> None:
@@ -104,7 +120,7 @@ def open_runtime(name: str, binds: Sequence[Path]) -> Runtime:
         if not (shutil.which("php") and shutil.which("composer")):
             _missing(f"Laravel from Debian is required ({APT_HINT})")
     else:
-        root = CHROOTS / name
+        root = chroots_dir() / name
         runtime = Runtime(name, root, tuple(binds))
         if not (root / ".sales-forecast-key").is_file():
             _missing(f"the Debian {name} chroot is not built ({root}): run scripts/laravel_chroots.sh as root")
