@@ -37,6 +37,9 @@ final class ForecastRequest implements JsonSerializable
         'group_by', 'measure', 'frequency', 'holidays', 'events', 'inventory',
     ];
 
+    /** The fields the service takes as null (the others must be left out instead). */
+    private const NULLABLE = ['start_date', 'end_date', 'callback_url', 'group_by', 'frequency', 'holidays', 'events', 'inventory'];
+
     /** @var array<string, mixed> the fields set, as they will be sent */
     private array $fields = [];
 
@@ -62,7 +65,10 @@ final class ForecastRequest implements JsonSerializable
                 throw new InvalidForecastRequest($name, 'unknown field');
             }
             if ($value === null) {
-                continue;  // the service's default, as JSON null would be for these optional fields
+                if (!in_array($name, self::NULLABLE, true)) {
+                    throw new InvalidForecastRequest($name, 'must not be null');
+                }
+                continue;  // unset: the service's default
             }
             match ($name) {
                 'start_date' => $request->startDate($value),
@@ -96,13 +102,15 @@ final class ForecastRequest implements JsonSerializable
         return $this->startDate($start)->endDate($end);
     }
 
-    public function startDate(DateTimeInterface|string $date): self
+    /** @param DateTimeInterface|string $date */
+    public function startDate(mixed $date): self
     {
         $this->fields['start_date'] = self::date($date, 'start_date');
         return $this;
     }
 
-    public function endDate(DateTimeInterface|string $date): self
+    /** @param DateTimeInterface|string $date */
+    public function endDate(mixed $date): self
     {
         $this->fields['end_date'] = self::date($date, 'end_date');
         return $this;
@@ -122,6 +130,9 @@ final class ForecastRequest implements JsonSerializable
     /** Periods to forecast: 1-24 months, 1-104 weeks or 1-366 days (checked against frequency() by validate()). */
     public function horizon(mixed $periods): self
     {
+        if (is_string($periods) && is_numeric(trim($periods))) {
+            $periods = trim($periods) + 0;  // "6" is 6, as the service reads it
+        }
         if (is_float($periods) && floor($periods) === $periods) {
             $periods = (int) $periods;
         }
@@ -138,6 +149,9 @@ final class ForecastRequest implements JsonSerializable
     /** The prediction interval's level, in % (50-99.9; default 90). */
     public function level(mixed $percent): self
     {
+        if (is_string($percent) && is_numeric(trim($percent))) {
+            $percent = trim($percent) + 0;  // "80" is 80, as the service reads it
+        }
         if (!is_int($percent) && !is_float($percent)) {
             throw new InvalidForecastRequest('level', 'must be a number');
         }
@@ -148,7 +162,8 @@ final class ForecastRequest implements JsonSerializable
         return $this;
     }
 
-    public function model(Model|string $model): self
+    /** @param Model|string $model */
+    public function model(mixed $model): self
     {
         $this->fields['model'] = self::enum(Model::class, $model, 'model')->value;
         return $this;
@@ -191,6 +206,7 @@ final class ForecastRequest implements JsonSerializable
     /** A grouped forecast: 1 to 3 sale-line fields, outermost first ('category', 'product_id'). */
     public function groupBy(mixed ...$fields): self
     {
+        $fields = array_map(fn ($f) => is_string($f) ? trim($f) : $f, array_values($fields));
         if (count($fields) < 1 || count($fields) > self::MAX_GROUP_FIELDS) {
             throw new InvalidForecastRequest('group_by', sprintf('must name 1 to %d fields', self::MAX_GROUP_FIELDS));
         }
@@ -206,20 +222,23 @@ final class ForecastRequest implements JsonSerializable
         return $this;
     }
 
-    public function measure(Measure|string $measure): self
+    /** @param Measure|string $measure */
+    public function measure(mixed $measure): self
     {
         $this->fields['measure'] = self::enum(Measure::class, $measure, 'measure')->value;
         return $this;
     }
 
-    public function frequency(Frequency|string $frequency): self
+    /** @param Frequency|string $frequency */
+    public function frequency(mixed $frequency): self
     {
         $this->fields['frequency'] = self::enum(Frequency::class, $frequency, 'frequency')->value;
         return $this;
     }
 
     /** Public holidays of a country or region as a regressor ('US', 'US-CA', 'DE-BY'); [] or false: none. */
-    public function holidays(string|array|bool $country): self
+    /** @param string|array{}|false $country */
+    public function holidays(mixed $country): self
     {
         if ($country === [] || $country === false) {
             $this->fields['holidays'] = [];
@@ -236,9 +255,9 @@ final class ForecastRequest implements JsonSerializable
      * Known events (a sale, a launch), at most 500: each ['name' => ..., 'start' => 'YYYY-MM-DD',
      * 'end' => 'YYYY-MM-DD' (optional: one day)].
      */
-    public function events(array $events): self
+    public function events(mixed $events): self
     {
-        if (!array_is_list($events)) {
+        if (!is_array($events) || !array_is_list($events)) {
             throw new InvalidForecastRequest('events', 'must be a list');
         }
         if (count($events) > self::MAX_EVENTS) {
@@ -353,7 +372,7 @@ final class ForecastRequest implements JsonSerializable
         if ($value instanceof $enum) {
             return $value;
         }
-        $case = is_string($value) ? $enum::tryFrom(trim($value)) : null;
+        $case = is_string($value) ? $enum::tryFrom($value) : null;  // exactly: the service does not trim these
         if ($case === null) {
             $names = implode(', ', array_map(fn ($c) => $c->value, $enum::cases()));
             throw new InvalidForecastRequest($field, "must be one of $names");

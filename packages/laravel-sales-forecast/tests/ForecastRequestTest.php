@@ -29,6 +29,9 @@ final class ForecastRequestTest extends TestCase
         $this->assertSame($request->toArray(), ForecastRequest::fromArray($request->toArray())->toArray());
         $this->assertSame('{}', json_encode(ForecastRequest::make()));
         $this->assertSame([], ForecastRequest::make()->holidays([])->get('holidays'));
+        // What the service reads leniently is read the same way: numeric strings, padded group fields.
+        $this->assertSame(['horizon' => 6, 'level' => 80, 'group_by' => ['category'], 'status' => 'completed'],
+            ForecastRequest::fromArray(['horizon' => '6', 'level' => '80', 'group_by' => [' category'], 'status' => ' completed '])->toArray());
     }
 
     public static function refused(): array
@@ -42,6 +45,8 @@ final class ForecastRequestTest extends TestCase
             'level a bool' => [['level' => true], 'level'],
             'a typo' => [['horizn' => 3], 'horizn'],
             'unknown model' => [['model' => 'prophet'], 'model'],
+            'padded model' => [['model' => ' ets '], 'model'],
+            'horizon not a number' => [['horizon' => 'six'], 'horizon'],
             'unknown measure' => [['measure' => 'profit'], 'measure'],
             'unknown frequency' => [['frequency' => 'year'], 'frequency'],
             'bad date' => [['start_date' => '2025-02-30'], 'start_date'],
