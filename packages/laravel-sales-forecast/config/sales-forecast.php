@@ -10,8 +10,12 @@ return [
     // consume (its FORECAST_QUEUE). The package makes its own connection from the URL, without a
     // key prefix, on the app's Redis client (REDIS_CLIENT: phpredis or predis): config/database.php
     // needs no edit. To use one of the app's connections instead, name it (it must have no prefix).
+    // With Redis Sentinel, list the sentinels ("host:port,host:port") and the master's name: the
+    // master's address is asked of them; the URL then gives only the password and database.
     'redis' => [
         'url' => env('SALES_FORECAST_REDIS_URL', 'redis://127.0.0.1:6379/0'),
+        'sentinels' => env('SALES_FORECAST_REDIS_SENTINELS'),
+        'sentinel_master' => env('SALES_FORECAST_REDIS_SENTINEL_MASTER', 'mymaster'),
         'connection' => env('SALES_FORECAST_REDIS_CONNECTION'),
         'queue' => env('SALES_FORECAST_QUEUE', 'forecasts'),
     ],

@@ -148,7 +148,20 @@ final class ForecastDispatcher
             return $call();
         } catch (\RedisException | \Predis\CommunicationException $e) {  // refused, timed out, dropped
             throw new RedisUnavailable($this->connectionName, $e);
+        } catch (\Predis\Response\ServerException $e) {
+            if ($this->throughSentinel()) {  // predis' sentinels named no master: no Redis to talk to
+                throw new RedisUnavailable($this->connectionName, $e);
+            }
+            throw $e;
         }
+    }
+
+    private function throughSentinel(): bool
+    {
+        $client = $this->redis->client();
+        $connection = $client instanceof \Predis\ClientInterface ? $client->getConnection() : null;
+        return $connection instanceof \Predis\Connection\Aggregate\SentinelReplication      // predis 1
+            || $connection instanceof \Predis\Connection\Replication\SentinelReplication;   // predis 2
     }
 
     public static function newTaskId(): string

@@ -37,7 +37,7 @@ class SalesForecast implements Contracts\SalesForecast
     public function dispatch(ForecastRequest|array $request = [], ?string $taskId = null, ?bool $afterCommit = null): string
     {
         $request = ForecastRequest::from($request);  // refused here, before any transaction or Redis
-        $dispatcher = $this->dispatcher();
+        $dispatcher = $this->reconnecting(fn () => $this->dispatcher());
         $taskId ??= ForecastDispatcher::newTaskId();
         $afterCommit ??= (bool) $this->config->get('sales-forecast.after_commit', true);
         $transactions = $afterCommit && $this->container->bound('db.transactions') ? $this->container->make('db.transactions') : null;
@@ -47,17 +47,36 @@ class SalesForecast implements Contracts\SalesForecast
             $transactions->addCallback(fn () => $dispatcher->dispatch($request, $taskId));
             return $taskId;
         }
-        return $dispatcher->dispatch($request, $taskId);
+        return $this->reconnecting(fn () => $dispatcher->dispatch($request, $taskId));
     }
 
     public function result(string $taskId): ?ForecastResult
     {
-        return $this->dispatcher()->result($taskId);
+        return $this->reconnecting(fn () => $this->dispatcher()->result($taskId));
     }
 
     public function wait(string $taskId, float $timeout = 60.0): ForecastResult
     {
-        return $this->dispatcher()->wait($taskId, $timeout);
+        return $this->reconnecting(fn () => $this->dispatcher()->wait($taskId, $timeout));
+    }
+
+    /**
+     * After an outage, forget the connection, so that a long-running process (a queue worker)
+     * connects again on its next call, to the master Sentinel then names.
+     *
+     * @template T
+     * @param callable(): T $call
+     * @return T
+     */
+    private function reconnecting(callable $call): mixed
+    {
+        try {
+            return $call();
+        } catch (RedisUnavailable $e) {
+            $this->dispatcher = null;
+            $this->ownRedis = null;
+            throw $e;
+        }
     }
 
     /** The dispatcher on the configured connection, or on the app's Redis connection $connection. */
@@ -116,12 +135,18 @@ class SalesForecast implements Contracts\SalesForecast
     /** A RedisManager of the package's one connection, on the app's client (REDIS_CLIENT), never prefixed. */
     private function ownRedis(): RedisManager
     {
-        return $this->ownRedis ??= new RedisManager($this->container, (string) $this->config->get('database.redis.client', 'phpredis'), [
+        if ($this->ownRedis !== null) {
+            return $this->ownRedis;
+        }
+        $client = (string) $this->config->get('database.redis.client', 'phpredis');
+        $url = (string) ($this->config->get('sales-forecast.redis.url') ?: 'redis://127.0.0.1:6379/0');
+        $sentinels = Sentinel::parse($this->config->get('sales-forecast.redis.sentinels'));
+        $connection = $sentinels === []
+            ? ['url' => $url, 'options' => ['prefix' => '']]
+            : Sentinel::connection($client, $sentinels, (string) $this->config->get('sales-forecast.redis.sentinel_master', 'mymaster'), $url);
+        return $this->ownRedis = new RedisManager($this->container, $client, [
             'options' => ['prefix' => ''],
-            self::OWN_CONNECTION => [
-                'url' => $this->config->get('sales-forecast.redis.url') ?: 'redis://127.0.0.1:6379/0',
-                'options' => ['prefix' => ''],
-            ],
+            self::OWN_CONNECTION => $connection,
         ]);
     }
 

@@ -43,7 +43,9 @@ final class SalesForecastServiceProvider extends ServiceProvider
         $named = $config->get('sales-forecast.redis.connection');
         $url = (string) $config->get('sales-forecast.redis.url');
         return [
-            'Redis' => $named ? "connection [$named]" : preg_replace('#//[^@/]*@#', '//***@', $url),
+            'Redis' => $named ? "connection [$named]" : ($config->get('sales-forecast.redis.sentinels')
+                ? 'sentinels ' . $config->get('sales-forecast.redis.sentinels') . ', master ' . $config->get('sales-forecast.redis.sentinel_master')
+                : preg_replace('#//[^@/]*@#', '//***@', $url)),
             'Queue' => (string) $config->get('sales-forecast.redis.queue'),
             'After commit' => $config->get('sales-forecast.after_commit') ? 'yes' : 'no',
             'API' => (string) $config->get('sales-forecast.api.url'),
