@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install bench soak audit clean
+.PHONY: run test check lint install bench soak audit clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m stack.runner $(ARGS)
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# While working: the linter, then the unit and contract tests (no process started but Redis).
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow" tests/test_architecture.py tests/test_docs_api.py tests/shared tests/web tests/worker tests/stack $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py

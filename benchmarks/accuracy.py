@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shared.backtest import mase, smape
-from shared.models import MODEL_NAMES, make_model
+from shared.engine.backtest import mase, smape
+from shared.engine.models import MODEL_NAMES, make_model
 
 SEASON = 12
 DATASETS = ("m3", "tourism-odd", "tourism-even")

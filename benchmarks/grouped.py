@@ -41,9 +41,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.backtest import mase, smape  # noqa: E402
-from shared.hierarchy import Reconciliation, forecast_chunk, reconcile, series_inputs  # noqa: E402
-from shared.panel import Measure, Panel  # noqa: E402
+from shared.contract.schema import Measure
+from shared.engine.backtest import mase, smape
+from shared.engine.hierarchy import Reconciliation, forecast_chunk, reconcile, series_inputs
+from shared.engine.panel import Panel
 
 M3_CATEGORIES = [
     ("MICRO", 1402, 1875), ("INDUSTRY", 1876, 2209), ("MACRO", 2210, 2521),
@@ -207,8 +208,8 @@ def _intermittent_set(n: int, months: int, seed: int = 11) -> tuple[list[np.ndar
 
 
 def run_intermittent(n: int) -> None:
-    from shared.intermittent import mixture_interval, point_forecast
-    from shared.models import make_model
+    from shared.engine.intermittent import mixture_interval, point_forecast
+    from shared.engine.models import make_model
 
     months, H = 60, 12
     ys, kinds = _intermittent_set(n, months)
@@ -320,10 +321,10 @@ def _statsforecast_baseline(panel: Panel, results: list[dict], h: int) -> tuple[
 
 
 def run_speed(n_series: int, months: int, lines_per_series_month: float, reconciliation: str) -> None:
-    from shared.grouped import assemble
-    from shared.lines import LineBuilder
-    from shared.panel import build_panel
-    from shared.schema import ForecastRequest
+    from shared.contract.schema import ForecastRequest
+    from shared.engine.grouped import assemble
+    from shared.engine.panel import build_panel
+    from shared.sources.lines import LineBuilder
 
     n_cats = 50 if n_series >= 500 else max(2, n_series // 20)
     target = int(n_series * months * lines_per_series_month)

@@ -7,9 +7,9 @@ One Laravel-like server (its own process) serves the sale lines of ``--series`` 
 categories over ``--months`` complete months and the month to date (2 M lines at the defaults,
 pages of 1,000). Then, in this order:
 
-1. **Engine** (the baseline): the same fetch and panel (`shared.grouped.fetch_panel`), every
+1. **Engine** (the baseline): the same fetch and panel (`shared.engine.grouped.fetch_panel`), every
    series' base forecast in 2 warm processes (a pool fed small chunks, so neither process idles at
-   the end), and the reconcile/documents step (`shared.grouped.assemble`): series/s.
+   the end), and the reconcile/documents step (`shared.engine.grouped.assemble`): series/s.
 2. **Service**: Redis, gunicorn and two Celery workers started separately (one process each, as on
    two machines); one grouped job from submit to SUCCESS: series/s, and its time split (fetch and
    panel, chunks, reconcile, write) from the worker's log lines; the peak RSS of every worker
@@ -44,12 +44,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadgen import wait_answering, wrk  # noqa: E402  (beside this script)
-from local.fake_laravel import FakeLaravel  # noqa: E402
-from shared.schema import months_before  # noqa: E402
-from shared.transactions import TransactionColumns  # noqa: E402
-from stack.local import LocalStack  # noqa: E402
-from stack.redis_server import free_port  # noqa: E402
+from loadgen import wait_answering, wrk
+
+from local.fake_laravel import FakeLaravel
+from local.redis_server import free_port
+from shared.contract.schema import months_before
+from shared.sources.transactions import TransactionColumns
+from stack.local import LocalStack
 
 TODAY = date.today()
 GROUP_BY = ["category", "product_id"]
@@ -139,7 +140,7 @@ def _serve(n_series: int, months: int, lines: float, port: int) -> None:
 
 
 def _warm_process() -> None:
-    from shared.hierarchy import forecast_chunk
+    from shared.engine.hierarchy import forecast_chunk
 
     y = [5.0, 0, 3, 9, 4, 0, 0, 2, 7, 6, 5, 4, 3, 5, 6, 7, 8, 6, 5, 4, 6, 5, 4, 6]
     smooth = list(1000 + 100 * np.sin(np.arange(36) * np.pi / 6))
@@ -149,7 +150,7 @@ def _warm_process() -> None:
 
 
 def _chunk(args: tuple[list[dict], int, float, str]) -> tuple[list[dict], int]:
-    from shared.hierarchy import forecast_chunk
+    from shared.engine.hierarchy import forecast_chunk
 
     items, horizon, level, model = args
     rss = psutil.Process().memory_info().rss
@@ -158,10 +159,10 @@ def _chunk(args: tuple[list[dict], int, float, str]) -> tuple[list[dict], int]:
 
 def run_engine(laravel_url: str) -> dict[str, float]:
     """The engine on its own: fetch + panel here, forecasts in 2 warm processes, assemble here."""
-    from shared.grouped import LaravelLineSource, assemble, fetch_panel
-    from shared.hierarchy import series_inputs
-    from shared.laravel_client import LaravelClient
-    from shared.schema import ForecastRequest
+    from shared.contract.schema import ForecastRequest
+    from shared.engine.grouped import LaravelLineSource, assemble, fetch_panel
+    from shared.engine.hierarchy import series_inputs
+    from shared.sources.laravel_client import LaravelClient
 
     request = ForecastRequest.parse({"group_by": GROUP_BY, "horizon": HORIZON}).resolved(TODAY)
     with multiprocessing.get_context("spawn").Pool(2, initializer=_warm_process) as pool:

@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from shared.history import migrate  # noqa: E402
-from shared.history.models import TOTAL_KEY, ForecastRow  # noqa: E402
-from shared.history.records import HorizonMonth, Publication, SeriesForecast, series_key  # noqa: E402
-from shared.history.repository import HistoryRepository  # noqa: E402
+from shared.history import migrate
+from shared.history.models import TOTAL_KEY, ForecastRow
+from shared.history.records import HorizonMonth, Publication, SeriesForecast, series_key
+from shared.history.repository import HistoryRepository
 
-print = functools.partial(print, flush=True)  # noqa: A001 - figures as they come
+print = functools.partial(print, flush=True)
 HORIZON = 3
 HISTORY_MONTHS = 36
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -27,9 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.aggregate import aggregate_monthly  # noqa: E402
-from shared.laravel_client import LaravelClient  # noqa: E402
-from shared.transactions import TransactionColumns  # noqa: E402
+from shared.engine.aggregate import aggregate_monthly
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.transactions import TransactionColumns
 
 TIMEZONE = "Europe/Berlin"
 START, END, TODAY = date(2022, 11, 1), date(2025, 10, 31), date(2025, 11, 15)

@@ -29,13 +29,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadgen import wait_answering, wrk  # noqa: E402  (beside this script)
-from local.fake_laravel import FakeLaravel  # noqa: E402
-from shared.laravel_client import LaravelClient  # noqa: E402
-from shared.pipeline import LaravelSource, run_forecast  # noqa: E402
-from shared.schema import ForecastRequest, months_before  # noqa: E402
-from stack.local import LocalStack  # noqa: E402
-from stack.redis_server import free_port  # noqa: E402
+from loadgen import wait_answering, wrk
+
+from local.fake_laravel import FakeLaravel
+from local.redis_server import free_port
+from shared.contract.schema import ForecastRequest, months_before
+from shared.engine.pipeline import LaravelSource, run_forecast
+from shared.sources.laravel_client import LaravelClient
+from stack.local import LocalStack
 
 TODAY = date.today()
 ROWS_PER_MONTH = 30
@@ -85,7 +86,7 @@ def _serve_laravel(n_shops: int, port: int) -> None:
 
 def _warm() -> None:
     """Imports and first-call compilation, paid once per process (the workers are warm too)."""
-    from shared.models import make_model
+    from shared.engine.models import make_model
 
     y = 1000 + 100 * np.sin(np.arange(36) * np.pi / 6)
     make_model("auto").fit(y).predict(3, 90.0)

@@ -5,10 +5,10 @@
                             [--group-by category,product_id] [--measure revenue|units|orders]
                             [--format json|csv]
 
-prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
+prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
-(CONTRACT §8): JSON is the total's document with `data.hierarchy` plus every series under
+(docs/api.md §8): JSON is the total's document with `data.hierarchy` plus every series under
 `series`; CSV is one line per series and horizon month.
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
-from shared.errors import ForecastError
-from shared.schema import ForecastRequest
+from shared.contract.errors import ForecastError
+from shared.contract.schema import ForecastRequest, Measure
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--today", default=None, help=argparse.SUPPRESS)  # reproducible runs in tests
     run.add_argument("--model-dir", type=Path, default=None, help="reuse fitted models (needs $SECRET_KEY)")
     run.add_argument("--group-by", default=None, help="sale-line fields, outermost first, e.g. category,product_id")
-    run.add_argument("--measure", default=None, choices=["revenue", "units", "orders"])
+    run.add_argument("--measure", default=None, choices=[m.value for m in Measure])
     run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
     run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
     return parser
@@ -58,10 +58,10 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.grouped import LaravelLineSource, StaticLineSource
+    from shared.engine.grouped import LaravelLineSource, StaticLineSource
 
     if args.csv:
-        from shared.lines import read_lines_csv
+        from shared.sources.lines import read_lines_csv
 
         path = args.csv
         yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
@@ -92,10 +92,10 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
 
 @contextlib.contextmanager
 def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.pipeline import LaravelSource, StaticSource
+    from shared.engine.pipeline import LaravelSource, StaticSource
 
     if args.csv:
-        from shared.transactions import read_csv
+        from shared.sources.transactions import read_csv
 
         yield StaticSource(read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
         return
@@ -120,7 +120,10 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from shared.config import Settings
+    """The ``sales-forecast forecast`` command: print the result document (or CSV) to stdout; on error,
+    a JSON error object on stderr and exit status 2 for an invalid request or bad input, 1 for
+    anything else the service names."""
+    from shared.contract.config import Settings
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -147,11 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(settings.sales_timezone)).date()
 
-        from shared.model_store import ModelStore
-        from shared.pipeline import run_forecast
+        from shared.engine.model_store import ModelStore
+        from shared.engine.pipeline import run_forecast
 
         if request.grouped:
-            from shared.grouped import run_grouped_forecast, series_csv
+            from shared.engine.grouped import run_grouped_forecast, series_csv
 
             with _line_source(args, settings, today) as line_source:
                 grouped = run_grouped_forecast(request, line_source, timezone=settings.sales_timezone, today=today)

@@ -1,12 +1,12 @@
 
 
 # ---- web tier (tests/web): one real Redis for the session, flushed around each test ----------
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")
 def web_redis_server():
-    from stack.redis_server import RedisServer
+    from local.redis_server import RedisServer
 
     server = RedisServer().start()
     yield server
@@ -16,7 +16,7 @@ def web_redis_server():
 @pytest.fixture(scope="session")
 def web_celery(web_redis_server):
     """A Celery app on the test Redis; no worker: sent tasks just sit on the queue."""
-    from shared.config import Settings
+    from shared.contract.config import Settings
     from web.celery_client import create_celery_client
 
     return create_celery_client(Settings(redis_url=web_redis_server.url), bounded=False)
@@ -35,7 +35,7 @@ def web_redis(web_redis_server):
 
 @pytest.fixture
 def web_settings(web_redis_server):
-    from shared.config import Settings
+    from shared.contract.config import Settings
 
     return Settings(redis_url=web_redis_server.url, legacy_wait_seconds=0.3)
 

@@ -3,6 +3,10 @@
 - ``web`` imports nothing from ``worker`` (its image has no modelling stack, its process no
   poison guard, schedule or worker signals);
 - ``shared`` is pure: no Flask, Celery or kombu, nothing from ``web``, ``worker`` or ``stack``;
+- inside ``shared`` the tiers only point down: ``contract`` imports nothing of the project and
+  only the standard library and pydantic; ``stores``, ``history`` and ``sources`` import
+  ``contract``; ``engine`` may import them all; none imports ``engine``;
+- the web app, imported in a fresh interpreter, loads no numpy, pandas, scipy or statsforecast;
 - no import circle between modules, counting imports inside functions too (a lazy import that
   closes a circle is still a circle);
 - ``os.environ`` is read only by the settings factory and the process entry points.
@@ -17,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("shared", "web", "worker", "stack", "local")
 # Entry points may read the environment: they hand it to Settings.from_env or to child processes.
-ENVIRON_ALLOWED = {"shared/config.py", "stack/runner.py"}
+ENVIRON_ALLOWED = {"shared/contract/config.py", "stack/runner.py"}
 
 
 def _modules() -> dict[str, Path]:
@@ -48,7 +52,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def _internal(name: str) -> str | None:
-    """The project module an import name refers to (``shared.config.Settings`` -> shared.config)."""
+    """The project module an import name refers to (``shared.contract.config.Settings`` -> shared.contract.config)."""
     while name:
         if name in MODULES:
             return name
@@ -68,7 +72,7 @@ def _top(name: str) -> str:
 
 
 def test_the_packages_are_found():
-    assert {"shared.config", "web.app", "worker.tasks"} <= set(MODULES)
+    assert {"shared.contract.config", "web.app", "worker.tasks"} <= set(MODULES)
 
 
 def test_web_imports_nothing_from_worker():
@@ -139,3 +143,76 @@ def test_no_module_imports_another_modules_private_names():
             if isinstance(node, ast.ImportFrom) and node.module and _internal(node.module):
                 bad += [f"{module}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
     assert not bad
+
+
+# ---- the tiers inside shared/ ---------------------------------------------------------------
+# What each tier of shared/ may import of the project (besides itself).
+TIERS = {
+    "contract": set(),
+    "stores": {"contract"},
+    "history": {"contract"},
+    "sources": {"contract"},
+    "engine": {"contract", "stores", "history", "sources"},
+}
+# Third-party packages the contract tier may import: it is what the web loads for every request.
+CONTRACT_THIRD_PARTY = {"pydantic", "pydantic_core", "typing_extensions"}
+MODELLING_STACK = ("numpy", "pandas", "scipy", "statsforecast", "hierarchicalforecast", "sklearn", "joblib")
+
+
+def _tier(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "shared" and parts[1] in TIERS else None
+
+
+def test_every_shared_module_is_in_a_tier():
+    loose = [m for m in MODULES if _top(m) == "shared" and m != "shared" and _tier(m) is None]
+    assert not loose
+
+
+@pytest.mark.parametrize("tier", sorted(TIERS))
+def test_shared_tiers_point_down(tier):
+    bad = []
+    for module, targets in GRAPH.items():
+        if _tier(module) != tier:
+            continue
+        for target in targets:
+            other = _tier(target)
+            if other is not None and other != tier and other not in TIERS[tier]:
+                bad.append(f"{module} -> {target}")
+    assert not bad
+
+
+def test_the_contract_tier_imports_only_the_standard_library_and_pydantic():
+    import sys
+
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    bad = []
+    for module, names in RAW.items():
+        if _tier(module) != "contract":
+            continue
+        for name in names:
+            top = _top(name)
+            if top not in stdlib and top not in CONTRACT_THIRD_PARTY and not (top == "shared" and _tier(name) == "contract"):
+                bad.append(f"{module}: {name}")
+    assert not bad
+
+
+def test_the_web_app_loads_no_modelling_stack():
+    """A fresh interpreter that builds the web app has none of the modelling stack in sys.modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from web.app import create_app; from shared.contract.config import Settings; "
+        "create_app(Settings(redis_url='redis://127.0.0.1:1/0')); "
+        f"print(','.join(sorted(m for m in {MODELLING_STACK!r} if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1:] in ([""], []), out.stdout
+
+
+def test_no_circle_between_packages():
+    """The top-level packages form no circle either (``stack`` may use ``local``'s aids, never back)."""
+    edges = {(_top(m), _top(t)) for m, targets in GRAPH.items() for t in targets if _top(m) != _top(t)}
+    assert not {(a, b) for a, b in edges if (b, a) in edges}

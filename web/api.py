@@ -1,4 +1,4 @@
-"""POST/GET/DELETE /api/v1/forecasts (CONTRACT §4): thin routes over the job service.
+"""POST/GET/DELETE /api/v1/forecasts (docs/api.md §4): thin routes over the job service.
 
 Each route reads the request (web/requests.py), calls :class:`web.jobs.ForecastService` and
 shapes the answer. Errors are raised as named types and mapped to HTTP in ``web.errors``.
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
-from shared.jobs import body_hash
-from shared.logs import bind
-from shared.schema import TERMINAL, Submitted, TaskStatus
+from shared.contract.logs import bind
+from shared.contract.schema import TERMINAL, Submitted, TaskStatus
+from shared.stores.jobs import body_hash
 from web.jobs import ForecastService
 from web.requests import idempotency_key, parse_request, read_json_body
 

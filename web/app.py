@@ -13,8 +13,8 @@ from celery import Celery
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
-from shared.config import Settings, redact_url
-from shared.grouped_store import GroupedStore
+from shared.contract.config import Settings, redact_url
+from shared.stores.grouped_store import GroupedStore
 from web import api, dashboard, health, history, legacy, openapi, series
 from web.auth import init_auth
 from web.celery_client import create_celery_client, redis_client

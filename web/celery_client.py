@@ -1,6 +1,6 @@
 """The web tier's Celery app: it only sends `forecast.sales` by name and reads results.
 
-Built from the wire settings both sides share (shared/protocol.py), with short timeouts and few
+Built from the wire settings both sides share (shared/contract/protocol.py), with short timeouts and few
 retries for publishing and result reads, so a client waiting on an outage gets a 503 quickly
 (the workers keep their own, patient settings). It declares no queues, installs no poison guard,
 schedule or worker logging, and imports nothing from ``worker/``.
@@ -12,8 +12,8 @@ from celery import Celery
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from shared.config import Settings
-from shared.protocol import celery_conf
+from shared.contract.config import Settings
+from shared.contract.protocol import celery_conf
 
 # An outage must answer 503 within a bound, not hang a request: every Redis call of the web tier
 # gives up after this, with one quick retry (a pooled connection may be stale after a restart).

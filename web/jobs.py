@@ -1,8 +1,8 @@
 """The job service: submitting, joining, reading and cancelling forecast jobs.
 
 Routes (web/api.py, web/legacy.py, web/dashboard.py) call :class:`ForecastService`; it keeps the
-service's own job records (shared.jobs.JobStore: ids, idempotency keys, in-flight markers, cancel
-flags), sends `forecast.sales` by name, and reads Celery's stored meta through shared.status,
+service's own job records (shared.stores.jobs.JobStore: ids, idempotency keys, in-flight markers, cancel
+flags), sends `forecast.sales` by name, and reads Celery's stored meta through shared.contract.status,
 the one reader of that format. Broker outages propagate as the client libraries' exceptions and
 become 503 in web/errors.py.
 """
@@ -12,21 +12,28 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 import redis
 from celery import Celery
 
-from shared import clock
-from shared.config import Settings
-from shared.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
-from shared.grouped_store import GroupedStore
-from shared.jobs import JobStore
-from shared.protocol import FORECAST_TASK, CeleryState
-from shared.schema import TERMINAL, ForecastRequest, JobStatus, SubmissionOutcome, TaskStatus
-from shared.status import build_status, celery_state, failure_error, is_terminal, job_status, read_meta
+from shared.contract import clock
+from shared.contract.config import Settings
+from shared.contract.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
+from shared.contract.protocol import FORECAST_TASK, CeleryState
+from shared.contract.schema import (
+    GROUPED_FORECASTING_PERCENT,
+    TERMINAL,
+    ForecastRequest,
+    JobStatus,
+    SubmissionOutcome,
+    TaskStatus,
+)
+from shared.contract.status import build_status, celery_state, failure_error, is_terminal, job_status, read_meta
+from shared.stores.grouped_store import GroupedStore
+from shared.stores.jobs import JobStore
 from web.errors import BROKER_ERRORS
 from web.finished import FinishedBodies
 from web.metrics import WebMetrics
@@ -35,8 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_TASK_ID_LENGTH = 255
 POLL_INTERVAL_SECONDS = 0.1
-# Where a grouped job's forecasting runs, in percent of the job: fetch and panel before, fan-in after.
-GROUPED_PERCENT = (50, 95)
 
 
 @dataclass
@@ -68,7 +73,7 @@ class ForecastService:
         return clock.today(self.settings.sales_timezone)
 
     def read_meta(self, task_id: str) -> dict[str, Any] | None:
-        """The raw meta under ``celery-task-meta-<id>`` (shared.status, the one reader)."""
+        """The raw meta under ``celery-task-meta-<id>`` (shared.contract.status, the one reader)."""
         return read_meta(self.celery.backend, task_id)
 
     # -- submitting -------------------------------------------------------------------------
@@ -158,7 +163,7 @@ class ForecastService:
             self.celery.backend.store_result(
                 task_id, BrokerUnavailable("the job could not be queued"), CeleryState.FAILURE
             )
-        except Exception:  # noqa: BLE001 - best effort on the way to a 503
+        except Exception:
             log.warning("task %s: could not mark the undispatched job as failed", task_id)
 
     # -- reading and cancelling -------------------------------------------------------------
@@ -185,13 +190,13 @@ class ForecastService:
 
     def _grouped_progress(self, task_id: str, doc: TaskStatus) -> None:
         """A grouped job's chunks run on many workers: its progress is counted in Redis
-        (shared.grouped_store), series by series, between the fan-out and the fan-in."""
+        (shared.stores.grouped_store), series by series, between the fan-out and the fan-in."""
         counted = self.grouped.progress(task_id)
         if counted is None:
             return
         done, total = counted
-        span = GROUPED_PERCENT[1] - GROUPED_PERCENT[0]
-        doc.progress.percent = GROUPED_PERCENT[0] + (span * done // total if total else span)
+        span = GROUPED_FORECASTING_PERCENT[1] - GROUPED_FORECASTING_PERCENT[0]
+        doc.progress.percent = GROUPED_FORECASTING_PERCENT[0] + (span * done // total if total else span)
         doc.progress.series_done, doc.progress.series_total = done, total
 
     def _count_finished(self, doc: TaskStatus) -> None:

@@ -1,4 +1,4 @@
-"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (CONTRACT §4).
+"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (docs/api.md §4).
 
 It submits the default forecast (joining an identical job already in flight), waits for it up to
 LEGACY_WAIT_SECONDS, and answers in the original shape: the result document exactly as the worker
@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from shared.errors import ErrorCode
-from shared.logs import bind
-from shared.status import JobStatus
+from shared.contract.errors import ErrorCode, http_status
+from shared.contract.logs import bind
+from shared.contract.status import JobStatus
 from web.api import service, submitted_response
-from web.requests import parse_request
-from shared.errors import http_status
 from web.errors import error_response
+from web.requests import parse_request
 
 bp = Blueprint("legacy", __name__)
 
@@ -28,6 +27,9 @@ QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model")
 
 @bp.get("/api/sales-forecast")
 def sales_forecast() -> Response:
+    """Submit (or join) the default forecast with the query's parameters and wait up to
+    LEGACY_WAIT_SECONDS: 200 with the bare result document, the failure's error body and status, or
+    202 with the task id if it is still running."""
     query = {name: request.args[name] for name in QUERY_FIELDS if name in request.args}
     svc = service()
     req = parse_request(query, svc.settings.effective_callback_hosts)

@@ -1,6 +1,6 @@
 """Reading a request: the JSON body and the Idempotency-Key header, strictly.
 
-What the fields mean and which values are allowed is :class:`shared.schema.ForecastRequest`'s
+What the fields mean and which values are allowed is :class:`shared.contract.schema.ForecastRequest`'s
 business (the worker checks a message put straight into Redis with the same model).
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any, Iterable
 
 from flask import request
 
-from shared.errors import InvalidRequest, MalformedBody
-from shared.schema import ForecastRequest
+from shared.contract.errors import InvalidRequest, MalformedBody
+from shared.contract.schema import ForecastRequest
 
 # Idempotency-Key: 1-255 visible ASCII characters, as HTTP tokens go. The one rule: checked
 # here, and published as the header's pattern in /openapi.json (web/openapi.py).
@@ -57,6 +57,8 @@ def parse_request(data: Any, callback_hosts: Iterable[str]) -> ForecastRequest:
 
 
 def idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header, or None without one; :class:`InvalidRequest` unless it is 1-255
+    visible ASCII characters."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None

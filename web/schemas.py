@@ -1,4 +1,4 @@
-"""The web tier's own documents and queries as pydantic models (the rest are in shared/schema.py).
+"""The web tier's own documents and queries as pydantic models (the rest are in shared/contract/schema.py).
 
 The probes' answers, and the job list of ``GET /api/v1/forecasts`` with its query. The routes
 answer and validate with these, and /openapi.json is generated from them (web/openapi.py), so the
@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.errors import InvalidRequest
-from shared.schema import ErrorBody, JobStatus, Progress
+from shared.contract.errors import InvalidRequest
+from shared.contract.schema import ErrorBody, JobStatus, Progress
 
 DEFAULT_LIST_LIMIT = 20
 MAX_LIST_LIMIT = 100
@@ -114,7 +114,7 @@ SERIES_SORTS = ("key", "forecast", "-forecast", "growth", "-growth", "accuracy",
 
 
 class SeriesQuery(BaseModel):
-    """The query string of GET /api/v1/forecasts/{id}/series (CONTRACT §8)."""
+    """The query string of GET /api/v1/forecasts/{id}/series (docs/api.md §8)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -150,7 +150,7 @@ class SeriesQuery(BaseModel):
 class SeriesPage(BaseModel):
     """GET /api/v1/forecasts/{id}/series: one page of a level's series."""
 
-    series: list[dict[str, Any]] = Field(description="The series, as `SeriesForecast` in CONTRACT §8.")
+    series: list[dict[str, Any]] = Field(description="The series: key, level, actual, forecast, data_quality (docs/api.md §8).")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
     level: int = Field(ge=1, le=3)
     matching: int = Field(ge=0, description="How many series of the level match `q`.")

@@ -1,9 +1,9 @@
-"""A grouped job's series (CONTRACT §8): ``GET /api/v1/forecasts/{id}/series`` pages them,
+"""A grouped job's series (docs/api.md §8): ``GET /api/v1/forecasts/{id}/series`` pages them,
 ``GET /api/v1/forecasts/{id}/series.csv`` streams them all.
 
 A finished grouped job's series never change (only their expiry removes them), and the worker
 that published them stored each level as a hash position -> JSON with a small index (key texts,
-sortable figures; shared.grouped_store). A page in the stored order is one HMGET of its
+sortable figures; shared.stores.grouped_store). A page in the stored order is one HMGET of its
 positions, assembled from the stored bytes without re-encoding; a sorted or searched page first
 loads the level's index, once per web process. The CSV is written row by row from Redis batches,
 never built whole in memory.
@@ -23,9 +23,9 @@ from typing import Any, Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from shared.errors import InvalidRequest, NotFound
-from shared.grouped_store import SORT_FIGURES, GroupedStore
-from shared.schema import JobStatus
+from shared.contract.errors import InvalidRequest, NotFound
+from shared.contract.schema import JobStatus
+from shared.stores.grouped_store import SORT_FIGURES, GroupedStore
 from web.finished import Kept
 from web.jobs import ForecastService
 from web.schemas import SeriesQuery
@@ -59,7 +59,7 @@ class LevelIndex:
 
 
 class SeriesReader:
-    """The finished series of grouped jobs (shared.grouped_store), with what this web process
+    """The finished series of grouped jobs (shared.stores.grouped_store), with what this web process
     keeps of them, for a bounded time like finished status bodies (web.finished.Kept): which
     fingerprint a job's series are under, each level's size, the level indexes that sorting and
     searching use (each loaded by one thread while the others wait), and the pages answered.

@@ -1,15 +1,15 @@
 """The Celery application factory of the worker, beat and Flower.
 
 The web tier builds its own sender-only app (web/celery_client.py) from the same wire settings
-(shared/protocol.py) and imports nothing from here.
+(shared/contract/protocol.py) and imports nothing from here.
 """
 from __future__ import annotations
 
 from celery import Celery
 from kombu import Exchange, Queue
 
-from shared.config import Settings
-from shared.protocol import celery_conf
+from shared.contract.config import Settings
+from shared.contract.protocol import celery_conf
 from worker import logging_setup, poison
 from worker.schedule import beat_schedule
 

@@ -15,15 +15,15 @@ from typing import Any
 import redis
 from celery import Celery
 
-from shared import clock
-from shared.config import Settings
-from shared.grouped import LaravelLineSource, LineSource
-from shared.deadline import Deadline
-from shared.errors import JobTimeLimit, UpstreamUnavailable
-from shared.jobs import JobStore, RedisResultCache
-from shared.model_store import ModelStore
-from shared.pipeline import LaravelSource, ProgressCallback, SalesSource, run_forecast
-from shared.schema import ForecastRequest
+from shared.contract import clock
+from shared.contract.config import Settings
+from shared.contract.errors import JobTimeLimit, UpstreamUnavailable
+from shared.contract.schema import ForecastRequest
+from shared.engine.grouped import LaravelLineSource, LineSource
+from shared.engine.model_store import ModelStore
+from shared.engine.pipeline import LaravelSource, ProgressCallback, SalesSource, run_forecast
+from shared.sources.deadline import Deadline
+from shared.stores.jobs import JobStore, RedisResultCache
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,13 @@ import redis
 from celery import Celery, shared_task
 from celery.signals import task_success, worker_ready, worker_shutdown
 
-from shared.config import Settings
-from shared.errors import HistoryUnavailable
+from shared.contract import backoff
+from shared.contract.config import Settings
+from shared.contract.errors import HistoryUnavailable
+from shared.contract.protocol import DRAIN_TASK, FORECAST_TASK
 from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
 from shared.history.records import DEFAULT_MEASURE, outbox_item
 from shared.history.repository import HistoryRepository
-from shared.protocol import DRAIN_TASK, FORECAST_TASK
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _context(app: Celery) -> HistoryContext:
 
 
 def backoff_seconds(retries: int) -> float:
-    return min(BACKOFF_BASE_SECONDS * (2**retries), BACKOFF_MAX_SECONDS)
+    return backoff.backoff_seconds(retries, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_MAX_SECONDS)
 
 
 def publish(task: Any, task_id: str, document: Any) -> None:

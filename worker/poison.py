@@ -1,4 +1,4 @@
-"""The poison-message guard: every message is checked, raw, before Celery sees it (CONTRACT §6).
+"""The poison-message guard: every message is checked, raw, before Celery sees it (docs/api.md §6).
 
 Anything that can LPUSH onto the forecast queue can hand the worker a message. Stock Celery 5.7
 with kombu's Redis transport, measured against this project's configuration:
@@ -36,9 +36,9 @@ from typing import Any, Callable
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 
-from shared.errors import InvalidRequest, Refused, RefusalReason
-from shared.protocol import CeleryState
-from shared.status import read_meta
+from shared.contract.errors import InvalidRequest, RefusalReason, Refused
+from shared.contract.protocol import CeleryState
+from shared.contract.status import read_meta
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from celery import shared_task
 
-from shared.config import Settings
-from shared.deadline import Deadline
-from shared.errors import ForecastError, UpstreamUnavailable
-from shared.protocol import REFRESH_TASK
-from shared.schema import ForecastRequest
+from shared.contract.config import Settings
+from shared.contract.errors import ForecastError, UpstreamUnavailable
+from shared.contract.protocol import REFRESH_TASK
+from shared.contract.schema import ForecastRequest
+from shared.sources.deadline import Deadline
 from worker.context import context, forecast_for
 from worker.upstream import job_deadline, retry_or_end
 

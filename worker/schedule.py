@@ -8,8 +8,8 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from shared.config import Settings
-from shared.protocol import REFRESH_TASK
+from shared.contract.config import Settings
+from shared.contract.protocol import REFRESH_TASK
 
 REFRESH_ENTRY = "forecast-refresh"
 # FORECAST_REFRESH_CRON set to one of these turns the scheduled refresh off.

@@ -1,4 +1,4 @@
-"""The `forecast.sales` task: a thin adapter over shared.pipeline.run_forecast.
+"""The `forecast.sales` task: a thin adapter over shared.engine.pipeline.run_forecast.
 
 It parses the kwargs (from the web tier, or a message that Laravel put straight into Redis) with
 the same schema as the HTTP API, reports its stage through the task state, maps named errors to
@@ -17,11 +17,11 @@ from celery import shared_task
 from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from celery.signals import task_postrun
 
-from shared.errors import Cancelled, ForecastError, UpstreamUnavailable
-from shared.jobs import JobStore
-from shared.protocol import FORECAST_TASK, CeleryState
-from shared.schema import ForecastRequest, Stage
-from worker import grouped, history, webhooks  # history: records each succeeded job (task_success), its drain task
+from shared.contract.errors import Cancelled, ForecastError, UpstreamUnavailable
+from shared.contract.protocol import FORECAST_TASK, CeleryState
+from shared.contract.schema import ForecastRequest, Stage
+from shared.stores.jobs import JobStore
+from worker import grouped, webhooks  # history: records each succeeded job (task_success), its drain task
 from worker.context import context, forecast_for, time_limit_error
 from worker.upstream import job_deadline, retry_or_end
 
@@ -72,7 +72,7 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     deadline = job_deadline(self, ctx.settings)
     finished = True  # False while a retry keeps the job in flight
     try:
-        if request.grouped:  # CONTRACT §8: fanned out over the workers (worker/grouped.py)
+        if request.grouped:  # docs/api.md §8: fanned out over the workers (worker/grouped.py)
             return grouped.start(self, ctx, request, progress=_Progress(self, ctx.jobs), deadline=deadline)
         return forecast_for(
             ctx, request, task_id=task_id, deadline=deadline, progress=_Progress(self, ctx.jobs)

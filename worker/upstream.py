@@ -7,7 +7,7 @@ otherwise end FAILURE upstream_unavailable.
 
 The deadline counts from the job's first start and survives its re-runs: a re-run's message
 carries that start in a header of its own (``SINCE_HEADER``), not in the kwargs, which are the
-public request (CONTRACT §6). A message without it (a first run, or one Laravel sent) starts now.
+public request (docs/api.md §6). A message without it (a first run, or one Laravel sent) starts now.
 """
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from typing import Any
 
 from celery.exceptions import Retry
 
-from shared.config import Settings
-from shared.deadline import Deadline, parse_since
-from shared.errors import LaravelDeadlinePassed, UpstreamUnavailable
+from shared.contract.backoff import backoff_seconds
+from shared.contract.config import Settings
+from shared.contract.errors import LaravelDeadlinePassed, UpstreamUnavailable
+from shared.sources.deadline import Deadline, parse_since
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def retry_or_end(task: Any, exc: UpstreamUnavailable, deadline: Deadline, settin
     retries = task.request.retries
     if retries >= settings.upstream_task_retries:
         raise exc
-    countdown = settings.upstream_retry_delay_seconds * (2**retries)
+    countdown = backoff_seconds(retries, base=settings.upstream_retry_delay_seconds)
     if not deadline.allows(countdown):
         raise deadline.too_close(exc.message, countdown) from None
     log.warning(

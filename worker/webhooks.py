@@ -8,7 +8,7 @@ the state is stored) queues ``forecast.webhook`` with the job's id. That task:
   answers, so the body is what a poll would have returned;
 - takes the URL from the job's own stored kwargs (never from its message), re-checks it against
   CALLBACK_ALLOWED_HOSTS, and POSTs without following redirects;
-- signs each attempt per Standard Webhooks (shared/webhooks.py), ``webhook-id`` = the task id;
+- signs each attempt per Standard Webhooks (shared/contract/webhooks.py), ``webhook-id`` = the task id;
 - retries a failed delivery (connection error, timeout, 5xx, 4xx other than 410) with exponential
   backoff, at most ``WEBHOOK_MAX_RETRIES`` times; a 3xx or 410 is final.
 """
@@ -23,12 +23,13 @@ import redis
 import requests
 from celery import shared_task
 
-from shared.config import Settings
-from shared.errors import DeliveryFailed, InvalidRequest
-from shared.jobs import JobStore
-from shared.protocol import FINAL_STATES, WEBHOOK_TASK
-from shared.status import build_status, read_meta
-from shared.webhooks import check_callback_url, signature_headers, signing_key
+from shared.contract import backoff
+from shared.contract.config import Settings
+from shared.contract.errors import DeliveryFailed, InvalidRequest
+from shared.contract.protocol import FINAL_STATES, WEBHOOK_TASK
+from shared.contract.status import build_status, read_meta
+from shared.contract.webhooks import check_callback_url, signature_headers, signing_key
+from shared.stores.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ USER_AGENT = "sales-forecast-webhooks/1"
 
 
 def backoff_seconds(retries: int) -> float:
-    return min(WEBHOOK_BACKOFF_BASE_SECONDS * (2**retries), WEBHOOK_BACKOFF_MAX_SECONDS)
+    return backoff.backoff_seconds(retries, base=WEBHOOK_BACKOFF_BASE_SECONDS, cap=WEBHOOK_BACKOFF_MAX_SECONDS)
 
 
 @lru_cache(maxsize=4)

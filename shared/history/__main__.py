@@ -5,11 +5,13 @@ import argparse
 import logging
 import sys
 
-from shared.config import Settings, redact_url
+from shared.contract.config import Settings, redact_url
 from shared.history import migrate
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``upgrade`` or ``current`` against the environment's DATABASE_URL (default: the SQLite file),
+    printing the revision; the exit status for ``sys.exit``."""
     parser = argparse.ArgumentParser(prog="python -m shared.history", description=__doc__)
     parser.add_argument("command", choices=["upgrade", "current"])
     args = parser.parse_args(argv)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from shared.contract.schema import Measure
 from shared.history.models import TOTAL_KEY
 
 ITEM_VERSION = 1
-DEFAULT_MEASURE = "revenue"  # a single-series job forecasts the sales' grand_total
+DEFAULT_MEASURE = Measure.REVENUE.value  # a single-series job forecasts the sales' grand_total
 
 
 def series_key(fields: Mapping[str, Any] | None) -> str:
@@ -26,6 +27,9 @@ def series_key(fields: Mapping[str, Any] | None) -> str:
 
 @dataclass(frozen=True)
 class HorizonMonth:
+    """One forecast month of a series: ``period`` (``YYYY-MM``), the point forecast and the interval's
+    ``low``/``high`` bounds at the publication's confidence level."""
+
     period: str
     forecast: float
     low: float
@@ -110,7 +114,7 @@ def outbox_item(
     series: Iterable[Mapping[str, Any]] = (),
 ) -> str:
     """The outbox's JSON for a finished job: its id, what it fetched, its result document, and a
-    grouped job's series (CONTRACT §8's series shape; the total is the document's own)."""
+    grouped job's series (docs/api.md §8's series shape; the total is the document's own)."""
     grouped = [
         {
             "key": series_key(s["key"]),

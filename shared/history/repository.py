@@ -1,4 +1,4 @@
-"""Writing and reading the forecast history (CONTRACT §9), on SQLite or PostgreSQL.
+"""Writing and reading the forecast history (docs/api.md §9), on SQLite or PostgreSQL.
 
 Writing: :meth:`HistoryRepository.record` stores one publication in one transaction: all its
 series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT
@@ -36,9 +36,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
-from shared.errors import HistoryRejected, HistoryUnavailable
-from shared.history.models import ActualRow, ForecastRow, TOTAL_KEY
-from shared.history.records import Publication
+from shared.contract.errors import HistoryRejected, HistoryUnavailable
+from shared.history.models import TOTAL_KEY, ActualRow, ForecastRow
+from shared.history.records import DEFAULT_MEASURE, Publication
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,9 @@ def make_engine(
 
 @dataclass(frozen=True)
 class RecordOutcome:
+    """What :meth:`HistoryRepository.record` wrote: the counts say whether a retried publication added
+    anything (``forecast_rows`` 0 when the job was already recorded)."""
+
     forecast_rows: int  # horizon rows inserted (0 when the job was already recorded)
     actuals: int  # (series, month) actuals recorded
     filled: int  # past forecasts that got their actual
@@ -145,6 +148,9 @@ def _copy_then_insert(
 
 
 class HistoryRepository:
+    """The forecast history on one engine (SQLite or PostgreSQL only, else ``ValueError``): writes are
+    idempotent per job, and database failures come out as HistoryUnavailable or HistoryRejected."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._insert = self._dialect_insert()
@@ -152,6 +158,8 @@ class HistoryRepository:
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> "HistoryRepository":
+        """A repository on :func:`make_engine` (``engine_options``: its timeouts, pool size,
+        ``create_dir``)."""
         return cls(make_engine(url, **engine_options))
 
     def _dialect_insert(self) -> Any:
@@ -332,7 +340,7 @@ class HistoryRepository:
         self,
         series_key: str = TOTAL_KEY,
         *,
-        measure: str = "revenue",
+        measure: str = DEFAULT_MEASURE,
         source: str | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
@@ -378,7 +386,7 @@ class HistoryRepository:
         return out
 
     def track_record(
-        self, series_key: str = TOTAL_KEY, *, measure: str = "revenue", source: str | None = None
+        self, series_key: str = TOTAL_KEY, *, measure: str = DEFAULT_MEASURE, source: str | None = None
     ) -> dict[str, Any]:
         """Realised accuracy of one series' published forecasts, per months ahead and level.
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from shared.schema import months_before
-from stack.redis_server import free_port
+from local.redis_server import free_port
+from shared.contract.schema import months_before
 from tests.laravel.runtimes import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]

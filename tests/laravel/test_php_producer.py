@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.schema import months_before
+from shared.contract.schema import months_before
 from tests.laravel.conftest import QUEUE, ROOT, Worker, require_php, run_php
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,7 @@ def test_php_wait_times_out_with_exit_code_2(php: str, worker: Worker) -> None:
 
 def test_php_message_matches_celerys_own_fields(php: str, worker: Worker) -> None:
     """Every header and property Celery's producer writes is in the PHP message, same types."""
-    from shared.config import Settings
+    from shared.contract.config import Settings
     from web.celery_client import create_celery_client
 
     app = create_celery_client(Settings(redis_url=worker.redis_url), bounded=False)

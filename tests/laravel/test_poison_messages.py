@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.laravel.conftest import DEAD, QUEUE, VALID_KWARGS, Worker, celery_message
-from worker.poison import MAX_MESSAGE_BYTES, Refused, RefusalReason, inspect_message
+from worker.poison import MAX_MESSAGE_BYTES, RefusalReason, Refused, inspect_message
 
 pytestmark = pytest.mark.slow
 NEXT_JOB_SECONDS = 60  # generous for a loaded CI machine; it takes about a second here
@@ -190,7 +190,7 @@ def _lookup(name: str):
 
 def test_a_celery_produced_message_passes_the_guard(clean: Worker) -> None:
     """What Celery's own producer sends (ignore_result null, replaced_task_nesting...) is accepted."""
-    from shared.config import Settings
+    from shared.contract.config import Settings
     from web.celery_client import create_celery_client
 
     app = create_celery_client(Settings(redis_url=clean.redis_url), bounded=False)
@@ -228,7 +228,7 @@ def test_dead_letter_list_is_bounded(clean: Worker) -> None:
 
 def test_remote_control_still_works_through_the_guard(clean: Worker) -> None:
     """inspect/ping replies (the web tier's /readyz) travel on pidbox queues the guard leaves alone."""
-    from shared.config import Settings
+    from shared.contract.config import Settings
     from web.celery_client import create_celery_client
 
     app = create_celery_client(Settings(redis_url=clean.redis_url), bounded=False)

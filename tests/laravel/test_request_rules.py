@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shared.errors import InvalidRequest
-from shared.schema import ForecastRequest
+from shared.contract.errors import InvalidRequest
+from shared.contract.schema import ForecastRequest
 from tests.laravel.conftest import require_php
 
 SCRIPT = Path(__file__).with_name("request_rules.php")

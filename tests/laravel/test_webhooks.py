@@ -1,7 +1,7 @@
 """Completion webhooks against a real worker and a local HTTP receiver (CONTRACT §4 callback_url).
 
 The worker POSTs the final status document to the job's callback_url, signed per Standard
-Webhooks; the receiver here checks the signature with shared/webhooks.py and with the PHP
+Webhooks; the receiver here checks the signature with shared/contract/webhooks.py and with the PHP
 verifier shipped for Laravel (examples/laravel/app/Support/ForecastWebhook.php).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from shared.webhooks import signing_key, verify
+from shared.contract.webhooks import signing_key, verify
 from tests.laravel.conftest import ROOT, VALID_KWARGS, WEBHOOK_SECRET, Worker, require_php, run_php
 from worker.webhooks import WEBHOOK_BACKOFF_BASE_SECONDS
 
@@ -59,7 +59,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver(port=0)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with state.lock:
                 state.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()))

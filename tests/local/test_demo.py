@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shared.aggregate import aggregate_monthly
 from local.demo import demo_columns, demo_rows, demo_start
-from shared.laravel_client import LaravelClient
+from shared.engine.aggregate import aggregate_monthly
+from shared.sources.laravel_client import LaravelClient
 
 TODAY = date(2025, 11, 20)
 TZ = "Europe/Berlin"

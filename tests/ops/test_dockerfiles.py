@@ -168,7 +168,7 @@ def test_web_app_imports_without_the_modelling_stack():
     code = (
         "import sys\n"
         "import web.app\n"
-        "from shared.config import Settings\n"
+        "from shared.contract.config import Settings\n"
         "web.app.create_app(Settings(redis_url='redis://127.0.0.1:9/0'))\n"
         f"loaded = [m for m in {['numpy', 'pandas', 'statsforecast', 'sklearn', 'scipy']!r} if m in sys.modules]\n"
         "assert not loaded, loaded\n"

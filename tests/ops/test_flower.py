@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.config import Settings
-from stack.redis_server import RedisServer, free_port
+from local.redis_server import RedisServer, free_port
+from shared.contract.config import Settings
 from tests.ops.test_schedule import _rows, require
 from tests.waiting import wait_for
 
@@ -52,7 +52,7 @@ class Flower:
 def stack(tmp_path_factory):
     require("worker.tasks")
     require("local.fake_laravel")
-    from local.fake_laravel import Faults, FakeLaravel
+    from local.fake_laravel import FakeLaravel, Faults
     from stack.local import LocalStack
     from web.celery_client import create_celery_client
 

@@ -16,10 +16,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shared.config import Settings
-from shared.logs import (
+from local.redis_server import free_port
+from shared.contract.config import Settings
+from shared.contract.logs import (
     MASK,
     Redactor,
     bind,
@@ -29,7 +31,6 @@ from shared.logs import (
     unbind,
 )
 from stack import commands
-from stack.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +144,7 @@ _PIECES = st.sampled_from([
 def test_the_quick_checks_never_skip_a_pattern_that_would_match(text):
     """The redactor tests cheap conditions before each regex: it must mask exactly what the
     three patterns, applied every time, would mask."""
-    from shared.logs import _AUTH_SCHEME, _SECRET_ASSIGN, _URL_PASSWORD
+    from shared.contract.logs import _AUTH_SCHEME, _SECRET_ASSIGN, _URL_PASSWORD
 
     expected = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
     expected = _AUTH_SCHEME.sub(lambda m: m.group("head") + MASK, expected)

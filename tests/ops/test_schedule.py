@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from celery.schedules import crontab
 
-from shared.config import Settings
+from shared.contract.config import Settings
+from shared.contract.protocol import REFRESH_TASK
 from worker.celery_app import create_celery
-from shared.protocol import REFRESH_TASK
 from worker.schedule import REFRESH_ENTRY, beat_schedule, parse_cron
 
 
@@ -118,7 +118,7 @@ def refresh_app(tmp_path):
     require("worker.tasks")
     require("local.fake_laravel")
     from local.fake_laravel import FakeLaravel
-    from stack.redis_server import RedisServer
+    from local.redis_server import RedisServer
 
     today = datetime.now(ZoneInfo("UTC")).date()
     with RedisServer() as redis_server, FakeLaravel(_rows(today), per_page=20) as laravel_url:
@@ -159,9 +159,9 @@ def test_refresh_fills_the_cache_for_the_default_request(refresh_app):
 
 @pytest.mark.slow
 def test_refresh_without_a_laravel_url_fails_with_the_stable_code(refresh_app):
-    from shared.errors import UpstreamUnavailable
-    from worker.refresh import refresh_default_forecast
+    from shared.contract.errors import UpstreamUnavailable
     from worker.context import context
+    from worker.refresh import refresh_default_forecast
 
     app = create_celery(refresh_app.settings.with_overrides(laravel_api_url=None))
     with pytest.raises(UpstreamUnavailable):

@@ -39,8 +39,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.jobs import body_hash
-from shared.schema import DEFAULT_HISTORY_MONTHS, months_before
+from shared.contract.schema import DEFAULT_HISTORY_MONTHS, months_before
+from shared.stores.jobs import body_hash
 from tests.reliability.conftest import API_KEY, Client, Laravel, sales_rows, stack_env, start_stack
 
 pytestmark = pytest.mark.slow
@@ -151,7 +151,7 @@ def excused_refusal(case, response, api: FuzzClient) -> str | None:
         return f"{field} rule"
     if case.operation.label == LEGACY and response.status_code == 422:
         # The original endpoint waits for the job: a window with too little history is the
-        # job's outcome (CONTRACT §4), not a refused request.
+        # job's outcome (docs/api.md §4), not a refused request.
         if response.json()["error"]["code"] == "insufficient_history":
             return "insufficient_history"
     return None

@@ -32,8 +32,8 @@ import pytest
 import requests
 
 from local.fake_laravel import FakeLaravel
-from stack.redis_server import RedisServer, free_port
-from tests.reliability.conftest import Client, ROOT, base_env, log_texts, sales_rows, start_stack, wait_for
+from local.redis_server import RedisServer, free_port
+from tests.reliability.conftest import ROOT, Client, base_env, log_texts, sales_rows, start_stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ class Receiver:
         received = self.received = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 received.append((dict(self.headers), body))
                 self.send_response(204)

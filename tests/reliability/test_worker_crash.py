@@ -1,4 +1,4 @@
-"""A worker dies mid-job: the job still completes, on another worker process (CONTRACT §6, acks_late).
+"""A worker dies mid-job: the job still completes, on another worker process (docs/api.md §6, acks_late).
 
 Two ways to die, both with ``kill -9``:
 
@@ -22,7 +22,7 @@ from datetime import date
 import psutil
 import pytest
 
-from shared.schema import months_before
+from shared.contract.schema import months_before
 from tests.reliability.conftest import (
     API_KEY,
     Client,
@@ -123,7 +123,7 @@ def test_a_duplicate_delivery_is_harmless(crash, laravel):
     """The same message twice (what a redelivery after a too-short visibility timeout gives):
     two runs, one task id, one SUCCESS document, the same data fingerprint."""
     client, app = crash
-    from shared.protocol import FORECAST_TASK
+    from shared.contract.protocol import FORECAST_TASK
 
     first = client.wait(client.submit_id({"model": "linear", "horizon": 3, "refresh": True}))
     assert first["status"] == "SUCCESS"

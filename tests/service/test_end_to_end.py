@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import requests
 
-from shared.schema import months_before
+from shared.contract.schema import months_before
 
 pytestmark = pytest.mark.slow
 

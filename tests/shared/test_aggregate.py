@@ -1,4 +1,4 @@
-"""Monthly aggregation and the data_quality block (shared/aggregate.py)."""
+"""Monthly aggregation and the data_quality block (shared/engine/aggregate.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.aggregate import aggregate_monthly, from_first_sale
-from shared.transactions import ColumnBuilder, TransactionColumns, columns_from_rows
+from shared.engine.aggregate import aggregate_monthly, from_first_sale
+from shared.sources.transactions import ColumnBuilder, TransactionColumns, columns_from_rows
 
 DQ_KEYS = ["rows_fetched", "rows_used", "rows_rejected", "duplicates", "negative_totals", "months_zero_filled", "leading_empty_months", "partial_month"]
 PARTIAL_KEYS = {"period", "total_sales", "transaction_count", "days_elapsed", "days_in_month"}
@@ -151,7 +151,7 @@ class TestWindow:
         accounted(s)
 
     def test_sums_beyond_float_precision_stay_exact(self) -> None:
-        from shared.aggregate import sum_by_month
+        from shared.engine.aggregate import sum_by_month
 
         big = 2**53 + 1  # cents; a float64 accumulator would drop the last cent
         month = np.array([0, 0, 1])
@@ -268,7 +268,7 @@ def test_months_are_contiguous_over_years() -> None:
 
 
 class TestFromFirstSale:
-    """History starts at the first month with a sale (CONTRACT §5)."""
+    """History starts at the first month with a sale (docs/api.md §5)."""
 
     def test_leading_empty_months_are_listed_not_kept(self) -> None:
         rows = [row(1, "2025-03-10T10:00:00Z"), row(2, "2025-05-10T10:00:00Z")]

@@ -1,4 +1,4 @@
-"""Unit tests of shared/backtest.py: metric definitions on hand-checked numbers, and the
+"""Unit tests of shared/engine/backtest.py: metric definitions on hand-checked numbers, and the
 rolling-origin backtest on small synthetic series."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from shared.backtest import (
+from shared.engine.backtest import (
     BacktestReport,
     interval_coverage,
     mae,

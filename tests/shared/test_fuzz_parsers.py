@@ -16,10 +16,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.aggregate import aggregate_monthly
-from shared.errors import UpstreamInvalid, UpstreamUnavailable
-from shared.laravel_client import LaravelClient
-from shared.transactions import ColumnBuilder, TransactionColumns
+from shared.contract.errors import UpstreamInvalid, UpstreamUnavailable
+from shared.engine.aggregate import aggregate_monthly
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.transactions import ColumnBuilder, TransactionColumns
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 
-from stack.cli import main
-from shared.errors import InvalidRequest, UpstreamInvalid
 from local.fake_laravel import FakeLaravel, Faults
-from shared.grouped import LaravelLineSource, StaticLineSource, run_grouped_forecast
-from shared.laravel_client import LaravelClient
-from shared.lines import LineBuilder, LineColumns, lines_from_rows
-from shared.schema import ForecastRequest
+from shared.contract.errors import InvalidRequest, UpstreamInvalid
+from shared.contract.schema import ForecastRequest
+from shared.engine.grouped import LaravelLineSource, StaticLineSource, run_grouped_forecast
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.lines import LineBuilder, LineColumns, lines_from_rows
+from stack.cli import main
 
 TODAY = date(2026, 1, 10)
 

@@ -1,4 +1,4 @@
-"""Many series (shared/hierarchy.py, shared/intermittent.py): models by pattern, shares, coherence."""
+"""Many series (shared/engine/hierarchy.py, shared/engine/intermittent.py): models by pattern, shares, coherence."""
 from __future__ import annotations
 
 import json
@@ -6,12 +6,20 @@ from datetime import date
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shared.hierarchy import Reconciliation, forecast_chunk, forecast_one, reconcile, series_inputs, series_metrics
-from shared.intermittent import DemandPattern, classify, mixture_interval, point_forecast
-from shared.lines import lines_from_rows
-from shared.panel import build_panel
+from shared.engine.hierarchy import (
+    Reconciliation,
+    forecast_chunk,
+    forecast_one,
+    reconcile,
+    series_inputs,
+    series_metrics,
+)
+from shared.engine.intermittent import DemandPattern, classify, mixture_interval, point_forecast
+from shared.engine.panel import build_panel
+from shared.sources.lines import lines_from_rows
 
 TODAY = date(2026, 1, 10)
 START = date(2023, 1, 1)

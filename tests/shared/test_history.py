@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import redis
 
-from shared.errors import HistoryRejected, HistoryUnavailable
+from local.redis_server import RedisServer, free_port
+from shared.contract.errors import HistoryRejected, HistoryUnavailable
 from shared.history import migrate
 from shared.history.models import TOTAL_KEY
 from shared.history.outbox import DEAD_KEY, OUTBOX_KEY, PROCESSING_KEY, STATS_KEY, HistoryOutbox
@@ -21,7 +22,6 @@ from shared.history.records import (
     series_key,
 )
 from shared.history.repository import HistoryRepository, normalise_url
-from stack.redis_server import RedisServer, free_port
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 
@@ -238,6 +238,20 @@ def test_refused_and_malformed_items_are_kept_aside_and_counted(outbox):
     assert (report.written, report.rejected) == (1, 2)
     assert writer.written == ["fine"]
     assert outbox.redis.llen(DEAD_KEY) == 2 and outbox.stats()["rejected"] == 2
+
+
+def test_an_item_that_fails_to_decode_in_any_way_does_not_stall_the_outbox(outbox):
+    import json
+
+    writer = FlakyWriter()
+    odd = json.loads(outbox_item("odd", _document("odd", "2025-01", 1), status="completed"))
+    odd["document"]["data"]["meta"] = ["not", "an", "object"]  # meta.get raises AttributeError
+    outbox.push(json.dumps(odd))
+    outbox.push(outbox_item("fine", _document("fine", "2025-01", 1), status="completed"))
+    report = outbox.drain(writer)
+    assert (report.written, report.rejected) == (1, 1)
+    assert writer.written == ["fine"]
+    assert outbox.redis.llen(DEAD_KEY) == 1
 
 
 def test_an_item_a_dead_drainer_was_writing_goes_first_next_time(outbox):

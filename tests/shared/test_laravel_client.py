@@ -8,11 +8,11 @@ from datetime import date
 import numpy as np
 import pytest
 
-from shared.deadline import Deadline
-from shared.errors import LaravelDeadlinePassed, UpstreamInvalid, UpstreamUnavailable
 from local.fake_laravel import FakeLaravel, Faults
-from shared.laravel_client import LaravelClient
-from shared.transactions import TransactionColumns
+from shared.contract.errors import LaravelDeadlinePassed, UpstreamInvalid, UpstreamUnavailable
+from shared.sources.deadline import Deadline
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.transactions import TransactionColumns
 
 START, END = date(2025, 1, 1), date(2025, 3, 31)
 TOKEN = "s3cret-token-value"

@@ -1,9 +1,9 @@
-"""Sale lines → columns (shared/lines.py): exact cents, category codes, rejection reasons."""
+"""Sale lines → columns (shared/sources/lines.py): exact cents, category codes, rejection reasons."""
 from __future__ import annotations
 
 import numpy as np
 
-from shared.lines import LineBuilder, lines_from_rows, read_lines_csv
+from shared.sources.lines import LineBuilder, lines_from_rows, read_lines_csv
 
 
 def line(i, **over):

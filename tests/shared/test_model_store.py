@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from shared.errors import ModelFileRejected
-from shared.model_store import ModelStore
+from shared.contract.errors import ModelFileRejected
+from shared.engine.model_store import ModelStore
 
 
 def test_round_trip(tmp_path):
@@ -23,7 +23,7 @@ def test_tampered_file_is_refused_not_loaded(tmp_path, monkeypatch):
     def must_not_unpickle(*args, **kwargs):
         raise AssertionError("a file with a bad signature was unpickled")
 
-    monkeypatch.setattr("shared.model_store.joblib.load", must_not_unpickle)
+    monkeypatch.setattr("shared.engine.model_store.joblib.load", must_not_unpickle)
     with pytest.raises(ModelFileRejected):
         store.load_verified("abc", "v1")
     assert store.load("abc", "v1") is None  # logged and treated as absent: the caller re-fits

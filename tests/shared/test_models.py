@@ -1,4 +1,4 @@
-"""Unit tests of shared/models.py on small synthetic series (the accuracy figures live in
+"""Unit tests of shared/engine/models.py on small synthetic series (the accuracy figures live in
 benchmarks/accuracy.py, not here)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 import pytest
 
-from shared.models import MODEL_NAMES, MODEL_VERSION, Forecaster, Prediction, make_model
+from shared.engine.models import MODEL_NAMES, MODEL_VERSION, Forecaster, Prediction, make_model
 
 
 def _seasonal(n: int, seed: int = 0) -> np.ndarray:
@@ -185,7 +185,7 @@ def test_auto_keeps_the_season_of_a_series_with_zero_months(n: int) -> None:
 
 
 def test_seasonal_indices_of_a_series_with_zeros_are_additive() -> None:
-    from shared.models import _seasonal_factors
+    from shared.engine.models import _seasonal_factors
 
     found = _seasonal_factors(_closed_in_august(60), 12)
     assert found is not None
@@ -196,7 +196,7 @@ def test_seasonal_indices_of_a_series_with_zeros_are_additive() -> None:
 
 
 def test_recent_seasonal_indices_follow_a_changing_season() -> None:
-    from shared.models import _seasonal_factors
+    from shared.engine.models import _seasonal_factors
 
     # Ten years peaking in month 2, then five peaking in month 8: recent indices see the new peak.
     t = np.arange(180)

@@ -1,17 +1,18 @@
-"""The panel (shared/panel.py): levels, measures, exact sums, own history starts; property tests."""
+"""The panel (shared/engine/panel.py): levels, measures, exact sums, own history starts; property tests."""
 from __future__ import annotations
 
 from datetime import date
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from shared.aggregate import aggregate_monthly
-from shared.errors import InvalidRequest
-from shared.lines import lines_from_rows
-from shared.panel import build_panel
-from shared.transactions import TransactionColumns
+from shared.contract.errors import InvalidRequest
+from shared.engine.aggregate import aggregate_monthly
+from shared.engine.panel import build_panel
+from shared.sources.lines import lines_from_rows
+from shared.sources.transactions import TransactionColumns
 
 TODAY = date(2025, 7, 10)
 START, END = date(2025, 1, 1), TODAY

@@ -1,4 +1,4 @@
-"""shared.pipeline.run_forecast on in-memory transactions: stages, reuse, cache, honest fields."""
+"""shared.engine.pipeline.run_forecast on in-memory transactions: stages, reuse, cache, honest fields."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -6,11 +6,11 @@ from datetime import date, datetime, timezone
 import numpy as np
 import pytest
 
-from shared.errors import InsufficientHistory
-from shared.model_store import ModelStore
-from shared.pipeline import Stage, StaticSource, run_forecast
-from shared.schema import ForecastRequest, months_before
-from shared.transactions import columns_from_rows
+from shared.contract.errors import InsufficientHistory
+from shared.contract.schema import ForecastRequest, months_before
+from shared.engine.model_store import ModelStore
+from shared.engine.pipeline import Stage, StaticSource, run_forecast
+from shared.sources.transactions import columns_from_rows
 
 TODAY = date(2026, 11, 24)
 
@@ -80,7 +80,7 @@ def test_fitted_models_are_reused_while_the_data_is_unchanged(tmp_path, monkeypa
     store = ModelStore(tmp_path, "k")
     first = run(model_store=store)
     fits = []
-    import shared.pipeline as pipeline
+    import shared.engine.pipeline as pipeline
 
     original = pipeline.make_model
     monkeypatch.setattr(pipeline, "make_model", lambda name: fits.append(name) or original(name))

@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from shared.errors import ErrorCode, ForecastError, InsufficientHistory, InvalidRequest
-from shared.schema import ForecastRequest, month_label, months_before
+from shared.contract.errors import ErrorCode, ForecastError, InsufficientHistory, InvalidRequest
+from shared.contract.schema import ForecastRequest, month_label, months_before
 
 
 def test_defaults_are_36_complete_months_plus_month_to_date():

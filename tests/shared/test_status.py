@@ -1,4 +1,4 @@
-"""shared.status: Celery result meta -> status document, as pure functions, and through GET."""
+"""shared.contract.status: Celery result meta -> status document, as pure functions, and through GET."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import pytest
 from celery.exceptions import TimeLimitExceeded, WorkerLostError
 
-from shared.errors import Cancelled, InsufficientHistory, UpstreamUnavailable
-from shared.jobs import JobStore
-from shared.status import build_status, is_terminal, job_status, parse_time
+from shared.contract.errors import Cancelled, InsufficientHistory, UpstreamUnavailable
+from shared.contract.status import build_status, is_terminal, job_status, parse_time
+from shared.stores.jobs import JobStore
 
 
 def meta(status, result=None, date_done=None):
@@ -73,7 +73,7 @@ def test_success_without_document_is_an_internal_failure():
 
 def test_failure_with_shared_error_keeps_code_and_message():
     stored = {"exc_type": "UpstreamUnavailable", "exc_message": ["upstream_unavailable", "Laravel down"],
-              "exc_module": "shared.errors"}
+              "exc_module": "shared.contract.errors"}
     doc = build_status("t", meta("FAILURE", stored, "2025-01-02T03:04:05"))
     assert doc.status == "FAILURE"
     assert doc.error.model_dump(exclude_none=True) == {"code": "upstream_unavailable", "message": "Laravel down"}
@@ -104,7 +104,7 @@ def test_revoked_is_cancelled():
 
 
 def test_failure_cancelled_reads_as_revoked():
-    stored = {"exc_type": "Cancelled", "exc_message": ["cancelled", "stopped"], "exc_module": "shared.errors"}
+    stored = {"exc_type": "Cancelled", "exc_message": ["cancelled", "stopped"], "exc_module": "shared.contract.errors"}
     assert job_status(meta("FAILURE", stored)) == "REVOKED"
 
 

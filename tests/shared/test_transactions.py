@@ -1,4 +1,4 @@
-"""Row validation and parsing into columns (shared/transactions.py)."""
+"""Row validation and parsing into columns (shared/sources/transactions.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.aggregate import aggregate_monthly
-from shared.errors import InvalidRequest
-from shared.transactions import ColumnBuilder, columns_from_rows, hash_id, read_csv
+from shared.contract.errors import InvalidRequest
+from shared.engine.aggregate import aggregate_monthly
+from shared.sources.transactions import ColumnBuilder, columns_from_rows, hash_id, read_csv
 
 
 def ns(dt: datetime) -> int:
@@ -206,7 +206,7 @@ class TestCsv:
 
 
 class TestRepeatedRows:
-    """Rows that share an id count once (CONTRACT §3), bad ones too: Laravel repeats rows across
+    """Rows that share an id count once (docs/api.md §3), bad ones too: Laravel repeats rows across
     pages when its ordering is not unique or rows arrive while it pages."""
 
     BAD = {

@@ -1,10 +1,10 @@
-"""shared/webhooks.py: Standard Webhooks signatures and the callback allowlist (pure, no I/O)."""
+"""shared/contract/webhooks.py: Standard Webhooks signatures and the callback allowlist (pure, no I/O)."""
 from __future__ import annotations
 
 import pytest
 
-from shared.errors import InvalidRequest
-from shared.webhooks import (
+from shared.contract.errors import InvalidRequest
+from shared.contract.webhooks import (
     WebhookVerificationError,
     check_callback_url,
     sign,

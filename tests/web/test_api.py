@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.jobs import JobStore
-from shared.schema import months_before
-from shared.protocol import FORECAST_TASK
+from shared.contract.protocol import FORECAST_TASK
+from shared.contract.schema import months_before
+from shared.stores.jobs import JobStore
 
 
 def queued_messages(web_redis, queue="forecasts"):
@@ -51,7 +51,7 @@ def test_the_message_is_on_the_queue_with_resolved_kwargs(web_client, web_redis)
         "model": "auto",
         "callback_url": None,
         "refresh": False,
-        "group_by": None,  # CONTRACT §8; the single-series forecast when unset
+        "group_by": None,  # docs/api.md §8; the single-series forecast when unset
         "measure": "revenue",
     }
 

@@ -62,8 +62,8 @@ def test_list_needs_the_key_when_keys_are_set(make_web_app):
 
 
 def test_the_model_help_says_what_auto_does(web_client):
-    # auto is the median of its members (shared.models.AutoForecaster), not a selection
-    from shared.models import AutoForecaster
+    # auto is the median of its members (shared.engine.models.AutoForecaster), not a selection
+    from shared.engine.models import AutoForecaster
 
     html = web_client.get("/").get_data(as_text=True)
     help_text = re.search(r'<p id="model-help"[^>]*>(.*?)</p>', html, re.S).group(1)
@@ -75,11 +75,11 @@ def test_the_model_help_says_what_auto_does(web_client):
 
 
 def test_the_form_asks_for_group_by_and_measure_by_the_servers_rule(web_client):
-    """The group_by field carries shared/schema.py's own pattern and count, so the page's check
+    """The group_by field carries shared/contract/schema.py's own pattern and count, so the page's check
     and the server's cannot drift apart; the measure offers exactly the measures the API takes."""
     from typing import get_args
 
-    from shared.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MeasureName
+    from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MeasureName
 
     html = web_client.get("/").get_data(as_text=True)
     field = re.search(r'<input id="group-by"[^>]*>', html).group(0)

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from shared.errors import InsufficientHistory, UpstreamUnavailable
+from shared.contract.errors import InsufficientHistory, UpstreamUnavailable
 
 DOCUMENT = {
     "status": "success",

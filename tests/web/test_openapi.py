@@ -11,12 +11,13 @@ from datetime import date
 
 import jsonschema
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
-from shared.errors import InvalidRequest
-from shared.schema import DATE_PATTERN, ForecastRequest, ResultDocument, TaskStatus
-from shared.webhooks import callback_url_pattern, check_callback_url
+from shared.contract.errors import InvalidRequest
+from shared.contract.schema import DATE_PATTERN, ForecastRequest, ResultDocument, TaskStatus
+from shared.contract.webhooks import callback_url_pattern, check_callback_url
 from web import openapi_examples as examples
 from web.requests import IDEMPOTENCY_KEY_PATTERN
 from web.schemas import JobList

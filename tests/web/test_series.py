@@ -1,5 +1,5 @@
 """GET /api/v1/forecasts/{id}/series and .../series.csv over series a worker published
-(shared.grouped_store on the test Redis): paging, sorting, searching, cursors, expiry, errors."""
+(shared.stores.grouped_store on the test Redis): paging, sorting, searching, cursors, expiry, errors."""
 from __future__ import annotations
 
 import csv
@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from shared.grouped_store import GroupedStore
+from shared.stores.grouped_store import GroupedStore
 
 JOB = "4b1f0c7e-5a6d-4d51-9f4e-0a1b2c3d4e5f"
 FP = "fp-test"

@@ -25,9 +25,9 @@ def test_copied_kombu_methods_are_unchanged_upstream(name):
 
 
 def test_kombu_is_pinned_to_the_version_the_copies_came_from():
-    import kombu
-
     from pathlib import Path
+
+    import kombu
 
     pins = Path(__file__).resolve().parents[2].joinpath("pyproject.toml").read_text()
     assert f'"kombu=={kombu.__version__}"' in pins

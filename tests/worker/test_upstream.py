@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from celery.exceptions import Retry
 
-from shared.config import Settings
-from shared.deadline import Deadline
-from shared.errors import LaravelDeadlinePassed, UpstreamUnavailable
+from shared.contract.config import Settings
+from shared.contract.errors import LaravelDeadlinePassed, UpstreamUnavailable
+from shared.sources.deadline import Deadline
 from worker.upstream import SINCE_HEADER, job_deadline, retry_or_end
 
 SETTINGS = Settings(laravel_deadline_seconds=60, upstream_task_retries=2, upstream_retry_delay_seconds=10)

@@ -1,5 +1,5 @@
 /*
- * The series panel of a grouped job (CONTRACT §8) on the forecast page: the accuracy of each level,
+ * The series panel of a grouped job (docs/api.md §8) on the forecast page: the accuracy of each level,
  * a table of one level's series from GET /api/v1/forecasts/{id}/series (the server searches,
  * sorts and pages them; this keeps the cursors of the pages seen, for "Previous"), one series'
  * chart with its own interval, and the CSV of every series.
@@ -107,8 +107,11 @@
   function renderSummary() {
     var h = state.hierarchy;
     var fields = Array.isArray(h.group_by) ? h.group_by : [];
-    var measures = { revenue: "revenue (the sum of line totals)", units: "units (the sum of quantities)",
-                     orders: "orders (distinct sales)" };
+    // The measures and their words come from the server, with the form's options.
+    var select = $("measure");
+    var words = select ? JSON.parse(select.getAttribute("data-descriptions") || "{}") : {};
+    var measures = {};
+    Object.keys(words).forEach(function (name) { measures[name] = name + " (" + words[name] + ")"; });
     var counts = ["the total"].concat(state.levels.map(function (level) {
       return SF.fmt(level.series, 0) + " by " + (Array.isArray(level.fields) ? level.fields.join(" › ") : "?");
     }));

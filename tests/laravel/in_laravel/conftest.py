@@ -19,8 +19,8 @@ import pytest
 import redis
 import requests
 
+from local.redis_server import RedisServer, free_port
 from stack.local import LocalStack
-from stack.redis_server import RedisServer, free_port
 from tests.laravel.runtimes import Runtime
 from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer, build_shop, shop_history
 

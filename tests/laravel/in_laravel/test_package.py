@@ -16,8 +16,8 @@ import uuid
 import pytest
 import requests
 
-from shared.webhooks import signature_headers, signing_key
-from tests.laravel.in_laravel.conftest import API_KEY, WEBHOOK_SECRET, Service
+from shared.contract.webhooks import signature_headers, signing_key
+from tests.laravel.in_laravel.conftest import WEBHOOK_SECRET, Service
 from tests.laravel.runtimes import NAMES, Runtime
 from tests.laravel.shop import PACKAGE, ROOT, Sale, Shop, ShopServer, monthly_totals
 

@@ -201,7 +201,7 @@ def test_single_grouped_failed_and_unknown_results(client: str, shop: Shop, serv
     single, grouped, failed, unknown = (str(uuid.uuid4()) for _ in range(4))
     _store(service, single, "SUCCESS", {"status": "success", "data": {"actual_sales": [], "forecast": FORECAST}})
     _store(service, grouped, "SUCCESS", {"status": "success", "data": {"actual_sales": [], "forecast": FORECAST, "hierarchy": HIERARCHY}})
-    _store(service, failed, "FAILURE", {"exc_type": "InsufficientHistory", "exc_module": "shared.errors",
+    _store(service, failed, "FAILURE", {"exc_type": "InsufficientHistory", "exc_module": "shared.contract.errors",
                                         "exc_message": ["insufficient_history", "2 complete months; 3 needed"]})
 
     _, out, log = shop.artisan_json("shop:read", single, env=env)

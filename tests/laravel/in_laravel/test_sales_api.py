@@ -1,4 +1,4 @@
-"""The sales API as Laravel itself renders it (CONTRACT §3), read by shared/laravel_client.py.
+"""The sales API as Laravel itself renders it (CONTRACT §3), read by shared/sources/laravel_client.py.
 
 The shop serves Eloquent Sale and SaleItem models over SQLite (decimal:2 casts, Laravel's date
 serialisation) through API-resource collections of paginate(), simplePaginate(), cursorPaginate()
@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import requests
 
-from shared.errors import UpstreamInvalid
 from local.fake_laravel import FakeLaravel
-from shared.laravel_client import LaravelClient
+from shared.contract.errors import UpstreamInvalid
+from shared.sources.laravel_client import LaravelClient
 from tests.laravel.in_laravel.conftest import PER_PAGE
 from tests.laravel.shop import SHOP_TOKEN, Sale, ShopServer
 

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from stack.redis_server import free_port, redis_server_binary
+from local.redis_server import free_port, redis_server_binary
 from tests.laravel.in_laravel.conftest import Service
 from tests.laravel.runtimes import NAMES
 from tests.laravel.shop import Shop

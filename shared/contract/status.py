@@ -1,9 +1,9 @@
-"""Celery's stored task meta: read in one place, and mapped to the status document (CONTRACT §4).
+"""Celery's stored task meta: read in one place, and mapped to the status document (docs/api.md §4).
 
 :func:`read_meta` is the one reader of the raw meta under ``celery-task-meta-<id>`` (decoded
 JSON, never unpickled, exceptions never reconstructed): the web tier, the webhooks and the poison
 guard all ask it. The other functions are pure mappings of that meta.
-A FAILURE stored from a ``shared.errors`` exception carries
+A FAILURE stored from a ``shared.contract.errors`` exception carries
 ``{"exc_type", "exc_message": [code, message], "exc_module"}``; its code is kept as is.
 Anything else (WorkerLostError, TimeLimitExceeded, a bug) is reported as ``internal_error`` with
 a short message, never a traceback.
@@ -15,9 +15,9 @@ import logging
 from datetime import datetime, timezone
 from typing import Any, Mapping, Protocol
 
-from shared.errors import ErrorCode
-from shared.protocol import CeleryState
-from shared.schema import TERMINAL, ErrorBody, JobStatus, Progress, Stage, TaskStatus
+from shared.contract.errors import ErrorCode
+from shared.contract.protocol import CeleryState
+from shared.contract.schema import TERMINAL, ErrorBody, JobStatus, Progress, Stage, TaskStatus
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Sale lines → validated columns (CONTRACT §3, sale lines; §8).
+"""Sale lines → validated columns (docs/api.md §3, sale lines; §8).
 
 A sale line is ``{"id", "sale_id", "created_at", "line_total", "quantity", <group fields>...}``.
-Like the sales (:mod:`shared.transactions`), each page is reduced at once to arrays and dropped:
+Like the sales (:mod:`shared.sources.transactions`), each page is reduced at once to arrays and dropped:
 two million lines become a few int64/float64 arrays and one small int32 code array per group field,
 never two million dicts.
 
@@ -13,7 +13,7 @@ never two million dicts.
 
 Rows that cannot be used are counted by reason (first failing field wins), so
 ``rows_fetched == len(columns) + sum(rejected.values())`` before de-duplication; duplicates (the
-same line ``id`` on two pages) are dropped later, in :mod:`shared.panel`.
+same line ``id`` on two pages) are dropped later, in :mod:`shared.engine.panel`.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from shared.errors import InvalidRequest
-from shared.transactions import ColumnBuilder, cents_page, ids_page
+from shared.contract.errors import InvalidRequest
+from shared.sources.transactions import ColumnBuilder, cents_page, ids_page
 
 
 class LineRejectReason(StrEnum):
@@ -224,6 +224,8 @@ class LineBuilder:
         return remap[page_codes]
 
     def finish(self) -> LineColumns:
+        """The parsed lines as :class:`LineColumns` (global codes per group field, rejection counts);
+        the parts are released, so call it once, after the last page."""
         def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 

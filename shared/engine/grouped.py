@@ -1,8 +1,8 @@
-"""Grouped forecasts (CONTRACT §8): fetch sale lines → panel → base forecasts → reconcile → documents.
+"""Grouped forecasts (docs/api.md §8): fetch sale lines → panel → base forecasts → reconcile → documents.
 
 :func:`run_grouped_forecast` is the whole job in one process (the command line, tests). The steps
-it calls are the pure functions of :mod:`shared.panel` and :mod:`shared.hierarchy`; a job service
-can run :func:`shared.hierarchy.forecast_chunk` on chunks in parallel and hand the collected results
+it calls are the pure functions of :mod:`shared.engine.panel` and :mod:`shared.engine.hierarchy`; a job service
+can run :func:`shared.engine.hierarchy.forecast_chunk` on chunks in parallel and hand the collected results
 to :func:`assemble`.
 """
 from __future__ import annotations
@@ -12,25 +12,33 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from shared.config import Settings
-from shared.deadline import Deadline
-from shared.errors import InsufficientHistory
-from shared.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
-from shared.laravel_client import LaravelClient
-from shared.lines import LineBuilder, LineColumns
-from shared.models import MODEL_VERSION
-from shared.panel import Panel, build_panel
-from shared.pipeline import MIN_COMPLETE_MONTHS, STAGE_PERCENT, ProgressCallback, Stage, next_periods, pct_change
-from shared.schema import ForecastRequest, Hierarchy, ResultDocument, SeriesForecast, month_label
-
-CHUNK_SIZE = 500  # series per forecast_chunk call: the unit a worker would take
+from shared.contract.config import Settings
+from shared.contract.errors import InsufficientHistory
+from shared.contract.protocol import series_csv_url, series_url
+from shared.contract.schema import (
+    STAGE_PERCENT,
+    ForecastRequest,
+    Hierarchy,
+    ResultDocument,
+    SeriesForecast,
+    Stage,
+    month_label,
+)
+from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
+from shared.engine.models import MODEL_VERSION
+from shared.engine.panel import Panel, build_panel
+from shared.engine.pipeline import MIN_COMPLETE_MONTHS, ProgressCallback, next_periods, pct_change
+from shared.sources.deadline import Deadline
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.lines import LineBuilder, LineColumns
 
 
 class LineSource(Protocol):
@@ -205,8 +213,8 @@ def assemble(
         "series": len(panel),
         "reconciliation": rec.method,
         "coherent": _coherent(panel, rec),
-        "series_url": f"/api/v1/forecasts/{task_id}/series" if task_id else None,
-        "csv_url": f"/api/v1/forecasts/{task_id}/series.csv" if task_id else None,
+        "series_url": series_url(task_id) if task_id else None,
+        "csv_url": series_csv_url(task_id) if task_id else None,
     }
 
     s0 = int(panel.start[0])
@@ -284,7 +292,7 @@ def run_grouped_forecast(
     task_id: str | None = None,
     progress: ProgressCallback | None = None,
     reconciliation: Reconciliation | str = Reconciliation.AUTO,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int = Settings.chunk_size,
 ) -> GroupedResult:
     """The whole grouped job in this process: fetch, panel, forecast every series, reconcile."""
     report: ProgressCallback = progress or (lambda stage, percent: None)

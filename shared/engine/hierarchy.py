@@ -1,4 +1,4 @@
-"""Forecasting many series and making them coherent (CONTRACT §8).
+"""Forecasting many series and making them coherent (docs/api.md §8).
 
 Three pure steps, so that a job can fan the middle one out over workers in chunks:
 
@@ -14,8 +14,8 @@ Which model a series gets (``forecast.model`` says it):
 * fewer than ``MIN_OWN_HISTORY`` months since its first sale (and not the total): its share of its
   parent's forecast (its share of the parent over the months it has existed);
 * no demand at all: 0; smooth or erratic demand: the model asked for (``auto`` by default, through
-  :func:`shared.models.make_model`); intermittent, lumpy or obsolete demand: SBA, IMAPA or TSB
-  (:mod:`shared.intermittent`). The total always gets the model asked for.
+  :func:`shared.engine.models.make_model`); intermittent, lumpy or obsolete demand: SBA, IMAPA or TSB
+  (:mod:`shared.engine.intermittent`). The total always gets the model asked for.
 * anything that fails falls back to the naive forecast: a group never fails the job.
 
 Backtest (accuracy without refitting for every origin): each series is fitted once more, on its
@@ -34,9 +34,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from shared.backtest import interval_coverage, mae, mape, mase, smape, wape
-from shared.intermittent import METHOD_FOR, DemandPattern, classify, mixture_interval, point_forecast
-from shared.panel import Panel
+from shared.engine.backtest import interval_coverage, mae, mape, mase, smape, wape
+from shared.engine.intermittent import METHOD_FOR, DemandPattern, classify, mixture_interval, point_forecast
+from shared.engine.panel import Panel
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ DENSE_LIMIT = 2000
 
 
 class Reconciliation(StrEnum):
+    """How :func:`reconcile` makes base forecasts coherent (the values are hierarchicalforecast's method
+    names). ``auto`` is bottom_up; a method that fails falls back to wls_struct, then bottom_up."""
+
     BOTTOM_UP = "bottom_up"
     OLS = "ols"
     WLS_STRUCT = "wls_struct"
@@ -78,7 +81,7 @@ def series_inputs(panel: Panel, indices: Sequence[int] | None = None) -> list[di
 
 
 def _naive(y: np.ndarray, h: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from shared.models import make_model
+    from shared.engine.models import make_model
 
     if y.size >= 3:
         p = make_model("seasonal_naive", season_length=1).fit(y).predict(h, level=level)
@@ -92,7 +95,7 @@ def _fit_predict(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """(mean, low, high, label); intervals not yet clipped for the general models."""
     if method == "model":
-        from shared.models import make_model
+        from shared.engine.models import make_model
 
         if y.size < 3:
             mean, low, high = _naive(y, h, level)
@@ -128,7 +131,7 @@ def forecast_one(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
-    except Exception as exc:  # noqa: BLE001 - one odd series must never fail the job
+    except Exception as exc:
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], method, exc)
         mean, low, high = _naive(y, horizon, level)
         label, method = "naive (model failed)", "naive"
@@ -146,7 +149,7 @@ def forecast_one(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 bm, bl, bh, _ = _fit_predict(method if method != "naive" else "model", y[:-k], k, level, model, season_length)
-        except Exception:  # noqa: BLE001
+        except Exception:
             bm, bl, bh = _naive(y[:-k], k, level)
         f, lo, hi = _clean(bm, bl, bh)
         out["backtest"] = {"forecast": f, "low": lo, "high": hi}
@@ -291,7 +294,7 @@ def reconcile(
             break
         try:
             rec = _run_reconciler(m, panel, y_hat, R if m in (Reconciliation.WLS_VAR, Reconciliation.MINT_SHRINK) else None)
-        except Exception as exc:  # noqa: BLE001 - an ill-conditioned problem: try the next method
+        except Exception as exc:
             log.warning("reconciliation %s failed (%s); trying the next", m.value, exc)
             continue
         if np.all(np.isfinite(rec)):

@@ -11,7 +11,7 @@ JS, Python...) verifies it:
 
 The key: ``WEBHOOK_SECRET`` as ``whsec_<base64>`` (the specification's form) is the decoded bytes;
 any other ``WEBHOOK_SECRET`` is its UTF-8 bytes; unset, a key derived from ``SECRET_KEY``
-(:attr:`shared.config.Settings.effective_webhook_secret`). docs/laravel.md shows the receiver.
+(:attr:`shared.contract.config.Settings.effective_webhook_secret`). docs/laravel.md shows the receiver.
 
 No Celery, no HTTP here: the worker (worker/webhooks.py) and the web tier both use these.
 """
@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from shared.errors import InvalidRequest, WebhookVerificationError
+from shared.contract.errors import InvalidRequest, WebhookVerificationError
 
 SIGNATURE_VERSION = "v1"
 WHSEC_PREFIX = "whsec_"
@@ -141,6 +141,9 @@ def check_callback_shape(url: str | None) -> str | None:
 
 
 def callback_host(url: str | None) -> str | None:
+    """The lower-cased host of a callback URL (None for None), after checking its shape only: absolute
+    http(s), a valid port, no credentials; raises :class:`InvalidRequest` (field ``callback_url``).
+    The allow-list is :func:`check_callback_url`'s job."""
     if url is None:
         return None
     if not isinstance(url, str):
@@ -148,7 +151,7 @@ def callback_host(url: str | None) -> str | None:
     try:
         parts = urlsplit(url)
         host = parts.hostname
-        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+        parts.port
     except ValueError:
         raise InvalidRequest("callback_url is not a valid URL", field="callback_url") from None
     if parts.scheme not in ("http", "https") or not host:
@@ -164,7 +167,7 @@ def check_callback_url(url: str | None, allowed_hosts: Iterable[str]) -> str | N
     Allowed: an absolute http(s) URL, without credentials, whose host is one of ``allowed_hosts``
     (``Settings.effective_callback_hosts``: CALLBACK_ALLOWED_HOSTS, by default the Laravel API's
     host). Entries are host names or IP literals matched exactly (any port), or ``*.domain`` for
-    its subdomains. :meth:`shared.schema.ForecastRequest.parse` applies it where a request
+    its subdomains. :meth:`shared.contract.schema.ForecastRequest.parse` applies it where a request
     enters: the web tier's POST, and the worker's task for a message put straight into Redis.
     """
     host = callback_host(url)

@@ -10,40 +10,30 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from shared import clock
-from shared.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
-from shared.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
-from shared.config import Settings
-from shared.deadline import Deadline
-from shared.errors import InsufficientHistory
-from shared.laravel_client import LaravelClient
-from shared.model_store import ModelStore
-from shared.models import MODEL_VERSION, make_model
-from shared.schema import ForecastRequest, ResultDocument, Stage, month_label
-from shared.transactions import TransactionColumns
+from shared.contract import clock
+from shared.contract.config import Settings
+from shared.contract.errors import InsufficientHistory
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage, month_label
+from shared.engine.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
+from shared.engine.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
+from shared.engine.model_store import ModelStore
+from shared.engine.models import MODEL_VERSION, make_model
+from shared.sources.deadline import Deadline
+from shared.sources.laravel_client import LaravelClient
+from shared.sources.transactions import TransactionColumns
 
 log = logging.getLogger(__name__)
 
 MIN_COMPLETE_MONTHS = 3
 BACKTEST_ORIGINS = 12  # one-step-ahead forecasts over the last year: enough to estimate WAPE
 
-
-# Where each stage starts, in percent of the job; fetching fills 5..40 page by page.
-STAGE_PERCENT: dict[Stage, int] = {
-    Stage.QUEUED: 0,
-    Stage.FETCHING: 5,
-    Stage.AGGREGATING: 40,
-    Stage.TRAINING: 50,
-    Stage.BACKTESTING: 65,
-    Stage.PREDICTING: 90,
-    Stage.DONE: 100,
-}
 
 ProgressCallback = Callable[[Stage, int], None]
 
@@ -64,7 +54,7 @@ class SalesSource(Protocol):
 
 
 class LaravelSource:
-    """The Laravel REST API (CONTRACT §3)."""
+    """The Laravel REST API (docs/api.md §3)."""
 
     def __init__(self, client: LaravelClient, base_url: str) -> None:
         self.client = client
@@ -147,7 +137,7 @@ def next_periods(last_period: str, h: int) -> list[str]:
 
 def check_history(series: MonthlySeries, request: ForecastRequest) -> None:
     """Raise :class:`InsufficientHistory` unless ``series`` has MIN_COMPLETE_MONTHS complete months
-    from its first sale on, whatever window was asked for (CONTRACT §5)."""
+    from its first sale on, whatever window was asked for (docs/api.md §5)."""
     if len(series.periods) >= MIN_COMPLETE_MONTHS:
         return
     window = f"between {request.start_date} and {request.end_date}"
@@ -233,7 +223,7 @@ def run_forecast(
     progress: ProgressCallback | None = None,
     deadline: Deadline | None = None,
 ) -> dict[str, Any]:
-    """Run one forecast and return the result document of CONTRACT §5 as JSON-safe data.
+    """Run one forecast and return the result document of docs/api.md §5 as JSON-safe data.
 
     ``deadline`` bounds the time spent fetching (LARAVEL_DEADLINE_SECONDS); none: no bound.
     """

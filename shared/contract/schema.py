@@ -1,4 +1,4 @@
-"""The request and result documents (CONTRACT §4, §5) as typed pydantic models.
+"""The request and result documents (docs/api.md §4, §5) as typed pydantic models.
 
 The web tier validates requests with :class:`ForecastRequest` and generates /openapi.json from the
 same models; the worker validates the kwargs it receives with it too, so a message put straight
@@ -16,16 +16,33 @@ from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
-from shared.errors import InvalidRequest
-from shared.webhooks import check_callback_shape, check_callback_url
+from shared.contract.errors import InvalidRequest
+from shared.contract.webhooks import check_callback_shape, check_callback_url
 
-# The public model names, in one place: the request schema, shared/models.py's registry and the
+# The public model names, in one place: the request schema, shared/engine/models.py's registry and the
 # OpenAPI document all take them from here.
 MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
 ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]
 assert MODEL_NAMES == ModelName.__args__  # type: ignore[attr-defined]  # the Literal for type checkers
-MeasureName = Literal["revenue", "units", "orders"]
-# A sale line's field name as Laravel's JSON would carry it (CONTRACT §8).
+
+
+class Measure(StrEnum):
+    """What a job forecasts: the one list of measures (request, panel, history, web, dashboard)."""
+
+    REVENUE = "revenue"
+    UNITS = "units"
+    ORDERS = "orders"
+
+
+# What each measure is, in words the dashboard and the API document show.
+MEASURE_DESCRIPTIONS: dict[Measure, str] = {
+    Measure.REVENUE: "the sum of line totals (a single-series job: of the sales' grand totals)",
+    Measure.UNITS: "the sum of quantities",
+    Measure.ORDERS: "distinct sales",
+}
+MeasureName = Literal["revenue", "units", "orders"]  # the Literal for the documents' JSON schema
+assert tuple(Measure) == MeasureName.__args__  # type: ignore[attr-defined]
+# A sale line's field name as Laravel's JSON would carry it (docs/api.md §8).
 GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 MAX_GROUP_FIELDS = 3
 DEFAULT_HISTORY_MONTHS = 36
@@ -76,11 +93,11 @@ class ForecastRequest(BaseModel):
         min_length=1,
         max_length=MAX_GROUP_FIELDS,
         json_schema_extra={"uniqueItems": True},
-        description="Sale-line fields to forecast every group of, outermost first (CONTRACT §8); each a "
+        description="Sale-line fields to forecast every group of, outermost first (docs/api.md §8); each a "
         "field name (letters, digits and _, not starting with a digit, at most 64), none twice.",
     )
     measure: MeasureName = Field(
-        "revenue", description="What is forecast: revenue (line totals), units (quantities) or orders."
+        Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
 
     @field_validator("group_by")
@@ -100,7 +117,7 @@ class ForecastRequest(BaseModel):
     @property
     def grouped(self) -> bool:
         """Whether the job reads sale lines (§8): a group_by, or a measure other than revenue."""
-        return self.group_by is not None or self.measure != "revenue"
+        return self.group_by is not None or self.measure != Measure.REVENUE
 
     @field_validator("horizon", mode="before")
     @classmethod
@@ -200,7 +217,7 @@ class ForecastRequest(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-# ---- the result document (CONTRACT §5) -------------------------------------------------------
+# ---- the result document (docs/api.md §5) -------------------------------------------------------
 
 
 class ActualSale(BaseModel):
@@ -285,7 +302,7 @@ class ResultDocument(BaseModel):
         return self.model_dump(mode="json")
 
 
-# ---- grouped forecasts (CONTRACT §8) ------------------------------------------------------------
+# ---- grouped forecasts (docs/api.md §8) ------------------------------------------------------------
 
 
 class HierarchyLevel(BaseModel):
@@ -322,7 +339,7 @@ class SeriesForecast(BaseModel):
     data_quality: dict[str, Any]
 
 
-# ---- the status document (CONTRACT §4) --------------------------------------------------------
+# ---- the status document (docs/api.md §4) --------------------------------------------------------
 
 class JobStatus(StrEnum):
     """The states the status document reports (a subset of Celery's, plus PROGRESS)."""
@@ -354,6 +371,20 @@ class Stage(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Where each stage starts, in percent of the job; fetching fills 5..40 page by page.
+STAGE_PERCENT: dict[Stage, int] = {
+    Stage.QUEUED: 0,
+    Stage.FETCHING: 5,
+    Stage.AGGREGATING: 40,
+    Stage.TRAINING: 50,
+    Stage.BACKTESTING: 65,
+    Stage.PREDICTING: 90,
+    Stage.DONE: 100,
+}
+# A grouped job's chunks fill this range as series are done; the fan-in takes the rest.
+GROUPED_FORECASTING_PERCENT = (STAGE_PERCENT[Stage.TRAINING], 95)
+
+
 class SubmissionOutcome(StrEnum):
     """What POST /api/v1/forecasts did with a request (the `outcome` label of the jobs metric)."""
 
@@ -365,7 +396,7 @@ class SubmissionOutcome(StrEnum):
 class Progress(BaseModel):
     stage: str
     percent: int
-    # Grouped jobs only (CONTRACT §8): their progress counts series, over all the workers.
+    # Grouped jobs only (docs/api.md §8): their progress counts series, over all the workers.
     series_done: int | None = Field(None, exclude_if=lambda v: v is None)
     series_total: int | None = Field(None, exclude_if=lambda v: v is None)
 

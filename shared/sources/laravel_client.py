@@ -1,4 +1,4 @@
-"""HTTP client for the Laravel sales API (CONTRACT §3).
+"""HTTP client for the Laravel sales API (docs/api.md §3).
 
 ``GET {base}{sales_path}?start_date=..&end_date=..&status=..&page=N`` with ``Accept: application/json``
 and the Bearer token when one is configured. Every paginator Laravel ships is understood:
@@ -7,7 +7,7 @@ and the Bearer token when one is configured. Every paginator Laravel ships is un
 * simple: ``next_page_url`` at top level; cursor: ``next_cursor`` / ``next_page_url``;
 * one plain ``{"data": [...]}``, or a bare JSON list.
 
-Pages are parsed into a :class:`~shared.transactions.ColumnBuilder` as they arrive and then dropped,
+Pages are parsed into a :class:`~shared.sources.transactions.ColumnBuilder` as they arrive and then dropped,
 so memory stays flat however many rows there are.
 
 Following ``next`` links: only the link's *query string* (page, cursor...) is used, applied to the
@@ -18,7 +18,7 @@ the token is never sent anywhere but the configured origin.
 
 Failures: connection errors, timeouts, 429 and 5xx are retried (exponential backoff, full jitter,
 ``Retry-After`` honoured up to ``backoff_max``) and then raise :class:`UpstreamUnavailable`.
-A :class:`~shared.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
+A :class:`~shared.sources.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
 sleeps into it (a jittered one is shortened; a ``Retry-After`` past it ends the fetch), and once
 it has passed the fetch raises :class:`LaravelDeadlinePassed` (an ``upstream_unavailable`` that
 says so).
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from datetime import date
 from email.utils import parsedate_to_datetime
@@ -39,10 +38,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from shared.config import Settings, redact_url
-from shared.deadline import Deadline
-from shared.errors import UpstreamInvalid, UpstreamUnavailable
-from shared.transactions import ColumnBuilder, TransactionColumns
+from shared.contract.backoff import backoff_seconds
+from shared.contract.config import Settings, redact_url
+from shared.contract.errors import UpstreamInvalid, UpstreamUnavailable
+from shared.sources.deadline import Deadline
+from shared.sources.transactions import ColumnBuilder, TransactionColumns
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,13 @@ T = TypeVar("T", covariant=True)
 
 
 class PageSink(Protocol[T]):
-    """What pages are fed to: sales columns, or sale lines (shared.lines)."""
+    """What pages are fed to: sales columns, or sale lines (shared.sources.lines)."""
 
-    def add_rows(self, rows: list[Any]) -> None: ...
+    def add_rows(self, rows: list[Any]) -> None:
+        """Take one page's ``data`` rows as decoded from JSON; the page may then be dropped."""
 
-    def finish(self) -> T: ...
+    def finish(self) -> T:
+        """What all the pages made, once the last page is in (called once per fetch)."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
 _FILTER_KEYS = ("start_date", "end_date", "status")
@@ -158,7 +160,7 @@ class LaravelClient:
         """Every page for the filters, fed to ``builder.add_rows``; returns ``builder.finish()``.
 
         ``path`` (default: the sales path) names another endpoint with the same paginators, such
-        as the sale lines of CONTRACT §3. With a ``deadline``, all pages, retries and back-offs
+        as the sale lines of docs/api.md §3. With a ``deadline``, all pages, retries and back-offs
         together end by it.
         """
         endpoint = self._endpoint if path is None else self.base_url + "/" + path.lstrip("/")
@@ -329,7 +331,7 @@ class LaravelClient:
         if retry_after is not None:
             return min(retry_after, self.backoff_max)
         # Full jitter: many workers retrying the same Laravel must not hit it in lockstep.
-        return random.uniform(0.0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+        return backoff_seconds(attempt, base=self.backoff_base, cap=self.backoff_max, jitter=True)
 
     @staticmethod
     def _retry_after(value: str | None) -> float | None:

@@ -1,11 +1,11 @@
-"""Sale lines → the monthly panel of every group at every level (CONTRACT §8).
+"""Sale lines → the monthly panel of every group at every level (docs/api.md §8).
 
 For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (level 1),
 ``(f1, f2)`` (level 2), ...: each prefix of ``group_by`` is a level, and every group's parent is the
 group one level up that shares its prefix. A null field is a group of its own (key ``None``).
 
 Which months count, which lines are out of range or in the month in progress, and what a duplicate
-is: exactly as for the sales (:func:`shared.aggregate.aggregate_monthly`, run on the line ids, times
+is: exactly as for the sales (:func:`shared.engine.aggregate.aggregate_monthly`, run on the line ids, times
 and totals), so the panel's total revenue is the sales series the single forecast would see.
 
 Measures: ``revenue`` is summed in integer cents (exact at every level), ``units`` sums
@@ -19,26 +19,25 @@ are and hand JSON-safe chunks of series to workers.
 """
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any, Sequence
 
 import numpy as np
 
-from shared.aggregate import first_occurrences, local_midnight_ns, sum_by_month, aggregate_monthly
-from shared.errors import InvalidRequest
-from shared.lines import LineColumns
-from shared.transactions import TransactionColumns, validate_timezone
-
-
-class Measure(StrEnum):
-    REVENUE = "revenue"
-    UNITS = "units"
-    ORDERS = "orders"
-
+from shared.contract.errors import InvalidRequest
+from shared.contract.schema import Measure
+from shared.engine.aggregate import aggregate_monthly, first_occurrences, local_midnight_ns, sum_by_month
+from shared.sources.lines import LineColumns
+from shared.sources.transactions import TransactionColumns, validate_timezone
 
 Key = dict[str, "str | None"]
+
+
+# The panel's arrays, as its Redis codec stores them.
+PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_orders")
 
 
 @dataclass
@@ -69,24 +68,64 @@ class Panel:
 
     @property
     def n_levels(self) -> int:
+        """Levels including the total: ``len(group_by) + 1``."""
         return len(self.group_by) + 1
 
     def level_indices(self, k: int) -> np.ndarray:
+        """Positions of level ``k``'s series (0 = the total), in panel order."""
         return np.flatnonzero(self.level == k)
 
     @property
     def bottom(self) -> np.ndarray:
+        """Positions of the bottom level's series (the full ``group_by``): the ones the others sum."""
         return self.level_indices(len(self.group_by))
 
     def history(self, i: int) -> np.ndarray:
+        """Series ``i``'s history from its first month with a line (a view, not a copy); empty when it
+        has no line in any complete month."""
         return self.values[i, self.start[i] :]
 
     def children(self, i: int) -> np.ndarray:
+        """Positions of series ``i``'s direct children (empty at the bottom level); the index over all
+        series is built on the first call and kept."""
         if self._children is None:
             order = np.argsort(self.parent, kind="stable")
             bounds = np.searchsorted(self.parent[order], np.arange(len(self) + 1))
             self._children = [order[bounds[j] : bounds[j + 1]] for j in range(len(self))]
         return self._children[i]
+
+    def to_bytes(self) -> bytes:
+        """The panel as an ``np.savez`` archive: its arrays, and the rest as JSON (no pickle
+        either way: a worker loads only numbers and text from Redis)."""
+        meta = {
+            "group_by": list(self.group_by),
+            "measure": str(self.measure),
+            "periods": list(self.periods),
+            "keys": list(self.keys),
+            "data_quality": self.data_quality,
+            "has_cents": self.cents is not None,
+        }
+        arrays = {name: getattr(self, name) for name in PANEL_ARRAYS if getattr(self, name) is not None}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "Panel":
+        """The panel :meth:`to_bytes` wrote."""
+        with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(arrays.pop("meta").tobytes())
+        return cls(
+            group_by=tuple(meta["group_by"]),
+            measure=Measure(meta["measure"]),
+            periods=meta["periods"],
+            keys=meta["keys"],
+            data_quality=meta["data_quality"],
+            cents=arrays.pop("cents", None) if meta["has_cents"] else None,
+            **{name: arrays[name] for name in PANEL_ARRAYS if name != "cents"},
+        )
 
     def summing_matrix(self) -> Any:
         """S (n_series × n_bottom), scipy sparse CSR: row i sums the bottom series under i."""
