@@ -7,7 +7,7 @@ namespace SalesForecast\Laravel\Exceptions;
 use RuntimeException;
 
 /**
- * The web API answered with an error: its stable code (CONTRACT §7: invalid_request, unauthorized,
+ * The web API answered with an error: its stable code (invalid_request, unauthorized,
  * not_found, broker_unavailable...), the HTTP status, and the field at fault when it names one.
  */
 final class ApiException extends RuntimeException implements SalesForecastException
