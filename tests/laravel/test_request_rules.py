@@ -11,8 +11,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from shared.contract.errors import InvalidRequest
 from shared.contract.schema import ForecastRequest
 from tests.laravel.conftest import require_php

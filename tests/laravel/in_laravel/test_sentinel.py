@@ -4,11 +4,9 @@ service's Redis, and the URL's host is one that does not exist, so the job can o
 if the master's address came from the sentinel."""
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
