@@ -12,6 +12,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+import redis
 from celery import Celery
 
 from shared.contract import clock
@@ -44,10 +45,17 @@ class WorkerContext:
 
 
 @lru_cache(maxsize=4)
+def redis_client(app: Celery) -> redis.Redis:
+    """This process's one Redis client (one connection pool) for ``app``: the jobs, the caches, the
+    grouped stores, the history outbox and the webhooks all use it."""
+    return connect(app.settings, purpose=Purpose.WORKER)
+
+
+@lru_cache(maxsize=4)
 def context(app: Celery) -> WorkerContext:
     """This process's context for ``app`` (built once, on the first job)."""
     settings: Settings = app.settings
-    client = connect(settings, purpose=Purpose.WORKER)
+    client = redis_client(app)
     source = LaravelSource.from_settings(settings) if settings.laravel_api_url else None
     models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
     if models is None:

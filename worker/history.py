@@ -30,7 +30,7 @@ from shared.contract.protocol import DRAIN_TASK, FORECAST_TASK
 from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
 from shared.history.records import DEFAULT_MEASURE, outbox_item
 from shared.history.repository import HistoryRepository
-from shared.stores.redis_client import Purpose, connect
+from worker.context import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class HistoryContext:
 @lru_cache(maxsize=4)
 def _context(app: Celery) -> HistoryContext:
     settings: Settings = app.settings
-    client = connect(settings, purpose=Purpose.WORKER)
+    client = redis_client(app)
     return HistoryContext(
         settings=settings,
         outbox=HistoryOutbox(client),
