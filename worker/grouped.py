@@ -38,6 +38,7 @@ from shared.contract.protocol import CHUNK_TASK, FORECAST_TASK, CeleryState
 from shared.contract.schema import ForecastRequest, Stage
 from shared.engine.grouped import assemble, fetch_panel, fingerprint
 from shared.engine.hierarchy import forecast_chunk, series_inputs
+from shared.engine.models import season_length_for
 from shared.engine.panel import Panel
 from shared.stores.grouped_store import GroupedStore, Plan
 from worker import history, webhooks
@@ -77,7 +78,6 @@ def start(task: Any, ctx: WorkerContext, request: ForecastRequest, *, progress: 
     if ctx.line_source is None:
         raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
     today = ctx.today()
-    request = request.resolved(today)
     group_by = list(request.group_by or [])
     panel = fetch_panel(
         request, ctx.line_source, timezone=settings.sales_timezone, today=today, report=progress, deadline=deadline
@@ -193,7 +193,10 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
             request = ForecastRequest.parse(plan.request)
             lo, hi = plan.chunk_bounds(k)
             items = series_inputs(_panel(store, job_id), range(lo, hi))
-            results = forecast_chunk(items, horizon=request.horizon, level=float(request.level), model=request.model)
+            results = forecast_chunk(
+                items, horizon=request.horizon, level=float(request.level), model=request.model,
+                season_length=season_length_for(request.frequency),
+            )
             done = store.finish_chunk(job_id, k, results)
         if done >= plan.n_chunks and store.claim_finalize(job_id):
             try:

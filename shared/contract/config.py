@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from shared.contract import calendar
+
 
 def _split_csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
@@ -51,6 +53,9 @@ class Settings:
     laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (CONTRACT §3, §8)
 
     sales_timezone: str = "UTC"
+    # Public holidays of this country (and subdivision: "US", "US-CA", "DE-BY") are known effects of
+    # every job that does not say otherwise (CONTRACT §10); None: no holidays unless a job asks.
+    holiday_country: str | None = None
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -154,6 +159,7 @@ class Settings:
             ),
             laravel_items_path=get("LARAVEL_ITEMS_PATH", defaults.laravel_items_path),
             sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
+            holiday_country=_holiday_country(get("HOLIDAY_COUNTRY")),
             web_host=get("WEB_HOST", defaults.web_host),
             web_port=int(get("WEB_PORT", str(defaults.web_port))),
             flower_port=int(get("FLOWER_PORT", str(defaults.flower_port))),
@@ -186,3 +192,13 @@ class Settings:
             database_url=get("DATABASE_URL"),
             history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
         )
+
+
+def _holiday_country(value: str | None) -> str | None:
+    """HOLIDAY_COUNTRY, canonical (``de-by`` → ``DE-BY``); an unknown code stops start-up."""
+    if value is None:
+        return None
+    try:
+        return calendar.holiday_code(value)
+    except ValueError as exc:
+        raise ValueError(f"HOLIDAY_COUNTRY: {exc}") from None

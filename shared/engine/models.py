@@ -21,6 +21,8 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from shared.contract import calendar
+from shared.contract.calendar import Frequency
 from shared.contract.schema import MODEL_NAMES  # the public names live with the request schema
 
 __all__ = [
@@ -559,6 +561,20 @@ _MODELS: dict[str, type[Forecaster]] = {
     "arima": ArimaForecaster,
 }
 assert tuple(_MODELS) == MODEL_NAMES
+
+
+def season_length_for(frequency: Frequency | str) -> int:
+    """The season length a frequency's models use: 12 months; 52 weeks and 7 days for now.
+
+    The seam where the weekly and daily models plug in (with :func:`model_for`): yearly
+    seasonality of 52.18 weeks, and the week and the year for days (CONTRACT §10).
+    """
+    return calendar.spec(frequency).season_length
+
+
+def model_for(name: str, frequency: Frequency | str) -> Forecaster:
+    """An unfitted model by its public name, for the frequency's series."""
+    return make_model(name, season_length=season_length_for(frequency))
 
 
 def make_model(name: str, season_length: int = 12) -> Forecaster:
