@@ -25,7 +25,6 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any, Sequence
 
 import numpy as np
@@ -33,17 +32,11 @@ import numpy as np
 from shared.contract import calendar
 from shared.contract.calendar import Frequency
 from shared.contract.errors import InvalidRequest
+from shared.contract.schema import Measure
 from shared.engine.aggregate import aggregate, first_occurrences, sum_by_month
 from shared.engine.periods import PeriodGrid, local_midnight_ns
 from shared.sources.lines import LineColumns
 from shared.sources.transactions import TransactionColumns, validate_timezone
-
-
-class Measure(StrEnum):
-    REVENUE = "revenue"
-    UNITS = "units"
-    ORDERS = "orders"
-
 
 Key = dict[str, "str | None"]
 

@@ -22,7 +22,7 @@ from shared.contract import calendar, clock
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.schema import ForecastRequest, ResultDocument, Stage
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage
 from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
 from shared.engine.backtest import BacktestReport, rolling_origin_backtest
 from shared.engine.model_store import ModelStore
@@ -37,17 +37,6 @@ log = logging.getLogger(__name__)
 MIN_COMPLETE_MONTHS = calendar.SPECS[Frequency.MONTH].min_history
 BACKTEST_ORIGINS = 12  # one-step-ahead forecasts over the last year: enough to estimate WAPE
 
-
-# Where each stage starts, in percent of the job; fetching fills 5..40 page by page.
-STAGE_PERCENT: dict[Stage, int] = {
-    Stage.QUEUED: 0,
-    Stage.FETCHING: 5,
-    Stage.AGGREGATING: 40,
-    Stage.TRAINING: 50,
-    Stage.BACKTESTING: 65,
-    Stage.PREDICTING: 90,
-    Stage.DONE: 100,
-}
 
 ProgressCallback = Callable[[Stage, int], None]
 
