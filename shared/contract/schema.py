@@ -50,6 +50,7 @@ DEFAULT_HISTORY_MONTHS = calendar.SPECS[Frequency.MONTH].default_window
 MAX_EVENTS = 500
 MAX_HOLIDAY_CODES = 5
 MAX_EVENT_DAYS = 366  # an event longer than a year is not an event
+HOLIDAY_CODE_PATTERN = r"^[A-Za-z]{2}(-[A-Za-z0-9 ]{1,40})?$"  # the list decides; this is its shape
 # Control characters and lone surrogates have no business in any string field: they would travel
 # on to Laravel in URLs and to webhook targets. Checked here, so a message put straight into
 # Redis is checked as strictly as an HTTP request.
@@ -133,7 +134,19 @@ class ForecastRequest(BaseModel):
     measure: MeasureName = Field(
         Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
-    holidays: list[str] | None = Field(
+    holidays: Annotated[
+        list[str] | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": HOLIDAY_CODE_PATTERN},
+                    {"type": "array", "items": {"type": "string", "pattern": HOLIDAY_CODE_PATTERN},
+                     "maxItems": MAX_HOLIDAY_CODES},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
         None,
         max_length=MAX_HOLIDAY_CODES,
         description="Public holidays as known effects: a country code and optional subdivision "
