@@ -74,6 +74,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     callback_allowed_hosts: tuple[str, ...] = ()
     forecast_refresh_cron: str = "0 2 1 * *"
+    # Which frequencies' default forecasts the scheduled refresh recomputes (CONTRACT §10): months
+    # on FORECAST_REFRESH_CRON, weeks at 02:00 each Monday, days at 02:00 each day.
+    forecast_refresh_frequencies: tuple[str, ...] = ("month",)
     max_body_bytes: int = 64 * 1024
     # The Laravel client retries within a fetch; a job whose fetch still failed is retried this
     # many more times by the queue, after UPSTREAM_RETRY_DELAY_SECONDS, doubling.
@@ -173,6 +176,7 @@ class Settings:
             webhook_secret=get("WEBHOOK_SECRET"),
             callback_allowed_hosts=_split_csv(get("CALLBACK_ALLOWED_HOSTS")),
             forecast_refresh_cron=get("FORECAST_REFRESH_CRON", defaults.forecast_refresh_cron),
+            forecast_refresh_frequencies=_frequencies(get("FORECAST_REFRESH_FREQUENCIES")),
             max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
             upstream_task_retries=int(get("UPSTREAM_TASK_RETRIES", str(defaults.upstream_task_retries))),
             visibility_timeout_seconds=int(
@@ -192,6 +196,15 @@ class Settings:
             database_url=get("DATABASE_URL"),
             history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
         )
+
+
+def _frequencies(value: str | None) -> tuple[str, ...]:
+    """FORECAST_REFRESH_FREQUENCIES: month, week, day, comma-separated (unset: month)."""
+    names = _split_csv(value) or ("month",)
+    unknown = [n for n in names if n not in tuple(calendar.Frequency)]
+    if unknown:
+        raise ValueError(f"FORECAST_REFRESH_FREQUENCIES: unknown frequency {unknown[0]!r} (month, week, day)")
+    return tuple(dict.fromkeys(names))
 
 
 def _holiday_country(value: str | None) -> str | None:
