@@ -1,4 +1,4 @@
-"""A real HTTP server that answers like the Laravel sales API (CONTRACT §3).
+"""A real HTTP server that answers like the Laravel sales API (docs/api.md §3).
 
 Used by the tests (every client behaviour against real sockets), by ``benchmarks/pipeline.py`` (a
 million rows), and by the local runner, which serves the bundled demo history with::
@@ -161,7 +161,7 @@ class FakeLaravel:
             self._row_status = np.array([s if isinstance(s, str) else "" for s in statuses], dtype=str)
             self._row_has_status = np.array([isinstance(s, str) for s in statuses], dtype=bool)
         self._selections: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
-        # Sale lines (CONTRACT §3) at their own path, with the same paginator, filters and faults.
+        # Sale lines (docs/api.md §3) at their own path, with the same paginator, filters and faults.
         self.items_path = "/" + items_path.strip("/")
         self._items = (
             FakeLaravel(items, paginator=paginator, per_page=per_page, sales_path=items_path,

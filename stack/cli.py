@@ -6,10 +6,10 @@
                             [--frequency month|week|day] [--holidays US-CA | --holidays none]
                             [--events FILE] [--format json|csv]
 
-prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
+prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
-(CONTRACT §8): JSON is the total's document with `data.hierarchy` plus every series under
+(docs/api.md §8): JSON is the total's document with `data.hierarchy` plus every series under
 `series`; CSV is one line per series and horizon period. `--frequency` forecasts ISO weeks or days
 instead of months (the horizon's default and limits follow it); `--holidays` names the country
 (and subdivision) whose public holidays are known effects (default: $HOLIDAY_COUNTRY; `none`: off);

@@ -1,4 +1,4 @@
-"""API keys for every /api/ route (CONTRACT §2: API_KEYS).
+"""API keys for every /api/ route (docs/api.md §2: API_KEYS).
 
 No keys configured: no auth, and a warning at start-up. Keys configured: a request needs
 ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. The presented key is compared with every

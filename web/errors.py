@@ -1,4 +1,4 @@
-"""Errors to HTTP, in one place (CONTRACT §4, §7).
+"""Errors to HTTP, in one place (docs/api.md §4, §7).
 
 Routes raise the named errors of ``shared.contract.errors``, whose code decides the status
 (``shared.contract.errors.HTTP_STATUS``, the one map); broker and backend outages surface as the client

@@ -1,4 +1,4 @@
-"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (CONTRACT §4).
+"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (docs/api.md §4).
 
 It submits the default forecast (joining an identical job already in flight), waits for it up to
 LEGACY_WAIT_SECONDS, and answers in the original shape: the result document exactly as the worker

@@ -1,4 +1,4 @@
-"""Settings: read once, from the environment, into one typed object (CONTRACT §2).
+"""Settings: read once, from the environment, into one typed object (docs/api.md §2).
 
 Nothing reads ``os.environ`` at import time: processes call :meth:`Settings.from_env` in their
 factory, tests build :class:`Settings` explicitly.
@@ -50,11 +50,11 @@ class Settings:
     # All of one job's time on Laravel: pages, the client's retries and back-offs, and the
     # queue's re-runs of the job together. Past it the job ends upstream_unavailable.
     laravel_deadline_seconds: float = 60.0
-    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (CONTRACT §3, §8)
+    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (docs/api.md §3, §8)
 
     sales_timezone: str = "UTC"
     # Public holidays of this country (and subdivision: "US", "US-CA", "DE-BY") are known effects of
-    # every job that does not say otherwise (CONTRACT §10); None: no holidays unless a job asks.
+    # every job that does not say otherwise (docs/api.md §10); None: no holidays unless a job asks.
     holiday_country: str | None = None
 
     web_host: str = "127.0.0.1"
@@ -74,7 +74,7 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     callback_allowed_hosts: tuple[str, ...] = ()
     forecast_refresh_cron: str = "0 2 1 * *"
-    # Which frequencies' default forecasts the scheduled refresh recomputes (CONTRACT §10): months
+    # Which frequencies' default forecasts the scheduled refresh recomputes (docs/api.md §10): months
     # on FORECAST_REFRESH_CRON, weeks at 02:00 each Monday, days at 02:00 each day.
     forecast_refresh_frequencies: tuple[str, ...] = ("month",)
     max_body_bytes: int = 64 * 1024
@@ -86,7 +86,7 @@ class Settings:
     # than any job (a million rows with auto and its backtest take a few minutes).
     visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
-    # Grouped forecasts (CONTRACT §8): series per chunk task, and the most series one job may have.
+    # Grouped forecasts (docs/api.md §8): series per chunk task, and the most series one job may have.
     # 100 series are a few seconds of work: small enough that the workers finish a job together
     # (the last chunk is the only one some worker waits for), big enough that a chunk's own cost
     # (a message, the panel read once per process, its results in Redis) stays under 1 %.

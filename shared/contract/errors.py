@@ -1,4 +1,4 @@
-"""Every named error of the service, with its stable machine code (CONTRACT §7), in one module.
+"""Every named error of the service, with its stable machine code (docs/api.md §7), in one module.
 
 Every failure the service reports carries one of these codes, and :data:`HTTP_STATUS` is the one
 map from code to HTTP status: the web tier answers with it (web/errors.py), the worker stores the
@@ -22,7 +22,7 @@ class ErrorCode(StrEnum):
     BROKER_UNAVAILABLE = "broker_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
-    # Beyond CONTRACT §7's list, for an answer the contract leaves open (docs/architecture.md):
+    # Beyond the contract's first list, for answers it left open (docs/api.md §7 lists them all):
     ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
     HISTORY_UNAVAILABLE = "history_unavailable"
 

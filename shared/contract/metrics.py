@@ -1,4 +1,4 @@
-"""The accuracy figures whose formula the contract fixes (CONTRACT §5, §9), in one place.
+"""The accuracy figures whose formula the contract fixes (docs/api.md §5, §9), in one place.
 
 WAPE and ``model_accuracy`` are reported by the backtests (shared.engine), the grouped levels and
 the track record (shared.history, from sums its SQL computes): they all call these, so the three

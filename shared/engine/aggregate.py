@@ -1,4 +1,4 @@
-"""Transactions → a sales series per period plus the ``data_quality`` block (CONTRACT §5, §10).
+"""Transactions → a sales series per period plus the ``data_quality`` block (docs/api.md §5, §10).
 
 Periods are the job's frequency (:mod:`shared.contract.calendar`): calendar months, ISO weeks or
 days in the business's time zone. Their boundaries are computed once with zoneinfo
@@ -24,7 +24,7 @@ Which periods count (``start_date``/``end_date`` are inclusive local dates):
 Every fetched row is accounted for exactly once:
 ``rows_fetched == rows_used + sum(rows_rejected.values()) + duplicates``.
 
-History starts at the first period with a sale (CONTRACT §5): :func:`from_first_sale` drops the
+History starts at the first period with a sale (docs/api.md §5): :func:`from_first_sale` drops the
 empty periods before it, which a window reaching back before a young shop opened would otherwise
 present as real zeros, and lists them in ``data_quality.leading_empty_months`` (the name is the
 monthly one; it lists periods of the job's frequency). Empty periods after the first sale are real

@@ -1,4 +1,4 @@
-"""Holidays and the shop's own events, placed on the calendar's periods (CONTRACT §10).
+"""Holidays and the shop's own events, placed on the calendar's periods (docs/api.md §10).
 
 :func:`period_effects` names what falls in each period; it is the seam where known effects enter
 the engine. Today it names them for the horizon entries (``events``); the weekly and daily

@@ -1,4 +1,4 @@
-"""Forecasting many series and making them coherent (CONTRACT §8).
+"""Forecasting many series and making them coherent (docs/api.md §8).
 
 Three pure steps, so that a job can fan the middle one out over workers in chunks:
 

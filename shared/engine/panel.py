@@ -1,4 +1,4 @@
-"""Sale lines → the panel of every group at every level, per period of the job's frequency (CONTRACT §8, §10).
+"""Sale lines → the panel of every group at every level, per period of the job's frequency (docs/api.md §8, §10).
 
 For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (level 1),
 ``(f1, f2)`` (level 2), ...: each prefix of ``group_by`` is a level, and every group's parent is the

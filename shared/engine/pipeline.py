@@ -57,7 +57,7 @@ class SalesSource(Protocol):
 
 
 class LaravelSource:
-    """The Laravel REST API (CONTRACT §3)."""
+    """The Laravel REST API (docs/api.md §3)."""
 
     def __init__(self, client: LaravelClient, base_url: str) -> None:
         self.client = client
@@ -128,7 +128,7 @@ def data_fingerprint(series: PeriodSeries, request: ForecastRequest) -> str:
 
 def check_history(periods: list[str], request: ForecastRequest, what: str = "sales") -> None:
     """Raise :class:`InsufficientHistory` unless there are the frequency's minimum of complete
-    periods (3; 28 days) from the first sale on, whatever window was asked for (CONTRACT §5, §10)."""
+    periods (3; 28 days) from the first sale on, whatever window was asked for (docs/api.md §5, §10)."""
     spec = calendar.spec(request.frequency)
     need, noun = spec.min_history, spec.noun
     if len(periods) >= need:
@@ -204,7 +204,7 @@ def run_forecast(
     progress: ProgressCallback | None = None,
     deadline: Deadline | None = None,
 ) -> dict[str, Any]:
-    """Run one forecast and return the result document of CONTRACT §5 as JSON-safe data.
+    """Run one forecast and return the result document of docs/api.md §5 as JSON-safe data.
 
     ``deadline`` bounds the time spent fetching (LARAVEL_DEADLINE_SECONDS); none: no bound.
     """

@@ -1,4 +1,4 @@
-"""The result document's forecast block and actuals, built in one place (CONTRACT §5, §8, §10).
+"""The result document's forecast block and actuals, built in one place (docs/api.md §5, §8, §10).
 
 The single-series pipeline and every series of a grouped job describe their forecast with
 :func:`forecast_block`, and their history with :func:`actual_sales`: the same rounding, clipping,

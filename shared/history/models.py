@@ -46,7 +46,7 @@ class ForecastRow(Base):
     model: Mapped[str] = mapped_column(String(64))
     level: Mapped[float] = mapped_column(Float)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    # month, week or day (CONTRACT §10); every period below is a label of it.
+    # month, week or day (docs/api.md §10); every period below is a label of it.
     frequency: Mapped[str] = mapped_column(String(8), server_default="month")
     origin: Mapped[str] = mapped_column(String(10))  # the last complete period the model saw
     period: Mapped[str] = mapped_column(String(10))  # the period forecast: 2025-01, 2025-W03, 2025-01-15

@@ -113,7 +113,7 @@ def outbox_item(
     series: Iterable[Mapping[str, Any]] = (),
 ) -> str:
     """The outbox's JSON for a finished job: its id, what it fetched, its result document, and a
-    grouped job's series (CONTRACT §8's series shape; the total is the document's own)."""
+    grouped job's series (docs/api.md §8's series shape; the total is the document's own)."""
     grouped = [
         {
             "key": series_key(s["key"]),

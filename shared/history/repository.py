@@ -1,4 +1,4 @@
-"""Writing and reading the forecast history (CONTRACT §9), on SQLite or PostgreSQL.
+"""Writing and reading the forecast history (docs/api.md §9), on SQLite or PostgreSQL.
 
 Writing: :meth:`HistoryRepository.record` stores one publication in one transaction: all its
 series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT
@@ -7,7 +7,7 @@ saw, for the months that past forecasts are still waiting on, and fills in those
 actual, error and inside (PostgreSQL: one UPDATE ... FROM the COPYed actuals).
 
 Reading: :meth:`history` (newest first) and :meth:`track_record` (per periods ahead and level), each
-of one frequency (CONTRACT §10: monthly and weekly forecasts of a series are separate records).
+of one frequency (docs/api.md §10: monthly and weekly forecasts of a series are separate records).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""HTTP client for the Laravel sales API (CONTRACT §3).
+"""HTTP client for the Laravel sales API (docs/api.md §3).
 
 ``GET {base}{sales_path}?start_date=..&end_date=..&status=..&page=N`` with ``Accept: application/json``
 and the Bearer token when one is configured. Every paginator Laravel ships is understood:
@@ -158,7 +158,7 @@ class LaravelClient:
         """Every page for the filters, fed to ``builder.add_rows``; returns ``builder.finish()``.
 
         ``path`` (default: the sales path) names another endpoint with the same paginators, such
-        as the sale lines of CONTRACT §3. With a ``deadline``, all pages, retries and back-offs
+        as the sale lines of docs/api.md §3. With a ``deadline``, all pages, retries and back-offs
         together end by it.
         """
         endpoint = self._endpoint if path is None else self.base_url + "/" + path.lstrip("/")

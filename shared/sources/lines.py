@@ -1,4 +1,4 @@
-"""Sale lines → validated columns (CONTRACT §3, sale lines; §8).
+"""Sale lines → validated columns (docs/api.md §3, sale lines; §8).
 
 A sale line is ``{"id", "sale_id", "created_at", "line_total", "quantity", <group fields>...}``.
 Like the sales (:mod:`shared.sources.transactions`), each page is reduced at once to arrays and dropped:

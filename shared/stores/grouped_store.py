@@ -1,6 +1,6 @@
 """A grouped job's records in Redis: its panel, its chunks' results, and its finished series.
 
-A grouped forecast (CONTRACT §8) is one job spread over many Celery tasks: the job fetches the sale
+A grouped forecast (docs/api.md §8) is one job spread over many Celery tasks: the job fetches the sale
 lines once and builds the panel, each chunk task forecasts a slice of the series, and the last
 chunk to finish reconciles them all and publishes the result. Redis is the only meeting point,
 so every step of that is recorded here:

@@ -1,4 +1,4 @@
-"""Weekly and daily forecasts through the service (CONTRACT §10), single-series and grouped.
+"""Weekly and daily forecasts through the service (docs/api.md §10), single-series and grouped.
 
 The real processes (gunicorn, two Celery worker processes, an embedded Redis) and a Laravel-like
 server with the demo shop's sales and sale lines; the client only speaks HTTP.

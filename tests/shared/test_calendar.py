@@ -1,4 +1,4 @@
-"""CONTRACT §10, rule by rule: the calendar (labels, ISO weeks, windows, limits), the periods the
+"""docs/api.md §10, rule by rule: the calendar (labels, ISO weeks, windows, limits), the periods the
 aggregation builds for weeks and days (DST days, the period in progress, history from the first
 sale), the request's new fields and their 422s, insufficient_history per frequency."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CONTRACT §10 in the result documents: weekly and daily forecasts, single-series and grouped,
+"""docs/api.md §10 in the result documents: weekly and daily forecasts, single-series and grouped,
 their labels, the period in progress, holidays and events named in the horizon; every figure of a
 grouped result in the job's measure (§8); monthly documents as they always were."""
 from __future__ import annotations

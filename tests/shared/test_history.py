@@ -152,7 +152,7 @@ def test_an_unreachable_database_is_a_named_error_within_a_bound():
 
 
 def test_monthly_weekly_and_daily_records_of_a_series_are_kept_apart(repo):
-    """CONTRACT §10: the same shop's forecasts per frequency, each with its own labels and record."""
+    """docs/api.md §10: the same shop's forecasts per frequency, each with its own labels and record."""
     def of(frequency, *args, **kwargs):
         return Publication(**{**publication(*args, **kwargs).__dict__, "frequency": frequency})
 

@@ -1,4 +1,4 @@
-"""The forecast history and the actuals (CONTRACT §9).
+"""The forecast history and the actuals (docs/api.md §9).
 
 Revision ID: 0001
 Revises:

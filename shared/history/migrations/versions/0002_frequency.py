@@ -1,4 +1,4 @@
-"""Forecasts of every frequency (CONTRACT §10): a ``frequency`` column, and periods as long as a
+"""Forecasts of every frequency (docs/api.md §10): a ``frequency`` column, and periods as long as a
 day's label (``2025-01-15``; a week's is ``2025-W03``).
 
 Existing rows are monthly forecasts: the column's default says so. The actuals need no column of
