@@ -363,6 +363,14 @@ class HorizonPoint(BaseModel):
 
 
 class Metrics(BaseModel):
+    """The ``metrics`` block of a forecast: the backtest's report (shared.engine.backtest builds it).
+
+    Percentages (mape, smape, wape, interval_coverage) are in %. Every figure is None when the
+    history allowed no origin (backtest_origins == 0).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
     mae: float | None
     mape: float | None
     smape: float | None
@@ -370,6 +378,9 @@ class Metrics(BaseModel):
     wape: float | None
     backtest_origins: int
     interval_coverage: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
 
 
 class Forecast(BaseModel):

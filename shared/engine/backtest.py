@@ -6,14 +6,15 @@ M3 figures with exactly the code that produces a job's `forecast.metrics`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
+from shared.contract import metrics as contract_metrics
+from shared.contract.schema import Metrics
 from shared.engine.models import make_model
 
 __all__ = [
+    "NO_BACKTEST",
     "BacktestReport",
     "interval_coverage",
     "mae",
@@ -102,10 +103,7 @@ def mase(
 def wape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
     """Weighted absolute percentage error (%): sum|y-f| / sum|y|; None when every actual is 0."""
     a, f = _pair(actual, forecast)
-    total = float(np.sum(np.abs(a)))
-    if total <= 0:
-        return None
-    return 100.0 * float(np.sum(np.abs(a - f))) / total
+    return contract_metrics.wape_from_sums(float(np.sum(np.abs(a - f))), float(np.sum(np.abs(a))))
 
 
 def interval_coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
@@ -117,27 +115,13 @@ def interval_coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> 
     return 100.0 * float(np.mean((a >= lo) & (a <= hi)))
 
 
-@dataclass(frozen=True)
-class BacktestReport:
-    """Accuracy of one-step-ahead forecasts over a rolling-origin backtest.
-
-    Percentages (mape, smape, wape, interval_coverage) are in %. Every figure is None when the
-    history allowed no origin (backtest_origins == 0).
-    """
-
-    mae: float | None
-    mape: float | None
-    smape: float | None
-    mase: float | None
-    wape: float | None
-    backtest_origins: int
-    interval_coverage: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# One report for the backtest and the result's ``metrics`` block: the schema's model.
+BacktestReport = Metrics
 
 
-_EMPTY_REPORT = BacktestReport(None, None, None, None, None, 0, None)
+NO_BACKTEST = BacktestReport(
+    mae=None, mape=None, smape=None, mase=None, wape=None, backtest_origins=0, interval_coverage=None
+)
 
 
 def rolling_origin_backtest(
@@ -163,7 +147,7 @@ def rolling_origin_backtest(
     n = series.size
     first = max(min_train, n - max_origins)
     if n <= first:
-        return _EMPTY_REPORT
+        return NO_BACKTEST
     means, lows, highs = [], [], []
     for t in range(first, n):
         pred = make_model(model, season_length=season_length).fit(series[:t]).predict(1, level=level)
@@ -186,7 +170,6 @@ def rolling_origin_backtest(
 
 
 def model_accuracy(report: BacktestReport) -> float | None:
-    """`model_accuracy` of the result document: 100 - WAPE (%), clipped to [0, 100]."""
-    if report.wape is None:
-        return None
-    return float(min(100.0, max(0.0, 100.0 - report.wape)))
+    """`model_accuracy` of the result document: 100 - WAPE (%), clipped to [0, 100]
+    (shared.contract.metrics, the one formula)."""
+    return contract_metrics.model_accuracy(report.wape)

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from shared.engine.backtest import interval_coverage, mae, mape, mase, smape, wape
+from shared.engine.backtest import NO_BACKTEST, BacktestReport, interval_coverage, mae, mape, mase, smape, wape
 from shared.engine.intermittent import METHOD_FOR, DemandPattern, classify, mixture_interval, point_forecast
 from shared.engine.panel import Panel
 
@@ -335,19 +335,18 @@ def _finite(v: float | None) -> float | None:
 def series_metrics(panel: Panel, i: int, backtest: dict[str, Any] | None, season_length: int = 12) -> dict[str, Any]:
     """The §5 ``metrics`` block of series ``i`` from its one-origin holdout backtest."""
     if not backtest:
-        return {"mae": None, "mape": None, "smape": None, "mase": None, "wape": None,
-                "backtest_origins": 0, "interval_coverage": None}
+        return NO_BACKTEST.to_dict()
     f = np.asarray(backtest["forecast"], dtype=float)
     k = f.size
     y = panel.history(i)
     actual = y[-k:]
     insample = y[:-k]
-    return {
-        "mae": _finite(mae(actual, f)),
-        "mape": _finite(mape(actual, f)),
-        "smape": _finite(smape(actual, f)),
-        "mase": _finite(mase(actual, f, insample, season_length)) if insample.size else None,
-        "wape": _finite(wape(actual, f)),
-        "backtest_origins": 1,
-        "interval_coverage": _finite(interval_coverage(actual, np.asarray(backtest["low"]), np.asarray(backtest["high"]))),
-    }
+    return BacktestReport(
+        mae=_finite(mae(actual, f)),
+        mape=_finite(mape(actual, f)),
+        smape=_finite(smape(actual, f)),
+        mase=_finite(mase(actual, f, insample, season_length)) if insample.size else None,
+        wape=_finite(wape(actual, f)),
+        backtest_origins=1,
+        interval_coverage=_finite(interval_coverage(actual, np.asarray(backtest["low"]), np.asarray(backtest["high"]))),
+    ).to_dict()
