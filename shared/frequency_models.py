@@ -51,6 +51,7 @@ from shared.seasonality import DAYS_PER_YEAR, WEEKS_PER_YEAR, Frequency, Seasona
 __all__ = [
     "CALENDAR_MODEL_NAMES",
     "CalendarForecaster",
+    "closed_columns",
     "make_model",
 ]
 
@@ -198,6 +199,7 @@ class CalendarForecaster(Forecaster):
         members: Sequence[str] | None = None,
         penalty: np.ndarray | None = None,
         closable: np.ndarray | None = None,
+        closed: np.ndarray | None = None,
         name: str = "auto",
     ) -> None:
         freq = Frequency(frequency)
@@ -207,6 +209,7 @@ class CalendarForecaster(Forecaster):
         self.members = tuple(members) if members else self.AUTO_MEMBERS
         self.penalty = None if penalty is None else np.asarray(penalty, dtype=float)
         self.closable = None if closable is None else np.asarray(closable, dtype=bool)
+        self.closed = None if closed is None else np.asarray(closed, dtype=bool)
         self.name = name
         super().__init__(season_length=SETTINGS[freq].seasonal_naive)
 
@@ -230,19 +233,13 @@ class CalendarForecaster(Forecaster):
         return self
 
     def _closed_columns(self, y: np.ndarray, X: np.ndarray | None) -> np.ndarray:
-        if X is None or self.frequency is not Frequency.DAY or self.closable is None:
+        if X is None or self.frequency is not Frequency.DAY:
             return np.zeros(0 if X is None else X.shape[1], dtype=bool)
-        closable = self.closable[: X.shape[1]] if self.closable.size >= X.shape[1] else np.r_[
-            self.closable, np.zeros(X.shape[1] - self.closable.size, bool)]
-        out = np.zeros(X.shape[1], dtype=bool)
-        for j in np.flatnonzero(closable):
-            on = X[:, j] > 0
-            k = int(on.sum())
-            if k == 0 or np.any(y[on] != 0) or on.all():
-                continue
-            zero_share = float(np.mean(y[~on] == 0))
-            out[j] = zero_share**k < CLOSED_CHANCE
-        return out
+        if self.closed is not None:
+            return _fit_width(self.closed, X.shape[1])
+        if self.closable is None:
+            return np.zeros(X.shape[1], dtype=bool)
+        return closed_columns(y, X, self.closable)
 
     def _fit_calendar(self, y: np.ndarray, X: np.ndarray | None) -> None:
         s = SETTINGS[self.frequency]
@@ -394,6 +391,33 @@ class CalendarForecaster(Forecaster):
         return mean, low, high
 
 
+def _fit_width(flags: np.ndarray, width: int) -> np.ndarray:
+    flags = np.asarray(flags, dtype=bool)
+    return flags[:width] if flags.size >= width else np.r_[flags, np.zeros(width - flags.size, bool)]
+
+
+def closed_columns(y: np.ndarray, X: np.ndarray, closable: np.ndarray) -> np.ndarray:
+    """Per column of X: does it mark a day the shop is closed, judging by the history y?
+
+    A ``closable`` column is closed when y was 0 on every past day it was set and that is not
+    chance: (share of zero days elsewhere) ** (days it was set) < CLOSED_CHANCE. On a shop's total
+    one closed Christmas is enough; a product that sells one day in two needs five. The grouped
+    engine should decide on the total (or a store) and pass the answer to every series below it
+    (``make_model(..., closed=...)``): a single product cannot tell a closed day from a quiet one.
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    out = np.zeros(X.shape[1], dtype=bool)
+    for j in np.flatnonzero(_fit_width(closable, X.shape[1])):
+        on = X[:, j] > 0
+        k = int(on.sum())
+        if k == 0 or on.all() or np.any(y[on] != 0):
+            continue
+        zero_share = float(np.mean(y[~on] == 0))
+        out[j] = zero_share**k < CLOSED_CHANCE
+    return out
+
+
 class _SeasonalNaive(Forecaster):
     """Repeats the last week (days) or the last 52 weeks (weeks): the planner's "same day last week"."""
 
@@ -429,6 +453,7 @@ def make_model(
     effects: Effects | None = None,
     penalty: np.ndarray | None = None,
     closable: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
     season_length: int = 12,
 ) -> Forecaster:
     """An unfitted model by its public name for a frequency.
@@ -439,7 +464,8 @@ def make_model(
     supplies the per-column ``penalty`` and ``closable`` flags (or give them directly). The names:
     ``auto`` (the calibrated median), ``ets``/``theta``/``arima`` (that model alone on the same
     seasonally adjusted series, with its own intervals), ``seasonal_naive`` (same day last week;
-    same week 52 weeks ago) and ``linear``; these last two ignore X.
+    same week 52 weeks ago) and ``linear``; these last two ignore X. ``closed`` (per column) overrides
+    the model's own closed-day detection (see :func:`closed_columns`).
     """
     freq = Frequency(frequency)
     if freq is Frequency.MONTH:
@@ -449,9 +475,9 @@ def make_model(
     if effects is not None:
         penalty, closable = effects.penalty, effects.closable
     if name == "auto":
-        return CalendarForecaster(freq, penalty=penalty, closable=closable)
+        return CalendarForecaster(freq, penalty=penalty, closable=closable, closed=closed)
     if name in ("ets", "theta", "arima"):
-        return CalendarForecaster(freq, members=(name,), penalty=penalty, closable=closable, name=name)
+        return CalendarForecaster(freq, members=(name,), penalty=penalty, closable=closable, closed=closed, name=name)
     if name == "seasonal_naive":
         return _SeasonalNaive(season_length=SETTINGS[freq].seasonal_naive)
     return _Linear(season_length=SETTINGS[freq].seasonal_naive)
