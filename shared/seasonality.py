@@ -29,6 +29,7 @@ __all__ = [
     "Frequency",
     "SeasonalAdjustment",
     "fourier_terms",
+    "mase_lag",
     "season_lengths",
 ]
 
@@ -54,6 +55,11 @@ _SEASONS: dict[Frequency, tuple[float, ...]] = {
 def season_lengths(frequency: Frequency | str) -> tuple[float, ...]:
     """The seasonal periods of a frequency, shortest first: (12,), (52.18,), (7, 365.25)."""
     return _SEASONS[Frequency(frequency)]
+
+
+def mase_lag(frequency: Frequency | str) -> int:
+    """The seasonal-naive lag that scales MASE in a job's metrics: 12 months, 52 weeks, 7 days."""
+    return {Frequency.MONTH: 12, Frequency.WEEK: 52, Frequency.DAY: 7}[Frequency(frequency)]
 
 
 def fourier_terms(t: np.ndarray, period: float, k: int) -> np.ndarray:
