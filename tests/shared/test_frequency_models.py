@@ -217,3 +217,27 @@ def test_backtest_per_frequency() -> None:
     assert report.backtest_origins == 3 and report.wape is not None and report.mase is not None
     weekly = rolling_origin_backtest(_weekly(150, 5), "auto", max_origins=2, frequency="week")
     assert weekly.backtest_origins == 2
+
+
+def test_grouped_engine_forecasts_daily_series_with_effects() -> None:
+    from shared.hierarchy import forecast_chunk
+
+    y, eff, days = _daily_shop_series(n=730 + 28)
+    n = days.index(date(2025, 12, 20))
+    horizon = 28
+    eff = calendar_effects("day", days[: n + horizon], "DE", [])
+    product = np.where(np.arange(n) % 3 == 0, 1.0, 0.0)
+    items = [
+        {"index": 0, "y": y[:n].tolist(), "is_total": True},
+        {"index": 1, "y": product[-200:].tolist(), "is_total": False},  # first sold 200 days ago
+        {"index": 2, "y": [1.0, 0.0, 2.0], "is_total": False},  # too young for a model of its own
+    ]
+    closed = closed_columns(y[:n], eff.X[:n], eff.closable)
+    out = forecast_chunk(items, horizon=horizon, level=90.0, frequency="day", effects=eff, closed=closed)
+    christmas = days.index(date(2025, 12, 25)) - n
+    assert 0 <= christmas < horizon
+    assert out[0]["mean"][christmas] == 0 and out[0]["mean"][christmas - 1] > 50
+    assert out[0]["backtest"] is not None and len(out[0]["mean"]) == horizon
+    assert out[1]["mean"][christmas] == 0  # closed for every series below the total
+    assert out[1]["pattern"] == "intermittent" and "croston_sba" in out[1]["label"]
+    assert out[2]["method"] == "share_of_parent" and "3 days" in out[2]["label"]
