@@ -36,9 +36,10 @@ Weekly and daily (issue 25; shared/frequency_models.py):
 `m4-weekly`: the 359 weekly series of the M4 competition (benchmarks/data/, the published train
 and test files, gzipped), horizon 13, M4's own sMAPE and MASE (scaled by the in-sample lag-1
 naive error: M4 gives weekly data frequency 1). The models were tuned on the odd-numbered series
-(W1, W3, ...) only; the even ones are the independent check. `shop-daily`: the synthetic shop of
-local/daily_shop.py (three stores, 75 store×product series, public holidays of DE-BY and the shop's
-promotions), two years of history and 28 days ahead over Christmas and New Year; `auto` sees the
+(W1, W3, ...) only; the even ones are the independent check. `shop-daily`: five synthetic shops of
+local/daily_shop.py (seeds 25-29; each three stores, 75 store×product series, public holidays of
+DE-BY and the shop's promotions), two years of history and 28 days ahead over Christmas and New
+Year (five shops, because one total of 28 correlated days says little about an interval's cover); `auto` sees the
 holidays and events, the comparison models do not. MASE there is scaled by the in-sample
 seasonal-naive (lag 7) error. CPU seconds are the process's own (time.process_time) per series,
 with BLAS limited to one thread as in a worker process.
@@ -432,9 +433,17 @@ def shop_items(seed: int) -> tuple[dict[str, list[dict]], list[str]]:
     return out, named
 
 
-def shop_daily_main(jobs: int, seed: int = 25) -> int:
-    levels, named = shop_items(seed)
-    print(f"Sample shop (local/daily_shop.py, seed {seed}): 28 days ahead from 2025-12-15, jobs={jobs}")
+SHOP_SEEDS = (25, 26, 27, 28, 29)
+
+
+def shop_daily_main(jobs: int, seeds: tuple[int, ...] = SHOP_SEEDS) -> int:
+    levels: dict[str, list[dict]] = {}
+    for seed in seeds:
+        found, named = shop_items(seed)
+        for level, items in found.items():
+            levels.setdefault(level, []).extend(items)
+    print(f"Sample shops (local/daily_shop.py, seeds {', '.join(map(str, seeds))}; the daily interval calibration"
+          f" used seeds 7-10): 28 days ahead from 2025-12-15, jobs={jobs}")
     print("Horizon holidays and events: " + ", ".join(named))
     for level, items in levels.items():
         print(f"\n{level} level: {len(items)} series")

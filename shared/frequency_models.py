@@ -120,9 +120,11 @@ SETTINGS: dict[Frequency, _Settings] = {
         member_window=182,
         min_cycles=1.5,
         seasonal_naive=7,
-        scale=1.0,
-        growth=0.0,
-        df=1e6,
+        # Fitted on the sample shops of seeds 7-10 at three origins (December, September, April):
+        # 135 regular-path series (stores, totals, the few smooth products), 80.0 / 95.0 % there.
+        scale=1.05,
+        growth=-0.075,
+        df=4.0,
     ),
 }
 
