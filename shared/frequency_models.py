@@ -40,12 +40,13 @@ import warnings
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
+from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from shared import models as monthly
 from shared.effects import Effects
 from shared.intermittent import METHOD_FOR, DemandPattern, classify, mixture_interval, point_forecast
-from shared.models import Forecaster, Prediction, _check_horizon, _check_level, _RandomWalk, _z
+from shared.models import MAX_LEVEL, MIN_LEVEL, Forecaster, Prediction, SeasonalNaiveForecaster
 from shared.seasonality import DAYS_PER_YEAR, WEEKS_PER_YEAR, Frequency, SeasonalAdjustment
 
 __all__ = [
@@ -61,6 +62,43 @@ MIN_HISTORY = 3
 MIN_MEMBER_HISTORY = 7
 # A closed day must be unlikely to be a run of chance zeros (see the module docstring).
 CLOSED_CHANCE = 0.05
+
+
+def _z(level: float) -> float:
+    return float(norm.ppf(0.5 + level / 200.0))
+
+
+def _check_horizon(h: int) -> int:
+    if isinstance(h, bool) or int(h) != h or h < 1:
+        raise ValueError(f"h must be a positive integer, got {h!r}")
+    return int(h)
+
+
+def _check_level(level: float) -> float:
+    level = float(level)
+    if not (MIN_LEVEL <= level <= MAX_LEVEL):
+        raise ValueError(f"level must be between {MIN_LEVEL} and {MAX_LEVEL}, got {level}")
+    return level
+
+
+def _as_history(y: Any) -> np.ndarray:
+    series = np.asarray(y, dtype=float).ravel()
+    if series.size < MIN_HISTORY:
+        raise ValueError(f"need at least {MIN_HISTORY} observations, got {series.size}")
+    if not np.all(np.isfinite(series)):
+        raise ValueError("y must contain only finite numbers")
+    return series
+
+
+class _RandomWalk:
+    """The (seasonal) naive forecast with its textbook intervals: the monthly seasonal naive model."""
+
+    def __init__(self, y: np.ndarray, m: int) -> None:
+        self.model = SeasonalNaiveForecaster(season_length=m).fit(y)
+
+    def predict(self, h: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p = self.model.predict(h, level)
+        return p.mean, p.low, p.high
 
 
 class _Settings:
@@ -219,7 +257,7 @@ class CalendarForecaster(Forecaster):
 
     def fit(self, y: Any, X: np.ndarray | None = None) -> "CalendarForecaster":  # type: ignore[override]
         """Fit on the history ``y`` (n,) and, optionally, its regressor rows ``X`` (n, columns)."""
-        series = monthly._as_history(y)
+        series = _as_history(y)
         n = series.size
         if X is not None:
             X = np.asarray(X, dtype=float)
