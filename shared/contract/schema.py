@@ -48,7 +48,7 @@ GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 MAX_GROUP_FIELDS = 3
 DEFAULT_HISTORY_MONTHS = calendar.SPECS[Frequency.MONTH].default_window
 MAX_EVENTS = 500
-MAX_HOLIDAY_CODES = 5
+MAX_HOLIDAY_CODES = 1  # one calendar: a shop's country (and region); a list form for [] and symmetry
 MAX_EVENT_DAYS = 366  # an event longer than a year is not an event
 HOLIDAY_CODE_PATTERN = r"^[A-Za-z]{2}(-[A-Za-z0-9 ]{1,40})?$"  # the list decides; this is its shape
 # Control characters and lone surrogates have no business in any string field: they would travel
@@ -150,7 +150,7 @@ class ForecastRequest(BaseModel):
         None,
         max_length=MAX_HOLIDAY_CODES,
         description="Public holidays as known effects: a country code and optional subdivision "
-        "(\"US\", \"US-CA\", \"DE-BY\"), or a list of them; [] turns them off (default: HOLIDAY_COUNTRY).",
+        "(\"US\", \"US-CA\", \"DE-BY\"), alone or as a one-element list; [] turns them off (default: HOLIDAY_COUNTRY).",
     )
     events: list[Event] | None = Field(
         None, max_length=MAX_EVENTS, description="The shop's own known effects, past and future (at most 500)."

@@ -6,6 +6,7 @@ M3 figures with exactly the code that produces a job's `forecast.metrics`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -131,6 +132,10 @@ def rolling_origin_backtest(
     max_origins: int = 12,
     min_train: int = 3,
     season_length: int = 12,
+    frequency: str = "month",
+    X: np.ndarray | None = None,
+    effects: Any = None,
+    closed: np.ndarray | None = None,
 ) -> BacktestReport:
     """Refit `model` at each of the last `max_origins` points and forecast that point one step ahead.
 
@@ -138,7 +143,14 @@ def rolling_origin_backtest(
     lows are clipped at 0 before scoring, because that is what the service shows (sales are never
     negative), so the figures describe the numbers a user actually sees. MASE is scaled by the
     seasonal-naive error of the history before the first origin.
+
+    Weekly and daily series (``frequency`` "week" or "day"): the models of
+    :func:`shared.engine.frequency_models.make_model`, with the regressor rows ``X`` (one per point of y)
+    and the ``effects`` (or ``closed``) they were built with; MASE is then scaled by the lag of
+    :func:`shared.engine.seasonality.mase_lag` (52 weeks, 7 days) and ``season_length`` is not used.
     """
+    if frequency != "month":
+        return _calendar_backtest(y, model, level, max_origins, min_train, frequency, X, effects, closed)
     if max_origins < 1 or min_train < 3:
         raise ValueError("max_origins must be >= 1 and min_train >= 3")
     series = np.asarray(y, dtype=float).ravel()
@@ -163,6 +175,56 @@ def rolling_origin_backtest(
         mape=_finite_or_none(mape(actual, forecast)),
         smape=_finite_or_none(smape(actual, forecast)),
         mase=_finite_or_none(mase(actual, forecast, series[:first], season_length)),
+        wape=_finite_or_none(wape(actual, forecast)),
+        backtest_origins=int(actual.size),
+        interval_coverage=_finite_or_none(interval_coverage(actual, low, high)),
+    )
+
+
+def _calendar_backtest(
+    y: np.ndarray,
+    model: str,
+    level: float,
+    max_origins: int,
+    min_train: int,
+    frequency: str,
+    X: np.ndarray | None,
+    effects: Any,
+    closed: np.ndarray | None,
+) -> BacktestReport:
+    from shared.engine.frequency_models import make_model as make_calendar_model
+    from shared.engine.seasonality import mase_lag
+
+    if max_origins < 1 or min_train < 3:
+        raise ValueError("max_origins must be >= 1 and min_train >= 3")
+    series = np.asarray(y, dtype=float).ravel()
+    if not np.all(np.isfinite(series)):
+        raise ValueError("y must be finite")
+    n = series.size
+    if X is not None and np.asarray(X).shape[0] != n:
+        raise ValueError("X must have one row per point of y")
+    first = max(min_train, n - max_origins)
+    if n <= first:
+        return NO_BACKTEST
+    means, lows, highs = [], [], []
+    for t in range(first, n):
+        fitted = make_calendar_model(model, frequency, effects=effects, closed=closed)
+        if X is None:
+            pred = fitted.fit(series[:t]).predict(1, level=level)
+        else:
+            pred = fitted.fit(series[:t], X[:t]).predict(1, level=level, X_future=X[t : t + 1])
+        means.append(pred.mean[0])
+        lows.append(pred.low[0])
+        highs.append(pred.high[0])
+    actual = series[first:]
+    forecast = np.maximum(np.asarray(means), 0.0)
+    low = np.maximum(np.asarray(lows), 0.0)
+    high = np.asarray(highs)
+    return BacktestReport(
+        mae=_finite_or_none(mae(actual, forecast)),
+        mape=_finite_or_none(mape(actual, forecast)),
+        smape=_finite_or_none(smape(actual, forecast)),
+        mase=_finite_or_none(mase(actual, forecast, series[:first], mase_lag(frequency))),
         wape=_finite_or_none(wape(actual, forecast)),
         backtest_origins=int(actual.size),
         interval_coverage=_finite_or_none(interval_coverage(actual, low, high)),

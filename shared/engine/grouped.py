@@ -19,11 +19,14 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from shared.contract import clock
+from shared.contract import calendar, clock
+from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.metrics import model_accuracy, wape_from_sums
 from shared.contract.protocol import series_csv_url, series_url
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, ResultDocument, SeriesForecast, Stage
+from shared.engine.effects import request_effects
+from shared.engine.frequency_models import closed_columns
 from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
 from shared.engine.models import MODEL_VERSION, season_length_for
 from shared.engine.panel import Panel, build_panel
@@ -229,6 +232,29 @@ def assemble(
     return GroupedResult(document=document, series=series)
 
 
+def chunk_options(panel: Panel, request: ForecastRequest) -> dict[str, Any]:
+    """The keyword arguments of :func:`shared.engine.hierarchy.forecast_chunk` for this job: the
+    model, and for weekly and daily panels the frequency, the known effects over the panel's
+    periods and the horizon (every series takes its rows from them), and which holidays and
+    events close the shop, decided once on the total (a single product cannot tell)."""
+    options: dict[str, Any] = {
+        "horizon": request.horizon, "level": float(request.level), "model": request.model,
+        "season_length": season_length_for(panel.frequency),
+    }
+    if panel.frequency is Frequency.MONTH:
+        return options
+    T = len(panel.periods)
+    effects = None
+    closed = None
+    if T:
+        first = calendar.parse_label(panel.periods[0], panel.frequency)
+        effects = request_effects(panel.frequency, first, T + request.horizon, request.holidays, request.events)
+    if effects is not None and len(panel) and panel.frequency is Frequency.DAY:
+        s0 = int(panel.start[0])
+        closed = closed_columns(panel.values[0, s0:], effects.X[s0:T], effects.closable)
+    return {**options, "frequency": str(panel.frequency), "effects": effects, "closed": closed}
+
+
 def fetch_panel(
     request: ForecastRequest,
     source: LineSource,
@@ -280,16 +306,12 @@ def run_grouped_forecast(
     panel = fetch_panel(request, source, timezone=timezone, today=today, report=report)
 
     items = series_inputs(panel)
+    options = chunk_options(panel, request)
     results: list[dict[str, Any]] = []
     span = STAGE_PERCENT[Stage.PREDICTING] - STAGE_PERCENT[Stage.TRAINING]
     for lo in range(0, len(items), chunk_size):
         report(Stage.TRAINING, STAGE_PERCENT[Stage.TRAINING] + int(span * lo / max(len(items), 1)))
-        results.extend(
-            forecast_chunk(
-                items[lo : lo + chunk_size], horizon=request.horizon, level=float(request.level), model=request.model,
-                season_length=season_length_for(request.frequency),
-            )
-        )
+        results.extend(forecast_chunk(items[lo : lo + chunk_size], **options))
     report(Stage.PREDICTING, STAGE_PERCENT[Stage.PREDICTING])
     return assemble(panel, request, results, reconciliation=reconciliation, task_id=task_id, source_name=source.name)
 

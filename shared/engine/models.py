@@ -528,17 +528,10 @@ assert tuple(_MODELS) == MODEL_NAMES
 
 
 def season_length_for(frequency: Frequency | str) -> int:
-    """The season length a frequency's models use: 12 months; 52 weeks and 7 days for now.
-
-    The seam where the weekly and daily models plug in (with :func:`model_for`): yearly
-    seasonality of 52.18 weeks, and the week and the year for days (docs/api.md §10).
-    """
+    """The seasonal lag of a frequency: 12 months, 52 weeks, 7 days (the monthly models' season,
+    the seasonal-naive lag and MASE's scale). Weekly and daily models have seasons of their own
+    (52.18 weeks; 7 and 365.25 days): shared.engine.frequency_models.make_model, the seam."""
     return calendar.spec(frequency).season_length
-
-
-def model_for(name: str, frequency: Frequency | str) -> Forecaster:
-    """An unfitted model by its public name, for the frequency's series."""
-    return make_model(name, season_length=season_length_for(frequency))
 
 
 def make_model(name: str, season_length: int = 12) -> Forecaster:

@@ -25,8 +25,10 @@ from shared.contract.errors import InsufficientHistory
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage
 from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
 from shared.engine.backtest import BacktestReport, rolling_origin_backtest
+from shared.engine.effects import Effects, request_effects
+from shared.engine.frequency_models import make_model as model_for  # every frequency's models: the seam
 from shared.engine.model_store import ModelStore
-from shared.engine.models import MODEL_VERSION, model_for, season_length_for
+from shared.engine.models import MODEL_VERSION, season_length_for
 from shared.engine.result import actual_sales, forecast_block, horizon_effects, pct_change  # noqa: F401 (pct_change: re-exported)
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
@@ -100,14 +102,19 @@ class FittedBundle:
     backtests: dict[float, BacktestReport]
 
 
-def series_key(series: PeriodSeries, model: str) -> str:
-    """Identifies a fitted model: the series (its periods, to the cent) and the model's name."""
+def series_key(series: PeriodSeries, request: ForecastRequest) -> str:
+    """Identifies a fitted model: the series (its periods, to the cent) and the model's name; for
+    weekly and daily ones also what their regressors are made of (holidays, events, the horizon
+    their columns were laid out over)."""
     cents = np.round(series.totals * 100).astype(np.int64)
-    # The period labels already tell the frequencies apart; the season length is the model's.
-    season = season_length_for(series.frequency)
+    # The period labels already tell the frequencies apart.
+    effects = (
+        {"horizon": request.horizon, **{k: v for k, v in request.cache_params().items() if k in ("holidays", "events")}}
+        if series.frequency is not Frequency.MONTH
+        else {}
+    )
     blob = json.dumps(
-        {"periods": series.periods, "cents": cents.tolist(), "model": model, "version": MODEL_VERSION,
-         **({"season_length": season} if series.frequency is not Frequency.MONTH else {})},
+        {"periods": series.periods, "cents": cents.tolist(), "model": request.model, "version": MODEL_VERSION, **effects},
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
@@ -119,7 +126,7 @@ def data_fingerprint(series: PeriodSeries, request: ForecastRequest) -> str:
     # are: leaving them out lets a request on the 2nd reuse the refresh computed on the 1st.
     params = {k: v for k, v in request.cache_params().items() if k not in ("start_date", "end_date")}
     blob = json.dumps(
-        {"series": series_key(series, request.model), "params": params},
+        {"series": series_key(series, request), "params": params},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -152,12 +159,16 @@ def _fit_bundle(
     progress: ProgressCallback,
 ) -> FittedBundle:
     """The stored fit for this series when there is one (not on refresh), else a new one, stored."""
-    key = series_key(series, request.model)
+    key = series_key(series, request)
     bundle = store.load(key, MODEL_VERSION) if store and not request.refresh else None
     changed = False
+    effects = _effects(series, request)
+    X = None if effects is None else effects.X[: len(series)]
     if not isinstance(bundle, FittedBundle):
         progress(Stage.TRAINING, STAGE_PERCENT[Stage.TRAINING])
-        bundle = FittedBundle(model=model_for(request.model, series.frequency).fit(series.totals), backtests={})
+        model = model_for(request.model, series.frequency, effects=effects, season_length=season_length_for(series.frequency))
+        fitted = model.fit(series.totals) if X is None else model.fit(series.totals, X)
+        bundle = FittedBundle(model=fitted, backtests={})
         changed = True
     level = float(request.level)
     if level not in bundle.backtests:
@@ -165,6 +176,7 @@ def _fit_bundle(
         bundle.backtests[level] = rolling_origin_backtest(
             series.totals, request.model, level=level, max_origins=BACKTEST_ORIGINS,
             season_length=season_length_for(series.frequency),
+            **({} if series.frequency is Frequency.MONTH else {"frequency": str(series.frequency), "X": X, "effects": effects}),
         )
         changed = True
     if store and changed:
@@ -175,9 +187,22 @@ def _fit_bundle(
     return bundle
 
 
+def _effects(series: PeriodSeries, request: ForecastRequest) -> Effects | None:
+    """A weekly or daily series' known effects over its history and the horizon (monthly models
+    take none: their holidays only name the horizon's entries)."""
+    if series.frequency is Frequency.MONTH or not series.periods:
+        return None
+    first = calendar.parse_label(series.periods[0], series.frequency)
+    return request_effects(series.frequency, first, len(series) + request.horizon, request.holidays, request.events)
+
+
 def _forecast_block(series: PeriodSeries, request: ForecastRequest, bundle: FittedBundle) -> dict[str, Any]:
     level = float(request.level)
-    prediction = bundle.model.predict(request.horizon, level=level)
+    effects = _effects(series, request)
+    if effects is None:
+        prediction = bundle.model.predict(request.horizon, level=level)
+    else:
+        prediction = bundle.model.predict(request.horizon, level=level, X_future=effects.X[len(series) :])
     return forecast_block(
         frequency=series.frequency,
         history=series.totals,

@@ -14,7 +14,7 @@ from shared.contract import calendar
 from shared.contract.calendar import Frequency
 from shared.contract.metrics import model_accuracy
 from shared.contract.schema import ActualSale, Forecast, ForecastRequest, HorizonPoint, Metrics
-from shared.engine.effects import period_effects
+from shared.engine.effects import request_effects
 
 
 def r2(value: float) -> float:
@@ -38,10 +38,9 @@ def clip_interval(mean: Any, low: Any, high: Any) -> tuple[np.ndarray, np.ndarra
 def horizon_effects(request: ForecastRequest, last_period: str, horizon: int) -> list[list[str]] | None:
     """The names of the holidays and events in each horizon period; None when the job has neither
     (horizon entries then carry no ``events``, as monthly results always did)."""
-    if not (request.holidays or request.events):
-        return None
     first = calendar.parse_label(last_period, request.frequency) + 1
-    return period_effects(request.frequency, first, horizon, request.holidays or [], request.events or [])
+    effects = request_effects(request.frequency, first, horizon, request.holidays, request.events)
+    return None if effects is None else effects.names
 
 
 def forecast_block(

@@ -140,8 +140,8 @@ def test_a_resolved_request_resolves_to_itself():
         ({"frequency": "day", "horizon": 0}, "horizon"),
         ({"holidays": "XX"}, "holidays"),
         ({"holidays": "US-ZZ"}, "holidays"),
-        ({"holidays": ["US", 3]}, "holidays.1"),
-        ({"holidays": ["US", "DE", "FR", "GB", "IT", "ES"]}, "holidays"),
+        ({"holidays": [3]}, "holidays.0"),
+        ({"holidays": ["US", "DE"]}, "holidays"),
         ({"events": {"name": "x"}}, "events"),
         ({"events": [{"start": "2025-01-01"}]}, "events.0.name"),
         ({"events": [{"name": "", "start": "2025-01-01"}]}, "events.0.name"),
@@ -166,7 +166,7 @@ def test_horizon_limits_per_frequency(frequency, limit):
 
 def test_holiday_codes_are_canonical_and_default_to_the_setting():
     assert ForecastRequest.parse({"holidays": "us-ca"}).holidays == ["US-CA"]
-    assert ForecastRequest.parse({"holidays": ["DE-BY", "de-by"]}).holidays == ["DE-BY"]
+    assert ForecastRequest.parse({"holidays": ["de-by"]}).holidays == ["DE-BY"]
     assert ForecastRequest.parse({}).resolved(TODAY, "GB").holidays == ["GB"]
     assert ForecastRequest.parse({"holidays": []}).resolved(TODAY, "GB").holidays == []  # [] turns them off
     assert ForecastRequest.parse({}).resolved(TODAY).holidays == []

@@ -83,7 +83,7 @@ def test_fitted_models_are_reused_while_the_data_is_unchanged(tmp_path, monkeypa
     import shared.engine.pipeline as pipeline
 
     original = pipeline.model_for
-    monkeypatch.setattr(pipeline, "model_for", lambda name, frequency: fits.append(name) or original(name, frequency))
+    monkeypatch.setattr(pipeline, "model_for", lambda name, frequency, **kw: fits.append(name) or original(name, frequency, **kw))
     second = run(model_store=store)
     assert fits == []  # loaded from the signed file, not re-fitted
     assert second["data"]["forecast"] == first["data"]["forecast"]
