@@ -485,6 +485,7 @@ class Hierarchy(BaseModel):
 
 class SeriesPoint(BaseModel):
     period: str
+    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
     value: float
 
 

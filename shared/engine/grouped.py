@@ -31,7 +31,7 @@ from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, 
 from shared.engine.models import MODEL_VERSION, season_length_for
 from shared.engine.panel import Panel, build_panel
 from shared.engine.pipeline import ProgressCallback, check_history
-from shared.engine.result import actual_sales, forecast_block, horizon_effects, r2
+from shared.engine.result import actual_sales, forecast_block, horizon_effects, series_actual
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
@@ -177,7 +177,7 @@ def assemble(
             {
                 "key": panel.keys[i],
                 "level": int(panel.level[i]),
-                "actual": [{"period": p, "value": r2(v)} for p, v in zip(panel.periods[s:], y)],
+                "actual": series_actual(panel.frequency, panel.periods[s:], y),
                 "forecast": _forecast_block(panel, rec, i, level, all_metrics[i], effects),
                 "data_quality": {
                     "lines_used": int(panel.lines[i]),

@@ -13,7 +13,7 @@ import numpy as np
 from shared.contract import calendar
 from shared.contract.calendar import Frequency
 from shared.contract.metrics import model_accuracy
-from shared.contract.schema import ActualSale, Forecast, ForecastRequest, HorizonPoint, Metrics
+from shared.contract.schema import ActualSale, Forecast, ForecastRequest, HorizonPoint, Metrics, SeriesPoint
 from shared.engine.effects import request_effects
 
 
@@ -96,6 +96,18 @@ def forecast_block(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def series_actual(frequency: Frequency | str, periods: Sequence[str], values: Sequence[float]) -> list[dict[str, Any]]:
+    """A grouped series' ``actual``: ``{"period", "value"}`` per complete period (weekly: ``start`` too)."""
+    f = Frequency(frequency)
+    weekly = f is Frequency.WEEK
+    return [
+        SeriesPoint(
+            period=p, start=calendar.period_start(calendar.parse_label(p, f), f) if weekly else None, value=r2(v)
+        ).model_dump(mode="json")
+        for p, v in zip(periods, values)
+    ]
 
 
 def actual_sales(

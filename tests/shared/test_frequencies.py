@@ -99,6 +99,7 @@ def test_grouped_weekly(lines):
     for s in result.series:
         assert [h["period"] for h in s["forecast"]["horizon"]] == ["2026-W48", "2026-W49", "2026-W50", "2026-W51"]
         assert s["forecast"]["horizon"][0]["start"] == "2026-11-23"
+        assert s["actual"][-1]["start"] == "2026-11-16" and s["actual"][-1]["period"] == "2026-W47"
         assert all(calendar.parse_label(a["period"], "week") for a in s["actual"])
     # Coherent per week: the categories add up to the total.
     total = result.series[0]["forecast"]["horizon"]
