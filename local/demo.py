@@ -193,6 +193,10 @@ def demo_start(today: date) -> date:
 
 @dataclass(frozen=True)
 class DemoProduct:
+    """One product of the demo catalogue: its popularity relative to the others, its seasonal pattern,
+    and, for the launched or discontinued ones, how many months before ``today``'s month it first or
+    last sold."""
+
     product_id: int
     sku: str
     category: str | None

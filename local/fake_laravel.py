@@ -63,6 +63,9 @@ class Faults:
 
 @dataclass(frozen=True)
 class RequestRecord:
+    """One request the fake served: path, query (the last value of each name), the status it answered,
+    and the raw Authorization header (None when absent), for tests to assert on."""
+
     path: str
     query: dict[str, str]
     status: int
@@ -202,6 +205,8 @@ class FakeLaravel:
             server.server_close()
 
     def stop(self) -> None:
+        """Stop serving, close kept-alive connections so clients see the server down, and join the
+        thread; safe to call twice."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -457,6 +462,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m local.fake_laravel --demo``: serve the demo sales and sale lines until SIGTERM or
+    Ctrl-C (the local runner's demo source); anything but ``--demo`` is a usage error."""
     parser = argparse.ArgumentParser(description="Serve sales like the Laravel API does.")
     parser.add_argument("--demo", action="store_true", help="serve the bundled demo sales history")
     parser.add_argument("--host", default="127.0.0.1")

@@ -138,6 +138,9 @@ def _holidays(value: str | None) -> list[str] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``sales-forecast forecast`` command: print the result document (or CSV) to stdout; on error,
+    a JSON error object on stderr and exit status 2 for an invalid request or bad input, 1 for
+    anything else the service names."""
     from shared.contract.config import Settings
 
     args = _parser().parse_args(argv)

@@ -27,6 +27,9 @@ QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model", "frequenc
 
 @bp.get("/api/sales-forecast")
 def sales_forecast() -> Response:
+    """Submit (or join) the default forecast with the query's parameters and wait up to
+    LEGACY_WAIT_SECONDS: 200 with the bare result document, the failure's error body and status, or
+    202 with the task id if it is still running."""
     query = {name: request.args[name] for name in QUERY_FIELDS if name in request.args}
     svc = service()
     req = parse_request(query, svc.settings.effective_callback_hosts)

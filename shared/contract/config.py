@@ -39,6 +39,9 @@ DEFAULT_DATABASE_URL = "sqlite:///var/history.sqlite3"
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of the service, immutable; build with :meth:`from_env` in a process's factory or
+    explicitly in tests. Secrets are kept out of ``repr`` so a logged Settings leaks none."""
+
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str | None = None
     result_backend: str | None = None
@@ -110,14 +113,17 @@ class Settings:
 
     @property
     def celery_broker_url(self) -> str:
+        """CELERY_BROKER_URL, or REDIS_URL when unset (one Redis serves as broker by default)."""
         return self.broker_url or self.redis_url
 
     @property
     def celery_result_backend(self) -> str:
+        """CELERY_RESULT_BACKEND, or REDIS_URL when unset: where ``celery-task-meta-<id>`` keys live."""
         return self.result_backend or self.redis_url
 
     @property
     def effective_database_url(self) -> str:
+        """DATABASE_URL, or the SQLite file ``var/history.sqlite3`` (relative to the working directory)."""
         return self.database_url or DEFAULT_DATABASE_URL
 
     @property
@@ -138,10 +144,15 @@ class Settings:
         return ()
 
     def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with ``changes`` applied (field names as keyword arguments); the original is frozen,
+        so this is how the CLI and tests derive variants."""
         return replace(self, **changes)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Settings read from ``environ`` (default ``os.environ``), an empty value counting as unset.
+        Numbers are converted here, so a malformed one raises ``ValueError`` at start-up, not
+        mid-job."""
         env = os.environ if environ is None else environ
         defaults = cls()
 

@@ -12,6 +12,9 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
+    """The stable machine codes of CONTRACT §7 (plus two the contract leaves open): what clients and
+    stored FAILURE results carry, so values must never change."""
+
     INVALID_REQUEST = "invalid_request"
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not_found"
@@ -46,6 +49,8 @@ class ForecastError(Exception):
         return (self.__class__, (self.message,), {"field": self.field})
 
     def to_dict(self) -> dict[str, str]:
+        """The error as a response body: ``code`` and ``message``, plus ``field`` when the error names
+        the offending request field."""
         out = {"code": str(self.code), "message": self.message}
         if self.field:
             out["field"] = self.field

@@ -48,6 +48,8 @@ FINAL_STATES = frozenset({CeleryState.SUCCESS, CeleryState.FAILURE, CeleryState.
 
 
 def result_key(task_id: str) -> str:
+    """The Redis key under which Celery's result backend stores a task's meta
+    (``celery-task-meta-<id>``), which a Laravel app reads directly (CONTRACT §6)."""
     return f"{RESULT_KEY_PREFIX}{task_id}"
 
 

@@ -48,6 +48,9 @@ DENSE_LIMIT = 2000
 
 
 class Reconciliation(StrEnum):
+    """How :func:`reconcile` makes base forecasts coherent (the values are hierarchicalforecast's method
+    names). ``auto`` is bottom_up; a method that fails falls back to wls_struct, then bottom_up."""
+
     BOTTOM_UP = "bottom_up"
     OLS = "ols"
     WLS_STRUCT = "wls_struct"

@@ -27,6 +27,9 @@ def series_key(fields: Mapping[str, Any] | None) -> str:
 
 @dataclass(frozen=True)
 class HorizonMonth:
+    """One forecast month of a series: ``period`` (``YYYY-MM``), the point forecast and the interval's
+    ``low``/``high`` bounds at the publication's confidence level."""
+
     period: str
     forecast: float
     low: float

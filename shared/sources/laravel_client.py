@@ -53,9 +53,11 @@ T = TypeVar("T", covariant=True)
 class PageSink(Protocol[T]):
     """What pages are fed to: sales columns, or sale lines (shared.sources.lines)."""
 
-    def add_rows(self, rows: list[Any]) -> None: ...
+    def add_rows(self, rows: list[Any]) -> None:
+        """Take one page's ``data`` rows as decoded from JSON; the page may then be dropped."""
 
-    def finish(self) -> T: ...
+    def finish(self) -> T:
+        """What all the pages made, once the last page is in (called once per fetch)."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
 _FILTER_KEYS = ("start_date", "end_date", "status")

@@ -224,6 +224,8 @@ class LineBuilder:
         return remap[page_codes]
 
     def finish(self) -> LineColumns:
+        """The parsed lines as :class:`LineColumns` (global codes per group field, rejection counts);
+        the parts are released, so call it once, after the last page."""
         def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 

@@ -83,6 +83,7 @@ class TransactionColumns:
 
     @classmethod
     def empty(cls) -> "TransactionColumns":
+        """Columns with no rows (and nothing fetched or rejected), of the dtypes aggregation expects."""
         z = np.zeros(0, dtype=np.int64)
         return cls(ids=z, ts_ns=z.copy(), cents=z.copy(), rows_fetched=0, rejected={})
 
@@ -352,6 +353,8 @@ class ColumnBuilder:
 
     # ------------------------------------------------------------------ output
     def finish(self) -> TransactionColumns:
+        """The parsed rows as :class:`TransactionColumns`, after settling rejected rows whose id repeats
+        into duplicates (CONTRACT §3); the parts are released, so call it once, after the last page."""
         def cat(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
