@@ -30,6 +30,8 @@ from shared.contract.calendar import Frequency, parse_label
 from shared.contract.calendar import label as period_label
 from shared.history.records import Publication
 
+# Alerts raised, by kind, counted by the workers in Redis and reported by the web's /metrics.
+ALERT_STATS_KEY = "sf:alerts:stats"
 # "A year before", in periods of each frequency: days go back 364, so a Saturday meets a Saturday.
 YEAR_LAG = {Frequency.MONTH: 12, Frequency.WEEK: 52, Frequency.DAY: 364}
 
