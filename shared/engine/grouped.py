@@ -25,6 +25,7 @@ from shared.contract.config import Settings
 from shared.contract.metrics import model_accuracy, wape_from_sums
 from shared.contract.protocol import series_csv_url, series_url
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, ResultDocument, SeriesForecast, Stage
+from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.effects import request_effects
 from shared.engine.frequency_models import closed_columns
 from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
@@ -169,6 +170,7 @@ def assemble(
     effects = horizon_effects(request, panel.periods[-1], request.horizon)
     season = season_length_for(panel.frequency)
     all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
+    known = known_periods(request, panel.periods)
     series: list[dict[str, Any]] = []
     for i in range(len(panel)):
         s = int(panel.start[i])
@@ -179,6 +181,7 @@ def assemble(
                 "level": int(panel.level[i]),
                 "actual": series_actual(panel.frequency, panel.periods[s:], y),
                 "forecast": _forecast_block(panel, rec, i, level, all_metrics[i], effects),
+                "anomalies": find_anomalies(y, panel.periods[s:], season, known),
                 "data_quality": {
                     "lines_used": int(panel.lines[i]),
                     "first_period": panel.periods[s] if s < len(panel.periods) else None,
@@ -215,6 +218,7 @@ def assemble(
                 panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:]
             ),
             "forecast": series[0]["forecast"],
+            "anomalies": series[0]["anomalies"],
             "data_quality": dq,
             "meta": {
                 "task_id": task_id,
