@@ -244,7 +244,10 @@ def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
                 tag="forecasts",
                 operation_id="cancelForecast",
                 summary="Cancel a job that has not finished",
-                description="A queued job is cancelled at once; a running one stops at its next stage.",
+                description="The cancel is final once accepted: the job reads REVOKED (error `cancelled`) from "
+                "this answer on, in the status document and in the result key. A running job stops at its next "
+                "Laravel page, retry or back-off, or its next stage (a grouped job: its next chunk), and nothing "
+                "it computes afterwards is stored, cached, written to the history or sent as a result webhook.",
                 responses={"202": json_response("TaskStatus", "Cancellation requested; the status document.")},
                 errors=(404, 409, 503),
             ),

@@ -160,6 +160,11 @@ def _fan_in(task: Any, ctx: WorkerContext, store: GroupedStore, plan: Plan) -> N
     results = store.chunk_results(plan)
     grouped = assemble(panel, request, results, task_id=plan.job_id, source_name=plan.source)
     reconciled = time.perf_counter()
+    if ctx.jobs.is_cancelled(plan.job_id):  # cancelled meanwhile: nothing published or cached
+        _end(task, plan, CeleryState.REVOKED, None)
+        store.clear_work(plan.job_id)
+        _panels.pop(plan.job_id, None)
+        return
     store.publish(plan.job_id, plan.fingerprint, grouped.series)
     ctx.cache.set(f"grouped:{plan.fingerprint}", grouped.document)
     _end(task, plan, CeleryState.SUCCESS, grouped.document)
@@ -181,7 +186,7 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
     if plan is None:
         log.warning("chunk %d/%d of %s: the job's plan is gone (finished or expired); nothing to do", k + 1, n, job_id)
         return "gone"
-    if ctx.jobs.is_cancelled(job_id):
+    if ctx.jobs.is_cancelled(job_id):  # checked again before the fan-in publishes anything
         if store.claim_finalize(job_id):  # the first chunk to see the flag ends the job
             _end(self, plan, CeleryState.REVOKED, None)
             store.clear_work(job_id)

@@ -153,13 +153,19 @@ def test_cancel_a_queued_job(web_client, web_redis, web_celery):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_finished"
 
 
-def test_cancel_a_running_job_sets_the_flag_only(web_client, web_redis, web_celery):
+def test_cancel_a_running_job_is_revoked_at_once(web_client, web_redis, web_celery):
     task_id = web_client.post("/api/v1/forecasts", json={}).get_json()["task_id"]
     web_celery.backend.store_result(task_id, {"stage": "fetching", "percent": 10}, "PROGRESS")
     response = web_client.delete(f"/api/v1/forecasts/{task_id}")
     assert response.status_code == 202
-    assert response.get_json()["status"] == "PROGRESS"  # the worker stops at its next stage
+    # The cancel is final once accepted; the worker stops at its next page, retry or stage.
+    assert response.get_json()["status"] == "REVOKED"
+    assert response.get_json()["error"]["code"] == "cancelled"
     assert JobStore(web_redis).is_cancelled(task_id)
+    assert json.loads(web_redis.get(f"celery-task-meta-{task_id}"))["status"] == "REVOKED"
+    # A worker that still reports progress (racing the cancel) does not bring it back.
+    web_celery.backend.store_result(task_id, {"stage": "fetching", "percent": 20}, "PROGRESS")
+    assert web_client.get(f"/api/v1/forecasts/{task_id}").get_json()["status"] == "REVOKED"
 
 
 def test_cancel_a_finished_job_is_409(web_client, web_celery):
