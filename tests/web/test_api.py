@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from shared.contract.protocol import FORECAST_TASK
 from shared.contract.schema import months_before
 from shared.stores.jobs import JobStore
@@ -209,3 +211,21 @@ def test_an_unexpected_error_is_a_500_json_without_details(make_web_app, monkeyp
     assert response.status_code == 500
     assert response.get_json() == {"status": "error", "error": {"code": "internal_error", "message": "internal error"}}
     assert "secret internals" in caplog.text  # logged with its traceback, not sent
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [({"start_date": 0}, "start_date"), ({"end_date": 1735689600}, "end_date"), ({"horizon": "3.0"}, "horizon"),
+     ({"level": "9e1"}, "level"), ({"horizon": True}, "horizon")],
+)
+def test_wrong_types_are_422_naming_the_field(web_client, body, field):
+    response = web_client.post("/api/v1/forecasts", json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"] == {
+        "code": "invalid_request", "message": response.get_json()["error"]["message"], "field": field,
+    }
+
+
+def test_numbers_as_strings_are_accepted(web_client, web_redis):
+    response = web_client.post("/api/v1/forecasts", json={"horizon": "6", "level": "97.5"})
+    assert response.status_code == 202, response.get_data(as_text=True)
