@@ -23,7 +23,14 @@ from shared.contract import clock
 from shared.contract.config import Settings
 from shared.contract.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
 from shared.contract.protocol import FORECAST_TASK, CeleryState
-from shared.contract.schema import TERMINAL, ForecastRequest, JobStatus, SubmissionOutcome, TaskStatus
+from shared.contract.schema import (
+    GROUPED_FORECASTING_PERCENT,
+    TERMINAL,
+    ForecastRequest,
+    JobStatus,
+    SubmissionOutcome,
+    TaskStatus,
+)
 from shared.contract.status import build_status, failure_error, is_terminal, job_status, read_meta
 from shared.stores.grouped_store import GroupedStore
 from shared.stores.jobs import JobStore
@@ -35,8 +42,6 @@ log = logging.getLogger(__name__)
 
 MAX_TASK_ID_LENGTH = 255
 POLL_INTERVAL_SECONDS = 0.1
-# Where a grouped job's forecasting runs, in percent of the job: fetch and panel before, fan-in after.
-GROUPED_PERCENT = (50, 95)
 
 
 @dataclass
@@ -194,8 +199,8 @@ class ForecastService:
         if counted is None:
             return
         done, total = counted
-        span = GROUPED_PERCENT[1] - GROUPED_PERCENT[0]
-        doc.progress.percent = GROUPED_PERCENT[0] + (span * done // total if total else span)
+        span = GROUPED_FORECASTING_PERCENT[1] - GROUPED_FORECASTING_PERCENT[0]
+        doc.progress.percent = GROUPED_FORECASTING_PERCENT[0] + (span * done // total if total else span)
         doc.progress.series_done, doc.progress.series_total = done, total
 
     def _count_finished(self, doc: TaskStatus) -> None:
