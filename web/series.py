@@ -23,8 +23,8 @@ from typing import Any, Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from shared.contract.errors import InvalidRequest, NotFound
-from shared.contract.schema import JobStatus
+from shared.contract.errors import InvalidRequest, NotFinished, NotFound
+from shared.contract.schema import TERMINAL, JobStatus
 from shared.stores.grouped_store import SORT_FIGURES, GroupedStore
 from web.finished import Kept
 from web.jobs import ForecastService
@@ -121,12 +121,15 @@ def _reader() -> SeriesReader:
     return current_app.extensions[STORE_KEY]
 
 
-def _no_series(task_id: str) -> NotFound:
-    """Why a job has no series to read: not finished, not grouped, unknown (404 either way)."""
+def _no_series(task_id: str) -> NotFound | NotFinished:
+    """Why a job has no series to read: not finished yet (409 not_finished, Retry-After: ask
+    again), or finished without them (failed, cancelled, not grouped, expired) or unknown (404)."""
     forecasts: ForecastService = current_app.extensions["sales_forecast"]
     doc = forecasts.status(task_id)  # NotFound for an id no one submitted
+    if doc.status not in TERMINAL:
+        return NotFinished(f"the job has not finished: it is {doc.status}; its series are readable once it is SUCCESS")
     if doc.status != JobStatus.SUCCESS:
-        return NotFound(f"the job has no series yet: it is {doc.status}")
+        return NotFound(f"the job has no series: it ended {doc.status}")
     return NotFound("the job has no series: it was not a grouped forecast, or they have expired")
 
 

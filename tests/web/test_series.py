@@ -124,6 +124,26 @@ def test_no_series_is_404_saying_why(client, web_celery, web_redis):
     assert response.status_code == 404 and "not a grouped forecast" in response.json["error"]["message"]
 
 
+@pytest.mark.parametrize("state, meta", [("PENDING", None), ("STARTED", {}), ("PROGRESS", {"stage": "training", "percent": 60})])
+def test_series_of_a_job_not_finished_are_409_not_finished(client, make_web_app, web_celery, state, meta):
+    task_id = client.post("/api/v1/forecasts", json={"group_by": ["category"]}).json["task_id"]
+    if state != "PENDING":
+        web_celery.backend.store_result(task_id, meta, state)
+    for path in ("series", "series?level=1&limit=5", "series.csv"):
+        response = client.get(f"/api/v1/forecasts/{task_id}/{path}")
+        assert response.status_code == 409, (path, response.json)
+        assert response.json["error"]["code"] == "not_finished"
+        assert state in response.json["error"]["message"]
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_series_of_a_failed_or_cancelled_job_are_404(client, web_celery):
+    task_id = client.post("/api/v1/forecasts", json={"group_by": ["category"]}).json["task_id"]
+    assert client.delete(f"/api/v1/forecasts/{task_id}").status_code == 202
+    response = client.get(f"/api/v1/forecasts/{task_id}/series")
+    assert response.status_code == 404 and "REVOKED" in response.json["error"]["message"]
+
+
 def test_expired_series_are_404_even_when_this_process_kept_their_names(client, web_celery, web_redis):
     web_celery.backend.store_result(JOB, {"status": "success", "data": {}}, "SUCCESS")
     # This process now keeps the job's fingerprint, its level counts and the level's index (and
