@@ -520,7 +520,11 @@ def render_plain(spec: dict[str, Any]) -> str:
             op = item.get(method)
             if not op:
                 continue
-            params = shared_params + op.get("parameters", [])
+            params = [
+                # a parameter with JSON content (history's `group`) shows that content's schema
+                {**p, "schema": p.get("schema") or p.get("content", {}).get("application/json", {}).get("schema", {})}
+                for p in shared_params + op.get("parameters", [])
+            ]
             param_html = ""
             if params:
                 param_html = "<table><tr><th>parameter</th><th>in</th><th>type</th><th>constraints</th></tr>" + "".join(
