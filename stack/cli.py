@@ -3,13 +3,15 @@
     sales-forecast forecast (--laravel URL | --csv FILE | --demo) [--horizon 3] [--level 90]
                             [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
                             [--group-by category,product_id] [--measure revenue|units|orders]
-                            [--format json|csv]
+                            [--format json|csv] [--laravel-deadline SECONDS]
 
 prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
 (CONTRACT §8): JSON is the total's document with `data.hierarchy` plus every series under
-`series`; CSV is one line per series and horizon month.
+`series`; CSV is one line per series and horizon month. Waiting on Laravel (every page, retry
+and back-off) ends after `--laravel-deadline` seconds (default: $LARAVEL_DEADLINE_SECONDS, 60), as
+a worker's job does: exit 1 with `upstream_unavailable`.
 """
 from __future__ import annotations
 
@@ -53,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--measure", default=None, choices=[m.value for m in Measure])
     run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
     run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
+    run.add_argument(
+        "--laravel-deadline", type=float, default=None, metavar="SECONDS",
+        help="the most time spent waiting on Laravel, all pages, retries and back-offs "
+        "(default: $LARAVEL_DEADLINE_SECONDS or 60)",
+    )
     return parser
 
 
@@ -149,12 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from shared.engine.model_store import ModelStore
         from shared.engine.pipeline import run_forecast
+        from shared.sources.deadline import Deadline
+
+        seconds = args.laravel_deadline if args.laravel_deadline is not None else settings.laravel_deadline_seconds
+        if not seconds > 0:
+            raise ValueError("--laravel-deadline must be a positive number of seconds")
 
         if request.grouped:
             from shared.engine.grouped import run_grouped_forecast, series_csv
 
             with _line_source(args, settings, today) as line_source:
-                grouped = run_grouped_forecast(request, line_source, timezone=settings.sales_timezone, today=today)
+                grouped = run_grouped_forecast(
+                    request, line_source, timezone=settings.sales_timezone, today=today,
+                    deadline=Deadline.starting(seconds),
+                )
             if args.format == "csv":
                 sys.stdout.write(series_csv(grouped.series, request.group_by or []))
                 return 0
@@ -164,7 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ValueError("--format csv needs --group-by (or a --measure other than revenue)")
             store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
             with _source(args, settings, today) as source:
-                document = run_forecast(request, source, timezone=settings.sales_timezone, today=today, model_store=store)
+                document = run_forecast(
+                    request, source, timezone=settings.sales_timezone, today=today, model_store=store,
+                    deadline=Deadline.starting(seconds),
+                )
     except ForecastError as exc:
         print(json.dumps({"status": "error", "error": exc.to_dict()}), file=sys.stderr)
         return 2 if exc.code == "invalid_request" else 1

@@ -64,7 +64,7 @@ _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 HORIZON_MIN, HORIZON_MAX = 1, 24
 LEVEL_MIN, LEVEL_MAX = 50.0, 99.9
 _WHOLE_RE = re.compile(r"[1-9][0-9]{0,3}")
-_DECIMAL_RE = re.compile(r"[1-9][0-9]{0,2}(\.[0-9]{1,6})?")
+_DECIMAL_RE = re.compile(r"[1-9][0-9]{0,2}(\.[0-9]{1,20})?")
 
 
 def whole_number_pattern(low: int, high: int) -> str:
@@ -72,8 +72,9 @@ def whole_number_pattern(low: int, high: int) -> str:
     return "^(" + "|".join(str(n) for n in range(low, high + 1)) + ")$"
 
 
-# 50 to 99.9 as plain decimals (at most 6 places): "50", "80.5", "99", "99.9", "99.90".
-LEVEL_STRING_PATTERN = r"^((5[0-9]|[6-8][0-9]|9[0-8])(\.[0-9]{1,6})?|99(\.([0-8][0-9]{0,5}|90{0,5}))?)$"
+# 50 to 99.9 as plain decimals (up to 20 places: a query string carries a float as Python or
+# JavaScript prints it, "53.33216841252874"): "50", "80.5", "99", "99.9", "99.90".
+LEVEL_STRING_PATTERN = r"^((5[0-9]|[6-8][0-9]|9[0-8])(\.[0-9]{1,20})?|99(\.([0-8][0-9]{0,19}|90{0,19}))?)$"
 HORIZON_SCHEMA = {
     "anyOf": [
         {"type": "integer", "minimum": HORIZON_MIN, "maximum": HORIZON_MAX},

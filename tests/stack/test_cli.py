@@ -45,3 +45,34 @@ def test_errors_are_json_with_codes(tmp_path, capsys):
 def test_installed_console_script():
     out = subprocess.run([sys.executable, "-m", "stack.cli", "--help"], capture_output=True, text=True, check=True)
     assert "forecast" in out.stdout
+
+
+def test_the_laravel_deadline_bounds_the_command_line_too(monkeypatch, capsys):
+    """Every answer comes after the request timeout: without a deadline the client's retries and
+    back-offs add up to many seconds; with --laravel-deadline (or LARAVEL_DEADLINE_SECONDS) the
+    command gives up when it passes, saying so, as a worker's job does."""
+    import time
+
+    import shared.engine.models
+    import shared.engine.pipeline  # noqa: F401
+    from local.fake_laravel import FakeLaravel, Faults
+    from local.sample import sales_rows
+    from shared.contract.schema import months_before
+
+    monkeypatch.setenv("LARAVEL_TIMEOUT_SECONDS", "0.8")  # 5 attempts: 4 s and more without a deadline
+    rows = sales_rows(months_before(__import__("datetime").date.fromisoformat(TODAY), 0))
+    with FakeLaravel(rows, faults=Faults(delay_seconds=2.0)) as base:
+        for argv, env_deadline, bound in (
+            (["--laravel-deadline", "1.2"], None, "LARAVEL_DEADLINE_SECONDS=1.2"),
+            ([], "1.5", "LARAVEL_DEADLINE_SECONDS=1.5"),
+        ):
+            if env_deadline:
+                monkeypatch.setenv("LARAVEL_DEADLINE_SECONDS", env_deadline)
+            began = time.monotonic()
+            code = main(["forecast", "--laravel", base, "--model", "linear", "--today", TODAY, *argv])
+            took = time.monotonic() - began
+            error = json.loads(capsys.readouterr().err)["error"]
+            assert code == 1 and error["code"] == "upstream_unavailable", error
+            assert "deadline" in error["message"] and bound in error["message"], error
+            assert took < float(bound.rsplit("=", 1)[1]) + 0.8 + 0.5, took  # + one request timeout
+    assert main(["forecast", "--demo", "--laravel-deadline", "0", "--today", TODAY]) == 2
