@@ -22,6 +22,7 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
@@ -63,32 +64,62 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.engine.grouped import LaravelLineSource, StaticLineSource
-
-    if args.csv:
+def _engine() -> SimpleNamespace:
+    """The forecast engine, imported when a forecast is asked for (``--help`` stays quick). It needs
+    the modelling stack, which the worker image has and the web image leaves out: there, a clear
+    error instead of a traceback."""
+    try:
+        from shared.engine.grouped import LaravelLineSource, StaticLineSource, run_grouped_forecast, series_csv
+        from shared.engine.model_store import ModelStore
+        from shared.engine.pipeline import LaravelSource, StaticSource, run_forecast
         from shared.sources.lines import read_lines_csv
+        from shared.sources.transactions import read_csv
+    except ModuleNotFoundError as exc:
+        raise ValueError(
+            f"the forecast engine needs the modelling stack ({exc.name} is not installed): run sales-forecast "
+            "in the worker image, or pip install 'sales-forecast[model]'"
+        ) from None
+    return SimpleNamespace(
+        LaravelLineSource=LaravelLineSource, StaticLineSource=StaticLineSource, run_grouped_forecast=run_grouped_forecast,
+        series_csv=series_csv, ModelStore=ModelStore, LaravelSource=LaravelSource, StaticSource=StaticSource,
+        run_forecast=run_forecast, read_lines_csv=read_lines_csv, read_csv=read_csv,
+    )
 
-        path = args.csv
-        yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
-        return
-    if args.demo:
+
+def _demo() -> SimpleNamespace:
+    """The demo shop: a development aid (local/), which the images leave out."""
+    try:
         from local.demo import demo_lines, demo_rows
         from local.fake_laravel import FakeLaravel
+    except ModuleNotFoundError:
+        raise ValueError(
+            "--demo needs the development checkout (local/, left out of the images): use --laravel or --csv"
+        ) from None
+    return SimpleNamespace(demo_lines=demo_lines, demo_rows=demo_rows, FakeLaravel=FakeLaravel)
 
-        rows = demo_rows(today, timezone=settings.sales_timezone)
-        items = demo_lines(today, timezone=settings.sales_timezone, rows=rows)
-        with FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
+
+@contextlib.contextmanager
+def _line_source(args: argparse.Namespace, settings, today: date, engine: SimpleNamespace) -> Iterator[object]:
+    if args.csv:
+        path = args.csv
+        yield engine.StaticLineSource(
+            lambda fields: engine.read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}"
+        )
+        return
+    if args.demo:
+        demo_shop = _demo()
+        rows = demo_shop.demo_rows(today, timezone=settings.sales_timezone)
+        items = demo_shop.demo_lines(today, timezone=settings.sales_timezone, rows=rows)
+        with demo_shop.FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
             demo = settings.with_overrides(
                 laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales",
                 laravel_items_path="/sales/items",
             )
-            source = LaravelLineSource.from_settings(demo)
+            source = engine.LaravelLineSource.from_settings(demo)
             source.name = "demo"
             yield source
         return
-    yield LaravelLineSource.from_settings(
+    yield engine.LaravelLineSource.from_settings(
         settings.with_overrides(
             laravel_api_url=args.laravel,
             laravel_api_token=args.token or settings.laravel_api_token,
@@ -98,26 +129,20 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
 
 
 @contextlib.contextmanager
-def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.engine.pipeline import LaravelSource, StaticSource
-
+def _source(args: argparse.Namespace, settings, today: date, engine: SimpleNamespace) -> Iterator[object]:
     if args.csv:
-        from shared.sources.transactions import read_csv
-
-        yield StaticSource(read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
+        yield engine.StaticSource(engine.read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
         return
     if args.demo:
-        from local.demo import demo_rows
-        from local.fake_laravel import FakeLaravel
-
-        rows = demo_rows(today, timezone=settings.sales_timezone)
-        with FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:
+        demo_shop = _demo()
+        rows = demo_shop.demo_rows(today, timezone=settings.sales_timezone)
+        with demo_shop.FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:
             demo = settings.with_overrides(laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales")
-            source = LaravelSource.from_settings(demo)
+            source = engine.LaravelSource.from_settings(demo)
             source.name = "demo"
             yield source
         return
-    yield LaravelSource.from_settings(
+    yield engine.LaravelSource.from_settings(
         settings.with_overrides(
             laravel_api_url=args.laravel,
             laravel_api_token=args.token or settings.laravel_api_token,
@@ -154,32 +179,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(settings.sales_timezone)).date()
 
-        from shared.engine.model_store import ModelStore
-        from shared.engine.pipeline import run_forecast
         from shared.sources.deadline import Deadline
+
+        engine = _engine()
 
         seconds = args.laravel_deadline if args.laravel_deadline is not None else settings.laravel_deadline_seconds
         if not seconds > 0:
             raise ValueError("--laravel-deadline must be a positive number of seconds")
 
         if request.grouped:
-            from shared.engine.grouped import run_grouped_forecast, series_csv
-
-            with _line_source(args, settings, today) as line_source:
-                grouped = run_grouped_forecast(
+            with _line_source(args, settings, today, engine) as line_source:
+                grouped = engine.run_grouped_forecast(
                     request, line_source, timezone=settings.sales_timezone, today=today,
                     deadline=Deadline.starting(seconds),
                 )
             if args.format == "csv":
-                sys.stdout.write(series_csv(grouped.series, request.group_by or []))
+                sys.stdout.write(engine.series_csv(grouped.series, request.group_by or []))
                 return 0
             document = {**grouped.document, "series": grouped.series}
         else:
             if args.format == "csv":
                 raise ValueError("--format csv needs --group-by (or a --measure other than revenue)")
-            store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
-            with _source(args, settings, today) as source:
-                document = run_forecast(
+            store = engine.ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
+            with _source(args, settings, today, engine) as source:
+                document = engine.run_forecast(
                     request, source, timezone=settings.sales_timezone, today=today, model_store=store,
                     deadline=Deadline.starting(seconds),
                 )

@@ -76,3 +76,23 @@ def test_the_laravel_deadline_bounds_the_command_line_too(monkeypatch, capsys):
             assert "deadline" in error["message"] and bound in error["message"], error
             assert took < float(bound.rsplit("=", 1)[1]) + 0.8 + 0.5, took  # + one request timeout
     assert main(["forecast", "--demo", "--laravel-deadline", "0", "--today", TODAY]) == 2
+
+
+def test_in_an_image_without_the_demo_or_the_modelling_stack_it_says_so(tmp_path):
+    """The worker image leaves local/ out (so --demo cannot run there), the web image the modelling
+    stack: a clear error with exit 2, not an ImportError (tests/ops/test_dockerfiles.py checks the
+    images' imports)."""
+    for absent, argv, says in (
+        ("local", ["--demo"], "--demo needs the development checkout"),
+        ("numpy", ["--csv", str(tmp_path / "sales.csv")], "needs the modelling stack (numpy is not installed)"),
+    ):
+        code = (
+            "import sys\n"
+            f"sys.modules[{absent!r}] = None  # as in an image without it\n"
+            "from stack.cli import main\n"
+            f"sys.exit(main(['forecast', *{argv!r}, '--today', {TODAY!r}]))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr[-2000:]
+        error = json.loads(done.stderr.strip().splitlines()[-1])["error"]
+        assert error["code"] == "invalid_request" and says in error["message"], error
