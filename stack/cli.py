@@ -5,10 +5,10 @@
                             [--group-by category,product_id] [--measure revenue|units|orders]
                             [--format json|csv] [--laravel-deadline SECONDS]
 
-prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
+prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
-(CONTRACT §8): JSON is the total's document with `data.hierarchy` plus every series under
+(docs/api.md §8): JSON is the total's document with `data.hierarchy` plus every series under
 `series`; CSV is one line per series and horizon month. Waiting on Laravel (every page, retry
 and back-off) ends after `--laravel-deadline` seconds (default: $LARAVEL_DEADLINE_SECONDS, 60), as
 a worker's job does: exit 1 with `upstream_unavailable`.
@@ -152,6 +152,9 @@ def _source(args: argparse.Namespace, settings, today: date, engine: SimpleNames
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``sales-forecast forecast`` command: print the result document (or CSV) to stdout; on error,
+    a JSON error object on stderr and exit status 2 for an invalid request or bad input, 1 for
+    anything else the service names."""
     from shared.contract.config import Settings
 
     args = _parser().parse_args(argv)

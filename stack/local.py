@@ -30,6 +30,9 @@ def _resolve(argv: list[str]) -> list[str]:
 
 @dataclass
 class Managed:
+    """One process the stack started: its name, its ``Popen`` (leader of its own process group), and its
+    log file when the stack logs to files (else its output is echoed, prefixed by name)."""
+
     name: str
     process: subprocess.Popen
     log_path: Path | None = None
@@ -53,8 +56,12 @@ class LocalStack:
         beat: bool = False,
         demo_today: str | None = None,
         migrate: bool = True,
+        worker_app: str = commands.CELERY_APP,
+        web_app: str = commands.WEB_APP,
     ) -> None:
         self.env = dict(env)
+        # The apps the processes load: other entry points (the tests' clocked ones) may stand in.
+        self.apps = {commands.CELERY_APP: worker_app, commands.WEB_APP: web_app}
         self.root = Path(root).resolve()
         self.log_dir = Path(log_dir) if log_dir else None
         self.want = {"web": web, "worker": worker, "flower": flower, "beat": beat}
@@ -68,6 +75,9 @@ class LocalStack:
 
     # -- start ------------------------------------------------------------------------------
     def start(self, ready_timeout: float = 60.0) -> "LocalStack":
+        """Start everything wanted and wait until it answers (web's ``/healthz``, then ``/readyz`` once
+        a worker is up); on any failure, or after ``ready_timeout`` seconds for a step, stop what was
+        started and raise. Returns the stack, for chaining."""
         try:
             self._start_all(ready_timeout)
         except BaseException:
@@ -99,7 +109,7 @@ class LocalStack:
         if self.migrate:
             self._migrate_history()
         if self.want["worker"]:
-            self._spawn("worker", _resolve(commands.worker(settings.forecast_queue, self.worker_concurrency)))
+            self._spawn("worker", self._argv(commands.worker(settings.forecast_queue, self.worker_concurrency)))
         if self.want["beat"]:
             schedule = self.root / "var" / "celerybeat-schedule"
             schedule.parent.mkdir(parents=True, exist_ok=True)
@@ -110,15 +120,18 @@ class LocalStack:
             env.setdefault("FLOWER_ADDRESS", settings.flower_address)
             self._spawn("flower", _resolve(commands.flower(settings.flower_port, env["FLOWER_ADDRESS"])))
         if self.want["web"]:
-            self._spawn("web", _resolve(commands.web(settings.web_host, settings.web_port)))
+            self._spawn("web", self._argv(commands.web(settings.web_host, settings.web_port)))
             self._wait_http(f"{self.web_url}/healthz", "web", ready_timeout)
             if self.want["worker"]:
                 self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)
 
+    def _argv(self, argv: list[str]) -> list[str]:
+        return _resolve([self.apps.get(a, a) for a in argv])
+
     def add_worker(self, name: str, concurrency: int = 1) -> Managed:
         """One more Celery worker, started on its own with node name ``<name>@<host>`` and logging
         to ``<log_dir>/<name>.log``: as another machine's worker would join (Redis the only link)."""
-        argv = _resolve(commands.worker(self.env.get("FORECAST_QUEUE", Settings.forecast_queue), concurrency))
+        argv = self._argv(commands.worker(self.env.get("FORECAST_QUEUE", Settings.forecast_queue), concurrency))
         return self._spawn(name, argv + ["--hostname", f"{name}@%h"])
 
     def _migrate_history(self) -> None:
@@ -133,6 +146,8 @@ class LocalStack:
 
     @property
     def web_url(self) -> str:
+        """The web tier's base URL as the processes were configured (WEB_HOST and WEB_PORT of the
+        stack's environment)."""
         settings = Settings.from_env(self.env)
         return f"http://{settings.web_host}:{settings.web_port}"
 
@@ -197,9 +212,13 @@ class LocalStack:
 
     # -- control ----------------------------------------------------------------------------
     def signal(self, name: str, sig: int) -> None:
+        """Send ``sig`` to process ``name``'s whole process group (its children too); ``KeyError`` for a
+        name the stack is not running."""
         os.killpg(self.processes[name].process.pid, sig)
 
     def restart(self, name: str, argv: list[str] | None = None) -> None:
+        """Stop process ``name`` (SIGTERM, then SIGKILL to its group after a grace period) and start it
+        again, with ``argv`` or its previous command line and the stack's current environment."""
         old = self.processes.pop(name)
         self._terminate(old)
         self._spawn(name, argv or list(old.process.args))
@@ -224,6 +243,8 @@ class LocalStack:
             process.wait()
 
     def stop(self) -> None:
+        """Stop every process (web first so no new jobs arrive, then Flower, beat, the workers and the
+        demo source, then any others) and the embedded Redis; safe to call twice."""
         # web first (no new jobs), then the workers, then what they depend on
         order = ["web", "flower", "beat", "worker", "demo-laravel"]
         for name in order + [n for n in self.processes if n not in order]:

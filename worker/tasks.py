@@ -75,7 +75,7 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     deadline = job_deadline(self, ctx.settings).cancellable(lambda: ctx.jobs.is_cancelled(task_id))
     finished = True  # False while a retry keeps the job in flight
     try:
-        if request.grouped:  # CONTRACT §8: fanned out over the workers (worker/grouped.py)
+        if request.grouped:  # docs/api.md §8: fanned out over the workers (worker/grouped.py)
             document = grouped.start(self, ctx, request, progress=_Progress(self, ctx.jobs), deadline=deadline)
         else:
             document = forecast_for(
