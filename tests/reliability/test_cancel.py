@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
+from types import SimpleNamespace
 
 import pytest
 import requests
 
-from local.fake_laravel import Faults
+from local.demo import demo_lines, demo_rows
+from local.fake_laravel import FakeLaravel, Faults
 from tests.reliability.conftest import API_KEY, Client, redis_client, stack_env, start_stack
 from tests.waiting import wait_for
 
@@ -24,6 +27,18 @@ pytestmark = pytest.mark.slow
 
 TIMEOUT_SECONDS = 1
 DEADLINE_SECONDS = 12
+
+
+@pytest.fixture(scope="module")
+def laravel():
+    """The demo shop, sales and sale lines (grouped jobs read those), 200 a page."""
+    today = date.today()
+    rows = demo_rows(today)
+    fake = FakeLaravel(rows, items=demo_lines(today, rows=rows), paginator="length_aware", per_page=200)
+    try:
+        yield SimpleNamespace(url=fake.start(), server=fake)
+    finally:
+        fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +137,27 @@ def test_a_job_cancelled_while_fetching_publishes_nothing(client, laravel):
     wait_for("the second job in the history", lambda: again in history_ids(), timeout=30)
     assert task_id not in history_ids()
     assert_revoked(client, task_id)
+
+
+def test_a_grouped_job_cancelled_while_fetching_its_lines_stops_there(client, laravel):
+    body = {"group_by": ["category"], "model": "linear", "horizon": 2, "refresh": True}
+    laravel.server.faults = Faults(delay_seconds=0.7)
+    try:
+        task_id = client.submit_id(body)
+        wait_for("a second page of lines fetched", lambda: any(
+            r.path.rstrip("/").endswith("/sales/items") and r.query.get("page") == "2" for r in laravel.server.requests
+        ), timeout=30)
+        response = cancel(client, task_id)
+        assert response.status_code == 202 and response.json()["status"] == "REVOKED", response.text
+        at_cancel = requests_made(laravel)
+        wait_for("the worker stops the cancelled job",
+                 lambda: f"forecast {task_id}: cancelled" in client.log_tail("worker", 400), timeout=10)
+        time.sleep(1.5)  # the page in flight, if any, is answered and recorded
+        assert requests_made(laravel) <= at_cancel + 1, "more than the page in flight was fetched"
+    finally:
+        laravel.server.faults = Faults()
+    assert_revoked(client, task_id)
+    # no chunk was sent, no series published
+    assert f"{task_id}-chunk-" not in client.log_tail("worker", 1000)
+    series = requests.get(f"{client.url}/api/v1/forecasts/{task_id}/series", headers=client.headers, timeout=10)
+    assert series.status_code == 404 and "REVOKED" in series.json()["error"]["message"]
