@@ -97,6 +97,7 @@ def _end(task: Any, plan: Plan, state: str, result: Any) -> None:
 def _fan_in(task: Any, ctx: WorkerContext, store: GroupedStore, plan: Plan) -> None:
     grouped = grouped_job.fan_in(store, ctx.cache, plan, cancelled=lambda: ctx.jobs.is_cancelled(plan.job_id))
     if grouped is None:  # cancelled while reconciling: nothing published or cached
+        log.info("grouped job %s: cancelled before its fan-in published; nothing published", plan.job_id)
         _end(task, plan, CeleryState.REVOKED, None)
         grouped_job.forget(store, plan.job_id)
         return
