@@ -57,7 +57,11 @@ def error_response(
 
 
 def _forecast_error(exc: ForecastError) -> Response:
-    return error_response(exc.code, exc.message, http_status(exc), field=exc.field)
+    response = error_response(exc.code, exc.message, http_status(exc), field=exc.field)
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _broker_error(exc: BaseException) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
-from shared.contract.schema import Measure
+from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, Measure
 from shared.history.alerts import AlertKind
 from shared.history.models import TOTAL_KEY
 from shared.history.records import series_key
@@ -29,7 +30,25 @@ ALERT_KINDS = tuple(k.value for k in AlertKind)
 DEFAULT_HISTORY_LIMIT = 100
 # In characters. Percent-encoded, a character may take 12 bytes, and gunicorn refuses request
 # lines over 4094 bytes (414): with both at their longest, the line still fits.
-MAX_GROUP_LENGTH = 250
+# `group` is a JSON object in the query string: at most MAX_GROUP_FIELDS field names (as group_by
+# names them) to strings of at most MAX_GROUP_VALUE_LENGTH characters, integers or null. The same
+# rule is GROUP_SCHEMA, the parameter's JSON content in /openapi.json.
+MAX_GROUP_VALUE_LENGTH = 100
+MAX_GROUP_INTEGER = 2**53 - 1  # what every JSON reader holds exactly
+MAX_GROUP_LENGTH = 4096  # the raw text, before parsing (the request line is shorter anyway)
+GROUP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": MAX_GROUP_FIELDS,
+    "propertyNames": {"type": "string", "pattern": GROUP_FIELD_PATTERN},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string", "maxLength": MAX_GROUP_VALUE_LENGTH},
+            {"type": "integer", "minimum": -MAX_GROUP_INTEGER, "maximum": MAX_GROUP_INTEGER},
+            {"type": "null"},
+        ]
+    },
+}
+_GROUP_FIELD_RE = re.compile(GROUP_FIELD_PATTERN)
 MAX_SOURCE_LENGTH = 64
 # The web answers a client, so it waits less than the worker's drain does.
 WEB_CONNECT_TIMEOUT_SECONDS = 2
@@ -63,13 +82,25 @@ def _group() -> str:
         raise InvalidRequest("group is too long", field="group")
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidRequest('group must be a JSON object, e.g. {"category": "Shoes"}', field="group") from None
-    if not isinstance(value, dict) or not all(
-        isinstance(v, (str, int, type(None))) and not isinstance(v, bool) for v in value.values()
+    if not isinstance(value, dict) or len(value) > MAX_GROUP_FIELDS or not all(
+        _GROUP_FIELD_RE.match(k) and _group_value_ok(v) for k, v in value.items()
     ):
-        raise InvalidRequest("group must be a JSON object of field names to strings, integers or null", field="group")
+        raise InvalidRequest(
+            f"group must be a JSON object of at most {MAX_GROUP_FIELDS} field names to strings (at most "
+            f"{MAX_GROUP_VALUE_LENGTH} characters), integers or null",
+            field="group",
+        )
     return series_key(value)
+
+
+def _group_value_ok(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_GROUP_VALUE_LENGTH
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAX_GROUP_INTEGER
+    return value is None
 
 
 def _measure() -> str:
@@ -172,8 +203,10 @@ _QUERY = [
     {
         "name": "group",
         "in": "query",
-        "schema": {"type": "string", "maxLength": MAX_GROUP_LENGTH},
-        "description": 'The series: its group fields as a JSON object, e.g. `{"category":"Shoes"}`; absent: the total.',
+        # JSON content, not a string: generated clients and fuzzers send the object the server reads.
+        "content": {"application/json": {"schema": GROUP_SCHEMA}},
+        "description": 'The series: its group fields as a JSON object, e.g. `{"category":"Shoes"}` (URL-encoded); '
+        "absent or `{}`: the total.",
     },
     {"name": "measure", "in": "query", "schema": {"type": "string", "enum": list(MEASURES)}},
     {
