@@ -7,10 +7,9 @@ statement); forecasting itself never waits on it. The /api/ auth applies (web/au
 """
 from __future__ import annotations
 
-import base64
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -137,16 +136,32 @@ def _series(group: str, measure: str, frequency: str) -> dict[str, Any]:
     return {"group": json.loads(group), "measure": measure, "frequency": frequency}
 
 
+# ``since``: a date, or a date and time with an optional zone (UTC without one). Every string the
+# pattern allows is read (a day past its month's end is the day after: 2025-02-30 is 2025-03-02).
+SINCE_PATTERN = (
+    r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+# ``cursor``: the last alert of the page before, as ``<microseconds since the epoch>-<its id>``.
+CURSOR_PATTERN = r"^[0-9]{1,16}-[0-9a-f]{1,32}$"
+
+
 def _since() -> datetime | None:
     raw = request.args.get("since")
     if raw is None:
         return None
-    try:
-        value = datetime.fromisoformat(raw) if len(raw) > 10 else datetime.fromisoformat(raw + "T00:00:00+00:00")
-    except ValueError:
-        raise InvalidRequest("since must be an ISO 8601 date or date-time, e.g. 2025-06-01T00:00:00Z",
-                             field="since") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not re.fullmatch(SINCE_PATTERN, raw):
+        raise InvalidRequest("since must be an ISO 8601 date or date-time, e.g. 2025-06-01T00:00:00Z", field="since")
+    day, rest = raw[:10], raw[10:]
+    year, month, dom = (int(part) for part in day.split("-"))
+    moment = datetime(year, month, 1, tzinfo=timezone.utc) + timedelta(days=dom - 1)
+    if rest:
+        parsed = datetime.fromisoformat("2000-01-01" + rest.replace(" ", "T", 1).replace("Z", "+00:00"))
+        moment = moment.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second,
+                                microsecond=parsed.microsecond)
+        if parsed.tzinfo is not None:
+            moment = moment.replace(tzinfo=parsed.tzinfo)
+    return moment
 
 
 def _kind() -> str | None:
@@ -160,18 +175,18 @@ def _cursor() -> tuple[datetime, str] | None:
     raw = request.args.get("cursor")
     if raw is None:
         return None
-    try:
-        at, alert_id = base64.urlsafe_b64decode(raw.encode("ascii") + b"==").decode("ascii").split("|", 1)
-        return datetime.fromisoformat(at), alert_id
-    except (ValueError, UnicodeError):
-        raise InvalidRequest("cursor is not one this API gave out", field="cursor") from None
+    if not re.fullmatch(CURSOR_PATTERN, raw):
+        raise InvalidRequest("cursor must be a next_cursor this API gave out", field="cursor")
+    micros, alert_id = raw.split("-", 1)
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(micros)), alert_id
 
 
 def _next_cursor(alerts: list[Any], limit: int) -> str | None:
     if len(alerts) < limit:
         return None
     last = alerts[-1]
-    return base64.urlsafe_b64encode(f"{last.created_at.isoformat()}|{last.id}".encode("ascii")).decode("ascii").rstrip("=")
+    micros = (last.created_at - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    return f"{micros}-{last.id}"
 
 
 @bp.get("/alerts")
@@ -249,12 +264,12 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                 "operationId": "listAlerts",
                 "security": secured,
                 "parameters": [
-                    {"name": "since", "in": "query", "schema": {"type": "string"},
+                    {"name": "since", "in": "query", "schema": {"type": "string", "pattern": SINCE_PATTERN},
                      "description": "Only alerts raised at or after this ISO 8601 date or date-time."},
                     {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(ALERT_KINDS)}},
                     {**_QUERY[0], "description": "Only this series' alerts (its group fields as JSON; `{}`: the total)."},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": CURSOR_PATTERN},
                      "description": "`next_cursor` of the previous page."},
                 ],
                 "responses": {"200": ok("AlertList", "One page of alerts."), **errors, **URI_TOO_LONG},
