@@ -24,6 +24,7 @@ from shared.contract.config import Settings
 from shared.contract.metrics import model_accuracy, wape_from_sums
 from shared.contract.protocol import series_csv_url, series_url
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, SeriesForecast, Stage
+from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.effects import request_effects
 from shared.engine.frequency_models import closed_columns
 from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
@@ -168,6 +169,7 @@ def assemble(
     effects = horizon_effects(request, panel.periods[-1], request.horizon)
     season = season_length_for(panel.frequency)
     all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
+    known = known_periods(request, panel.periods)
     series: list[dict[str, Any]] = []
     for i in range(len(panel)):
         s = int(panel.start[i])
@@ -178,6 +180,7 @@ def assemble(
                 "level": int(panel.level[i]),
                 "actual": series_actual(panel.frequency, panel.periods[s:], y),
                 "forecast": _forecast_block(panel, rec, i, level, all_metrics[i], effects),
+                "anomalies": find_anomalies(y, panel.periods[s:], season, known),
                 "data_quality": {
                     "lines_used": int(panel.lines[i]),
                     "first_period": panel.periods[s] if s < len(panel.periods) else None,
@@ -210,6 +213,7 @@ def assemble(
     document = result_document(
         panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], series[0]["forecast"], dq,
         task_id=task_id, fingerprint=fingerprint(panel, request), cached=False, source=source_name,
+        anomalies=series[0]["anomalies"],
     )
     document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
     series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]

@@ -23,6 +23,7 @@ from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Stage
 from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
+from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.backtest import BacktestReport, rolling_origin_backtest
 from shared.engine.effects import Effects, request_effects
 from shared.engine.frequency_models import make_model as model_for  # every frequency's models: the seam
@@ -267,4 +268,8 @@ def run_forecast(
     return result_document(
         series.frequency, series.periods, series.totals, series.counts, forecast, series.data_quality,
         task_id=task_id, fingerprint=fingerprint, cached=cached, source=source.name,
+        anomalies=find_anomalies(
+            series.totals, series.periods, calendar.spec(series.frequency).season_length,
+            known_periods(request, series.periods),
+        ),
     )
