@@ -116,9 +116,18 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(..., min_length=1, max_length=100, description="What it is, as horizon entries name it.")
+    name: str = Field(
+        ..., min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="What it is, as horizon entries name it."
+    )
     start: RequestDate = Field(..., description="Its first day.")
     end: RequestDate | None = Field(None, description="Its last day, inclusive (default: start).")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if _BAD_CHARS_RE.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> "Event":
