@@ -98,7 +98,26 @@ class Event(BaseModel):
 class ForecastRequest(BaseModel):
     """Body of POST /api/v1/forecasts, and the kwargs of the `forecast.sales` task."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # The horizon's bound per frequency (absent: month): 24 months, 104 weeks, 366 days.
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"not": {"required": ["frequency"]}},
+                    "then": {"properties": {"horizon": {"maximum": calendar.SPECS[Frequency.MONTH].max_horizon}}},
+                },
+                *(
+                    {
+                        "if": {"properties": {"frequency": {"const": f.value}}, "required": ["frequency"]},
+                        "then": {"properties": {"horizon": {"maximum": spec.max_horizon}}},
+                    }
+                    for f, spec in calendar.SPECS.items()
+                ),
+            ]
+        },
+    )
 
     start_date: RequestDate | None = Field(
         None,
@@ -111,7 +130,13 @@ class ForecastRequest(BaseModel):
     frequency: Frequency = Field(
         Frequency.MONTH, description="Calendar months, ISO weeks (Monday to Sunday) or days, in SALES_TIMEZONE."
     )
-    horizon: int | None = Field(
+    horizon: Annotated[
+        int | None,
+        WithJsonSchema(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": max(s.max_horizon for s in calendar.SPECS.values())},
+                       {"type": "null"}]}
+        ),
+    ] = Field(
         None,
         ge=1,
         le=max(s.max_horizon for s in calendar.SPECS.values()),

@@ -12,8 +12,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import date
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
@@ -24,7 +23,7 @@ from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.metrics import model_accuracy, wape_from_sums
 from shared.contract.protocol import series_csv_url, series_url
-from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, ResultDocument, SeriesForecast, Stage
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, SeriesForecast, Stage
 from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.effects import request_effects
 from shared.engine.frequency_models import closed_columns
@@ -32,7 +31,7 @@ from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, 
 from shared.engine.models import MODEL_VERSION, season_length_for
 from shared.engine.panel import Panel, build_panel
 from shared.engine.pipeline import ProgressCallback, check_history
-from shared.engine.result import actual_sales, forecast_block, horizon_effects, series_actual
+from shared.engine.result import forecast_block, horizon_effects, result_document, series_actual
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
@@ -211,26 +210,11 @@ def assemble(
     dq.pop("series", None)
     dq["leading_empty_months"] = panel.periods[:s0]
     dq["months_zero_filled"] = [p for p, c in zip(panel.periods[s0:], panel.total_orders[s0:]) if c == 0]
-    document = {
-        "status": "success",
-        "data": {
-            "actual_sales": actual_sales(
-                panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:]
-            ),
-            "forecast": series[0]["forecast"],
-            "anomalies": series[0]["anomalies"],
-            "data_quality": dq,
-            "meta": {
-                "task_id": task_id,
-                "data_fingerprint": fingerprint(panel, request),
-                "model_version": MODEL_VERSION,
-                "generated_at": datetime.now(dt_timezone.utc).isoformat(),
-                "cached": False,
-                "source": source_name,
-            },
-        },
-    }
-    document = ResultDocument.model_validate(document).to_json_dict()
+    document = result_document(
+        panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], series[0]["forecast"], dq,
+        task_id=task_id, fingerprint=fingerprint(panel, request), cached=False, source=source_name,
+        anomalies=series[0]["anomalies"],
+    )
     document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
     series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]
     return GroupedResult(document=document, series=series)

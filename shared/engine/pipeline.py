@@ -11,8 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import date
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
@@ -22,7 +21,7 @@ from shared.contract import calendar, clock
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Stage
 from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
 from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.backtest import BacktestReport, rolling_origin_backtest
@@ -30,7 +29,7 @@ from shared.engine.effects import Effects, request_effects
 from shared.engine.frequency_models import make_model as model_for  # every frequency's models: the seam
 from shared.engine.model_store import ModelStore
 from shared.engine.models import MODEL_VERSION, season_length_for
-from shared.engine.result import actual_sales, forecast_block, horizon_effects, pct_change  # noqa: F401 (pct_change: re-exported)
+from shared.engine.result import forecast_block, horizon_effects, pct_change, result_document  # noqa: F401 (pct_change: re-exported)
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.transactions import TransactionColumns
@@ -266,25 +265,11 @@ def run_forecast(
         if cache is not None:
             cache.set(fingerprint, forecast)
 
-    document = {
-        "status": "success",
-        "data": {
-            "actual_sales": actual_sales(series.frequency, series.periods, series.totals, series.counts),
-            "forecast": forecast,
-            "anomalies": find_anomalies(
-                series.totals, series.periods, calendar.spec(series.frequency).season_length,
-                known_periods(request, series.periods),
-            ),
-            "data_quality": series.data_quality,
-            "meta": {
-                "task_id": task_id,
-                "data_fingerprint": fingerprint,
-                "model_version": MODEL_VERSION,
-                "generated_at": datetime.now(dt_timezone.utc).isoformat(),
-                "cached": cached,
-                "source": source.name,
-            },
-        },
-    }
-    # Validate against the published schema: a document that breaks the contract fails here, loudly.
-    return ResultDocument.model_validate(document).to_json_dict()
+    return result_document(
+        series.frequency, series.periods, series.totals, series.counts, forecast, series.data_quality,
+        task_id=task_id, fingerprint=fingerprint, cached=cached, source=source.name,
+        anomalies=find_anomalies(
+            series.totals, series.periods, calendar.spec(series.frequency).season_length,
+            known_periods(request, series.periods),
+        ),
+    )

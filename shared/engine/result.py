@@ -1,4 +1,4 @@
-"""The result document's forecast block and actuals, built in one place (docs/api.md §5, §8, §10).
+"""The result document, its forecast block and actuals, built in one place (docs/api.md §5, §8, §10).
 
 The single-series pipeline and every series of a grouped job describe their forecast with
 :func:`forecast_block`, and their history with :func:`actual_sales`: the same rounding, clipping,
@@ -6,6 +6,8 @@ growth rates, accuracy, labels and known effects for both, typed by the schema's
 """
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any, Sequence
 
 import numpy as np
@@ -13,8 +15,17 @@ import numpy as np
 from shared.contract import calendar
 from shared.contract.calendar import Frequency
 from shared.contract.metrics import model_accuracy
-from shared.contract.schema import ActualSale, Forecast, ForecastRequest, HorizonPoint, Metrics, SeriesPoint
+from shared.contract.schema import (
+    ActualSale,
+    Forecast,
+    ForecastRequest,
+    HorizonPoint,
+    Metrics,
+    ResultDocument,
+    SeriesPoint,
+)
 from shared.engine.effects import request_effects
+from shared.engine.models import MODEL_VERSION
 
 
 def r2(value: float) -> float:
@@ -128,3 +139,39 @@ def actual_sales(
             ).model_dump(mode="json")
         )
     return out
+
+
+def result_document(
+    frequency: Frequency | str,
+    periods: Sequence[str],
+    values: Sequence[float],
+    counts: Sequence[int],
+    forecast: dict[str, Any],
+    data_quality: dict[str, Any],
+    *,
+    task_id: str | None,
+    fingerprint: str,
+    cached: bool,
+    source: str,
+    anomalies: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The result document of a series (docs/api.md §5), validated against the published schema:
+    a document that breaks the contract fails here, loudly."""
+    document = {
+        "status": "success",
+        "data": {
+            "actual_sales": actual_sales(frequency, periods, values, counts),
+            "forecast": forecast,
+            "anomalies": list(anomalies),
+            "data_quality": data_quality,
+            "meta": {
+                "task_id": task_id,
+                "data_fingerprint": fingerprint,
+                "model_version": MODEL_VERSION,
+                "generated_at": datetime.now(dt_timezone.utc).isoformat(),
+                "cached": cached,
+                "source": source,
+            },
+        },
+    }
+    return ResultDocument.model_validate(document).to_json_dict()

@@ -143,3 +143,10 @@ def test_every_figure_of_a_grouped_result_is_in_its_measure(lines, measure):
     assert data["data_quality"]["partial_period"]["measure"] == measure
     # The actuals are the total series in the measure, and so is the forecast's history.
     assert [a["total_sales"] for a in data["actual_sales"]] == [v["value"] for v in result.series[0]["actual"]]
+
+
+def test_monthly_holidays_name_the_horizon_and_change_no_figure(sales):
+    plain = forecast(sales, {"model": "seasonal_naive"})["data"]["forecast"]
+    named = forecast(sales, {"model": "seasonal_naive", "holidays": "DE-BY"})["data"]["forecast"]
+    assert [h["events"] for h in named["horizon"]] == [["All Saints' Day"], ["Christmas Day", "Second Day of Christmas"], ["New Year's Day", "Epiphany"]]
+    assert [{k: v for k, v in h.items() if k != "events"} for h in named["horizon"]] == plain["horizon"]
