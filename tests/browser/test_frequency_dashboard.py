@@ -1,0 +1,269 @@
+"""Weekly and daily forecasts, holidays, events, anomalies and alerts on the dashboard, in a real
+headless Chromium, against the package's one stack (tests/browser/conftest.py).
+
+The jobs read the conftest's dense block of daily sales (2015-01-01 to 2016-06-30, one spike day),
+which no other test's window reaches. The alerts are written straight into the stack's history
+database, as the worker's drain would write them, before the page lists them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert
+
+from shared.contract import calendar
+from shared.history.repository import ALERTS, make_engine
+from tests.browser.conftest import API_KEY, ARTIFACTS, DENSE_END, DENSE_START, SPIKE_DAY, api_status
+
+pytestmark = pytest.mark.slow
+
+FREQUENCY_TIMEOUT_MS = 180_000
+EVENTS = [
+    {"name": "Spring promo", "start": "2016-04-01", "end": "2016-04-03"},
+    {"name": "Summer sale", "start": "2016-07-15", "end": "2016-07-17"},
+]
+CHART = """(id) => { const c = document.getElementById(id); return {
+    traces: Array.from(c.data || [], t => ({meta: t.meta, x: Array.from(t.x || []), y: Array.from(t.y || []),
+                                            customdata: Array.from(t.customdata || [])})),
+    rangeslider: !!(c.layout.xaxis.rangeslider && c.layout.xaxis.rangeslider.visible),
+    buttons: ((c.layout.xaxis.rangeselector || {}).buttons || []).map(b => b.label),
+    range: c.layout.xaxis.range || null,
+    shapes: (c.layout.shapes || []).length}; }"""
+
+
+def chart(page, element: str = "chart") -> dict:
+    found = page.evaluate(CHART, element)
+    found["by"] = {trace["meta"]: trace for trace in found["traces"]}
+    return found
+
+
+def posts(page) -> list[str]:
+    """Every POST the page made, recorded from the moment this is first called."""
+    if not hasattr(page, "posted"):
+        page.posted = []
+        page.on("request", lambda request: request.method == "POST" and page.posted.append(request.url))
+    return page.posted
+
+
+def run_from_form(page, stack, **fields) -> dict:
+    """Fill the form (frequency first: it resets an untouched horizon), submit, wait for the result."""
+    page.goto(stack.web_url + "/")
+    page.fill("#api-key", API_KEY)
+    page.select_option("#frequency", fields.pop("frequency"))
+    for name, value in fields.items():
+        page.fill(f"#{name}", value)
+    page.click("#submit")
+    page.wait_for_selector("#results:not([hidden])", timeout=FREQUENCY_TIMEOUT_MS)
+    page.wait_for_function("() => (document.getElementById('chart').data || []).length >= 4")
+    doc = api_status(stack, page.locator("#task-id").inner_text())
+    assert doc["status"] == "SUCCESS", doc
+    return doc
+
+
+def test_the_form_takes_each_frequency_s_limits_from_the_server_and_checks_what_it_sends(stack, page):
+    page.goto(stack.web_url + "/")
+    page.fill("#api-key", API_KEY)
+    posted = posts(page)
+    for frequency, spec in calendar.SPECS.items():
+        page.select_option("#frequency", str(frequency))
+        assert page.locator("#horizon").get_attribute("max") == str(spec.max_horizon)
+        assert page.locator("#horizon").input_value() == str(spec.default_horizon)
+        assert page.locator("#horizon-label").inner_text() == f"Horizon ({spec.noun}s)"
+        assert f"1 to {spec.max_horizon}" in page.locator("#horizon-help").inner_text()
+        assert f"{spec.default_window} complete {spec.noun}s" in page.locator("#dates-help").inner_text()
+
+    # Over the week's bound, a malformed country and a malformed event: each field says why, nothing is sent.
+    page.select_option("#frequency", "week")
+    page.fill("#horizon", "105")
+    page.fill("#holidays", "U$")
+    page.fill("#events", json.dumps([{"name": "Sale", "start": "2025-02-30"}]))
+    page.click("#submit")
+    assert page.locator("#status").inner_text() == "The forecast was not submitted."
+    assert "1 to 104" in page.locator("#horizon-error").inner_text()
+    assert "country code" in page.locator("#holidays-error").inner_text()
+    assert "Event 1: start" in page.locator("#events-error").inner_text()
+    assert page.evaluate("document.activeElement.id") == "horizon"  # the first wrong field
+    page.fill("#events", "[{\"name\": \"Sale\", \"start\": \"2025-03-02\", \"end\": \"2025-03-01\"}]")
+    page.fill("#horizon", "104")
+    page.fill("#holidays", "none")
+    page.click("#submit")
+    assert "end is before start" in page.locator("#events-error").inner_text()
+    assert page.locator("#horizon-error").is_hidden() and page.locator("#holidays-error").is_hidden()
+    assert not posted, posted
+
+    # A request the server refuses (an unknown country) is still explained at its field.
+    page.fill("#events", "")
+    page.fill("#holidays", "XX")
+    page.click("#submit")
+    page.wait_for_function("() => !document.getElementById('holidays-error').hidden")
+    assert len(posted) == 1
+    assert page.locator("#holidays").get_attribute("aria-invalid") == "true"
+    # Chromium logs the refused request itself; nothing else went wrong.
+    assert [e for e in page.recorder.errors if "status of 422" not in e] == [], page.recorder.errors
+
+
+def test_a_daily_job_with_holidays_and_events(stack, page):
+    doc = run_from_form(page, stack, frequency="day", **{"start-date": DENSE_START.isoformat(),
+                        "end-date": DENSE_END.isoformat(), "holidays": "us", "events": json.dumps(EVENTS)})
+    data = doc["result"]["data"]
+    forecast = data["forecast"]
+    assert forecast["frequency"] == "day"
+    horizon = forecast["horizon"]
+    assert len(horizon) == calendar.SPECS[calendar.Frequency.DAY].default_horizon  # 28: the form's default
+    named = {p["period"]: p["events"] for p in horizon if p["events"]}
+    assert "Independence Day" in named["2016-07-04"], named
+    assert all("Summer sale" in named[day] for day in ("2016-07-15", "2016-07-16", "2016-07-17")), named
+
+    shown = chart(page)
+    traces = shown["by"]
+    assert traces["actual"]["x"] == [p["period"] for p in data["actual_sales"]]
+    assert traces["forecast"]["x"] == [p["period"] for p in horizon]
+    # Years of days: a range slider and range buttons, opening on the latest months and the horizon.
+    assert shown["rangeslider"] and shown["buttons"][-1] == "all" and "3m" in shown["buttons"]
+    assert page.locator("#chart .rangeslider-container").count() == 1
+    assert page.locator("#chart .rangeselector .button").count() == len(shown["buttons"])
+    assert shown["range"][0] > data["actual_sales"][0]["period"] and shown["range"][1] > horizon[-1]["period"]
+    # The holidays and events of the horizon: a star per period, named, and each period shaded.
+    assert traces["events"]["x"] == sorted(named)
+    assert any("Independence Day" in text for text in traces["events"]["customdata"])
+    assert shown["shapes"] >= len(named)
+    event_rows = page.locator("#numbers tbody tr.event")
+    assert event_rows.count() == len(named)
+    assert "Independence Day" in event_rows.first.inner_text()
+
+    # The spike day is an anomaly of the history: a marker with what was expected, and said in the table.
+    anomalies = {a["period"]: a for a in data["anomalies"]}
+    assert SPIKE_DAY.isoformat() in anomalies and anomalies[SPIKE_DAY.isoformat()]["kind"] == "spike"
+    assert traces["anomalies"]["x"] == [a["period"] for a in data["anomalies"]]
+    assert traces["anomalies"]["y"] == pytest.approx([a["value"] for a in data["anomalies"]])
+    spike_text = traces["anomalies"]["customdata"][traces["anomalies"]["x"].index(SPIKE_DAY.isoformat())]
+    assert "spike" in spike_text and "expected" in spike_text
+    assert "spike (expected" in page.locator(f"#numbers tbody tr[data-anomaly] >> text={SPIKE_DAY.isoformat()}").locator(
+        "xpath=..").inner_text()
+    assert page.locator("#numbers-period").inner_text() == "Day"
+    assert "Next day" in page.locator("#summary").inner_text()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "daily-dashboard.png"), full_page=True)
+    page.locator("#chart").screenshot(path=str(ARTIFACTS / "daily-chart.png"))
+    # The "all" button shows the whole history: the slider still under it.
+    page.locator("#chart .rangeselector .button").last.click()
+    page.wait_for_function("() => document.getElementById('chart').layout.xaxis.autorange === true")
+    page.locator("#chart").screenshot(path=str(ARTIFACTS / "daily-chart-all.png"))
+    page.recorder.assert_loopback_only()
+    assert not page.recorder.errors, page.recorder.errors
+
+
+def test_a_weekly_job_is_labelled_by_iso_week(stack, page):
+    monday = DENSE_START + timedelta(days=(7 - DENSE_START.weekday()) % 7)
+    sunday = DENSE_END - timedelta(days=(DENSE_END.weekday() + 1) % 7)
+    doc = run_from_form(page, stack, frequency="week", horizon="8", **{"start-date": monday.isoformat(),
+                        "end-date": sunday.isoformat(), "holidays": "none"})
+    data = doc["result"]["data"]
+    assert data["forecast"]["frequency"] == "week"
+    actual, horizon = data["actual_sales"], data["forecast"]["horizon"]
+    assert len(horizon) == 8 and all(re.fullmatch(r"\d{4}-W\d{2}", p["period"]) for p in actual + horizon)
+    assert "events" not in horizon[0]  # holidays turned off ("none" sends []), no events
+
+    # The chart puts each week at its Monday and names it by its ISO label on hover.
+    traces = chart(page)["by"]
+    assert traces["actual"]["x"] == [p["start"] for p in actual]
+    assert traces["actual"]["customdata"] == [p["period"] for p in actual]
+    assert traces["forecast"]["x"] == [p["start"] for p in horizon]
+    assert traces["forecast"]["customdata"] == [p["period"] for p in horizon]
+    assert page.locator("#chart .rangeslider-container").count() == 1
+    ticks = page.evaluate("() => Array.from(document.querySelectorAll('#chart .xtick text'), t => t.textContent)")
+    assert ticks and all(re.search(r"(19|20)\d\d", t) for t in ticks), ticks  # each tick says its year
+    # The table: the weeks' labels, oldest first, then the forecast weeks.
+    periods = page.locator("#numbers tbody th").all_inner_texts()
+    assert periods == [p["period"] for p in actual] + [p["period"] for p in horizon]
+    assert page.locator("#numbers-period").inner_text() == "Week"
+    if data["anomalies"]:  # the spike day's week stands out too, when the decomposition says so
+        assert traces["anomalies"]["x"] == [next(p["start"] for p in actual if p["period"] == a["period"])
+                                            for a in data["anomalies"]]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#chart").screenshot(path=str(ARTIFACTS / "weekly-chart.png"))
+    assert not page.recorder.errors, page.recorder.errors
+
+
+# ---- alerts ----------------------------------------------------------------------------------------
+
+
+CATEGORY = "Zeta (alerts test)"
+
+
+def seed_alerts(stack, task_id: str, count: int) -> list[dict]:
+    """``count`` alerts, a minute apart, of every kind and of three series (one of them the total),
+    written into the stack's history database as the drain writes them; the newest first, as the API
+    lists them. They are dated tomorrow, so any alert a job of the other tests raised comes after them."""
+    url = stack.env.get("DATABASE_URL") or f"sqlite:///{stack.root / 'var' / 'history.sqlite3'}"
+    engine = make_engine(url, create_dir=False)
+    now = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    series = [{}, {"category": CATEGORY}, {"category": CATEGORY, "product_id": "9001"}]
+    kinds = ["below_range", "above_range", "forecast_drop"]
+    rows = []
+    for i in range(count):
+        kind = kinds[i % 3]
+        key = series[(i // 3) % 3]
+        rows.append({
+            "id": f"{i:04d}browseralert".ljust(32, "0"), "created_at": now - timedelta(minutes=count - i),
+            "source": "laravel:http://127.0.0.1", "status": "completed", "measure": "revenue", "frequency": "month",
+            "series_key": json.dumps(key, sort_keys=True, separators=(",", ":")), "kind": kind,
+            "period": f"2026-{1 + i % 12:02d}", "task_id": task_id,
+            "actual": None if kind == "forecast_drop" else 80.0 + i, "low": None if kind == "forecast_drop" else 100.0,
+            "high": None if kind == "forecast_drop" else 200.0, "level": 90.0,
+            "change_pct": -30.0 - i if kind == "forecast_drop" else None,
+        })
+    with engine.begin() as conn:
+        conn.execute(insert(ALERTS), rows)
+    engine.dispose()
+    return [dict(row, series=json.loads(row["series_key"])) for row in reversed(rows)]
+
+
+def test_the_alerts_panel_lists_filters_and_pages(stack, page):
+    seeded = seed_alerts(stack, "browser-alerts-job", 30)
+    page.goto(stack.web_url + "/")
+    page.fill("#api-key", API_KEY)
+    page.click("#alerts-apply")
+    page.wait_for_function("() => /alerts, more below/.test(document.getElementById('alerts-status').textContent)")
+    rows = page.locator("#alerts-table tbody tr")
+    assert rows.count() == 25  # a page; newest first
+    assert rows.first.get_attribute("data-alert-id") == seeded[0]["id"]
+    assert page.locator("#alerts-more").is_visible()
+    page.click("#alerts-more")
+    page.wait_for_function("() => document.querySelectorAll('#alerts-table tbody tr').length >= 30")
+    ids = [rows.nth(i).get_attribute("data-alert-id") for i in range(30)]
+    assert ids == [a["id"] for a in seeded]
+    # The job is not on screen: each series is named by its key, with a link to the job.
+    texts = [rows.nth(i).inner_text() for i in range(3 * 3)]
+    assert any("the total" in t for t in texts) and any(f"category {CATEGORY} › product_id 9001" in t for t in texts)
+    assert rows.first.locator("button").count() == 0
+    assert rows.first.locator("a").get_attribute("href") == "/?task=browser-alerts-job"
+
+    # By kind: the drops only, with their fall.
+    page.select_option("#alerts-kind", "forecast_drop")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#alerts-table tbody tr'))"
+                           ".every(r => r.dataset.kind === 'forecast_drop')")
+    drops = [a["id"] for a in seeded if a["kind"] == "forecast_drop"]
+    assert [rows.nth(i).get_attribute("data-alert-id") for i in range(len(drops))] == drops
+    assert "outlook −" in rows.first.inner_text() or "outlook -" in rows.first.inner_text()
+
+    # By series (JSON): one category's own alerts; a malformed filter says why and sends nothing.
+    page.select_option("#alerts-kind", "")
+    page.fill("#alerts-group", "{category: Zeta}")
+    page.click("#alerts-apply")
+    assert page.locator("#alerts-group-error").is_visible()
+    assert page.locator("#alerts-group").get_attribute("aria-invalid") == "true"
+    page.fill("#alerts-group", json.dumps({"category": CATEGORY}))
+    page.click("#alerts-apply")
+    want = [a["id"] for a in seeded if a["series"] == {"category": CATEGORY}]
+    page.wait_for_function("(n) => document.querySelectorAll('#alerts-table tbody tr[data-alert-id]').length === n",
+                           arg=len(want))
+    assert [rows.nth(i).get_attribute("data-alert-id") for i in range(rows.count())] == want
+    assert page.locator("#alerts-group-error").is_hidden()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("#alerts").screenshot(path=str(ARTIFACTS / "alerts-panel.png"))
+    assert not page.recorder.errors, page.recorder.errors
