@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import insert
@@ -213,7 +214,7 @@ def seed_alerts(stack, task_id: str, count: int) -> list[dict]:
             "source": "laravel:http://127.0.0.1", "status": "completed", "measure": "revenue", "frequency": "month",
             "series_key": json.dumps(key, sort_keys=True, separators=(",", ":")), "kind": kind,
             "period": f"2026-{1 + i % 12:02d}", "task_id": task_id,
-            "actual": None if kind == "forecast_drop" else 80.0 + i, "low": None if kind == "forecast_drop" else 100.0,
+            "actual": {"below_range": 50.0 + i, "above_range": 250.0 + i}.get(kind), "low": None if kind == "forecast_drop" else 100.0,
             "high": None if kind == "forecast_drop" else 200.0, "level": 90.0,
             "change_pct": -30.0 - i if kind == "forecast_drop" else None,
         })
@@ -266,4 +267,108 @@ def test_the_alerts_panel_lists_filters_and_pages(stack, page):
     assert page.locator("#alerts-group-error").is_hidden()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator("#alerts").screenshot(path=str(ARTIFACTS / "alerts-panel.png"))
+    assert not page.recorder.errors, page.recorder.errors
+
+
+def weekly_grouped_document(task_id: str) -> tuple[dict, dict]:
+    """A finished weekly grouped job (category › product_id) with anomalies and a holiday in its
+    horizon, and the one page of its series the page asks for: the page's routes answer them."""
+    weeks = [("2025-W01", "2024-12-30"), ("2025-W02", "2025-01-06"), ("2025-W03", "2025-01-13"),
+             ("2025-W04", "2025-01-20"), ("2025-W05", "2025-01-27"), ("2025-W06", "2025-02-03")]
+    horizon = [{"period": "2025-W07", "start": "2025-02-10", "forecast": 140.0, "low": 120.0, "high": 160.0, "events": []},
+               {"period": "2025-W08", "start": "2025-02-17", "forecast": 150.0, "low": 125.0, "high": 170.0,
+                "events": ["Washington's Birthday"]}]
+    forecast = {
+        "confidence_level": 90.0, "expected_range_low": 120.0, "expected_range_high": 160.0, "growth_rate": 1.0,
+        "model_accuracy": 91.0, "period": "2025-W07", "model": "ets", "forecast_growth_rate": 2.0, "horizon": horizon,
+        "metrics": {"mae": 1.0, "mape": 1.0, "smape": 1.0, "mase": 0.5, "wape": 9.0, "backtest_origins": 1,
+                    "interval_coverage": 90.0},
+        "next_period_forecast": 140.0, "frequency": "week"}
+    values = [100.0, 110.0, 400.0, 105.0, 30.0, 120.0]
+    anomalies = [{"period": "2025-W03", "value": 400.0, "expected": 108.0, "kind": "spike"},
+                 {"period": "2025-W05", "value": 30.0, "expected": 112.0, "kind": "dip"}]
+    document = {
+        "task_id": task_id, "status": "SUCCESS", "progress": {"stage": "done", "percent": 100},
+        "submitted_at": None, "finished_at": None, "error": None,
+        "result": {"status": "success", "data": {
+            "actual_sales": [{"month": p[5:], "period": p, "start": s, "total_sales": v, "transaction_count": 3}
+                             for (p, s), v in zip(weeks, values)],
+            "forecast": forecast, "anomalies": anomalies,
+            "data_quality": {"rows_fetched": 18, "rows_used": 18, "rows_rejected": {}, "duplicates": 0,
+                             "negative_totals": 0, "months_zero_filled": [], "partial_period": None},
+            "meta": {"task_id": task_id, "data_fingerprint": "f", "model_version": "v", "generated_at": None,
+                     "cached": False, "source": "s"},
+            "hierarchy": {"group_by": ["category", "product_id"], "measure": "revenue",
+                          "levels": [{"fields": ["category"], "series": 1}, {"fields": ["category", "product_id"], "series": 1}],
+                          "series": 3, "reconciliation": "bottom_up", "coherent": True}}},
+    }
+    series = {"series": [{"key": {"category": "Shoes", "product_id": "17"}, "level": 2,
+                          "actual": [{"period": p, "start": s, "value": v / 2} for (p, s), v in zip(weeks, values)],
+                          "anomalies": [dict(anomalies[0], value=200.0, expected=54.0)],
+                          "forecast": forecast, "data_quality": {"lines_used": 9, "months": 6, "months_zero": 0,
+                                                                 "first_period": "2025-W01"}}],
+              "next_cursor": None, "level": 2, "matching": 1}
+    return document, series
+
+
+def test_anomalies_events_and_alerts_of_a_grouped_weekly_job_on_screen(stack, page):
+    """The total's and a series' anomalies, the horizon's holiday, and alerts that open the series of
+    the job on screen (the job's and the alerts' answers are the page's routes)."""
+    task_id = "weekly-grouped"
+    document, series = weekly_grouped_document(task_id)
+    alerts = [
+        {"id": "a1", "created_at": "2025-02-10T06:00:00Z", "series": {"category": "Shoes", "product_id": "17"},
+         "kind": "above_range", "period": "2025-W06", "frequency": "week", "measure": "revenue", "task_id": task_id,
+         "actual": 60.0, "low": 20.0, "high": 50.0, "level": 90.0},
+        {"id": "a2", "created_at": "2025-02-10T05:00:00Z", "series": {}, "kind": "forecast_drop", "period": "2025-W07",
+         "frequency": "week", "measure": "revenue", "task_id": task_id, "change_pct": -31.5, "level": 90.0},
+        {"id": "a3", "created_at": "2025-02-09T05:00:00Z", "series": {"category": "Hats"}, "kind": "below_range",
+         "period": "2025-W05", "frequency": "week", "measure": "revenue", "task_id": "another-job",
+         "actual": 1.0, "low": 5.0, "high": 9.0, "level": 90.0},
+    ]
+    asked: list[str] = []
+
+    def answer(route):
+        parts = urlsplit(route.request.url)
+        asked.append(route.request.url)
+        body = series if parts.path.endswith("/series") else {"alerts": alerts, "next_cursor": None, "limit": 25} \
+            if parts.path.endswith("/alerts") else document
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(f"**/api/v1/forecasts/{task_id}**", answer)
+    page.route("**/api/v1/alerts**", answer)
+    page.goto(stack.web_url + "/")
+    page.evaluate("(key) => sessionStorage.setItem('sales-forecast.api-key', key)", API_KEY)
+    page.goto(stack.web_url + f"/?task={task_id}")
+    page.wait_for_selector("#results:not([hidden])")
+    page.wait_for_selector("#alerts-table tbody tr[data-alert-id='a3']")
+
+    total = chart(page)["by"]
+    assert total["anomalies"]["x"] == ["2025-01-13", "2025-01-27"]  # the weeks' Mondays
+    assert total["anomalies"]["y"] == [400.0, 30.0]
+    assert "spike: 400.00 against 108.00 expected" in total["anomalies"]["customdata"][0]
+    assert "dip" in total["anomalies"]["customdata"][1]
+    assert total["events"]["x"] == ["2025-02-17"]
+    assert "Washington" in page.locator("#numbers tbody tr.event").inner_text()
+    assert page.locator("#numbers tbody tr[data-anomaly='dip']").count() == 1
+    assert "Next week (2025-W07)" in page.locator("#summary").inner_text()
+
+    # An alert of another job names its series; those of the job on screen open them.
+    other = page.locator("#alerts-table tbody tr[data-alert-id='a3']")
+    assert other.locator("button").count() == 0 and "category Hats" in other.inner_text()
+    page.locator("#alerts-table tbody tr[data-alert-id='a1'] button.alert-series").click()
+    page.wait_for_selector("#series-detail:not([hidden])")
+    assert "Shoes" in page.locator("#series-detail-title").inner_text()
+    assert page.evaluate("document.activeElement.id") == "series-detail-title"
+    assert any("level=2" in u and "q=17" in u for u in asked), asked
+    detail = chart(page, "series-chart")["by"]
+    assert detail["anomalies"]["x"] == ["2025-01-13"] and detail["anomalies"]["y"] == [200.0]
+    assert detail["events"]["x"] == ["2025-02-17"]
+    assert "Washington" in page.locator("#series-horizon tbody tr.event").inner_text()
+    assert page.locator("#series-horizon-period").inner_text() == "Week"
+    page.locator("#alerts-table tbody tr[data-alert-id='a2'] button.alert-series").click()
+    assert page.evaluate("document.activeElement.id") == "results-title"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "weekly-grouped-anomalies-alerts.png"), full_page=True)
+    page.locator("#series-chart").screenshot(path=str(ARTIFACTS / "series-chart-anomalies.png"))
     assert not page.recorder.errors, page.recorder.errors

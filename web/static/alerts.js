@@ -59,10 +59,10 @@
   /** What an alert says, in a line: the actual against its range, or the outlook's fall. */
   function what(alert) {
     if (alert.kind === "forecast_drop") {
-      return "outlook " + SF.signedPct(alert.change_pct) + " against the same periods before";
+      return "outlook " + SF.signedPct(alert.change_pct) + " (vs a year before, or the latest periods)";
     }
-    return "actual " + SF.fmt(alert.actual) + " against " + SF.fmt(alert.low) + " – " + SF.fmt(alert.high) +
-      (typeof alert.level === "number" ? " (" + SF.levelPct(alert.level) + " range)" : "");
+    return "actual " + SF.fmt(alert.actual) + ", range " + SF.fmt(alert.low) + " – " + SF.fmt(alert.high) +
+      (typeof alert.level === "number" ? " (" + SF.levelPct(alert.level) + ")" : "");
   }
 
   /** The series cell: a button that shows it when its job is on screen, else its key as text. */
