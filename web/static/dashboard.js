@@ -933,11 +933,12 @@
         el("td", null, (progress.stage || "—") + " · " + (progress.percent === undefined ? "—" : progress.percent + "%")),
         el("td", null, params.model || "—"),
         el("td", null, groupsText(params)),
-        el("td", { "class": "num" }, params.horizon === undefined ? "—" : String(params.horizon)),
+        el("td", { "class": "num" }, params.horizon === undefined ? "—" : String(params.horizon) +
+          (params.frequency && params.frequency !== "month" ? " " + params.frequency + (params.horizon === 1 ? "" : "s") : "")),
         el("td", { "class": "num" }, levelPct(params.level)),
         el("td", { "class": "wrap" }, el("span", { "class": "nowrap" }, params.start_date || "…"), " – ",
           el("span", { "class": "nowrap" }, params.end_date || "…")),
-        el("td", { "class": "num" }, summary ? fmt(summary.next_month_forecast) + " (" + (summary.period || "") + ")" : "—"),
+        el("td", { "class": "num" }, summary ? fmt(nextForecast(summary)) + " (" + (summary.period || "") + ")" : "—"),
         el("td", null, link)));
     });
   }
