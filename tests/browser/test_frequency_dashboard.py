@@ -150,10 +150,17 @@ def test_a_daily_job_with_holidays_and_events(stack, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "daily-dashboard.png"), full_page=True)
     page.locator("#chart").screenshot(path=str(ARTIFACTS / "daily-chart.png"))
-    # The "all" button shows the whole history: the slider still under it.
+    # The value axis fits the stretch shown, not the spike months before it; "all" shows everything.
+    spike_value = anomalies[SPIKE_DAY.isoformat()]["value"]
+    y_range = page.evaluate("() => document.getElementById('chart').layout.yaxis.range")
+    assert y_range[0] == 0 and max(p["high"] for p in horizon) < y_range[1] < spike_value
     page.locator("#chart .rangeselector .button").last.click()
     page.wait_for_function("() => document.getElementById('chart').layout.xaxis.autorange === true")
+    page.wait_for_function("(top) => document.getElementById('chart').layout.yaxis.range[1] > top", arg=spike_value)
     page.locator("#chart").screenshot(path=str(ARTIFACTS / "daily-chart-all.png"))
+    page.locator("#chart .rangeselector .button").nth(1).click()  # 3 months: the axis fits again
+    page.wait_for_function("(top) => document.getElementById('chart').layout.yaxis.range[1] < top", arg=spike_value)
+    page.locator("#chart").screenshot(path=str(ARTIFACTS / "daily-chart-3m.png"))
     page.recorder.assert_loopback_only()
     assert not page.recorder.errors, page.recorder.errors
 

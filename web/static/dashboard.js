@@ -865,7 +865,9 @@
       annotations: annotations
     };
     var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+    if (frequency !== "month" && xaxis.range) layout.yaxis.range = visibleYRange(traces, xaxis.range);
     window.Plotly.react(chart, traces, layout, config);
+    if (frequency !== "month") followXRange(chart);
     chart.setAttribute("data-frequency", frequency);
     var periods = { month: "monthly", week: "weekly", day: "daily" }[frequency];
     chart.setAttribute("aria-label", "Chart of " + periods + " " + noun + (opts.subject ? " of " + opts.subject : "") +
@@ -873,6 +875,36 @@
       " (range " + fmt(forecast.expected_range_low) + " to " + fmt(forecast.expected_range_high) + ")" +
       (marked.length ? "; holidays and events: " + marked.map(function (p) { return p.period + " " + eventNames(p).join(", "); }).join("; ") : "") +
       (anomalies.length ? "; anomalies: " + anomalies.map(function (a) { return a.period + " " + a.kind; }).join(", ") : "") + ".");
+  }
+
+  /** [0, a little over the highest point] of the traces between two dates: a zoomed chart of days
+   *  is not flattened by a spike (or a year of growth) outside what it shows. */
+  function visibleYRange(traces, range) {
+    var from = String(range[0]).slice(0, 10), to = String(range[1]).slice(0, 10);
+    var top = 0;
+    traces.forEach(function (t) {
+      if (t.meta === "interval_low") return;
+      (t.x || []).forEach(function (x, i) {
+        var y = t.y[i];
+        var day = String(x).slice(0, 10);
+        if (day >= from && day <= to && typeof y === "number" && y > top) top = y;
+      });
+    });
+    return [0, (top || 1) * 1.1];
+  }
+
+  /** Weekly and daily charts: when the range slider, the buttons or a zoom move the date axis, the
+   *  value axis fits what is shown (plotly.js keeps the whole history's otherwise). Bound once per chart. */
+  function followXRange(chart) {
+    if (chart.getAttribute("data-follows-x") === "true" || typeof chart.on !== "function") return;
+    chart.setAttribute("data-follows-x", "true");
+    chart.on("plotly_relayout", function (change) {
+      if (!change || chart.getAttribute("data-frequency") === "month") return;
+      if (change["xaxis.autorange"]) { window.Plotly.relayout(chart, { "yaxis.autorange": true }); return; }
+      var range = change["xaxis.range"] || (change["xaxis.range[0]"] !== undefined ? [change["xaxis.range[0]"], change["xaxis.range[1]"]] : null);
+      if (!range) return; // our own relayout of the value axis, or another change
+      window.Plotly.relayout(chart, { "yaxis.range": visibleYRange(chart.data, range) });
+    });
   }
 
   function initForecastPage() {
