@@ -4,6 +4,7 @@
  * A grouped job's series panel lives in series_table.js: this script tells it when a result is
  * shown or hidden ("forecast:shown" / "forecast:hidden" events on document) and lends it the
  * helpers below as window.SalesForecast, so both speak to the API and draw charts the same way.
+ * The alerts panel (alerts.js) borrows them too, and asks which job is on screen (currentTask).
  *
  * Everything the server sends is data: it is put into the page with textContent and
  * createElement only (never innerHTML), and into the chart through plotText(), because plotly.js
