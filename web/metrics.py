@@ -28,6 +28,7 @@ import redis
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from shared.history.alerts import ALERT_STATS_KEY, AlertKind
 from shared.history.outbox import HistoryOutbox
 from shared.stores.webhook_stats import WebhookStats
 
@@ -52,6 +53,7 @@ class WorkerFigures:
         try:
             outbox = HistoryOutbox(self.client).stats()
             webhooks = WebhookStats(self.client).read()
+            alerts = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in self.client.hgetall(ALERT_STATS_KEY).items()}
         except redis.RedisError as exc:
             log.warning("metrics: the workers' figures are left out, Redis unreachable (%s)", type(exc).__name__)
             return
@@ -81,6 +83,12 @@ class WorkerFigures:
         for outcome, count in webhooks.items():
             deliveries.add_metric([outcome], count)
         yield deliveries
+        raised = CounterMetricFamily(
+            "sf_alerts_raised", "Alerts raised (docs/api.md §11), each once, by kind.", labels=["kind"]
+        )
+        for kind in AlertKind:
+            raised.add_metric([kind.value], alerts.get(kind.value, 0))
+        yield raised
 
 
 @dataclass

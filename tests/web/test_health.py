@@ -181,3 +181,17 @@ def test_metrics_report_the_history_outbox_and_webhook_deliveries(web_client, we
         'sf_webhook_deliveries_total{outcome="refused"} 0.0',
     ):
         assert line in text, line
+
+
+def test_metrics_count_the_alerts_raised_by_kind(web_client, web_redis):
+    """The workers count each new alert in Redis (worker/history.py); /metrics reports them."""
+    from shared.history.alerts import ALERT_STATS_KEY
+
+    web_redis.hset(ALERT_STATS_KEY, mapping={"below_range": 3, "forecast_drop": 1})
+    text = web_client.get("/metrics").get_data(as_text=True)
+    for line in (
+        'sf_alerts_raised_total{kind="below_range"} 3.0',
+        'sf_alerts_raised_total{kind="above_range"} 0.0',
+        'sf_alerts_raised_total{kind="forecast_drop"} 1.0',
+    ):
+        assert line in text, line
