@@ -15,7 +15,7 @@ from flask_cors import CORS
 
 from shared.contract.config import Settings, redact_url
 from shared.stores.grouped_store import GroupedStore
-from web import api, dashboard, health, history, legacy, openapi, series
+from web import api, dashboard, events, health, history, legacy, openapi, series
 from web.auth import init_auth
 from web.celery_client import create_celery_client, redis_client
 from web.errors import register_error_handlers
@@ -50,19 +50,20 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
 
     _init_request_metrics(app, metrics)  # first: it must time what auth rejects, too
     register_error_handlers(app)
-    init_auth(app, settings.api_keys)
+    init_auth(app, settings.api_keys, token_endpoints={events.TOKEN_ENDPOINT})
     # Any origin may call /api/*: access is controlled by API keys sent in headers, never by
     # cookies, so there are no credentials for a foreign page to ride on.
     CORS(
         app,
         resources={r"/api/*": {"origins": "*"}},
-        allow_headers=["Authorization", "X-API-Key", "Idempotency-Key", "Content-Type"],
+        allow_headers=["Authorization", "X-API-Key", "Idempotency-Key", "Content-Type", "Last-Event-ID"],
         expose_headers=["Location", "Retry-After"],
         methods=["GET", "POST", "DELETE", "OPTIONS"],
         max_age=600,
         send_wildcard=True,
     )
     history.init_app(app, settings)  # the forecast history's database (§9), read by web/history.py
+    events.init_app(app, settings)  # live updates (Server-Sent Events), web/events.py
     for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp, history.bp):
         app.register_blueprint(blueprint)
 

@@ -54,7 +54,10 @@ def error_response(
 
 
 def _forecast_error(exc: ForecastError) -> Response:
-    return error_response(exc.code, exc.message, http_status(exc), field=exc.field)
+    response = error_response(exc.code, exc.message, http_status(exc), field=exc.field)
+    if response.status_code == 503:  # all of them pass (an outage, MAX_EVENT_STREAMS): come back
+        response.headers["Retry-After"] = "5"
+    return response
 
 
 def _broker_error(exc: BaseException) -> Response:

@@ -40,7 +40,7 @@ from shared.engine.grouped import assemble, fetch_panel, fingerprint
 from shared.engine.hierarchy import forecast_chunk, series_inputs
 from shared.engine.panel import Panel
 from shared.stores.grouped_store import GroupedStore, Plan
-from worker import history, webhooks
+from worker import events, history, webhooks
 from worker.context import WorkerContext, context
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def _end(task: Any, plan: Plan, state: str, result: Any) -> None:
     """Store the job's final state under its own id, clear its marker, queue its webhook."""
     ctx = context(task.app)
     task.app.backend.store_result(plan.job_id, result, state, request=_job_request(plan))
+    events.stored_state(task.app, plan.job_id)  # live updates: the job's end
     try:
         ctx.jobs.clear_inflight(ForecastRequest.parse(plan.request).params_key(), plan.job_id)
     except Exception:
@@ -195,6 +196,7 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
             items = series_inputs(_panel(store, job_id), range(lo, hi))
             results = forecast_chunk(items, horizon=request.horizon, level=float(request.level), model=request.model)
             done = store.finish_chunk(job_id, k, results)
+            events.grouped_counts(self.app, job_id, store.progress(job_id))  # live updates
         if done >= plan.n_chunks and store.claim_finalize(job_id):
             try:
                 _fan_in(self, ctx, store, plan)

@@ -99,6 +99,9 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     # Forecasts made longer ago than this are deleted from the history (0: kept for ever).
     history_retention_days: int = 1095
+    # Live updates (Server-Sent Events): the most streams one web process holds open at once. Past
+    # it a new stream is answered 503 with Retry-After and clients poll the status URL instead.
+    max_event_streams: int = 500
 
     @property
     def celery_broker_url(self) -> str:
@@ -118,6 +121,11 @@ class Settings:
         if self.webhook_secret:
             return self.webhook_secret.encode()
         return hmac.new(self.secret_key.encode(), b"webhook-signing", hashlib.sha256).digest()
+
+    @property
+    def events_token_key(self) -> bytes:
+        """Signs the tokens of live-update URLs: derived from SECRET_KEY (never SECRET_KEY itself)."""
+        return hmac.new(self.secret_key.encode(), b"event-stream-token", hashlib.sha256).digest()
 
     @property
     def effective_callback_hosts(self) -> tuple[str, ...]:
@@ -185,4 +193,5 @@ class Settings:
             task_time_limit_seconds=float(get("TASK_TIME_LIMIT_SECONDS", str(defaults.task_time_limit_seconds))),
             database_url=get("DATABASE_URL"),
             history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
+            max_event_streams=int(get("MAX_EVENT_STREAMS", str(defaults.max_event_streams))),
         )

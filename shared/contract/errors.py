@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     # Beyond CONTRACT §7's list, for an answer the contract leaves open (docs/architecture.md):
     ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
     HISTORY_UNAVAILABLE = "history_unavailable"
+    TOO_MANY_STREAMS = "too_many_streams"  # 503: MAX_EVENT_STREAMS live-update streams are open
 
 
 class ForecastError(Exception):
@@ -133,6 +134,12 @@ class HistoryUnavailable(ForecastError):
     code = ErrorCode.HISTORY_UNAVAILABLE
 
 
+class TooManyStreams(ForecastError):
+    """This web process holds MAX_EVENT_STREAMS live-update streams already; poll instead."""
+
+    code = ErrorCode.TOO_MANY_STREAMS
+
+
 # The one map from a named error to its HTTP status: the most specific class in an error's MRO
 # decides (so MalformedBody is 400 where any other InvalidRequest is 422).
 HTTP_STATUS: dict[type[ForecastError], int] = {
@@ -149,6 +156,7 @@ HTTP_STATUS: dict[type[ForecastError], int] = {
     Cancelled: 409,
     AlreadyFinished: 409,
     HistoryUnavailable: 503,
+    TooManyStreams: 503,
 }
 # The status of a code when all that is known is the code (a failed job's stored result).
 _STATUS_BY_CODE: dict[str, int] = {

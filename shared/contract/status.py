@@ -22,7 +22,7 @@ from shared.contract.schema import TERMINAL, ErrorBody, JobStatus, Progress, Sta
 log = logging.getLogger(__name__)
 
 __all__ = ["TERMINAL", "JobStatus", "read_meta", "decode_meta", "build_status", "celery_state",
-           "job_status", "is_terminal", "failure_error", "progress_of", "parse_time"]
+           "job_status", "is_terminal", "failure_error", "progress_of", "parse_time", "grouped_progress"]
 
 
 class ResultBackend(Protocol):
@@ -158,6 +158,18 @@ def progress_of(meta: Mapping[str, Any] | None) -> Progress:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw == raw:
             percent = int(min(max(raw, 0), 100))
     return Progress(stage=stage, percent=percent)
+
+
+# Where a grouped job's forecasting runs, in percent of the job: fetch and panel before, fan-in after.
+GROUPED_PERCENT = (50, 95)
+
+
+def grouped_progress(done: int, total: int) -> Progress:
+    """A grouped job's progress between its fan-out and its fan-in, from the series done so far
+    (counted in Redis over all the workers): what the status document and the live events say."""
+    span = GROUPED_PERCENT[1] - GROUPED_PERCENT[0]
+    percent = GROUPED_PERCENT[0] + (span * done // total if total else span)
+    return Progress(stage=Stage.TRAINING, percent=percent, series_done=done, series_total=total)
 
 
 def parse_time(value: Any) -> datetime | None:

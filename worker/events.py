@@ -1,0 +1,70 @@
+"""Publishing a job's live-update events (shared.stores.events) from the worker's few hooks.
+
+The task's progress reports (worker/tasks.py ``_Progress``), its start and end (Celery's
+task_prerun and task_postrun, which run after the state is stored), and a grouped job's chunks and
+fan-in (worker/grouped.py) call these: each publishes what the stored state already says, so
+the events and ``GET /api/v1/forecasts/{id}`` never disagree. Best effort: an event that cannot
+be published (Redis away) is logged and the job goes on; the web tier's streams also read the
+job's stored state every few seconds, so a stream still ends when its job does.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import redis
+
+from shared.contract.schema import TERMINAL, JobStatus
+from shared.contract.status import build_status, grouped_progress, read_meta
+from shared.stores.events import EventStore
+from worker.context import context
+
+log = logging.getLogger(__name__)
+
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def _store(app: Any) -> EventStore:
+    ctx = context(app)
+    return EventStore(ctx.jobs.redis, ttl_seconds=ctx.settings.result_ttl_seconds)
+
+
+def status(app: Any, task_id: str, state: JobStatus) -> None:
+    """A state change the task knows of before Celery stores it (STARTED, PROGRESS)."""
+    try:
+        _store(app).publish_status(task_id, state)
+    except REDIS_ERRORS as exc:
+        log.warning("task %s: its %s event was not published (%s)", task_id, state, exc)
+
+
+def progress(app: Any, task_id: str, meta: Mapping[str, Any], *, first: bool = False) -> None:
+    """A progress report ({stage, percent}), just stored as the task's PROGRESS state."""
+    try:
+        store = _store(app)
+        if first:
+            store.publish_status(task_id, JobStatus.PROGRESS)
+        store.publish_progress(task_id, meta)
+    except REDIS_ERRORS as exc:
+        log.warning("task %s: its progress event was not published (%s)", task_id, exc)
+
+
+def stored_state(app: Any, task_id: str) -> None:
+    """The job's state as stored now (after a task ran, retried, fanned out or ended)."""
+    try:
+        doc = build_status(task_id, read_meta(app.backend, task_id))
+        store = _store(app)
+        store.publish_status(task_id, doc.status)
+        if doc.status not in TERMINAL:
+            store.publish_progress(task_id, doc.progress.model_dump(mode="json"))
+    except REDIS_ERRORS as exc:
+        log.warning("task %s: its state event was not published (%s)", task_id, exc)
+
+
+def grouped_counts(app: Any, job_id: str, counted: tuple[int, int] | None) -> None:
+    """A grouped job's progress after one of its chunks: series done over all the workers."""
+    if counted is None:
+        return
+    try:
+        _store(app).publish_progress(job_id, grouped_progress(*counted).model_dump(mode="json"))
+    except REDIS_ERRORS as exc:
+        log.warning("grouped job %s: its progress event was not published (%s)", job_id, exc)
