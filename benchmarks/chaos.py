@@ -35,10 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from local.fake_laravel import FakeLaravel  # noqa: E402
+from local.redis_server import RedisServer, free_port  # noqa: E402
 from local.sample import sales_rows  # noqa: E402
 from stack import commands  # noqa: E402
 from stack.local import LocalStack, _resolve  # noqa: E402
-from stack.redis_server import RedisServer, free_port  # noqa: E402
 
 API_KEY = "chaos-key"
 TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")

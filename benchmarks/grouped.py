@@ -41,9 +41,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shared.contract.schema import Measure
 from shared.engine.backtest import mase, smape
 from shared.engine.hierarchy import Reconciliation, forecast_chunk, reconcile, series_inputs
-from shared.engine.panel import Measure, Panel
+from shared.engine.panel import Panel
 
 M3_CATEGORIES = [
     ("MICRO", 1402, 1875), ("INDUSTRY", 1876, 2209), ("MACRO", 2210, 2521),

@@ -47,10 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from loadgen import wait_answering, wrk
 
 from local.fake_laravel import FakeLaravel
+from local.redis_server import free_port
 from shared.contract.schema import months_before
 from shared.sources.transactions import TransactionColumns
 from stack.local import LocalStack
-from stack.redis_server import free_port
 
 TODAY = date.today()
 GROUP_BY = ["category", "product_id"]

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from local.fake_laravel import Faults  # noqa: E402
+from local.redis_server import RedisServer, free_port  # noqa: E402
 from local.sample import Laravel, sales_rows  # noqa: E402
 from shared.contract.schema import months_before  # noqa: E402
 from stack.local import LocalStack  # noqa: E402
-from stack.redis_server import RedisServer, free_port  # noqa: E402
 
 API_KEY = "histories-key"
 TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")

@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from loadgen import wait_answering, wrk
 
 from local.fake_laravel import FakeLaravel
+from local.redis_server import free_port
 from shared.contract.schema import ForecastRequest, months_before
 from shared.engine.pipeline import LaravelSource, run_forecast
 from shared.sources.laravel_client import LaravelClient
 from stack.local import LocalStack
-from stack.redis_server import free_port
 
 TODAY = date.today()
 ROWS_PER_MONTH = 30

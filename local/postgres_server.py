@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from stack.redis_server import free_port
+from local.redis_server import free_port
 
 RUN_AS = "postgres"
 

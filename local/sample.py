@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 
 from local.fake_laravel import FakeLaravel, Faults
+from local.redis_server import free_port
 from shared.contract.schema import months_before
-from stack.redis_server import free_port
 
 
 def sales_rows(today: date, months: int = 40, per_month: int = 25, seed: int = 3) -> list[dict]:

@@ -24,7 +24,7 @@ from typing import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from shared.contract.errors import ForecastError
-from shared.contract.schema import ForecastRequest
+from shared.contract.schema import ForecastRequest, Measure
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--today", default=None, help=argparse.SUPPRESS)  # reproducible runs in tests
     run.add_argument("--model-dir", type=Path, default=None, help="reuse fitted models (needs $SECRET_KEY)")
     run.add_argument("--group-by", default=None, help="sale-line fields, outermost first, e.g. category,product_id")
-    run.add_argument("--measure", default=None, choices=["revenue", "units", "orders"])
+    run.add_argument("--measure", default=None, choices=[m.value for m in Measure])
     run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
     run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
     return parser

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from local.redis_server import RedisServer, free_port
 from shared.contract.config import Settings
 from stack import commands
-from stack.redis_server import RedisServer, free_port
 
 
 def _resolve(argv: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def web_redis_server():
-    from stack.redis_server import RedisServer
+    from local.redis_server import RedisServer
 
     server = RedisServer().start()
     yield server

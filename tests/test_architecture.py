@@ -210,3 +210,9 @@ def test_the_web_app_loads_no_modelling_stack():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1:] in ([""], []), out.stdout
+
+
+def test_no_circle_between_packages():
+    """The top-level packages form no circle either (``stack`` may use ``local``'s aids, never back)."""
+    edges = {(_top(m), _top(t)) for m, targets in GRAPH.items() for t in targets if _top(m) != _top(t)}
+    assert not {(a, b) for a, b in edges if (b, a) in edges}

@@ -10,11 +10,11 @@ below lets the pages load and call nothing else, and run no inline script.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, get_args
+from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MODEL_NAMES, MeasureName
+from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MEASURE_DESCRIPTIONS, MODEL_NAMES
 from shared.contract.status import build_status
 from web.api import service
 from web.schemas import ListQuery
@@ -48,9 +48,14 @@ def _page(template: str, **context: Any) -> Response:
         # The form checks group_by with the server's own rule, so the two cannot drift apart.
         group_field_pattern=GROUP_FIELD_PATTERN,
         max_group_fields=MAX_GROUP_FIELDS,
-        measures=get_args(MeasureName),
+        measures={m.value: text for m, text in MEASURE_DESCRIPTIONS.items()},
         **context,
     )
+    return html_page(html)
+
+
+def html_page(html: str) -> Response:
+    """An HTML page of the service (dashboard, API docs) with the security headers they all carry."""
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Referrer-Policy"] = "no-referrer"

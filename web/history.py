@@ -13,12 +13,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
+from shared.contract.schema import Measure
 from shared.history.models import TOTAL_KEY
 from shared.history.records import series_key
 from shared.history.repository import MAX_HISTORY_LIMIT, HistoryRepository, make_engine
 
 EXTENSION_KEY = "sales_forecast_history"
-MEASURES = ("revenue", "units", "orders")
+MEASURES = tuple(m.value for m in Measure)
 DEFAULT_HISTORY_LIMIT = 100
 # In characters. Percent-encoded, a character may take 12 bytes, and gunicorn refuses request
 # lines over 4094 bytes (414): with both at their longest, the line still fits.
@@ -66,7 +67,7 @@ def _group() -> str:
 
 
 def _measure() -> str:
-    value = request.args.get("measure", "revenue")
+    value = request.args.get("measure", Measure.REVENUE.value)
     if value not in MEASURES:
         raise InvalidRequest(f"measure must be one of {', '.join(MEASURES)}", field="measure")
     return value

@@ -23,7 +23,13 @@ from shared.contract import clock
 from shared.contract.config import Settings
 from shared.contract.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
 from shared.contract.protocol import FORECAST_TASK, CeleryState
-from shared.contract.schema import TERMINAL, ForecastRequest, JobStatus, SubmissionOutcome, TaskStatus
+from shared.contract.schema import (
+    TERMINAL,
+    ForecastRequest,
+    JobStatus,
+    SubmissionOutcome,
+    TaskStatus,
+)
 from shared.contract.status import (
     build_status,
     celery_state,

@@ -32,7 +32,7 @@ from shared.contract.webhooks import callback_url_pattern
 from web import history
 from web import openapi_examples as examples
 from web.api import service
-from web.dashboard import CONTENT_SECURITY_POLICY
+from web.dashboard import html_page
 from web.jobs import MAX_TASK_ID_LENGTH
 from web.legacy import QUERY_FIELDS as LEGACY_QUERY_FIELDS
 from web.requests import IDEMPOTENCY_KEY_PATTERN
@@ -556,9 +556,4 @@ def docs() -> Response:
         auth_required=bool(service().settings.api_keys),
         plain=render_plain(spec),
     )
-    response = Response(page, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return html_page(page)

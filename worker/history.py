@@ -24,6 +24,7 @@ import redis
 from celery import Celery, shared_task
 from celery.signals import task_success, worker_ready, worker_shutdown
 
+from shared.contract import backoff
 from shared.contract.config import Settings
 from shared.contract.errors import HistoryUnavailable
 from shared.contract.protocol import DRAIN_TASK, FORECAST_TASK
@@ -57,7 +58,7 @@ def _context(app: Celery) -> HistoryContext:
 
 
 def backoff_seconds(retries: int) -> float:
-    return min(BACKOFF_BASE_SECONDS * (2**retries), BACKOFF_MAX_SECONDS)
+    return backoff.backoff_seconds(retries, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_MAX_SECONDS)
 
 
 def publish(task: Any, task_id: str, document: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from celery.exceptions import Retry
 
+from shared.contract.backoff import backoff_seconds
 from shared.contract.config import Settings
 from shared.contract.errors import LaravelDeadlinePassed, UpstreamUnavailable
 from shared.sources.deadline import Deadline, parse_since
@@ -40,7 +41,7 @@ def retry_or_end(task: Any, exc: UpstreamUnavailable, deadline: Deadline, settin
     retries = task.request.retries
     if retries >= settings.upstream_task_retries:
         raise exc
-    countdown = settings.upstream_retry_delay_seconds * (2**retries)
+    countdown = backoff_seconds(retries, base=settings.upstream_retry_delay_seconds)
     if not deadline.allows(countdown):
         raise deadline.too_close(exc.message, countdown) from None
     log.warning(

@@ -23,6 +23,7 @@ import redis
 import requests
 from celery import shared_task
 
+from shared.contract import backoff
 from shared.contract.config import Settings
 from shared.contract.errors import DeliveryFailed, InvalidRequest
 from shared.contract.protocol import FINAL_STATES, WEBHOOK_TASK
@@ -42,7 +43,7 @@ USER_AGENT = "sales-forecast-webhooks/1"
 
 
 def backoff_seconds(retries: int) -> float:
-    return min(WEBHOOK_BACKOFF_BASE_SECONDS * (2**retries), WEBHOOK_BACKOFF_MAX_SECONDS)
+    return backoff.backoff_seconds(retries, base=WEBHOOK_BACKOFF_BASE_SECONDS, cap=WEBHOOK_BACKOFF_MAX_SECONDS)
 
 
 @lru_cache(maxsize=4)

@@ -51,6 +51,21 @@ def result_key(task_id: str) -> str:
     return f"{RESULT_KEY_PREFIX}{task_id}"
 
 
+def status_url(task_id: str) -> str:
+    """Where a job's status document is read (docs/api.md §4)."""
+    return f"/api/v1/forecasts/{task_id}"
+
+
+def series_url(task_id: str) -> str:
+    """Where a grouped job's series are paged (docs/api.md §8)."""
+    return f"{status_url(task_id)}/series"
+
+
+def series_csv_url(task_id: str) -> str:
+    """Where a grouped job's series are downloaded as CSV (docs/api.md §8)."""
+    return f"{status_url(task_id)}/series.csv"
+
+
 def celery_conf(settings: Settings) -> dict[str, Any]:
     """The Celery settings every app of the service uses, sender or consumer.
 

@@ -24,7 +24,24 @@ from shared.contract.webhooks import check_callback_shape, check_callback_url
 MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
 ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]
 assert MODEL_NAMES == ModelName.__args__  # type: ignore[attr-defined]  # the Literal for type checkers
-MeasureName = Literal["revenue", "units", "orders"]
+
+
+class Measure(StrEnum):
+    """What a job forecasts: the one list of measures (request, panel, history, web, dashboard)."""
+
+    REVENUE = "revenue"
+    UNITS = "units"
+    ORDERS = "orders"
+
+
+# What each measure is, in words the dashboard and the API document show.
+MEASURE_DESCRIPTIONS: dict[Measure, str] = {
+    Measure.REVENUE: "the sum of line totals (a single-series job: of the sales' grand totals)",
+    Measure.UNITS: "the sum of quantities",
+    Measure.ORDERS: "distinct sales",
+}
+MeasureName = Literal["revenue", "units", "orders"]  # the Literal for the documents' JSON schema
+assert tuple(Measure) == MeasureName.__args__  # type: ignore[attr-defined]
 # A sale line's field name as Laravel's JSON would carry it (CONTRACT §8).
 GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 MAX_GROUP_FIELDS = 3
@@ -80,7 +97,7 @@ class ForecastRequest(BaseModel):
         "field name (letters, digits and _, not starting with a digit, at most 64), none twice.",
     )
     measure: MeasureName = Field(
-        "revenue", description="What is forecast: revenue (line totals), units (quantities) or orders."
+        Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
 
     @field_validator("group_by")
@@ -100,7 +117,7 @@ class ForecastRequest(BaseModel):
     @property
     def grouped(self) -> bool:
         """Whether the job reads sale lines (§8): a group_by, or a measure other than revenue."""
-        return self.group_by is not None or self.measure != "revenue"
+        return self.group_by is not None or self.measure != Measure.REVENUE
 
     @field_validator("horizon", mode="before")
     @classmethod
@@ -352,6 +369,20 @@ class Stage(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+# Where each stage starts, in percent of the job; fetching fills 5..40 page by page.
+STAGE_PERCENT: dict[Stage, int] = {
+    Stage.QUEUED: 0,
+    Stage.FETCHING: 5,
+    Stage.AGGREGATING: 40,
+    Stage.TRAINING: 50,
+    Stage.BACKTESTING: 65,
+    Stage.PREDICTING: 90,
+    Stage.DONE: 100,
+}
+# A grouped job's chunks fill this range as series are done; the fan-in takes the rest.
+GROUPED_FORECASTING_PERCENT = (STAGE_PERCENT[Stage.TRAINING], 95)
 
 
 class SubmissionOutcome(StrEnum):

@@ -17,7 +17,15 @@ from typing import Any, Mapping, Protocol
 
 from shared.contract.errors import ErrorCode
 from shared.contract.protocol import CeleryState
-from shared.contract.schema import TERMINAL, ErrorBody, JobStatus, Progress, Stage, TaskStatus
+from shared.contract.schema import (
+    GROUPED_FORECASTING_PERCENT,
+    TERMINAL,
+    ErrorBody,
+    JobStatus,
+    Progress,
+    Stage,
+    TaskStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +168,11 @@ def progress_of(meta: Mapping[str, Any] | None) -> Progress:
     return Progress(stage=stage, percent=percent)
 
 
-# Where a grouped job's forecasting runs, in percent of the job: fetch and panel before, fan-in after.
-GROUPED_PERCENT = (50, 95)
-
-
 def grouped_progress(done: int, total: int) -> Progress:
     """A grouped job's progress between its fan-out and its fan-in, from the series done so far
     (counted in Redis over all the workers): what the status document and the live events say."""
-    span = GROUPED_PERCENT[1] - GROUPED_PERCENT[0]
-    percent = GROUPED_PERCENT[0] + (span * done // total if total else span)
+    low, high = GROUPED_FORECASTING_PERCENT
+    percent = low + ((high - low) * done // total if total else high - low)
     return Progress(stage=Stage.TRAINING, percent=percent, series_done=done, series_total=total)
 
 

@@ -22,16 +22,23 @@ import numpy as np
 
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.schema import ForecastRequest, Hierarchy, ResultDocument, SeriesForecast, month_label
+from shared.contract.protocol import series_csv_url, series_url
+from shared.contract.schema import (
+    STAGE_PERCENT,
+    ForecastRequest,
+    Hierarchy,
+    ResultDocument,
+    SeriesForecast,
+    Stage,
+    month_label,
+)
 from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
 from shared.engine.models import MODEL_VERSION
 from shared.engine.panel import Panel, build_panel
-from shared.engine.pipeline import MIN_COMPLETE_MONTHS, STAGE_PERCENT, ProgressCallback, Stage, next_periods, pct_change
+from shared.engine.pipeline import MIN_COMPLETE_MONTHS, ProgressCallback, next_periods, pct_change
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
-
-CHUNK_SIZE = 500  # series per forecast_chunk call: the unit a worker would take
 
 
 class LineSource(Protocol):
@@ -206,8 +213,8 @@ def assemble(
         "series": len(panel),
         "reconciliation": rec.method,
         "coherent": _coherent(panel, rec),
-        "series_url": f"/api/v1/forecasts/{task_id}/series" if task_id else None,
-        "csv_url": f"/api/v1/forecasts/{task_id}/series.csv" if task_id else None,
+        "series_url": series_url(task_id) if task_id else None,
+        "csv_url": series_csv_url(task_id) if task_id else None,
     }
 
     s0 = int(panel.start[0])
@@ -285,7 +292,7 @@ def run_grouped_forecast(
     task_id: str | None = None,
     progress: ProgressCallback | None = None,
     reconciliation: Reconciliation | str = Reconciliation.AUTO,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int = Settings.chunk_size,
 ) -> GroupedResult:
     """The whole grouped job in this process: fetch, panel, forecast every series, reconcile."""
     report: ProgressCallback = progress or (lambda stage, percent: None)

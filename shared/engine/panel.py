@@ -23,22 +23,15 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any, Sequence
 
 import numpy as np
 
 from shared.contract.errors import InvalidRequest
+from shared.contract.schema import Measure
 from shared.engine.aggregate import aggregate_monthly, first_occurrences, local_midnight_ns, sum_by_month
 from shared.sources.lines import LineColumns
 from shared.sources.transactions import TransactionColumns, validate_timezone
-
-
-class Measure(StrEnum):
-    REVENUE = "revenue"
-    UNITS = "units"
-    ORDERS = "orders"
-
 
 Key = dict[str, "str | None"]
 

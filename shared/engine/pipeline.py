@@ -20,7 +20,7 @@ import numpy as np
 from shared.contract import clock
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.schema import ForecastRequest, ResultDocument, Stage, month_label
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage, month_label
 from shared.engine.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
 from shared.engine.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
 from shared.engine.model_store import ModelStore
@@ -34,17 +34,6 @@ log = logging.getLogger(__name__)
 MIN_COMPLETE_MONTHS = 3
 BACKTEST_ORIGINS = 12  # one-step-ahead forecasts over the last year: enough to estimate WAPE
 
-
-# Where each stage starts, in percent of the job; fetching fills 5..40 page by page.
-STAGE_PERCENT: dict[Stage, int] = {
-    Stage.QUEUED: 0,
-    Stage.FETCHING: 5,
-    Stage.AGGREGATING: 40,
-    Stage.TRAINING: 50,
-    Stage.BACKTESTING: 65,
-    Stage.PREDICTING: 90,
-    Stage.DONE: 100,
-}
 
 ProgressCallback = Callable[[Stage, int], None]
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from shared.contract.schema import Measure
 from shared.history.models import TOTAL_KEY
 
 ITEM_VERSION = 1
-DEFAULT_MEASURE = "revenue"  # a single-series job forecasts the sales' grand_total
+DEFAULT_MEASURE = Measure.REVENUE.value  # a single-series job forecasts the sales' grand_total
 
 
 def series_key(fields: Mapping[str, Any] | None) -> str:

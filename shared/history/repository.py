@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from shared.contract.errors import HistoryRejected, HistoryUnavailable
 from shared.history.models import TOTAL_KEY, ActualRow, ForecastRow
-from shared.history.records import Publication
+from shared.history.records import DEFAULT_MEASURE, Publication
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +332,7 @@ class HistoryRepository:
         self,
         series_key: str = TOTAL_KEY,
         *,
-        measure: str = "revenue",
+        measure: str = DEFAULT_MEASURE,
         source: str | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
@@ -378,7 +378,7 @@ class HistoryRepository:
         return out
 
     def track_record(
-        self, series_key: str = TOTAL_KEY, *, measure: str = "revenue", source: str | None = None
+        self, series_key: str = TOTAL_KEY, *, measure: str = DEFAULT_MEASURE, source: str | None = None
     ) -> dict[str, Any]:
         """Realised accuracy of one series' published forecasts, per months ahead and level.
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from datetime import date
 from email.utils import parsedate_to_datetime
@@ -39,6 +38,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from shared.contract.backoff import backoff_seconds
 from shared.contract.config import Settings, redact_url
 from shared.contract.errors import UpstreamInvalid, UpstreamUnavailable
 from shared.sources.deadline import Deadline
@@ -329,7 +329,7 @@ class LaravelClient:
         if retry_after is not None:
             return min(retry_after, self.backoff_max)
         # Full jitter: many workers retrying the same Laravel must not hit it in lockstep.
-        return random.uniform(0.0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+        return backoff_seconds(attempt, base=self.backoff_base, cap=self.backoff_max, jitter=True)
 
     @staticmethod
     def _retry_after(value: str | None) -> float | None:

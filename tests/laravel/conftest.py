@@ -20,8 +20,8 @@ from typing import Any, Iterator
 import pytest
 import redis
 
+from local.redis_server import RedisServer
 from stack.local import LocalStack
-from stack.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "forecasts"

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from local.redis_server import free_port
 from shared.contract.schema import months_before
-from stack.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP_SOURCE = ROOT / "tests" / "laravel" / "shop"

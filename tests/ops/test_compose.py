@@ -189,7 +189,7 @@ def test_compose_refuses_to_start_without_the_secrets(raw):
 
 
 def _settings_variables() -> set[str]:
-    source = (ROOT / "shared" / "config.py").read_text()
+    source = (ROOT / "shared" / "contract" / "config.py").read_text()
     return set(re.findall(r'get\(\s*"([A-Z][A-Z0-9_]+)"', source))
 
 

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from local.redis_server import RedisServer, free_port
 from shared.contract.config import Settings
-from stack.redis_server import RedisServer, free_port
 from tests.ops.test_schedule import _rows, require
 from tests.waiting import wait_for
 

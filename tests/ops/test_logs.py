@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from local.redis_server import free_port
 from shared.contract.config import Settings
 from shared.contract.logs import (
     MASK,
@@ -30,7 +31,6 @@ from shared.contract.logs import (
     unbind,
 )
 from stack import commands
-from stack.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from stack.redis_server import free_port
+from local.redis_server import free_port
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow

@@ -118,7 +118,7 @@ def refresh_app(tmp_path):
     require("worker.tasks")
     require("local.fake_laravel")
     from local.fake_laravel import FakeLaravel
-    from stack.redis_server import RedisServer
+    from local.redis_server import RedisServer
 
     today = datetime.now(ZoneInfo("UTC")).date()
     with RedisServer() as redis_server, FakeLaravel(_rows(today), per_page=20) as laravel_url:

@@ -20,8 +20,8 @@ import pytest
 import redis
 import requests
 
+from local.redis_server import RedisServer
 from stack.local import LocalStack
-from stack.redis_server import RedisServer
 from tests.service.conftest import Laravel, base_env, sales_rows
 from tests.waiting import wait_for
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from stack.redis_server import RedisServer, free_port
+from local.redis_server import RedisServer, free_port
 from tests.reliability.conftest import API_KEY, Client, Laravel, stack_env, start_stack, wait_for
 
 pytestmark = pytest.mark.slow

@@ -32,7 +32,7 @@ import pytest
 import requests
 
 from local.fake_laravel import FakeLaravel
-from stack.redis_server import RedisServer, free_port
+from local.redis_server import RedisServer, free_port
 from tests.reliability.conftest import ROOT, Client, base_env, log_texts, sales_rows, start_stack, wait_for
 
 pytestmark = pytest.mark.slow

@@ -14,9 +14,9 @@ from datetime import date
 import pytest
 import requests
 
+from local.redis_server import free_port
 from local.sample import Laravel, sales_rows
 from stack.local import LocalStack
-from stack.redis_server import free_port
 
 API_KEY = "e2e-key-9f2c"
 TERMINAL = {"SUCCESS", "FAILURE", "REVOKED"}

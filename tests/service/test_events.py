@@ -13,10 +13,10 @@ import pytest
 import redis
 import requests
 
+from local.redis_server import RedisServer, free_port
 from local.sse_client import Event, Stream
 from shared.stores.events import EventStore
 from stack.local import LocalStack
-from stack.redis_server import RedisServer, free_port
 from tests.service.conftest import API_KEY, TERMINAL, Service, base_env
 
 pytestmark = pytest.mark.slow

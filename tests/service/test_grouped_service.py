@@ -21,13 +21,13 @@ import requests
 
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel
+from local.redis_server import free_port
 from shared.contract.config import Settings
 from shared.contract.protocol import CHUNK_TASK
 from shared.contract.schema import ForecastRequest
 from shared.stores.grouped_store import GroupedStore, Plan
 from shared.stores.jobs import JobStore
 from stack.local import LocalStack
-from stack.redis_server import free_port
 from tests.service.conftest import API_KEY, base_env
 from web.celery_client import create_celery_client
 

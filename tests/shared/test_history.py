@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import redis
 
+from local.redis_server import RedisServer, free_port
 from shared.contract.errors import HistoryRejected, HistoryUnavailable
 from shared.history import migrate
 from shared.history.models import TOTAL_KEY
@@ -21,7 +22,6 @@ from shared.history.records import (
     series_key,
 )
 from shared.history.repository import HistoryRepository, normalise_url
-from stack.redis_server import RedisServer, free_port
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from local.redis_server import RedisServer, free_port
 from shared.contract.config import Settings
-from stack.redis_server import RedisServer, free_port
 from web.app import create_app
 
 OUTAGE_BOUND_SECONDS = 5.0

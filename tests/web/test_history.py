@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from local.redis_server import free_port
 from shared.history import migrate
 from shared.history.records import HorizonMonth, Publication, SeriesForecast, series_key
 from shared.history.repository import HistoryRepository
-from stack.redis_server import free_port
 
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
 

@@ -107,8 +107,11 @@
   function renderSummary() {
     var h = state.hierarchy;
     var fields = Array.isArray(h.group_by) ? h.group_by : [];
-    var measures = { revenue: "revenue (the sum of line totals)", units: "units (the sum of quantities)",
-                     orders: "orders (distinct sales)" };
+    // The measures and their words come from the server, with the form's options.
+    var select = $("measure");
+    var words = select ? JSON.parse(select.getAttribute("data-descriptions") || "{}") : {};
+    var measures = {};
+    Object.keys(words).forEach(function (name) { measures[name] = name + " (" + words[name] + ")"; });
     var counts = ["the total"].concat(state.levels.map(function (level) {
       return SF.fmt(level.series, 0) + " by " + (Array.isArray(level.fields) ? level.fields.join(" › ") : "?");
     }));

@@ -17,8 +17,8 @@ import pytest
 import redis
 import requests
 
+from local.redis_server import RedisServer, free_port
 from stack.local import LocalStack
-from stack.redis_server import RedisServer, free_port
 from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer, build_shop, require_laravel, shop_history
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -109,6 +109,6 @@ class RedisServer:
         self.cleanup()
 
 
-if __name__ == "__main__":  # a quick manual check: python -m stack.redis_server
+if __name__ == "__main__":  # a quick manual check: python -m local.redis_server
     with RedisServer() as server:
         print(server.url, os.getpid())
