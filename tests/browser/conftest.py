@@ -79,6 +79,7 @@ def stack(tmp_path_factory, chromium_path):
     laravel.start()
     env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
     local = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
+    local.laravel = laravel  # type: ignore[attr-defined]  # its faults slow a job down (test_live_updates.py)
     try:
         local.start(ready_timeout=120)
         yield local
