@@ -18,6 +18,7 @@ from shared.contract.protocol import celery_conf
 # An outage must answer 503 within a bound, not hang a request: every Redis call of the web tier
 # gives up after this, with one quick retry (a pooled connection may be stale after a restart).
 REDIS_TIMEOUT_SECONDS = 2.0
+POOL_CONNECTIONS = 200  # Redis connections of one web process's API calls (the streams have their own)
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
@@ -49,12 +50,20 @@ def bound_for_web(celery_app: Celery) -> None:
     )
 
 
-def redis_client(url: str) -> redis.Redis:
-    """The web tier's own Redis client (job store, readiness), with the same bounded waits."""
-    return redis.Redis.from_url(
+def redis_client(url: str, max_connections: int = POOL_CONNECTIONS) -> redis.Redis:
+    """The web tier's own Redis client (job store, readiness), with the same bounded waits.
+
+    Under gevent a web process serves hundreds of requests at once: past ``max_connections``
+    a request waits (at most REDIS_TIMEOUT_SECONDS) for a pooled connection instead of failing
+    at once, as redis-py's default pool (100 connections) would.
+    """
+    pool = redis.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
         health_check_interval=30,
     )
+    return redis.Redis(connection_pool=pool)

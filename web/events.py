@@ -181,7 +181,7 @@ def _follow(
             batch = []
         for event in batch:
             cursor = event.id
-            last_write = time.monotonic()
+            last_write = last_check = time.monotonic()  # the job is alive: no need to ask
             yield "event", event
             if final is not None and final(event.data if event.kind == EventKind.STATUS else ""):
                 yield "end", "final"
