@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -52,6 +53,7 @@ HEARTBEAT_SECONDS = 10.0  # a comment after this long without a write (the contr
 OUTAGE_SECONDS = 10.0  # Redis away this long ends the stream (the client reconnects or polls)
 WRITE_TIMEOUT_SECONDS = 30.0  # a client that reads nothing for this long is let go
 RETRY_MS = 2000  # the reconnection delay EventSource is told to use
+QUEUED_EVENTS = 256  # the most events kept for one client that reads slower than they come
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 bp = Blueprint("events", __name__)
@@ -84,7 +86,8 @@ class Relay:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.slots = StreamSlots(settings.max_event_streams)
-        # Their own pool: a blocked XREAD holds its connection, never one an API call needs.
+        # Their own pool: a blocked XREAD holds its connection (one per key being followed), never
+        # one an API call needs.
         client = redis.Redis.from_url(
             settings.redis_url,
             socket_timeout=BLOCK_MS / 1000 + 3,
@@ -92,6 +95,7 @@ class Relay:
             max_connections=settings.max_event_streams + 8,
         )
         self.store = EventStore(client, ttl_seconds=settings.result_ttl_seconds)
+        self.hub = Hub(self.store)
 
 
 def relay() -> Relay:
@@ -150,11 +154,136 @@ def _last_event_id() -> str | None:
     return (request.headers.get("Last-Event-ID") or "").strip() or None
 
 
-# ---- the relay loop -----------------------------------------------------------------------
+# ---- the relay: one reader per stream key and process, fanned out ----------------------------
+
+
+def _order(event_id: str) -> tuple[int, int]:
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class _Subscriber:
+    """One open stream's share of a feed: a bounded queue of what the feed read for it."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=QUEUED_EVENTS)
+        self.dropped = False
+
+
+class _Feed:
+    """The one XREAD loop of one stream key in this process, for every stream open on that key.
+
+    With a hundred browsers on one job, Redis is read once per event, not a hundred times, and
+    a process holds one Redis connection per key being followed. Each event goes into every
+    subscriber's bounded queue; a subscriber whose queue is full (its client reads nothing) is
+    dropped, and its stream ends (the client resumes from its Last-Event-ID): the server never
+    keeps more than QUEUED_EVENTS events for any client.
+    """
+
+    def __init__(self, hub: "Hub", key: str, quiet: Callable[[], bool] | None) -> None:
+        self.hub = hub
+        self.key = key
+        self.quiet = quiet
+        self.subscribers: set[_Subscriber] = set()
+        self.cursor = hub.store.last_id(key)
+        self.thread = threading.Thread(target=self._guarded, name=f"feed {key}", daemon=True)
+
+    def _broadcast(self, item: tuple[str, Any]) -> None:
+        with self.hub.lock:
+            subscribers = list(self.subscribers)
+        for sub in subscribers:
+            try:
+                sub.queue.put_nowait(item)
+            except queue.Full:
+                sub.dropped = True
+                with self.hub.lock:
+                    self.subscribers.discard(sub)
+
+    def _close(self, reason: str | None) -> bool:
+        """Stop the feed (telling its subscribers ``reason``) unless a stream still needs it."""
+        with self.hub.lock:
+            if reason is None and self.subscribers:
+                return False
+            subscribers, self.subscribers = list(self.subscribers), set()
+            if self.hub.feeds.get(self.key) is self:
+                del self.hub.feeds[self.key]
+        for sub in subscribers:
+            try:
+                sub.queue.put_nowait(("end", reason))
+            except queue.Full:
+                sub.dropped = True
+        return True
+
+    def _guarded(self) -> None:
+        try:
+            self._run()
+        except Exception:  # a bug: its streams end (their clients reconnect) rather than hang
+            log.exception("live updates of %s: the feed failed", self.key)
+            self._close("error")
+
+    def _run(self) -> None:
+        store = self.hub.store
+        last_check = time.monotonic()
+        down_since: float | None = None
+        while not self._close(None):
+            try:
+                batch = store.read(self.key, self.cursor, block_ms=BLOCK_MS)
+                down_since = None
+            except REDIS_ERRORS as exc:
+                now = time.monotonic()
+                down_since = down_since or now
+                if now - down_since > OUTAGE_SECONDS:
+                    log.warning("live updates of %s: Redis unreachable for %.0f s (%s); the streams end",
+                                self.key, now - down_since, exc)
+                    self._close("outage")
+                    return
+                time.sleep(0.5)
+                continue
+            for event in batch:
+                self.cursor = event.id
+                last_check = time.monotonic()  # the job is alive: no need to ask
+                self._broadcast(("event", event))
+            if self.quiet is not None and time.monotonic() - last_check >= CHECK_SECONDS:
+                last_check = time.monotonic()
+                try:
+                    if self.quiet():  # ended without its final event (a worker lost)
+                        for event in store.read(self.key, self.cursor, count=1000):
+                            self._broadcast(("event", event))
+                        self._close("final")
+                        return
+                except REDIS_ERRORS:
+                    pass  # the next read notices
+
+
+class Hub:
+    """The feeds of one web process, by stream key."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.lock = threading.Lock()
+        self.feeds: dict[str, _Feed] = {}
+
+    def subscribe(self, key: str, quiet: Callable[[], bool] | None) -> _Subscriber:
+        sub = _Subscriber()
+        with self.lock:
+            feed = self.feeds.get(key)
+            created = feed is None
+            if feed is None:
+                feed = self.feeds[key] = _Feed(self, key, quiet)
+            feed.subscribers.add(sub)
+        if created:
+            feed.thread.start()
+        return sub
+
+    def unsubscribe(self, key: str, sub: _Subscriber) -> None:
+        with self.lock:
+            feed = self.feeds.get(key)
+            if feed is not None:
+                feed.subscribers.discard(sub)
 
 
 def _follow(
-    store: EventStore,
+    hub: Hub,
     key: str,
     cursor: str,
     *,
@@ -162,44 +291,41 @@ def _follow(
     final: Callable[[str], bool] | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """("event", Event) for each entry after ``cursor``, ("beat", None) when a comment is due and
-    ("end", reason) last. ``final(entry)`` says an entry ends the stream; ``quiet()``, asked when
-    Redis was quiet for CHECK_SECONDS, says whether to end it all the same."""
-    last_write = last_check = time.monotonic()
-    down_since: float | None = None
-    while True:
-        try:
-            batch = store.read(key, cursor, block_ms=BLOCK_MS)
-            down_since = None
-        except REDIS_ERRORS as exc:
-            now = time.monotonic()
-            down_since = down_since or now
-            if now - down_since > OUTAGE_SECONDS:
-                log.warning("live-update stream %s: Redis unreachable for %.0f s (%s); ending it", key, now - down_since, exc)
-                yield "end", "outage"
+    ("end", reason) last. ``final(data)`` says a status entry ends the stream; ``quiet()``, asked
+    when the key was quiet for CHECK_SECONDS, says whether to end it all the same."""
+    sub = hub.subscribe(key, quiet)  # first: from here on the feed queues every new entry
+    try:
+        last = cursor
+        backlog = hub.store.read(key, cursor, count=QUEUED_EVENTS)  # what came before, read once
+        pending: list[tuple[str, Any]] = [("event", event) for event in backlog]
+        while True:
+            if pending:
+                item = pending.pop(0)
+            else:
+                try:
+                    item = sub.queue.get(timeout=HEARTBEAT_SECONDS)
+                except queue.Empty:
+                    if sub.dropped:
+                        yield "end", "dropped"
+                        return
+                    yield "beat", None
+                    continue
+            what, value = item
+            if what == "end":
+                yield "end", value
                 return
-            time.sleep(0.5)
-            batch = []
-        for event in batch:
-            cursor = event.id
-            last_write = last_check = time.monotonic()  # the job is alive: no need to ask
-            yield "event", event
-            if final is not None and final(event.data if event.kind == EventKind.STATUS else ""):
+            if _order(value.id) <= _order(last):
+                continue  # read twice (the backlog and the feed): sent once
+            last = value.id
+            yield "event", value
+            if final is not None and value.kind == EventKind.STATUS and final(value.data):
                 yield "end", "final"
                 return
-        now = time.monotonic()
-        if quiet is not None and now - last_check >= CHECK_SECONDS and down_since is None:
-            last_check = now
-            try:
-                if quiet():
-                    for event in store.read(key, cursor):  # what came in the meantime, then the end
-                        yield "event", event
-                    yield "end", "final"
-                    return
-            except REDIS_ERRORS:
-                pass  # the next read notices
-        if now - last_write >= HEARTBEAT_SECONDS:
-            last_write = now
-            yield "beat", None
+            if sub.dropped and sub.queue.empty():
+                yield "end", "dropped"
+                return
+    finally:
+        hub.unsubscribe(key, sub)
 
 
 def _is_final(data: str) -> bool:
@@ -212,10 +338,10 @@ def _is_final(data: str) -> bool:
 
 
 def _job_events(
-    svc: ForecastService, store: EventStore, task_id: str, cursor: str, first: list[str], ended: bool
+    svc: ForecastService, hub: Hub, task_id: str, cursor: str, first: list[str], ended: bool
 ) -> Iterator[str]:
     """What a job's stream writes after its first events (``first``): see the module's docstring."""
-    key = store.job_key(task_id)
+    key = hub.store.job_key(task_id)
     yield f"retry: {RETRY_MS}\n\n"
     yield from first
     if ended:
@@ -225,7 +351,7 @@ def _job_events(
         meta = svc.read_meta(task_id)
         return meta is not None and is_terminal(meta)
 
-    for what, item in _follow(store, key, cursor, quiet=ended, final=_is_final):
+    for what, item in _follow(hub, key, cursor, quiet=ended, final=_is_final):
         if what == "event":
             yield sse(item.kind, item.data, item.id)
         elif what == "beat":
@@ -278,13 +404,13 @@ def job_events(task_id: str) -> Response:
         progress = doc.progress.model_dump(mode="json")
         first.append(sse(EventKind.PROGRESS, _json({"task_id": task_id, **progress}), cursor))
     rel.slots.take()  # 503 too_many_streams past MAX_EVENT_STREAMS
-    body = stream_with_context(_job_events(svc, store, task_id, cursor, first, doc.status in TERMINAL))
+    body = stream_with_context(_job_events(svc, rel.hub, task_id, cursor, first, doc.status in TERMINAL))
     return _sse_response(rel.slots, body)
 
 
-def _all_events(store: EventStore, cursor: str) -> Iterator[str]:
+def _all_events(hub: Hub, cursor: str) -> Iterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
-    for what, item in _follow(store, store.global_key, cursor):
+    for what, item in _follow(hub, hub.store.global_key, cursor):
         if what == "event":
             yield sse(item.kind, item.data, item.id)
         elif what == "beat":
@@ -301,4 +427,4 @@ def all_events() -> Response:
     asked = _last_event_id()
     cursor = asked if asked and store.holds(store.global_key, asked) else store.last_id(store.global_key)
     rel.slots.take()
-    return _sse_response(rel.slots, _all_events(store, cursor))
+    return _sse_response(rel.slots, _all_events(rel.hub, cursor))

@@ -231,3 +231,21 @@ def test_the_global_stream_has_state_changes_and_alerts_from_now_on(web_client, 
     resumed = Reader(web_client.get("/api/v1/events", headers={"Last-Event-ID": events[0]["id"]}, buffered=False))
     assert [e["id"] for e in resumed.take(2)] == [events[1]["id"], events[2]["id"]]
     resumed.close()
+
+
+def test_a_client_that_never_reads_is_let_go_not_buffered(web_client, store):
+    """Events for a client that reads nothing wait in a bounded queue; once it is full the
+    stream ends (the client would resume from its Last-Event-ID), nothing more is kept."""
+    from web.events import QUEUED_EVENTS
+
+    job = submit(web_client)
+    task_id = job["task_id"]
+    stream = open_stream(web_client, job["events_url"])
+    stream.take(2)
+    store.publish_progress(task_id, {"stage": "fetching", "percent": 1})
+    stream.take(1)  # the stream now follows the job's feed
+    for k in range(QUEUED_EVENTS + 150):
+        store.publish_progress(task_id, {"stage": "fetching", "percent": k})
+    time.sleep(1.5)  # the feed reads them all meanwhile; this client reads nothing
+    rest = stream.rest()  # ends: the stream was dropped
+    assert QUEUED_EVENTS - 5 <= len(rest) <= QUEUED_EVENTS and all(e["event"] == "progress" for e in rest)
