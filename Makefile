@@ -22,7 +22,7 @@ test: lint
 
 # While working: the linter, then the unit and contract tests (no process started but Redis).
 check: lint
-	$(BIN)/python -m pytest -q -m "not slow" tests/test_architecture.py tests/shared tests/web tests/worker tests/stack $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" tests/test_architecture.py tests/test_docs_api.py tests/shared tests/web tests/worker tests/stack $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

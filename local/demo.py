@@ -181,7 +181,7 @@ def demo_start(today: date) -> date:
 
 # ---------------------------------------------------------------------------------- sale lines
 #
-# The same shop's sale lines (CONTRACT §3, §8): every sale above is split into 1–3 lines whose
+# The same shop's sale lines (docs/api.md §3, §8): every sale above is split into 1–3 lines whose
 # ``line_total``s add up to its ``grand_total`` to the cent, so the monthly line revenue is exactly
 # the monthly sales revenue. Broken sale rows get no lines; a repeated sale repeats its lines (the
 # same line ids, so the panel counts them as duplicates). Refunds are one line of quantity -1.
@@ -193,6 +193,10 @@ def demo_start(today: date) -> date:
 
 @dataclass(frozen=True)
 class DemoProduct:
+    """One product of the demo catalogue: its popularity relative to the others, its seasonal pattern,
+    and, for the launched or discontinued ones, how many months before ``today``'s month it first or
+    last sold."""
+
     product_id: int
     sku: str
     category: str | None

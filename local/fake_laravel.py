@@ -1,4 +1,4 @@
-"""A real HTTP server that answers like the Laravel sales API (CONTRACT §3).
+"""A real HTTP server that answers like the Laravel sales API (docs/api.md §3).
 
 Used by the tests (every client behaviour against real sockets), by ``benchmarks/pipeline.py`` (a
 million rows), and by the local runner, which serves the bundled demo history with::
@@ -63,6 +63,9 @@ class Faults:
 
 @dataclass(frozen=True)
 class RequestRecord:
+    """One request the fake served: path, query (the last value of each name), the status it answered,
+    and the raw Authorization header (None when absent), for tests to assert on."""
+
     path: str
     query: dict[str, str]
     status: int
@@ -161,7 +164,7 @@ class FakeLaravel:
             self._row_status = np.array([s if isinstance(s, str) else "" for s in statuses], dtype=str)
             self._row_has_status = np.array([isinstance(s, str) for s in statuses], dtype=bool)
         self._selections: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
-        # Sale lines (CONTRACT §3) at their own path, with the same paginator, filters and faults.
+        # Sale lines (docs/api.md §3) at their own path, with the same paginator, filters and faults.
         self.items_path = "/" + items_path.strip("/")
         self._items = (
             FakeLaravel(items, paginator=paginator, per_page=per_page, sales_path=items_path,
@@ -202,6 +205,8 @@ class FakeLaravel:
             server.server_close()
 
     def stop(self) -> None:
+        """Stop serving, close kept-alive connections so clients see the server down, and join the
+        thread; safe to call twice."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -457,6 +462,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m local.fake_laravel --demo``: serve the demo sales and sale lines until SIGTERM or
+    Ctrl-C (the local runner's demo source); anything but ``--demo`` is a usage error."""
     parser = argparse.ArgumentParser(description="Serve sales like the Laravel API does.")
     parser.add_argument("--demo", action="store_true", help="serve the bundled demo sales history")
     parser.add_argument("--host", default="127.0.0.1")

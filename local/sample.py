@@ -50,22 +50,29 @@ class Laravel:
 
     @property
     def url(self) -> str:
+        """Base URL of the server (no path); stays the same across :meth:`stop` and :meth:`start`."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def faults(self) -> Faults:
+        """The running server's fault switches; a restart makes a new server, so faults set before it
+        are gone."""
         assert self.server is not None
         return self.server.faults
 
     def start(self) -> None:
+        """Serve ``rows`` on ``port`` (length-aware pagination, 200 a page) in a background thread."""
         self.server = FakeLaravel(self.rows, paginator="length_aware", per_page=200, port=self.port)
         self.server.start()
 
     def stop(self) -> None:
+        """Stop serving, so clients see the source down, until :meth:`start` again; safe when stopped."""
         if self.server:
             self.server.stop()
             self.server = None
 
     def page_one_requests(self, start_date: str) -> int:
+        """How many fetches from ``start_date`` the running server has seen begin (first-page requests):
+        how a test tells whether a job re-fetched. Counts since the last :meth:`start` only."""
         assert self.server is not None
         return sum(1 for r in self.server.requests if r.query.get("start_date") == start_date and r.query.get("page") in (None, "1"))

@@ -5,10 +5,10 @@
                             [--group-by category,product_id] [--measure revenue|units|orders]
                             [--format json|csv]
 
-prints the result document (CONTRACT §5). `--demo` serves the bundled demo history through a
+prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
-(CONTRACT §8): JSON is the total's document with `data.hierarchy` plus every series under
+(docs/api.md §8): JSON is the total's document with `data.hierarchy` plus every series under
 `series`; CSV is one line per series and horizon month.
 """
 from __future__ import annotations
@@ -120,6 +120,9 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``sales-forecast forecast`` command: print the result document (or CSV) to stdout; on error,
+    a JSON error object on stderr and exit status 2 for an invalid request or bad input, 1 for
+    anything else the service names."""
     from shared.contract.config import Settings
 
     args = _parser().parse_args(argv)

@@ -17,6 +17,8 @@ CONTAINER_ADDRESS = "0.0.0.0"
 
 
 def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: int = 2, connections: int = 1000) -> list[str]:
+    """The gunicorn command for the web tier on ``host:port``: ``workers`` processes of gevent
+    workers, each serving up to ``connections`` connections at once, access log on stdout."""
     # gevent: status polls are short I/O-bound requests, and a live-update stream (Server-Sent
     # Events) stays open for a whole job. Each connection is a greenlet, so the streams (at most
     # MAX_EVENT_STREAMS a process) never hold a request worker that an API call needs.
@@ -32,6 +34,8 @@ def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: i
 
 
 def worker(queue: str = Settings.forecast_queue, concurrency: int = 2) -> list[str]:
+    """The Celery worker command for ``queue``: ``concurrency`` pool processes, with task events on so
+    Flower can follow jobs live."""
     return [
         "celery", "-A", CELERY_APP, "worker",
         "--queues", queue,
@@ -42,10 +46,14 @@ def worker(queue: str = Settings.forecast_queue, concurrency: int = 2) -> list[s
 
 
 def beat(schedule_file: str = "var/celerybeat-schedule") -> list[str]:
+    """The Celery beat command (the scheduled refresh); ``schedule_file`` is where beat keeps its state.
+    Run exactly one beat per deployment, or the refresh runs twice."""
     return ["celery", "-A", CELERY_APP, "beat", "--loglevel", "INFO", "--schedule", schedule_file]
 
 
 def flower(port: int = Settings.flower_port, address: str = CONTAINER_ADDRESS) -> list[str]:
+    """The Flower command on ``address:port``; its basic auth is read from FLOWER_BASIC_AUTH in the
+    environment, so credentials never appear in a process list."""
     # Basic auth comes from FLOWER_BASIC_AUTH in the environment (Flower reads FLOWER_* itself),
     # so the credentials never show in a process list. All interfaces is for containers (compose
     # publishes the port on the host's loopback only); the local runner binds 127.0.0.1.

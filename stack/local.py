@@ -30,6 +30,9 @@ def _resolve(argv: list[str]) -> list[str]:
 
 @dataclass
 class Managed:
+    """One process the stack started: its name, its ``Popen`` (leader of its own process group), and its
+    log file when the stack logs to files (else its output is echoed, prefixed by name)."""
+
     name: str
     process: subprocess.Popen
     log_path: Path | None = None
@@ -68,6 +71,9 @@ class LocalStack:
 
     # -- start ------------------------------------------------------------------------------
     def start(self, ready_timeout: float = 60.0) -> "LocalStack":
+        """Start everything wanted and wait until it answers (web's ``/healthz``, then ``/readyz`` once
+        a worker is up); on any failure, or after ``ready_timeout`` seconds for a step, stop what was
+        started and raise. Returns the stack, for chaining."""
         try:
             self._start_all(ready_timeout)
         except BaseException:
@@ -133,6 +139,8 @@ class LocalStack:
 
     @property
     def web_url(self) -> str:
+        """The web tier's base URL as the processes were configured (WEB_HOST and WEB_PORT of the
+        stack's environment)."""
         settings = Settings.from_env(self.env)
         return f"http://{settings.web_host}:{settings.web_port}"
 
@@ -197,9 +205,13 @@ class LocalStack:
 
     # -- control ----------------------------------------------------------------------------
     def signal(self, name: str, sig: int) -> None:
+        """Send ``sig`` to process ``name``'s whole process group (its children too); ``KeyError`` for a
+        name the stack is not running."""
         os.killpg(self.processes[name].process.pid, sig)
 
     def restart(self, name: str, argv: list[str] | None = None) -> None:
+        """Stop process ``name`` (SIGTERM, then SIGKILL to its group after a grace period) and start it
+        again, with ``argv`` or its previous command line and the stack's current environment."""
         old = self.processes.pop(name)
         self._terminate(old)
         self._spawn(name, argv or list(old.process.args))
@@ -224,6 +236,8 @@ class LocalStack:
             process.wait()
 
     def stop(self) -> None:
+        """Stop every process (web first so no new jobs arrive, then Flower, beat, the workers and the
+        demo source, then any others) and the embedded Redis; safe to call twice."""
         # web first (no new jobs), then the workers, then what they depend on
         order = ["web", "flower", "beat", "worker", "demo-laravel"]
         for name in order + [n for n in self.processes if n not in order]:

@@ -35,6 +35,9 @@ def _secret_key(var: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``make run``: start the stack with a generated SECRET_KEY (kept under ``var/``) and Flower
+    password where unset, print where everything is, and watch it; 0 on Ctrl-C or SIGTERM, 1 if it
+    could not start or a process exited."""
     parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--beat", action="store_true", help="also run Celery beat (scheduled refresh)")
     parser.add_argument("--no-flower", action="store_true", help="do not start Flower")
@@ -72,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         lines = [BANNER, "sales-forecast is running"]
         lines.append(f"  web        {stack.web_url}   (API docs: {stack.web_url}/docs)")
         if not args.no_flower:
-            lines.append(f"  flower     http://{stack.env['FLOWER_ADDRESS']}:{settings.flower_port}   login {env['FLOWER_BASIC_AUTH']}"
-                         + ("  (generated)" if generated_flower else ""))
+            # A generated login is printed (no one else knows it); an operator's own is not.
+            login = f"login {env['FLOWER_BASIC_AUTH']}  (generated)" if generated_flower else "login from FLOWER_BASIC_AUTH"
+            lines.append(f"  flower     http://{stack.env['FLOWER_ADDRESS']}:{settings.flower_port}   {login}")
         lines.append(f"  redis      {redact_url(settings.redis_url)}" + ("  (embedded)" if stack.embedded_redis else ""))
         if stack.demo_source:
             lines += ["", "  !!! LARAVEL_API_URL is unset: serving the BUNDLED DEMO sales history !!!",

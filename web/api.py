@@ -1,4 +1,4 @@
-"""POST/GET/DELETE /api/v1/forecasts (CONTRACT §4): thin routes over the job service.
+"""POST/GET/DELETE /api/v1/forecasts (docs/api.md §4): thin routes over the job service.
 
 Each route reads the request (web/requests.py), calls :class:`web.jobs.ForecastService` and
 shapes the answer. Errors are raised as named types and mapped to HTTP in ``web.errors``.

@@ -1,4 +1,4 @@
-"""API keys for every /api/ route (CONTRACT §2: API_KEYS).
+"""API keys for every /api/ route (docs/api.md §2: API_KEYS).
 
 No keys configured: no auth, and a warning at start-up. Keys configured: a request needs
 ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. The presented key is compared with every
@@ -22,6 +22,8 @@ PROTECTED_PREFIX = "/api/"
 
 
 def presented_key() -> str | None:
+    """The API key the request presents: a non-empty ``Authorization: Bearer`` token first, else
+    ``X-API-Key``; None when it carries neither (other schemes are ignored)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -31,6 +33,8 @@ def presented_key() -> str | None:
 
 
 def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
+    """Whether ``candidate`` equals any of ``keys``, comparing with every key in constant time so the
+    timing does not tell which key, or how much of one, matched (a key's length may still show)."""
     given = candidate.encode("utf-8", "surrogateescape")
     matched = False
     for key in keys:
@@ -40,8 +44,11 @@ def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
 
 
 def init_auth(app: Flask, api_keys: tuple[str, ...], token_endpoints: set[str] | frozenset[str] = frozenset()) -> None:
-    """``token_endpoints``: routes that a request carrying ``?token=`` may reach without a key;
-    the route itself checks the token (web/events.py: a job's live-update stream)."""
+    """Require a valid API key on every ``/api/`` route (CORS preflights excepted) when ``api_keys`` is
+    non-empty; with none, only log a warning and leave the API open. Other paths (dashboard,
+    ``/healthz``, ``/metrics``) are never checked here. ``token_endpoints``: routes that a request
+    carrying ``?token=`` may reach without a key; the route itself checks the token (web/events.py:
+    a job's live-update stream)."""
     if not api_keys:
         log.warning("API_KEYS is not set: the /api/ routes accept requests without a key")
         return

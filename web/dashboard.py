@@ -66,11 +66,14 @@ def html_page(html: str) -> Response:
 
 @bp.get("/")
 def index() -> Response:
+    """The forecast page: submit a job, follow it, see its chart; a static shell whose script calls the
+    API with the key typed in the browser."""
     return _page("dashboard.html", page="forecast")
 
 
 @bp.get("/jobs")
 def jobs() -> Response:
+    """The recent jobs page; its script reads ``GET /api/v1/forecasts``."""
     return _page("jobs.html", page="jobs")
 
 

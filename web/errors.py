@@ -1,4 +1,4 @@
-"""Errors to HTTP, in one place (CONTRACT §4, §7).
+"""Errors to HTTP, in one place (docs/api.md §4, §7).
 
 Routes raise the named errors of ``shared.contract.errors``, whose code decides the status
 (``shared.contract.errors.HTTP_STATUS``, the one map); broker and backend outages surface as the client
@@ -36,6 +36,7 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    """The service's error body: ``{"status": "error", "error": {"code", "message"[, "field"]}}``."""
     error: dict[str, Any] = {"code": str(code), "message": message}
     if field:
         error["field"] = field
@@ -45,6 +46,8 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 def error_response(
     code: str, message: str, status: int | None = None, *, field: str | None = None
 ) -> Response:
+    """:func:`error_body` as a JSON response; the status defaults to the code's own
+    (:func:`shared.contract.errors.http_status`, 500 for an unknown code)."""
     response = jsonify(error_body(code, message, field))
     response.status_code = status if status is not None else http_status(code)
     return response
@@ -103,6 +106,8 @@ def _unexpected(exc: Exception) -> Response:
 
 
 def register_error_handlers(app: Flask) -> None:
+    """Register the handlers that turn named errors, broker/backend outages (503 with Retry-After),
+    werkzeug HTTP errors and anything unexpected (500, traceback logged) into error bodies."""
     app.register_error_handler(ForecastError, _forecast_error)
     for exc_type in BROKER_ERRORS:
         app.register_error_handler(exc_type, _broker_error)

@@ -32,6 +32,8 @@ class Kept(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
+        """The value kept under ``key``, or None when absent or past its time (an expired entry is
+        dropped here); a hit makes the entry the most recently used."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -44,6 +46,8 @@ class Kept(Generic[K, V]):
             return value
 
     def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None:
+        """Keep ``value`` for ``ttl_seconds``, never longer than the store's own bound (None or 0: that
+        bound), dropping the least recently used entries past ``max_entries``."""
         expires = time.monotonic() + min(self.ttl_seconds, ttl_seconds or self.ttl_seconds)
         with self._lock:
             self._entries[key] = (value, expires)
@@ -52,6 +56,7 @@ class Kept(Generic[K, V]):
                 self._entries.popitem(last=False)
 
     def drop(self, key: K) -> None:
+        """Forget ``key`` now (no error if absent): for a value that is no longer true."""
         with self._lock:
             self._entries.pop(key, None)
 

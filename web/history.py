@@ -1,4 +1,4 @@
-"""GET /api/v1/history and GET /api/v1/track-record (CONTRACT §9): the forecast history, read back.
+"""GET /api/v1/history and GET /api/v1/track-record (docs/api.md §9): the forecast history, read back.
 
 Thin: parse the query, ask shared.history's repository, answer. The database being unreachable is
 a 503 ``history_unavailable`` within a few seconds (the engine bounds connecting and every

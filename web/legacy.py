@@ -1,4 +1,4 @@
-"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (CONTRACT §4).
+"""GET /api/sales-forecast: the original endpoint, kept for existing frontends (docs/api.md §4).
 
 It submits the default forecast (joining an identical job already in flight), waits for it up to
 LEGACY_WAIT_SECONDS, and answers in the original shape: the result document exactly as the worker
@@ -27,6 +27,9 @@ QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model")
 
 @bp.get("/api/sales-forecast")
 def sales_forecast() -> Response:
+    """Submit (or join) the default forecast with the query's parameters and wait up to
+    LEGACY_WAIT_SECONDS: 200 with the bare result document, the failure's error body and status, or
+    202 with the task id if it is still running."""
     query = {name: request.args[name] for name in QUERY_FIELDS if name in request.args}
     svc = service()
     req = parse_request(query, svc.settings.effective_callback_hosts)

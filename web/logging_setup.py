@@ -32,7 +32,14 @@ _GUNICORN_LOGGERS = ("gunicorn.error", "gunicorn.access")
 
 
 class WebJsonFormatter(JsonFormatter):
+    """The web tier's JSON formatter: gunicorn's access lines become a short message plus a structured
+    ``http`` object (method, path, masked query, status, bytes, duration, client), instead of the
+    Apache-style line with the raw query string."""
+
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        """For a gunicorn access record, the replacement ``message``, the ``http`` fields (``-`` and
+        empty values dropped; duration in ms from gunicorn's microseconds) and, if the context was
+        already left, the echoed request id; nothing for any other record."""
         atoms = record.args
         if record.name != "gunicorn.access" or not isinstance(atoms, dict):
             return {}
@@ -79,6 +86,9 @@ class RequestIdMiddleware:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """Run the app with the request id bound (the client's ``X-Request-ID`` if a sane token, else a
+        new hex id) and added to the response headers unless the app set one; the ids are unbound
+        when the response is closed, so gunicorn's access line still carries them."""
         offered = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = offered if _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
         environ["sales_forecast.request_id"] = request_id

@@ -24,6 +24,10 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 @dataclass
 class WebMetrics:
+    """The web tier's Prometheus metrics on their own registry (one per app): HTTP requests and latency
+    by route, submissions by outcome, and jobs first seen finished. With ``multiproc_dir`` set,
+    :meth:`exposition` sums every gunicorn process's values."""
+
     multiproc_dir: str | None = None
     registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry(auto_describe=True))
 
@@ -57,10 +61,14 @@ class WebMetrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, started: float) -> None:
+        """Count one answered request and its latency in seconds since ``started`` (a
+        ``time.perf_counter()`` reading); ``route`` is the URL rule, so label values stay few."""
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(max(time.perf_counter() - started, 0.0))
 
     def exposition(self) -> tuple[bytes, str]:
+        """The ``/metrics`` body and its content type: this process's registry, or, in multiprocess
+        mode, all processes' values merged from ``multiproc_dir``."""
         if self.multiproc_dir:
             merged = CollectorRegistry()
             multiprocess.MultiProcessCollector(merged, path=self.multiproc_dir)

@@ -317,7 +317,7 @@ def probe_paths(ctx: SpecContext) -> dict[str, Any]:
 
 
 def history_paths(ctx: SpecContext) -> dict[str, Any]:
-    """GET /api/v1/history and /api/v1/track-record (web/history.py, CONTRACT §9)."""
+    """GET /api/v1/history and /api/v1/track-record (web/history.py, docs/api.md §9)."""
     secured = [{"bearerAuth": []}, {"apiKeyHeader": []}] if ctx.secured else []
     statuses = (401, 422, 503) if ctx.secured else (422, 503)
     errors = {str(s): json_response("ErrorDocument", ERROR_TEXT[s], examples.ERRORS[s]) for s in statuses}
@@ -332,7 +332,7 @@ def history_paths(ctx: SpecContext) -> dict[str, Any]:
 
 
 def series_paths(ctx: SpecContext) -> dict[str, Any]:
-    """A grouped job's series (web/series.py, CONTRACT §8)."""
+    """A grouped job's series (web/series.py, docs/api.md §8)."""
     task_id = {
         "name": "task_id", "in": "path", "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TASK_ID_LENGTH},

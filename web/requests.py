@@ -57,6 +57,8 @@ def parse_request(data: Any, callback_hosts: Iterable[str]) -> ForecastRequest:
 
 
 def idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header, or None without one; :class:`InvalidRequest` unless it is 1-255
+    visible ASCII characters."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None

@@ -1,4 +1,4 @@
-"""A grouped job's series (CONTRACT §8): ``GET /api/v1/forecasts/{id}/series`` pages them,
+"""A grouped job's series (docs/api.md §8): ``GET /api/v1/forecasts/{id}/series`` pages them,
 ``GET /api/v1/forecasts/{id}/series.csv`` streams them all.
 
 A finished grouped job's series never change (only their expiry removes them), and the worker

@@ -1,4 +1,4 @@
-"""Grouped forecasts over the workers (CONTRACT §8): one job, its series in chunks on any worker.
+"""Grouped forecasts over the workers (docs/api.md §8): one job, its series in chunks on any worker.
 
 The fan-out is tasks the job sends itself, coordinated in Redis (shared.stores.grouped_store), rather
 than a Celery chord. A chord would need the same Redis bookkeeping for what matters here and gives

@@ -21,7 +21,12 @@ from shared.contract.logs import JsonFormatter, bind, configure_json_logging, se
 
 
 class WorkerJsonFormatter(JsonFormatter):
+    """The worker's JSON formatter: also finds the task id and name in Celery's own lines about a task,
+    which are logged outside the task's bound context."""
+
     def fields(self, record: logging.LogRecord) -> dict[str, Any]:
+        """``task_id`` and ``task_name`` from a record whose args are Celery's dict of ``id`` and
+        ``name`` (``celery.app.trace``, ``celery.worker.strategy``); nothing for any other record."""
         # celery.app.trace and celery.worker.strategy log with a dict of {"id", "name", ...}
         args = record.args
         if isinstance(args, dict) and "id" in args and "name" in args:

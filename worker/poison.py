@@ -1,4 +1,4 @@
-"""The poison-message guard: every message is checked, raw, before Celery sees it (CONTRACT §6).
+"""The poison-message guard: every message is checked, raw, before Celery sees it (docs/api.md §6).
 
 Anything that can LPUSH onto the forecast queue can hand the worker a message. Stock Celery 5.7
 with kombu's Redis transport, measured against this project's configuration:

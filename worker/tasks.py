@@ -74,7 +74,7 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     deadline = job_deadline(self, ctx.settings)
     finished = True  # False while a retry keeps the job in flight
     try:
-        if request.grouped:  # CONTRACT §8: fanned out over the workers (worker/grouped.py)
+        if request.grouped:  # docs/api.md §8: fanned out over the workers (worker/grouped.py)
             return grouped.start(self, ctx, request, progress=_Progress(self, ctx.jobs), deadline=deadline)
         return forecast_for(
             ctx, request, task_id=task_id, deadline=deadline, progress=_Progress(self, ctx.jobs)

@@ -7,7 +7,7 @@ otherwise end FAILURE upstream_unavailable.
 
 The deadline counts from the job's first start and survives its re-runs: a re-run's message
 carries that start in a header of its own (``SINCE_HEADER``), not in the kwargs, which are the
-public request (CONTRACT §6). A message without it (a first run, or one Laravel sent) starts now.
+public request (docs/api.md §6). A message without it (a first run, or one Laravel sent) starts now.
 """
 from __future__ import annotations
 

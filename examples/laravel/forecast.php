@@ -8,7 +8,7 @@
  *   --redis      REDIS_URL or redis://127.0.0.1:6379/0 (redis://[:password@]host:port/db)
  *   --queue      FORECAST_QUEUE or "forecasts"
  *   --kwargs     the job's parameters, a JSON object: '{"horizon": 6, "model": "ets"}'
- *   --group-by   a grouped forecast (CONTRACT §8): sale-line fields, outermost first, comma-separated:
+ *   --group-by   a grouped forecast (docs/api.md §8): sale-line fields, outermost first, comma-separated:
  *                category,product_id (the kwargs' group_by)
  *   --measure    revenue, units or orders (the kwargs' measure)
  *   --hierarchy  print the task id, status, error, the total's forecast and data.hierarchy (levels,
@@ -110,7 +110,7 @@ try {
 
 $error = ForecastDispatcher::error($meta);
 if (isset($opts['hierarchy'])) {
-    // A grouped job's result is the total's forecast plus data.hierarchy (CONTRACT §8); the
+    // A grouped job's result is the total's forecast plus data.hierarchy (docs/api.md §8); the
     // per-group series are at hierarchy.series_url on the web API.
     $meta = [
         'task_id' => $id,

@@ -14,11 +14,19 @@ from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
-    def today(self, timezone: str) -> date: ...
+    """What :func:`install` accepts: anything with ``today(timezone)``; the seam that lets a harness
+    move the service's date."""
+
+    def today(self, timezone: str) -> date:
+        """The calendar date it is now in ``timezone`` (an IANA name such as ``Europe/Paris``)."""
 
 
 class SystemClock:
+    """Production's clock, and the default: the machine's clock read in the sales time zone."""
+
     def today(self, timezone: str) -> date:
+        """Today's date in ``timezone`` (IANA name), so a sale just after midnight local time falls on
+        the business's day rather than UTC's."""
         return datetime.now(ZoneInfo(timezone)).date()
 
 
@@ -30,6 +38,9 @@ class FileClock:
         self.path = Path(path)
 
     def today(self, timezone: str) -> date:
+        """The file's date when it holds one (``timezone`` then ignored), else the system date in
+        ``timezone``; a malformed file raises ``ValueError`` rather than silently using the real
+        date."""
         try:
             text = self.path.read_text().strip()
         except FileNotFoundError:

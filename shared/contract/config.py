@@ -1,4 +1,4 @@
-"""Settings: read once, from the environment, into one typed object (CONTRACT §2).
+"""Settings: read once, from the environment, into one typed object (docs/api.md §2).
 
 Nothing reads ``os.environ`` at import time: processes call :meth:`Settings.from_env` in their
 factory, tests build :class:`Settings` explicitly.
@@ -37,6 +37,9 @@ DEFAULT_DATABASE_URL = "sqlite:///var/history.sqlite3"
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of the service, immutable; build with :meth:`from_env` in a process's factory or
+    explicitly in tests. Secrets are kept out of ``repr`` so a logged Settings leaks none."""
+
     redis_url: str = "redis://127.0.0.1:6379/0"
     broker_url: str | None = None
     result_backend: str | None = None
@@ -48,7 +51,7 @@ class Settings:
     # All of one job's time on Laravel: pages, the client's retries and back-offs, and the
     # queue's re-runs of the job together. Past it the job ends upstream_unavailable.
     laravel_deadline_seconds: float = 60.0
-    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (CONTRACT §3, §8)
+    laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (docs/api.md §3, §8)
 
     sales_timezone: str = "UTC"
 
@@ -78,7 +81,7 @@ class Settings:
     # than any job (a million rows with auto and its backtest take a few minutes).
     visibility_timeout_seconds: int = 1800
     legacy_wait_seconds: float = 20.0
-    # Grouped forecasts (CONTRACT §8): series per chunk task, and the most series one job may have.
+    # Grouped forecasts (docs/api.md §8): series per chunk task, and the most series one job may have.
     # 100 series are a few seconds of work: small enough that the workers finish a job together
     # (the last chunk is the only one some worker waits for), big enough that a chunk's own cost
     # (a message, the panel read once per process, its results in Redis) stays under 1 %.
@@ -105,14 +108,17 @@ class Settings:
 
     @property
     def celery_broker_url(self) -> str:
+        """CELERY_BROKER_URL, or REDIS_URL when unset (one Redis serves as broker by default)."""
         return self.broker_url or self.redis_url
 
     @property
     def celery_result_backend(self) -> str:
+        """CELERY_RESULT_BACKEND, or REDIS_URL when unset: where ``celery-task-meta-<id>`` keys live."""
         return self.result_backend or self.redis_url
 
     @property
     def effective_database_url(self) -> str:
+        """DATABASE_URL, or the SQLite file ``var/history.sqlite3`` (relative to the working directory)."""
         return self.database_url or DEFAULT_DATABASE_URL
 
     @property
@@ -138,10 +144,15 @@ class Settings:
         return ()
 
     def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with ``changes`` applied (field names as keyword arguments); the original is frozen,
+        so this is how the CLI and tests derive variants."""
         return replace(self, **changes)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Settings read from ``environ`` (default ``os.environ``), an empty value counting as unset.
+        Numbers are converted here, so a malformed one raises ``ValueError`` at start-up, not
+        mid-job."""
         env = os.environ if environ is None else environ
         defaults = cls()
 

@@ -1,4 +1,4 @@
-"""Every named error of the service, with its stable machine code (CONTRACT §7), in one module.
+"""Every named error of the service, with its stable machine code (docs/api.md §7), in one module.
 
 Every failure the service reports carries one of these codes, and :data:`HTTP_STATUS` is the one
 map from code to HTTP status: the web tier answers with it (web/errors.py), the worker stores the
@@ -12,6 +12,9 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
+    """The stable machine codes of CONTRACT §7 (plus three the contract leaves open): what clients and
+    stored FAILURE results carry, so values must never change."""
+
     INVALID_REQUEST = "invalid_request"
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not_found"
@@ -22,7 +25,7 @@ class ErrorCode(StrEnum):
     BROKER_UNAVAILABLE = "broker_unavailable"
     CANCELLED = "cancelled"
     INTERNAL_ERROR = "internal_error"
-    # Beyond CONTRACT §7's list, for an answer the contract leaves open (docs/architecture.md):
+    # Beyond the contract's first list, for answers it left open (docs/api.md §7 lists them all):
     ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
     HISTORY_UNAVAILABLE = "history_unavailable"
     TOO_MANY_STREAMS = "too_many_streams"  # 503: MAX_EVENT_STREAMS live-update streams are open
@@ -47,6 +50,8 @@ class ForecastError(Exception):
         return (self.__class__, (self.message,), {"field": self.field})
 
     def to_dict(self) -> dict[str, str]:
+        """The error as a response body: ``code`` and ``message``, plus ``field`` when the error names
+        the offending request field."""
         out = {"code": str(self.code), "message": self.message}
         if self.field:
             out["field"] = self.field

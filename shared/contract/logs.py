@@ -45,6 +45,8 @@ def bind(**ids: str | None) -> dict[str, Token]:
 
 
 def unbind(tokens: Mapping[str, Token]) -> None:
+    """Restore the ids that :func:`bind` replaced, from the tokens it returned (in any order: each token
+    resets its own variable)."""
     for name, token in tokens.items():
         _CONTEXT_VARS[name].reset(token)
 
@@ -81,6 +83,9 @@ class Redactor:
         self.values = sorted(values, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
+        """``text`` with configured secret values masked verbatim first, then URL passwords, auth-scheme
+        tokens and secret-named ``key=value`` pairs by shape; cheap substring checks skip the regexes
+        on most lines."""
         for value in self.values:
             if value in text:
                 text = text.replace(value, MASK)
@@ -148,6 +153,8 @@ class ContextFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Fill each context id the record does not already carry from the bound context variables;
+        never drops a record (always True)."""
         for name, var in _CONTEXT_VARS.items():
             if getattr(record, name, None) is None:
                 setattr(record, name, var.get())
@@ -163,6 +170,9 @@ class JsonFormatter(logging.Formatter):
         self.static = dict(static or {})
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one redacted JSON line: fixed fields, the static ones, bound ids, ``extra=``
+        attributes (bar ``_private`` ones), :meth:`fields` and any exception or stack; an
+        unformattable message is logged as its repr rather than lost."""
         try:
             message = record.getMessage()
         except Exception:

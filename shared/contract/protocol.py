@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.contract.config import Settings
 
-# Task names: the contract's (CONTRACT §6) and the worker's internal ones. The web tier sends
+# Task names: the contract's (docs/api.md §6) and the worker's internal ones. The web tier sends
 # by name and never imports the tasks' code.
 FORECAST_TASK = "forecast.sales"
 REFRESH_TASK = "forecast.refresh"
@@ -21,7 +21,7 @@ WEBHOOK_TASK = "forecast.webhook"
 DRAIN_TASK = "history.drain"  # writes the history outbox into DATABASE_URL (worker/history.py)
 CHUNK_TASK = "forecast.grouped.chunk"  # one chunk of a grouped job's series (worker/grouped.py)
 
-# Celery's standard result key (CONTRACT §6): a Laravel app reads a job's outcome from it.
+# Celery's standard result key (docs/api.md §6): a Laravel app reads a job's outcome from it.
 RESULT_KEY_PREFIX = "celery-task-meta-"
 
 
@@ -48,6 +48,8 @@ FINAL_STATES = frozenset({CeleryState.SUCCESS, CeleryState.FAILURE, CeleryState.
 
 
 def result_key(task_id: str) -> str:
+    """The Redis key under which Celery's result backend stores a task's meta
+    (``celery-task-meta-<id>``), which a Laravel app reads directly (CONTRACT §6)."""
     return f"{RESULT_KEY_PREFIX}{task_id}"
 
 

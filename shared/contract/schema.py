@@ -1,4 +1,4 @@
-"""The request and result documents (CONTRACT §4, §5) as typed pydantic models.
+"""The request and result documents (docs/api.md §4, §5) as typed pydantic models.
 
 The web tier validates requests with :class:`ForecastRequest` and generates /openapi.json from the
 same models; the worker validates the kwargs it receives with it too, so a message put straight
@@ -42,7 +42,7 @@ MEASURE_DESCRIPTIONS: dict[Measure, str] = {
 }
 MeasureName = Literal["revenue", "units", "orders"]  # the Literal for the documents' JSON schema
 assert tuple(Measure) == MeasureName.__args__  # type: ignore[attr-defined]
-# A sale line's field name as Laravel's JSON would carry it (CONTRACT §8).
+# A sale line's field name as Laravel's JSON would carry it (docs/api.md §8).
 GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 MAX_GROUP_FIELDS = 3
 DEFAULT_HISTORY_MONTHS = 36
@@ -93,7 +93,7 @@ class ForecastRequest(BaseModel):
         min_length=1,
         max_length=MAX_GROUP_FIELDS,
         json_schema_extra={"uniqueItems": True},
-        description="Sale-line fields to forecast every group of, outermost first (CONTRACT §8); each a "
+        description="Sale-line fields to forecast every group of, outermost first (docs/api.md §8); each a "
         "field name (letters, digits and _, not starting with a digit, at most 64), none twice.",
     )
     measure: MeasureName = Field(
@@ -217,7 +217,7 @@ class ForecastRequest(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-# ---- the result document (CONTRACT §5) -------------------------------------------------------
+# ---- the result document (docs/api.md §5) -------------------------------------------------------
 
 
 class ActualSale(BaseModel):
@@ -302,7 +302,7 @@ class ResultDocument(BaseModel):
         return self.model_dump(mode="json")
 
 
-# ---- grouped forecasts (CONTRACT §8) ------------------------------------------------------------
+# ---- grouped forecasts (docs/api.md §8) ------------------------------------------------------------
 
 
 class HierarchyLevel(BaseModel):
@@ -339,7 +339,7 @@ class SeriesForecast(BaseModel):
     data_quality: dict[str, Any]
 
 
-# ---- the status document (CONTRACT §4) --------------------------------------------------------
+# ---- the status document (docs/api.md §4) --------------------------------------------------------
 
 class JobStatus(StrEnum):
     """The states the status document reports (a subset of Celery's, plus PROGRESS)."""
@@ -396,7 +396,7 @@ class SubmissionOutcome(StrEnum):
 class Progress(BaseModel):
     stage: str
     percent: int
-    # Grouped jobs only (CONTRACT §8): their progress counts series, over all the workers.
+    # Grouped jobs only (docs/api.md §8): their progress counts series, over all the workers.
     series_done: int | None = Field(None, exclude_if=lambda v: v is None)
     series_total: int | None = Field(None, exclude_if=lambda v: v is None)
 

@@ -1,4 +1,4 @@
-"""Celery's stored task meta: read in one place, and mapped to the status document (CONTRACT §4).
+"""Celery's stored task meta: read in one place, and mapped to the status document (docs/api.md §4).
 
 :func:`read_meta` is the one reader of the raw meta under ``celery-task-meta-<id>`` (decoded
 JSON, never unpickled, exceptions never reconstructed): the web tier, the webhooks and the poison

@@ -141,6 +141,9 @@ def check_callback_shape(url: str | None) -> str | None:
 
 
 def callback_host(url: str | None) -> str | None:
+    """The lower-cased host of a callback URL (None for None), after checking its shape only: absolute
+    http(s), a valid port, no credentials; raises :class:`InvalidRequest` (field ``callback_url``).
+    The allow-list is :func:`check_callback_url`'s job."""
     if url is None:
         return None
     if not isinstance(url, str):

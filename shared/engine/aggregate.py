@@ -1,4 +1,4 @@
-"""Transactions → a monthly sales series plus the ``data_quality`` block (CONTRACT §5).
+"""Transactions → a monthly sales series plus the ``data_quality`` block (docs/api.md §5).
 
 Months are calendar months in the business's time zone. Month boundaries are computed once with
 zoneinfo (a handful of instants, DST-exact) and every transaction is placed with one
@@ -23,7 +23,7 @@ Which months count (``start_date``/``end_date`` are inclusive local dates):
 Every fetched row is accounted for exactly once:
 ``rows_fetched == rows_used + sum(rows_rejected.values()) + duplicates``.
 
-History starts at the first month with a sale (CONTRACT §5): :func:`from_first_sale` drops the
+History starts at the first month with a sale (docs/api.md §5): :func:`from_first_sale` drops the
 empty months before it, which a window reaching back before a young shop opened would otherwise
 present as real zeros, and lists them in ``data_quality.leading_empty_months``. Empty months
 after the first sale are real zeros and stay.

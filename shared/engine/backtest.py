@@ -1,4 +1,4 @@
-"""Rolling-origin backtests and the accuracy metrics the result document reports (CONTRACT §5).
+"""Rolling-origin backtests and the accuracy metrics the result document reports (docs/api.md §5).
 
 The metric helpers are plain functions over arrays so that `benchmarks/accuracy.py` computes the
 M3 figures with exactly the code that produces a job's `forecast.metrics`.

@@ -1,4 +1,4 @@
-"""Grouped forecasts (CONTRACT §8): fetch sale lines → panel → base forecasts → reconcile → documents.
+"""Grouped forecasts (docs/api.md §8): fetch sale lines → panel → base forecasts → reconcile → documents.
 
 :func:`run_grouped_forecast` is the whole job in one process (the command line, tests). The steps
 it calls are the pure functions of :mod:`shared.engine.panel` and :mod:`shared.engine.hierarchy`; a job service

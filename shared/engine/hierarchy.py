@@ -1,4 +1,4 @@
-"""Forecasting many series and making them coherent (CONTRACT §8).
+"""Forecasting many series and making them coherent (docs/api.md §8).
 
 Three pure steps, so that a job can fan the middle one out over workers in chunks:
 
@@ -48,6 +48,9 @@ DENSE_LIMIT = 2000
 
 
 class Reconciliation(StrEnum):
+    """How :func:`reconcile` makes base forecasts coherent (the values are hierarchicalforecast's method
+    names). ``auto`` is bottom_up; a method that fails falls back to wls_struct, then bottom_up."""
+
     BOTTOM_UP = "bottom_up"
     OLS = "ols"
     WLS_STRUCT = "wls_struct"

@@ -39,6 +39,10 @@ OBSOLETE_MIN_MONTHS = 6
 
 
 class DemandPattern(StrEnum):
+    """The demand patterns :func:`classify` tells apart (ADI/CV², see the module docstring);
+    :data:`METHOD_FOR` gives the intermittent, lumpy, obsolete and zero ones their own method,
+    while smooth and erratic series keep the general models."""
+
     SMOOTH = "smooth"
     ERRATIC = "erratic"
     INTERMITTENT = "intermittent"

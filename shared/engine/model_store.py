@@ -34,6 +34,9 @@ class ModelStore:
         self._key = hashlib.sha256(b"model-files:" + secret_key.encode()).digest()
 
     def path_for(self, key: str, model_version: str) -> Path:
+        """Where a model is kept: ``root/<model_version>/<key>.joblib``, the version reduced to
+        ``[A-Za-z0-9._-]`` so it cannot leave ``root``; ``key`` is used as given (callers pass a hex
+        digest)."""
         safe_version = "".join(c if c.isalnum() or c in ".-_" else "_" for c in model_version)
         return self.root / safe_version / f"{key}.joblib"
 
@@ -41,6 +44,8 @@ class ModelStore:
         return hmac.new(self._key, payload, hashlib.sha256).digest()
 
     def save(self, key: str, model_version: str, obj: Any) -> Path:
+        """Write ``obj`` signed (HMAC first, then the joblib payload) and atomically (temporary file,
+        then rename), replacing any earlier file; returns its path."""
         buffer = io.BytesIO()
         joblib.dump(obj, buffer, compress=3)
         payload = buffer.getvalue()

@@ -428,49 +428,13 @@ class ArimaForecaster(_StatsForecastForecaster):
 
 
 class AutoForecaster(Forecaster):
-    """Median of five unlike models, with calibrated intervals.
+    """Median of five unlike models, with calibrated intervals: the default, meant for users.
 
-    Point forecast. Combining forecasts of unlike models is the most robust gain known from the
-    M competitions: no single model is best on most series, and the combination cancels part of
-    their errors. The median of a SCUM-like set (Petropoulos & Svetunkov 2020) keeps that gain while
-    one member going astray on a series (a trend extrapolated too far, a season that changed) does
-    not move the forecast. The members, chosen on M3 monthly (1,428 series, h = 18) and the
-    odd-numbered half of Tourism monthly (183 long, strongly seasonal series, h = 24):
-      - ETS with a damped trend (AutoETS, seasonal when there are two seasons of history), fitted
-        to the last 72 months only: recent behaviour matters most, and on 25 years ETS cost ~0.15 s;
-      - the Dynamic Optimised Theta Method (its own seasonal test and classical decomposition;
-        additive when the series has a zero month);
-      - Complex Exponential Smoothing on seasonally adjusted data, the seasonal indices taken from
-        the last 5 years (fixed indices over 25 years describe a season that no longer is), and
-        additive when the series has a zero month (multiplicative ones cannot be divided by);
-      - CES with its own seasonal form, which follows an evolving season;
-      - seasonal naive, the planner's "same month last year".
-    With fewer than two seasons of history the members are non-seasonal and only the first three
-    are used, by their mean (as before: CES twice and naive add nothing there).
-
-    Figures (benchmarks/accuracy.py), against the mean of ETS, DOTM and CES on fixed indices:
-    M3 monthly sMAPE 13.40 -> 13.33, MASE 0.831 -> 0.827; Tourism odd half sMAPE 20.47 -> 18.49,
-    MASE 1.645 -> 1.407 (seasonal naive 1.624). What did not help: ETS whose trend may be undamped
-    (Tourism 1.53 alone either way, twice the cost), the mean of the same five (Tourism MASE 1.42,
-    M3 sMAPE 13.39), ETS on the whole history (slower; M3 sMAPE 14.14 alone against 13.98), Theta
-    on recent-season adjusted data, CES on additively adjusted data for every series (worse).
-
-    Intervals. The members' own intervals assume their model is the true one and are too narrow
-    (their 95% intervals cover 80-90% of M3 outcomes), increasingly so at longer horizons. We keep
-    what they know about the series -- its noise level and how uncertainty grows with the horizon
-    for that series -- as a scale, sigma_h = mean of the standard deviations implied by the ETS and
-    Theta members' 95% intervals (CES's are simulated and too slow to ask for), and
-    replace the normal quantile by a calibrated one:
-        half-width(h, level) = sigma_h · A · h**B · t_quantile(level, df=DF)
-    A widens every interval, h**B adds the growth the models miss, and Student-t's heavier tails
-    fit the error distribution at 50-99% levels better than the normal one. B and DF were fitted
-    on pseudo out-of-sample errors (each M3 series with its last 18 training months held out). A
-    was refitted (0.9385 -> 0.901) for the five-member median, on the tuning data's out-of-sample
-    errors: 80%/95% intervals then cover 77.7/93.8% on that M3 holdout, 80.3/95.4% on the M3 test
-    set and 82.5/95.9% on the Tourism odd half's test set. They cover only 73.2/91.1% of the
-    Tourism odd half's own holdout (its last 24 training months): the two Tourism periods disagree
-    by ~9 points at 80% under any one constant, so a single A cannot satisfy both. Past the
-    calibrated range (h > 18, level > 99) the same formula extrapolates smoothly.
+    The members (damped ETS on the last 72 months, DOTM, CES on recent-season adjusted data,
+    seasonal CES, seasonal naive; the first three by their mean below two seasons, naive below
+    MIN_MEMBER_HISTORY points), the interval formula
+    sigma_h · INTERVAL_SCALE · h**INTERVAL_GROWTH · t_quantile(level, INTERVAL_DF), why each
+    choice, the accuracy and coverage figures and the references are in docs/models.md.
     """
 
     name = "auto"

@@ -1,4 +1,4 @@
-"""Sale lines → the monthly panel of every group at every level (CONTRACT §8).
+"""Sale lines → the monthly panel of every group at every level (docs/api.md §8).
 
 For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (level 1),
 ``(f1, f2)`` (level 2), ...: each prefix of ``group_by`` is a level, and every group's parent is the
@@ -68,19 +68,26 @@ class Panel:
 
     @property
     def n_levels(self) -> int:
+        """Levels including the total: ``len(group_by) + 1``."""
         return len(self.group_by) + 1
 
     def level_indices(self, k: int) -> np.ndarray:
+        """Positions of level ``k``'s series (0 = the total), in panel order."""
         return np.flatnonzero(self.level == k)
 
     @property
     def bottom(self) -> np.ndarray:
+        """Positions of the bottom level's series (the full ``group_by``): the ones the others sum."""
         return self.level_indices(len(self.group_by))
 
     def history(self, i: int) -> np.ndarray:
+        """Series ``i``'s history from its first month with a line (a view, not a copy); empty when it
+        has no line in any complete month."""
         return self.values[i, self.start[i] :]
 
     def children(self, i: int) -> np.ndarray:
+        """Positions of series ``i``'s direct children (empty at the bottom level); the index over all
+        series is built on the first call and kept."""
         if self._children is None:
             order = np.argsort(self.parent, kind="stable")
             bounds = np.searchsorted(self.parent[order], np.arange(len(self) + 1))

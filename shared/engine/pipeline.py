@@ -54,7 +54,7 @@ class SalesSource(Protocol):
 
 
 class LaravelSource:
-    """The Laravel REST API (CONTRACT §3)."""
+    """The Laravel REST API (docs/api.md §3)."""
 
     def __init__(self, client: LaravelClient, base_url: str) -> None:
         self.client = client
@@ -137,7 +137,7 @@ def next_periods(last_period: str, h: int) -> list[str]:
 
 def check_history(series: MonthlySeries, request: ForecastRequest) -> None:
     """Raise :class:`InsufficientHistory` unless ``series`` has MIN_COMPLETE_MONTHS complete months
-    from its first sale on, whatever window was asked for (CONTRACT §5)."""
+    from its first sale on, whatever window was asked for (docs/api.md §5)."""
     if len(series.periods) >= MIN_COMPLETE_MONTHS:
         return
     window = f"between {request.start_date} and {request.end_date}"
@@ -223,7 +223,7 @@ def run_forecast(
     progress: ProgressCallback | None = None,
     deadline: Deadline | None = None,
 ) -> dict[str, Any]:
-    """Run one forecast and return the result document of CONTRACT §5 as JSON-safe data.
+    """Run one forecast and return the result document of docs/api.md §5 as JSON-safe data.
 
     ``deadline`` bounds the time spent fetching (LARAVEL_DEADLINE_SECONDS); none: no bound.
     """

@@ -1,4 +1,4 @@
-"""The forecast history (CONTRACT §9): every published forecast kept in a database, with the
+"""The forecast history (docs/api.md §9): every published forecast kept in a database, with the
 actual filled in once its month closes, and the realised track record read back.
 
 - :mod:`shared.history.models`: the tables (SQLAlchemy 2), which the Alembic migrations create;

@@ -10,6 +10,8 @@ from shared.history import migrate
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``upgrade`` or ``current`` against the environment's DATABASE_URL (default: the SQLite file),
+    printing the revision; the exit status for ``sys.exit``."""
     parser = argparse.ArgumentParser(prog="python -m shared.history", description=__doc__)
     parser.add_argument("command", choices=["upgrade", "current"])
     args = parser.parse_args(argv)

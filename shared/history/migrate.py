@@ -31,6 +31,8 @@ ADVISORY_LOCK_KEY = 0x5F0E_C457  # any constant: the one lock all upgrades of th
 
 
 def alembic_config() -> Config:
+    """An Alembic config for this package's migrations, built in code (no ``alembic.ini``); callers hand
+    it the connection through ``config.attributes["connection"]``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -89,4 +91,6 @@ def current(database_url: str) -> str | None:
 
 
 def head() -> str | None:
+    """The newest revision among the migration scripts (what :func:`upgrade` brings a database to);
+    compare with :func:`current` to see whether a database is behind."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -21,6 +21,9 @@ TOTAL_KEY = "{}"  # the series key of the total (no group fields)
 
 
 class Base(DeclarativeBase):
+    """The declarative base of the history tables, with :data:`NAMING` so constraint names are the same
+    on SQLite and PostgreSQL and migrations can refer to them."""
+
     metadata = MetaData(naming_convention=NAMING)
 
 

@@ -42,6 +42,10 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del
 
 @dataclass
 class DrainReport:
+    """What one :meth:`HistoryOutbox.drain` did: items written and sent to the dead list, whether it
+    stopped on an unreachable database or found another drainer holding the lock, and how many items
+    still wait (outbox plus processing) when it returned."""
+
     written: int = 0
     rejected: int = 0
     unavailable: bool = False  # stopped because the database could not be written
@@ -50,16 +54,24 @@ class DrainReport:
 
 
 class HistoryOutbox:
+    """The Redis lists that carry finished jobs to the history database: a job only pushes, the
+    ``history.drain`` task writes them in order (see the module docstring for the guarantees)."""
+
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
 
     def push(self, item: str) -> None:
+        """Queue one finished job's item (:func:`shared.history.records.outbox_item`): one LPUSH, so a
+        job never waits on, or fails with, the database."""
         self.redis.lpush(OUTBOX_KEY, item)
 
     def pending(self) -> int:
+        """Items not yet written: those queued plus any a drainer has taken but not committed."""
         return int(self.redis.llen(OUTBOX_KEY)) + int(self.redis.llen(PROCESSING_KEY))
 
     def stats(self) -> dict[str, int]:
+        """The drain's counters (``written``, ``write_failures``, ``rejected``; each present once it has
+        counted something) plus ``pending`` and ``dead`` (the dead list's length), for health checks."""
         raw = self.redis.hgetall(STATS_KEY)
         out = {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in raw.items()}
         out["pending"] = self.pending()
@@ -87,6 +99,14 @@ class HistoryOutbox:
         report.remaining = self.pending()
         return report
 
+    def _reject(self, raw: bytes, exc: Exception) -> None:
+        pipe = self.redis.pipeline()
+        pipe.lrem(PROCESSING_KEY, 1, raw)
+        pipe.lpush(DEAD_KEY, raw)
+        pipe.hincrby(STATS_KEY, "rejected", 1)
+        pipe.execute()
+        log.error("history: an outbox item was refused (%s: %s); moved to %s", type(exc).__name__, exc, DEAD_KEY)
+
     def _drain_locked(
         self, write: Callable[[Publication], object], token: str, report: DrainReport, max_items: int | None
     ) -> None:
@@ -98,7 +118,14 @@ class HistoryOutbox:
             if raw is None:
                 return
             try:
+                # An item that does not decode, whatever the reason, is refused: left at the head,
+                # it would stall every later drain.
                 publication = publication_from_item(raw)
+            except Exception as exc:
+                self._reject(raw, exc)
+                report.rejected += 1
+                continue
+            try:
                 write(publication)
             except HistoryUnavailable as exc:
                 self.redis.lmove(PROCESSING_KEY, OUTBOX_KEY, "LEFT", "RIGHT")  # back at the head
@@ -107,12 +134,7 @@ class HistoryOutbox:
                 report.unavailable = True
                 return
             except (HistoryRejected, ValueError, KeyError, TypeError) as exc:
-                pipe = self.redis.pipeline()
-                pipe.lrem(PROCESSING_KEY, 1, raw)
-                pipe.lpush(DEAD_KEY, raw)
-                pipe.hincrby(STATS_KEY, "rejected", 1)
-                pipe.execute()
-                log.error("history: an outbox item was refused (%s); moved to %s", exc, DEAD_KEY)
+                self._reject(raw, exc)
                 report.rejected += 1
                 continue
             pipe = self.redis.pipeline()

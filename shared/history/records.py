@@ -27,6 +27,9 @@ def series_key(fields: Mapping[str, Any] | None) -> str:
 
 @dataclass(frozen=True)
 class HorizonMonth:
+    """One forecast month of a series: ``period`` (``YYYY-MM``), the point forecast and the interval's
+    ``low``/``high`` bounds at the publication's confidence level."""
+
     period: str
     forecast: float
     low: float
@@ -111,7 +114,7 @@ def outbox_item(
     series: Iterable[Mapping[str, Any]] = (),
 ) -> str:
     """The outbox's JSON for a finished job: its id, what it fetched, its result document, and a
-    grouped job's series (CONTRACT §8's series shape; the total is the document's own)."""
+    grouped job's series (docs/api.md §8's series shape; the total is the document's own)."""
     grouped = [
         {
             "key": series_key(s["key"]),

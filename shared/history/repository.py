@@ -1,4 +1,4 @@
-"""Writing and reading the forecast history (CONTRACT §9), on SQLite or PostgreSQL.
+"""Writing and reading the forecast history (docs/api.md §9), on SQLite or PostgreSQL.
 
 Writing: :meth:`HistoryRepository.record` stores one publication in one transaction: all its
 series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT
@@ -105,6 +105,9 @@ def make_engine(
 
 @dataclass(frozen=True)
 class RecordOutcome:
+    """What :meth:`HistoryRepository.record` wrote: the counts say whether a retried publication added
+    anything (``forecast_rows`` 0 when the job was already recorded)."""
+
     forecast_rows: int  # horizon rows inserted (0 when the job was already recorded)
     actuals: int  # (series, month) actuals recorded
     filled: int  # past forecasts that got their actual
@@ -145,6 +148,9 @@ def _copy_then_insert(
 
 
 class HistoryRepository:
+    """The forecast history on one engine (SQLite or PostgreSQL only, else ``ValueError``): writes are
+    idempotent per job, and database failures come out as HistoryUnavailable or HistoryRejected."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._insert = self._dialect_insert()
@@ -152,6 +158,8 @@ class HistoryRepository:
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> "HistoryRepository":
+        """A repository on :func:`make_engine` (``engine_options``: its timeouts, pool size,
+        ``create_dir``)."""
         return cls(make_engine(url, **engine_options))
 
     def _dialect_insert(self) -> Any:

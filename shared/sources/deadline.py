@@ -1,4 +1,4 @@
-"""The time one job may spend waiting on Laravel: LARAVEL_DEADLINE_SECONDS (CONTRACT §2).
+"""The time one job may spend waiting on Laravel: LARAVEL_DEADLINE_SECONDS (docs/api.md §2).
 
 One budget for everything the job does against Laravel: every page, the client's retries and
 back-offs, and the queue's re-runs of the job after an outage. It is a point in wall-clock time

@@ -1,4 +1,4 @@
-"""HTTP client for the Laravel sales API (CONTRACT §3).
+"""HTTP client for the Laravel sales API (docs/api.md §3).
 
 ``GET {base}{sales_path}?start_date=..&end_date=..&status=..&page=N`` with ``Accept: application/json``
 and the Bearer token when one is configured. Every paginator Laravel ships is understood:
@@ -53,9 +53,11 @@ T = TypeVar("T", covariant=True)
 class PageSink(Protocol[T]):
     """What pages are fed to: sales columns, or sale lines (shared.sources.lines)."""
 
-    def add_rows(self, rows: list[Any]) -> None: ...
+    def add_rows(self, rows: list[Any]) -> None:
+        """Take one page's ``data`` rows as decoded from JSON; the page may then be dropped."""
 
-    def finish(self) -> T: ...
+    def finish(self) -> T:
+        """What all the pages made, once the last page is in (called once per fetch)."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504}) | frozenset(range(505, 600))
 _FILTER_KEYS = ("start_date", "end_date", "status")
@@ -158,7 +160,7 @@ class LaravelClient:
         """Every page for the filters, fed to ``builder.add_rows``; returns ``builder.finish()``.
 
         ``path`` (default: the sales path) names another endpoint with the same paginators, such
-        as the sale lines of CONTRACT §3. With a ``deadline``, all pages, retries and back-offs
+        as the sale lines of docs/api.md §3. With a ``deadline``, all pages, retries and back-offs
         together end by it.
         """
         endpoint = self._endpoint if path is None else self.base_url + "/" + path.lstrip("/")

@@ -1,4 +1,4 @@
-"""Sale lines → validated columns (CONTRACT §3, sale lines; §8).
+"""Sale lines → validated columns (docs/api.md §3, sale lines; §8).
 
 A sale line is ``{"id", "sale_id", "created_at", "line_total", "quantity", <group fields>...}``.
 Like the sales (:mod:`shared.sources.transactions`), each page is reduced at once to arrays and dropped:
@@ -224,6 +224,8 @@ class LineBuilder:
         return remap[page_codes]
 
     def finish(self) -> LineColumns:
+        """The parsed lines as :class:`LineColumns` (global codes per group field, rejection counts);
+        the parts are released, so call it once, after the last page."""
         def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 

@@ -1,4 +1,4 @@
-"""Sales rows → validated columnar arrays (CONTRACT §3).
+"""Sales rows → validated columnar arrays (docs/api.md §3).
 
 Laravel hands us rows as JSON objects, a page at a time. Keeping a million dicts alive would cost
 hundreds of megabytes, so each page is reduced at once to three int64 arrays (id, UTC instant in ns,
@@ -83,6 +83,7 @@ class TransactionColumns:
 
     @classmethod
     def empty(cls) -> "TransactionColumns":
+        """Columns with no rows (and nothing fetched or rejected), of the dtypes aggregation expects."""
         z = np.zeros(0, dtype=np.int64)
         return cls(ids=z, ts_ns=z.copy(), cents=z.copy(), rows_fetched=0, rejected={})
 
@@ -329,7 +330,7 @@ class ColumnBuilder:
     def _settle_repeated_bad_rows(self, valid_ids: np.ndarray) -> int:
         """Turn rejections of repeated rows into duplicates; returns how many were turned.
 
-        Rows that share an id count once (CONTRACT §3): as used when any copy is valid (the
+        Rows that share an id count once (docs/api.md §3): as used when any copy is valid (the
         rejected copies are duplicates of it), otherwise as one rejection (the first copy's
         reason) and duplicates for the rest. Rows without a usable id cannot be matched and stay
         rejections each.
@@ -352,6 +353,8 @@ class ColumnBuilder:
 
     # ------------------------------------------------------------------ output
     def finish(self) -> TransactionColumns:
+        """The parsed rows as :class:`TransactionColumns`, after settling rejected rows whose id repeats
+        into duplicates (CONTRACT §3); the parts are released, so call it once, after the last page."""
         def cat(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 

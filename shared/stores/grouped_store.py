@@ -1,6 +1,6 @@
 """A grouped job's records in Redis: its panel, its chunks' results, and its finished series.
 
-A grouped forecast (CONTRACT §8) is one job spread over many Celery tasks: the job fetches the sale
+A grouped forecast (docs/api.md §8) is one job spread over many Celery tasks: the job fetches the sale
 lines once and builds the panel, each chunk task forecasts a slice of the series, and the last
 chunk to finish reconciles them all and publishes the result. Redis is the only meeting point,
 so every step of that is recorded here:
@@ -45,18 +45,25 @@ class Plan:
     fingerprint: str
 
     def chunk_bounds(self, k: int) -> tuple[int, int]:
+        """Series positions ``[lo, hi)`` of chunk ``k`` (0-based); the last chunk may be short."""
         lo = k * self.chunk_size
         return lo, min(lo + self.chunk_size, self.n_series)
 
     def to_json(self) -> str:
+        """The plan as the JSON stored under ``plan`` (every field, request included)."""
         return json.dumps(self.__dict__)
 
     @classmethod
     def from_json(cls, blob: bytes | str) -> "Plan":
+        """A plan from what :meth:`to_json` wrote (bytes as Redis returns them, or text)."""
         return cls(**json.loads(blob))
 
 
 class GroupedStore:
+    """A grouped job's Redis records: the work of one job (plan, panel, chunk results, kept
+    WORK_TTL_SECONDS) and the finished series, kept ``ttl_seconds`` under the data fingerprint so an
+    identical request reuses them."""
+
     def __init__(self, client: redis.Redis, *, ttl_seconds: int = 86400, prefix: str = PREFIX) -> None:
         self.redis = client
         self.ttl = ttl_seconds
@@ -67,6 +74,8 @@ class GroupedStore:
 
     # -- the work: plan, panel, chunks ------------------------------------------------------
     def start(self, plan: Plan, panel_bytes: bytes) -> None:
+        """Store a job's plan and panel and forget any earlier run's chunk tally and fan-in claim, so a
+        re-run of the job starts its count from zero."""
         pipe = self.redis.pipeline()
         pipe.set(self._key(plan.job_id, "plan"), plan.to_json(), ex=WORK_TTL_SECONDS)
         pipe.set(self._key(plan.job_id, "panel"), panel_bytes, ex=WORK_TTL_SECONDS)
@@ -74,10 +83,14 @@ class GroupedStore:
         pipe.execute()
 
     def plan(self, job_id: str) -> Plan | None:
+        """The job's plan; None once the job is finished (:meth:`clear_work`) or its work has expired,
+        or for an id that is not a grouped job."""
         blob = self.redis.get(self._key(job_id, "plan"))
         return Plan.from_json(blob) if blob else None
 
     def panel_bytes(self, job_id: str) -> bytes | None:
+        """The job's panel as :meth:`start` stored it (``Panel.to_bytes``); None once cleared or
+        expired."""
         return self.redis.get(self._key(job_id, "panel"))
 
     def finish_chunk(self, job_id: str, k: int, results: Sequence[dict[str, Any]]) -> int:
@@ -90,9 +103,11 @@ class GroupedStore:
         return int(pipe.execute()[-1])
 
     def finish_count(self, job_id: str) -> int:
+        """How many distinct chunks have recorded their results so far."""
         return int(self.redis.hlen(self._key(job_id, "done")))
 
     def chunk_done(self, job_id: str, k: int) -> bool:
+        """Whether chunk ``k`` already recorded its results: a redelivered chunk skips its work."""
         return bool(self.redis.hexists(self._key(job_id, "done"), str(k)))
 
     def progress(self, job_id: str) -> tuple[int, int] | None:
@@ -108,9 +123,12 @@ class GroupedStore:
         return bool(self.redis.set(self._key(job_id, "finalizing"), "1", nx=True, ex=WORK_TTL_SECONDS))
 
     def release_finalize(self, job_id: str) -> None:
+        """Give up the fan-in claim (the fan-in failed), so a retried chunk can claim it again."""
         self.redis.delete(self._key(job_id, "finalizing"))
 
     def chunk_results(self, plan: Plan) -> list[dict[str, Any]]:
+        """Every chunk's results in series order, for the fan-in; ``KeyError`` if any chunk's record is
+        missing (expired or never written), rather than reconciling an incomplete job."""
         keys = [self._key(plan.job_id, "chunk", str(k)) for k in range(plan.n_chunks)]
         out: list[dict[str, Any]] = []
         for blob in self.redis.mget(keys):
@@ -120,6 +138,8 @@ class GroupedStore:
         return out
 
     def clear_work(self, job_id: str) -> None:
+        """Delete a job's work records (plan, panel, tally, claim, every chunk's results); the published
+        series are kept."""
         keys = [self._key(job_id, name) for name in ("plan", "panel", "done", "finalizing")]
         plan = self.plan(job_id)
         if plan is not None:

@@ -22,17 +22,26 @@ IDEMPOTENCY_TTL_SECONDS = 86400
 
 
 def body_hash(body: Any) -> str:
+    """SHA-256 hex of ``body`` as canonical JSON (sorted keys, no spaces): the same body in any key
+    order hashes alike, so an idempotency key's replay can be told from a different body."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class JobRecord:
+    """What :meth:`JobStore.get` returns: a submitted job's id, submission time (Unix seconds) and the
+    parameters it was submitted with."""
+
     task_id: str
     submitted_at: float
     params: dict[str, Any]
 
 
 class JobStore:
+    """The service's own records of jobs in Redis (under ``prefix``): submitted ids, idempotency keys,
+    in-flight markers, cancellation flags and the dashboard's recent list. Celery answers PENDING for
+    any id, so this is what tells "never submitted" from "queued"."""
+
     def __init__(self, client: redis.Redis, *, ttl_seconds: int = 86400, prefix: str = PREFIX) -> None:
         self.redis = client
         self.ttl = ttl_seconds
@@ -43,6 +52,8 @@ class JobStore:
 
     # -- submitted jobs ---------------------------------------------------------------------
     def record(self, task_id: str, params: dict[str, Any], submitted_at: float | None = None) -> None:
+        """Record a submitted job for ``ttl_seconds`` and add it to the recent list (the newest
+        RECENT_JOBS_KEPT kept); ``submitted_at`` is Unix seconds, now by default."""
         when = submitted_at or time.time()
         blob = json.dumps({"submitted_at": when, "params": params})
         pipe = self.redis.pipeline()
@@ -52,6 +63,7 @@ class JobStore:
         pipe.execute()
 
     def get(self, task_id: str) -> JobRecord | None:
+        """The job's record, or None if it was never submitted here or its record has expired."""
         blob = self.redis.get(self._key("job", task_id))
         if blob is None:
             return None
@@ -59,6 +71,8 @@ class JobStore:
         return JobRecord(task_id, float(data["submitted_at"]), data.get("params") or {})
 
     def recent(self, limit: int = 50) -> list[str]:
+        """Ids of the most recently submitted jobs, newest first, at most ``limit`` (but at least one:
+        ``limit`` 0 still asks Redis for one). Their records may have expired."""
         ids = self.redis.zrevrange(self._key("recent"), 0, max(limit - 1, 0))
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
 
@@ -124,9 +138,12 @@ class JobStore:
 
     # -- cancellation -----------------------------------------------------------------------
     def request_cancel(self, task_id: str) -> None:
+        """Flag the job as cancelled, for ``ttl_seconds``. A running job sees the flag only when it next
+        reports progress (a grouped job: when its next chunk starts), so it stops then, not at once."""
         self.redis.set(self._key("cancel", task_id), "1", ex=self.ttl)
 
     def is_cancelled(self, task_id: str) -> bool:
+        """Whether :meth:`request_cancel` has flagged the job (and the flag has not expired)."""
         return bool(self.redis.exists(self._key("cancel", task_id)))
 
 
@@ -139,8 +156,10 @@ class RedisResultCache:
         self.prefix = prefix
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The cached block under ``key`` (a data fingerprint), or None on a miss or once expired."""
         blob = self.redis.get(f"{self.prefix}:result:{key}")
         return json.loads(blob) if blob else None
 
     def set(self, key: str, value: dict[str, Any]) -> None:
+        """Cache a finished block under ``key`` for ``ttl_seconds``, replacing any earlier one."""
         self.redis.set(f"{self.prefix}:result:{key}", json.dumps(value), ex=self.ttl)

@@ -20,7 +20,7 @@ import yaml
 from stack import commands
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"
+API_DOC = ROOT / "docs" / "api.md"
 REQUIRED = {"REDIS_PASSWORD", "POSTGRES_PASSWORD", "SECRET_KEY", "FLOWER_BASIC_AUTH", "LARAVEL_API_URL"}
 SAMPLE_ENV = {
     "REDIS_PASSWORD": "0123456789abcdef",
@@ -212,9 +212,8 @@ def _documented() -> dict[str, str]:
 def test_env_example_documents_every_variable(raw):
     documented = _documented()
     wanted = _settings_variables() | names_used(raw) | {"PROMETHEUS_MULTIPROC_DIR"}
-    if CONTRACT.exists():  # CONTRACT §2, from the shared folder beside the repository
-        section = CONTRACT.read_text().split("## 2.", 1)[1].split("\n## ", 1)[0]
-        wanted |= set(re.findall(r"`([A-Z][A-Z0-9]*_[A-Z0-9_]+)`", section))  # every name has a _
+    section = API_DOC.read_text().split("## 2.", 1)[1].split("\n## ", 1)[0]  # docs/api.md §2
+    wanted |= set(re.findall(r"`([A-Z][A-Z0-9]*_[A-Z0-9_]+)`", section))  # every name has a _
     assert _settings_variables() >= {"REDIS_URL", "FORECAST_REFRESH_CRON", "UPSTREAM_TASK_RETRIES"}
     missing = sorted(wanted - set(documented))
     assert not missing, f".env.example does not document {missing}"

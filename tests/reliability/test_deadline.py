@@ -1,4 +1,4 @@
-"""A slow or absent Laravel holds a job no longer than LARAVEL_DEADLINE_SECONDS (CONTRACT §2).
+"""A slow or absent Laravel holds a job no longer than LARAVEL_DEADLINE_SECONDS (docs/api.md §2).
 
 The stack runs with short settings (a 1 s request timeout, a 8 s deadline, 3 re-runs 1 s apart)
 against the Laravel-like server; each job must end FAILURE upstream_unavailable, saying the

@@ -151,7 +151,7 @@ def excused_refusal(case, response, api: FuzzClient) -> str | None:
         return f"{field} rule"
     if case.operation.label == LEGACY and response.status_code == 422:
         # The original endpoint waits for the job: a window with too little history is the
-        # job's outcome (CONTRACT §4), not a refused request.
+        # job's outcome (docs/api.md §4), not a refused request.
         if response.json()["error"]["code"] == "insufficient_history":
             return "insufficient_history"
     return None

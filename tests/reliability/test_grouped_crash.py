@@ -1,5 +1,5 @@
 """A worker process killed in the middle of a grouped job's chunk: the chunk runs again, the job
-ends SUCCESS with every series once (CONTRACT §8; acks_late + reject on worker lost)."""
+ends SUCCESS with every series once (docs/api.md §8; acks_late + reject on worker lost)."""
 from __future__ import annotations
 
 import time

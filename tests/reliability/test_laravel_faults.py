@@ -1,4 +1,4 @@
-"""Laravel misbehaves, end to end: through the web API, the queue and a real worker (CONTRACT §3, §7).
+"""Laravel misbehaves, end to end: through the web API, the queue and a real worker (docs/api.md §3, §7).
 
 Each fault is set on the live Laravel-like server, a job is submitted over HTTP, and the job must
 end as the contract says: SUCCESS (with the damage counted in ``data_quality``), or FAILURE with

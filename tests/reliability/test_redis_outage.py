@@ -1,4 +1,4 @@
-"""Redis goes away for 10 s under load, and comes back with its data (CONTRACT §4: 503, §6).
+"""Redis goes away for 10 s under load, and comes back with its data (docs/api.md §4: 503, §6).
 
 Redis runs with ``appendonly yes`` on a fixed port, as compose runs it, and is stopped (SIGTERM,
 as `docker compose stop redis` does) while clients submit and poll and the workers have a

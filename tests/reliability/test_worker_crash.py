@@ -1,4 +1,4 @@
-"""A worker dies mid-job: the job still completes, on another worker process (CONTRACT §6, acks_late).
+"""A worker dies mid-job: the job still completes, on another worker process (docs/api.md §6, acks_late).
 
 Two ways to die, both with ``kill -9``:
 

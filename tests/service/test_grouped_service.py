@@ -1,4 +1,4 @@
-"""Grouped forecasts through the service (CONTRACT §8): fanned out over real workers, read back.
+"""Grouped forecasts through the service (docs/api.md §8): fanned out over real workers, read back.
 
 A Laravel-like server serving the demo shop's sales and sale lines, an embedded Redis, gunicorn,
 and two Celery workers started separately (as on two machines: their own processes and node

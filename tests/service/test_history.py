@@ -1,4 +1,4 @@
-"""The forecast history end to end (CONTRACT §9): real Redis, worker, web and a Laravel-like server.
+"""The forecast history end to end (docs/api.md §9): real Redis, worker, web and a Laravel-like server.
 
 "Today" moves forward month by month: the worker and web run from the test entry points in
 tests/harness (they read the date from a file this test writes), and the Laravel-like server

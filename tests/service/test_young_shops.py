@@ -1,4 +1,4 @@
-"""Young shops and empty windows, end to end (CONTRACT §5): history starts at the first sale.
+"""Young shops and empty windows, end to end (docs/api.md §5): history starts at the first sale.
 
 The Laravel-like server is given each shop's rows in turn (and the package's own rows back
 afterwards); jobs go through the web API, the queue and a real worker, as a frontend sends them.

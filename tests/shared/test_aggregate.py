@@ -268,7 +268,7 @@ def test_months_are_contiguous_over_years() -> None:
 
 
 class TestFromFirstSale:
-    """History starts at the first month with a sale (CONTRACT §5)."""
+    """History starts at the first month with a sale (docs/api.md §5)."""
 
     def test_leading_empty_months_are_listed_not_kept(self) -> None:
         rows = [row(1, "2025-03-10T10:00:00Z"), row(2, "2025-05-10T10:00:00Z")]

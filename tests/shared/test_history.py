@@ -240,6 +240,20 @@ def test_refused_and_malformed_items_are_kept_aside_and_counted(outbox):
     assert outbox.redis.llen(DEAD_KEY) == 2 and outbox.stats()["rejected"] == 2
 
 
+def test_an_item_that_fails_to_decode_in_any_way_does_not_stall_the_outbox(outbox):
+    import json
+
+    writer = FlakyWriter()
+    odd = json.loads(outbox_item("odd", _document("odd", "2025-01", 1), status="completed"))
+    odd["document"]["data"]["meta"] = ["not", "an", "object"]  # meta.get raises AttributeError
+    outbox.push(json.dumps(odd))
+    outbox.push(outbox_item("fine", _document("fine", "2025-01", 1), status="completed"))
+    report = outbox.drain(writer)
+    assert (report.written, report.rejected) == (1, 1)
+    assert writer.written == ["fine"]
+    assert outbox.redis.llen(DEAD_KEY) == 1
+
+
 def test_an_item_a_dead_drainer_was_writing_goes_first_next_time(outbox):
     writer = FlakyWriter()
     outbox.push(outbox_item("second", _document("second", "2025-01", 1), status="completed"))

@@ -206,7 +206,7 @@ class TestCsv:
 
 
 class TestRepeatedRows:
-    """Rows that share an id count once (CONTRACT §3), bad ones too: Laravel repeats rows across
+    """Rows that share an id count once (docs/api.md §3), bad ones too: Laravel repeats rows across
     pages when its ordering is not unique or rows arrive while it pages."""
 
     BAD = {

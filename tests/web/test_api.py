@@ -53,7 +53,7 @@ def test_the_message_is_on_the_queue_with_resolved_kwargs(web_client, web_redis)
         "model": "auto",
         "callback_url": None,
         "refresh": False,
-        "group_by": None,  # CONTRACT §8; the single-series forecast when unset
+        "group_by": None,  # docs/api.md §8; the single-series forecast when unset
         "measure": "revenue",
     }
 

@@ -1,4 +1,4 @@
-"""Whatever a client sends, POST answers a 4xx JSON error, never a 5xx (CONTRACT §4)."""
+"""Whatever a client sends, POST answers a 4xx JSON error, never a 5xx (docs/api.md §4)."""
 from __future__ import annotations
 
 import json

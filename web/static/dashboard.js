@@ -75,7 +75,7 @@
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   }
   function isObject(value) { return value !== null && typeof value === "object" && !Array.isArray(value); }
-  /** What a result's numbers count: "Sales" for a forecast of sales, else its measure (CONTRACT §8). */
+  /** What a result's numbers count: "Sales" for a forecast of sales, else its measure (docs/api.md §8). */
   function measureLabel(measure) {
     return { revenue: "Revenue", units: "Units", orders: "Orders" }[measure] || "Sales";
   }

@@ -1,5 +1,5 @@
 /*
- * The series panel of a grouped job (CONTRACT §8) on the forecast page: the accuracy of each level,
+ * The series panel of a grouped job (docs/api.md §8) on the forecast page: the accuracy of each level,
  * a table of one level's series from GET /api/v1/forecasts/{id}/series (the server searches,
  * sorts and pages them; this keeps the cursors of the pages seen, for "Previous"), one series'
  * chart with its own interval, and the CSV of every series.

@@ -19,7 +19,7 @@ use RuntimeException;
  *     $id = $forecasts->dispatch(['horizon' => 6, 'model' => 'auto']);
  *     $meta = $forecasts->wait($id, 60.0);                  // ['status' => 'SUCCESS', 'result' => [...]]
  *
- *     $id = $forecasts->dispatch(['group_by' => ['category'], 'measure' => 'units']);   // grouped (CONTRACT §8)
+ *     $id = $forecasts->dispatch(['group_by' => ['category'], 'measure' => 'units']);   // grouped (docs/api.md §8)
  *     $hierarchy = ForecastDispatcher::hierarchy($forecasts->wait($id, 120.0));        // levels, series_url...
  */
 final class ForecastDispatcher
@@ -170,7 +170,7 @@ final class ForecastDispatcher
     }
 
     /**
-     * ['code' => ..., 'message' => ...] of a FAILURE meta; the code is stable (CONTRACT §7):
+     * ['code' => ..., 'message' => ...] of a FAILURE meta; the code is stable (docs/api.md §7):
      * invalid_request, insufficient_history, upstream_unavailable, upstream_invalid, internal_error...
      */
     public static function error(array $meta): ?array

@@ -1,4 +1,4 @@
-"""The forecast history and the actuals (CONTRACT §9).
+"""The forecast history and the actuals (docs/api.md §9).
 
 Revision ID: 0001
 Revises:
@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create ``forecast_history`` (one row per job, series and month ahead; actual filled in later) and
+    ``series_actuals``, with the two indexes :mod:`shared.history.models` declares."""
     op.create_table(
         "forecast_history",
         sa.Column("task_id", sa.String(255), nullable=False),
@@ -60,6 +62,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop both tables and their indexes: every recorded forecast and actual is lost."""
     op.drop_table("series_actuals")
     op.drop_index("ix_forecast_history_created_at", table_name="forecast_history")
     op.drop_index("ix_forecast_history_series_period", table_name="forecast_history")
