@@ -1,9 +1,10 @@
 """Live updates over Server-Sent Events: a job's stream (``events_url``) and ``GET /api/v1/events``.
 
 The workers publish each job's events once, into Redis Streams (shared.stores.events); this
-module relays them. A stream is a generator that waits on Redis with XREAD (a few seconds at a
-time) and writes what comes: under gunicorn's gevent workers each open stream is a greenlet
-waiting on a socket, so streams never hold a request worker that an API call needs. At most
+module relays them. One reader per stream key and process (:class:`Hub`) waits on Redis with
+XREAD and puts what comes into the queue of each stream open on that key; a stream is a
+generator that writes what its queue gives. Under gunicorn's gevent workers each open stream is a
+greenlet waiting on a queue, so streams never hold a request worker that an API call needs. At most
 MAX_EVENT_STREAMS are open in one web process; past it a new one is answered 503 with
 Retry-After (``too_many_streams``), and clients poll the status URL instead.
 
@@ -14,12 +15,12 @@ A job's stream (docs/events.md has the whole story):
 - sends each ``progress`` and ``status`` entry as it is published, and after a final state a
   last ``done`` event carrying the status document; then it ends. A job that has already ended
   gets ``done`` at once (after the entries a known ``Last-Event-ID`` had not seen).
-- reads the job's stored state whenever Redis was quiet for CHECK_SECONDS, so it ends within a
-  few seconds of its job even when the final event was never published (a worker lost).
+- ends within a few seconds of its job even when the final event was never published (a worker
+  lost): the job's feed reads its stored state when no event came for CHECK_SECONDS.
 - sends a comment after HEARTBEAT_SECONDS without a write (proxies keep it open, and a client
   that left is noticed), and ends when Redis stays away for longer than OUTAGE_SECONDS.
-- gives up a client that does not read what is written for WRITE_TIMEOUT_SECONDS: a blocked
-  write holds nothing but the socket's own buffers, and then the socket is closed.
+- gives up a client that reads nothing: at most QUEUED_EVENTS events wait for it, then its
+  stream ends; a write blocked for WRITE_TIMEOUT_SECONDS (the socket's buffers full) closes it.
 """
 from __future__ import annotations
 
@@ -347,11 +348,11 @@ def _job_events(
     if ended:
         return
 
-    def ended() -> bool:
+    def job_ended() -> bool:
         meta = svc.read_meta(task_id)
         return meta is not None and is_terminal(meta)
 
-    for what, item in _follow(hub, key, cursor, quiet=ended, final=_is_final):
+    for what, item in _follow(hub, key, cursor, quiet=job_ended, final=_is_final):
         if what == "event":
             yield sse(item.kind, item.data, item.id)
         elif what == "beat":
