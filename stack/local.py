@@ -56,8 +56,12 @@ class LocalStack:
         beat: bool = False,
         demo_today: str | None = None,
         migrate: bool = True,
+        worker_app: str = commands.CELERY_APP,
+        web_app: str = commands.WEB_APP,
     ) -> None:
         self.env = dict(env)
+        # The apps the processes load: other entry points (the tests' clocked ones) may stand in.
+        self.apps = {commands.CELERY_APP: worker_app, commands.WEB_APP: web_app}
         self.root = Path(root).resolve()
         self.log_dir = Path(log_dir) if log_dir else None
         self.want = {"web": web, "worker": worker, "flower": flower, "beat": beat}
@@ -105,7 +109,7 @@ class LocalStack:
         if self.migrate:
             self._migrate_history()
         if self.want["worker"]:
-            self._spawn("worker", _resolve(commands.worker(settings.forecast_queue, self.worker_concurrency)))
+            self._spawn("worker", self._argv(commands.worker(settings.forecast_queue, self.worker_concurrency)))
         if self.want["beat"]:
             schedule = self.root / "var" / "celerybeat-schedule"
             schedule.parent.mkdir(parents=True, exist_ok=True)
@@ -116,15 +120,18 @@ class LocalStack:
             env.setdefault("FLOWER_ADDRESS", settings.flower_address)
             self._spawn("flower", _resolve(commands.flower(settings.flower_port, env["FLOWER_ADDRESS"])))
         if self.want["web"]:
-            self._spawn("web", _resolve(commands.web(settings.web_host, settings.web_port)))
+            self._spawn("web", self._argv(commands.web(settings.web_host, settings.web_port)))
             self._wait_http(f"{self.web_url}/healthz", "web", ready_timeout)
             if self.want["worker"]:
                 self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)
 
+    def _argv(self, argv: list[str]) -> list[str]:
+        return _resolve([self.apps.get(a, a) for a in argv])
+
     def add_worker(self, name: str, concurrency: int = 1) -> Managed:
         """One more Celery worker, started on its own with node name ``<name>@<host>`` and logging
         to ``<log_dir>/<name>.log``: as another machine's worker would join (Redis the only link)."""
-        argv = _resolve(commands.worker(self.env.get("FORECAST_QUEUE", Settings.forecast_queue), concurrency))
+        argv = self._argv(commands.worker(self.env.get("FORECAST_QUEUE", Settings.forecast_queue), concurrency))
         return self._spawn(name, argv + ["--hostname", f"{name}@%h"])
 
     def _migrate_history(self) -> None:

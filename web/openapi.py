@@ -16,12 +16,11 @@ rendering of the document is in its <noscript>.
 from __future__ import annotations
 
 import copy
-import html
-import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
+from markupsafe import Markup
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -446,97 +445,23 @@ def app_spec() -> dict[str, Any]:
 # ---- the plain HTML rendering, for <noscript> ----------------------------------------------------
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _type_of(schema: dict[str, Any]) -> str:
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        return f'<a href="#schema-{_e(name)}">{_e(name)}</a>'
-    if "anyOf" in schema:
-        return " | ".join(_type_of(s) for s in schema["anyOf"])
-    if "enum" in schema:
-        return "one of " + ", ".join(f"<code>{_e(v)}</code>" for v in schema["enum"])
-    kind = schema.get("type", "any")
-    if kind == "array":
-        return f"array of {_type_of(schema.get('items', {}))}"
-    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return f"object of {_type_of(schema['additionalProperties'])}"
-    fmt = f" ({_e(schema['format'])})" if "format" in schema else ""
-    return f"{_e(kind)}{fmt}"
-
-
-def _constraints(schema: dict[str, Any]) -> str:
-    parts = []
-    for key in ("minimum", "maximum", "minLength", "maxLength", "pattern", "const"):
-        if key in schema:
-            parts.append(f"{key}: <code>{_e(schema[key])}</code>")
-    if "default" in schema:
-        parts.append(f"default: <code>{_e(json.dumps(schema['default']))}</code>")
-    return "; ".join(parts)
-
-
-def _schema_table(name: str, schema: dict[str, Any]) -> str:
-    rows = []
-    required = set(schema.get("required", []))
-    for prop, sub in schema.get("properties", {}).items():
-        rows.append(
-            f"<tr><td><code>{_e(prop)}</code>{'*' if prop in required else ''}</td>"
-            f"<td>{_type_of(sub)}</td><td>{_constraints(sub)}</td><td>{_e(sub.get('description', ''))}</td></tr>"
-        )
-    desc = f"<p>{_e(schema['description'])}</p>" if schema.get("description") else ""
-    return (
-        f'<h3 id="schema-{_e(name)}">{_e(name)}</h3>{desc}'
-        "<table><tr><th>field</th><th>type</th><th>constraints</th><th>description</th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
-
-
-def render_plain(spec: dict[str, Any]) -> str:
-    """The document as static HTML: routes, parameters, responses, schemas."""
+def render_plain(spec: dict[str, Any]) -> Markup:
+    """The document as static HTML (templates/openapi_plain.html): routes, parameters, responses, schemas."""
     ops = []
     for path, item in spec["paths"].items():
-        shared_params = item.get("parameters", [])
         for method in ("get", "post", "delete"):
             op = item.get(method)
             if not op:
                 continue
-            params = shared_params + op.get("parameters", [])
-            param_html = ""
-            if params:
-                param_html = "<table><tr><th>parameter</th><th>in</th><th>type</th><th>constraints</th></tr>" + "".join(
-                    f"<tr><td><code>{_e(p['name'])}</code>{'*' if p.get('required') else ''}</td>"
-                    f"<td>{_e(p['in'])}</td><td>{_type_of(p.get('schema', {}))}</td>"
-                    f"<td>{_constraints(p.get('schema', {}))}</td></tr>"
-                    for p in params
-                ) + "</table>"
-            body_html = ""
             body = op.get("requestBody", {}).get("content", {}).get("application/json")
-            if body:
-                body_html = f"<p>Body (JSON, optional): {_type_of(body['schema'])}</p>"
-            responses = "".join(
-                f"<li><b>{_e(code)}</b> {_e(resp.get('description', ''))}"
-                + (
-                    f" &mdash; {_type_of(resp['content']['application/json']['schema'])}"
-                    if "application/json" in resp.get("content", {})
-                    else ""
-                )
-                + "</li>"
-                for code, resp in op.get("responses", {}).items()
-            )
-            auth = " (API key)" if op.get("security") else ""
-            ops.append(
-                f'<div class="op"><b>{method.upper()}</b> '
-                f"<code>{_e(path)}</code>{auth} &mdash; {_e(op.get('summary', ''))}"
-                + (f"<p>{_e(op['description'])}</p>" if op.get("description") else "")
-                + param_html
-                + body_html
-                + f"<ul>{responses}</ul></div>"
-            )
-    schemas = "".join(_schema_table(n, s) for n, s in sorted(spec["components"]["schemas"].items()))
-    return f"<h2>Routes</h2>{''.join(ops)}<h2>Schemas</h2>{schemas}"
+            ops.append({
+                "method": method, "path": path, "auth": bool(op.get("security")),
+                "summary": op.get("summary", ""), "description": op.get("description"),
+                "params": item.get("parameters", []) + op.get("parameters", []),
+                "body": body["schema"] if body else None, "responses": op.get("responses", {}),
+            })
+    schemas = sorted(spec["components"]["schemas"].items())
+    return Markup(render_template("openapi_plain.html", ops=ops, schemas=schemas))
 
 
 # ---- routes -----------------------------------------------------------------------------------

@@ -66,7 +66,8 @@ def plan_job(
 ) -> Planned:
     """Fetch and plan grouped job ``job_id`` (``request`` already resolved)."""
     started = time.perf_counter()
-    panel = fetch_panel(request, source, timezone=settings.sales_timezone, today=today, report=progress, deadline=deadline)
+    report: ProgressCallback = progress or (lambda stage, percent: None)
+    panel = fetch_panel(request, source, timezone=settings.sales_timezone, today=today, report=report, deadline=deadline)
     n_series = len(panel)
     if n_series > settings.max_series:
         raise InvalidRequest(

@@ -24,8 +24,8 @@ from local.demo import demo_lines
 from local.fake_laravel import FakeLaravel
 from shared.contract.schema import months_before
 from stack.local import LocalStack
-from tests.service.conftest import base_env
 from tests.service.conftest import sales_rows as service_sales_rows
+from tests.stacks import base_env, start_stack
 
 API_KEY = "browser-key-5d1e"
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +78,13 @@ def stack(tmp_path_factory, chromium_path):
     laravel = FakeLaravel(rows, items=demo_lines(today, rows=rows), paginator="length_aware", per_page=100)
     laravel.start()
     env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
-    local = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
-    local.laravel = laravel  # type: ignore[attr-defined]  # its faults slow a job down (test_live_updates.py)
     try:
-        local.start(ready_timeout=120)
+        local = start_stack(root, env, root=root, worker_concurrency=1)
+        local.laravel = laravel  # type: ignore[attr-defined]  # its faults slow a job down (test_live_updates.py)
+    except BaseException:
+        laravel.stop()
+        raise
+    try:
         yield local
     finally:
         local.stop()

@@ -13,7 +13,9 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from shared.contract.schema import MEASURE_DESCRIPTIONS, Measure
 from tests.browser.conftest import API_KEY, ARTIFACTS, api_get, api_status, chart_traces
 
 pytestmark = pytest.mark.slow
@@ -40,8 +42,8 @@ def wait_rows(page, series: list[dict]) -> None:
         page.wait_for_function(
             f"(want) => JSON.stringify(({KEY_CELLS})({fields})) === JSON.stringify(want)", arg=expected, timeout=10_000
         )
-    except Exception:
-        raise AssertionError(f"rows {page.evaluate(KEY_CELLS, fields)} != {expected}") from None
+    except PlaywrightTimeoutError as exc:  # only the wait running out means "other rows"; anything else propagates
+        raise AssertionError(f"rows {page.evaluate(KEY_CELLS, fields)} != {expected}") from exc
 
 
 def wait_status(page, pattern: str) -> str:
@@ -84,6 +86,8 @@ def test_a_grouped_forecast_from_the_form_to_the_csv(stack, page, tmp_path):
     page.wait_for_selector("#series-panel:not([hidden])")
     summary = page.locator("#series-summary").inner_text()
     assert "Grouped by category › product_id" in summary and f"{hierarchy['series']} series" in summary
+    measure = hierarchy["measure"]  # in the server's own words (shared.contract.schema.MEASURE_DESCRIPTIONS)
+    assert f"Measure: {measure} ({MEASURE_DESCRIPTIONS[Measure(measure)]})" in summary
     levels = page.locator("#levels-table tbody tr")
     assert levels.count() == 1 + len(hierarchy["levels"])
     assert page.locator("#series-level option").all_inner_texts() == [

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,88 +16,21 @@ from typing import Any
 import psutil
 import pytest
 import redis
-import requests
 
-from local.redis_server import RedisServer
+from local.sample import Laravel, sales_rows
 from stack.local import LocalStack
-from tests.service.conftest import Laravel, base_env, sales_rows
+from tests import stacks
+from tests.stacks import CHEAP, ROOT, TERMINAL, Client, base_env, start_stack
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["CHEAP", "ROOT", "TERMINAL", "Client", "Laravel", "base_env", "sales_rows", "start_stack", "wait_for"]
+
 API_KEY = "reliability-key-5b1e"
-TERMINAL = ("SUCCESS", "FAILURE", "REVOKED")
-# A cheap job: the original linear method (the modelling stack is not what these tests test).
-CHEAP = {"model": "linear", "horizon": 2}
-
-
-@dataclass
-class Client:
-    """Talks to a running stack's web tier as an API client would."""
-
-    stack: LocalStack
-    headers: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.stack.web_url
-
-    def submit(self, body: dict | None = None, timeout: float = 10, **kwargs: Any) -> requests.Response:
-        headers = {**self.headers, **kwargs.pop("headers", {})}
-        return requests.post(f"{self.url}/api/v1/forecasts", json=body or {}, headers=headers, timeout=timeout, **kwargs)
-
-    def submit_id(self, body: dict | None = None) -> str:
-        response = self.submit(body)
-        assert response.status_code == 202, response.text
-        return response.json()["task_id"]
-
-    def get(self, task_id: str, timeout: float = 10) -> requests.Response:
-        return requests.get(f"{self.url}/api/v1/forecasts/{task_id}", headers=self.headers, timeout=timeout)
-
-    def status(self, task_id: str) -> dict:
-        response = self.get(task_id)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def wait(self, task_id: str, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        document: dict = {}
-        while time.monotonic() < deadline:
-            document = self.status(task_id)
-            if document["status"] in TERMINAL:
-                return document
-            time.sleep(0.1)
-        raise AssertionError(f"task {task_id} not finished after {timeout}s: {document}\n{self.log_tail('worker')}")
-
-    def wait_stage(self, task_id: str, statuses: tuple[str, ...] = ("STARTED", "PROGRESS"), timeout: float = 60) -> dict:
-        return wait_for(f"{task_id} in {statuses}", lambda: (d := self.status(task_id))["status"] in statuses and d, timeout)
-
-    def log_tail(self, name: str, lines: int = 40) -> str:
-        managed = self.stack.processes.get(name)
-        if managed is None or managed.log_path is None or not managed.log_path.exists():
-            return ""
-        return "\n".join(managed.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def stack_env(tmp: Path, laravel: Laravel, **extra: str) -> dict[str, str]:
-    """The environment of a test stack: the Laravel-like server, an API key, short timeouts."""
-    env = base_env(tmp, LARAVEL_API_URL=laravel.url, API_KEYS=API_KEY,
-                   DATABASE_URL=f"sqlite:///{tmp / 'history.sqlite3'}")  # not the checkout's var/
-    env.setdefault("PYTHONPATH", str(ROOT))
-    env.update(extra)
-    return env
-
-
-def start_stack(tmp: Path, env: dict[str, str], **kwargs: Any) -> LocalStack:
-    """Start a stack; with no REDIS_URL, on a private Redis in ``tmp`` (never the repo's var/)."""
-    kwargs.setdefault("worker_concurrency", 2)
-    server = None
-    if not env.get("REDIS_URL"):
-        server = RedisServer(data_dir=tmp / "redis").start()
-        env["REDIS_URL"] = server.url
-    stack = LocalStack(env, root=ROOT, log_dir=tmp / "logs", **kwargs)
-    stack.redis = server  # stopped with the stack
-    stack.start(ready_timeout=120)
-    return stack
+    """The environment of a test stack: the Laravel-like server, this package's API key, short timeouts."""
+    return stacks.stack_env(tmp, laravel.url, API_KEY, **extra)
 
 
 def spawn_worker(stack: LocalStack, name: str, concurrency: int = 1) -> None:

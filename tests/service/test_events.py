@@ -16,8 +16,8 @@ import requests
 from local.redis_server import RedisServer, free_port
 from local.sse_client import Event, Stream
 from shared.stores.events import EventStore
-from stack.local import LocalStack
-from tests.service.conftest import API_KEY, TERMINAL, Service, base_env
+from tests.service.conftest import API_KEY
+from tests.stacks import TERMINAL, Client, base_env, start_stack
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +32,13 @@ def live(tmp_path_factory, laravel):
                    MAX_EVENT_STREAMS=str(MAX_STREAMS),
                    # a job whose worker was lost with Redis is run again soon (docs/reliability.md)
                    VISIBILITY_TIMEOUT_SECONDS="5")
-    stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=2)
     try:
-        stack.start(ready_timeout=120)
-        service = Service(stack, laravel, {"Authorization": f"Bearer {API_KEY}"})
+        stack = start_stack(root, env, root=root, worker_concurrency=2)
+    except BaseException:
+        holder["redis"].stop()
+        raise
+    try:
+        service = Client(stack, {"Authorization": f"Bearer {API_KEY}"}, laravel)
         service.redis_holder = holder  # type: ignore[attr-defined]
         yield service
     finally:

@@ -27,8 +27,8 @@ from shared.contract.protocol import CHUNK_TASK
 from shared.contract.schema import ForecastRequest
 from shared.stores.grouped_store import GroupedStore, Plan
 from shared.stores.jobs import JobStore
-from stack.local import LocalStack
-from tests.service.conftest import API_KEY, base_env
+from tests.service.conftest import API_KEY
+from tests.stacks import base_env, start_stack
 from web.celery_client import create_celery_client
 
 pytestmark = pytest.mark.slow
@@ -52,8 +52,7 @@ def stack(tmp_path_factory, shop):
     root = tmp_path_factory.mktemp("grouped")
     env = base_env(root, LARAVEL_API_URL=shop, API_KEYS=API_KEY, CHUNK_SIZE=str(CHUNK_SIZE),
                    FLOWER_PORT=str(free_port()), FLOWER_BASIC_AUTH=FLOWER_AUTH)
-    stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1, flower=True)
-    stack.start(ready_timeout=120)
+    stack = start_stack(root, env, root=root, worker_concurrency=1, flower=True)
     # A second worker, started on its own with its own node name, as on another machine.
     stack.add_worker("worker2")
     time.sleep(3)
@@ -244,15 +243,3 @@ def test_a_cancelled_grouped_job_ends_revoked_and_runs_no_more_chunks(stack):
     late = {k: v for k, v in forecast.items() if v[0] > cancelled_at + 0.5}
     assert not late, f"chunks started forecasting after the cancel: {late}"
     assert any(v[2] == "cancelled" for v in seen.values()), "the chunks after the cancel stopped at once"
-
-
-def test_more_series_than_max_series_is_refused_with_a_clear_error(tmp_path, shop):
-    env = base_env(tmp_path, LARAVEL_API_URL=shop, API_KEYS=API_KEY, MAX_SERIES="10")
-    stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=1)
-    stack.start(ready_timeout=120)
-    try:
-        doc = _wait(stack, _submit(stack, {"group_by": GROUP_BY}))
-        assert doc["status"] == "FAILURE" and doc["error"]["code"] == "invalid_request"
-        assert "MAX_SERIES" in doc["error"]["message"]
-    finally:
-        stack.stop()

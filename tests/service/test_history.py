@@ -20,10 +20,10 @@ import requests
 
 from shared.contract.schema import months_before
 from shared.history.outbox import STATS_KEY, HistoryOutbox
-from stack import commands
-from stack.local import LocalStack, _resolve
+from stack.local import LocalStack
 from tests.harness import CLOCK_FILE_ENV
 from tests.service.conftest import API_KEY, Laravel, Service, base_env, sales_rows
+from tests.stacks import start_stack
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ class ClockedService(Service):
     """The service, with a date this test moves, over a source that sells up to that date."""
 
     def __init__(self, stack: LocalStack, laravel: Laravel, all_rows: list[dict], clock_file: Path) -> None:
-        super().__init__(stack, laravel, {"Authorization": f"Bearer {API_KEY}"})
+        super().__init__(stack, {"Authorization": f"Bearer {API_KEY}"}, laravel)
         self.all_rows = all_rows
         self.clock_file = clock_file
 
@@ -52,11 +52,11 @@ class ClockedService(Service):
         self.laravel.rows = [r for r in self.all_rows if r["created_at"][:10] < today.isoformat()]
         self.laravel.start()
 
-    def get(self, path: str, **params) -> requests.Response:
+    def api_get(self, path: str, **params) -> requests.Response:
         return requests.get(f"{self.url}{path}", params=params, headers=self.headers, timeout=10)
 
     def history(self, **params) -> list[dict]:
-        response = self.get("/api/v1/history", limit=1000, **params)
+        response = self.api_get("/api/v1/history", limit=1000, **params)
         assert response.status_code == 200, response.text
         return response.json()["forecasts"]
 
@@ -91,17 +91,11 @@ def _start_clocked(tmp_path: Path, **env_extra: str) -> ClockedService:
         **{CLOCK_FILE_ENV: str(clock_file)},
         **env_extra,
     )
-    stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=2)
     try:
-        stack.start(ready_timeout=120)
-        # The same processes, from the entry points that read the test's date.
-        worker = _resolve(commands.worker(env.get("FORECAST_QUEUE", "forecasts"), 2))
-        stack.restart("worker", [a.replace(commands.CELERY_APP, "tests.harness.clocked_worker") for a in worker])
-        web = _resolve(commands.web("127.0.0.1", int(stack.env["WEB_PORT"])))
-        stack.restart("web", [a.replace(commands.WEB_APP, "tests.harness.clocked_web:create_app()") for a in web])
-        stack._wait_http(f"{stack.web_url}/readyz", "web and worker", 120)
+        # The service's processes, from the entry points that read the test's date.
+        stack = start_stack(tmp_path, env, root=tmp_path, worker_app="tests.harness.clocked_worker",
+                            web_app="tests.harness.clocked_web:create_app()")
     except BaseException:
-        stack.stop()
         laravel.stop()
         raise
     return ClockedService(stack, laravel, all_rows, clock_file)
@@ -164,7 +158,7 @@ def test_forecasts_recorded_actuals_fill_in_and_the_track_record_matches_the_raw
             if point["period"] < last_closed:
                 actual = raw[point["period"]]
                 per_step[step].append((point["forecast"], actual, point["low"] <= actual <= point["high"]))
-    response = clocked.get("/api/v1/track-record")
+    response = clocked.api_get("/api/v1/track-record")
     assert response.status_code == 200, response.text
     record = response.json()
     assert record["series"] == {"group": {}, "measure": "revenue"}
@@ -199,7 +193,7 @@ def test_jobs_succeed_while_the_database_is_down_and_the_history_catches_up(tmp_
             assert all(d["status"] == "SUCCESS" for d in down)
             assert time.monotonic() - started < 60  # bounded: the jobs did not wait on the database
             # the history is unreachable, and says so; the jobs wait in the outbox, counted
-            assert service.get("/api/v1/history").json()["error"]["code"] == "history_unavailable"
+            assert service.api_get("/api/v1/history").json()["error"]["code"] == "history_unavailable"
             deadline = time.monotonic() + 30
             while int(client.hget(STATS_KEY, "write_failures") or 0) < 1 and time.monotonic() < deadline:
                 time.sleep(0.2)

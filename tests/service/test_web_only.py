@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from stack.local import LocalStack
-from tests.service.conftest import base_env
+from tests.stacks import base_env, start_stack
 
 pytestmark = pytest.mark.slow
 
@@ -14,8 +13,7 @@ pytestmark = pytest.mark.slow
 def web_only(tmp_path_factory):
     root = tmp_path_factory.mktemp("web-only")
     env = base_env(root, LARAVEL_API_URL="http://127.0.0.1:9")
-    stack = LocalStack(env, root=root, log_dir=root / "logs", worker=False)
-    stack.start(ready_timeout=60)
+    stack = start_stack(root, env, root=root, worker=False)
     yield stack
     stack.stop()
 
