@@ -10,7 +10,9 @@ worker with 2 processes, and a Laravel-like server whose pages are slow, so each
    streams open on the running jobs, and their ratio (target: at most 1.5).
 2. The web process's RSS, before and with the streams open.
 3. The delay from a worker's progress update to the client: each event's id is the Redis time
-   of the worker's XADD (ms), compared with the time the reader got it (target: p99 under 250 ms).
+   of the worker's XADD (ms), compared with the time the reader got it (target: p99 under 250 ms),
+   for the events published once every stream had its first events (the steady state: while
+   200 streams are being opened at once, the web process is busy opening them).
    The readers run in their own process (one thread, non-blocking sockets, as many browsers would
    be), so the latency clients' threads do not delay them.
 """
@@ -39,10 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from local.fake_laravel import FakeLaravel
 from local.redis_server import free_port
 from local.sample import sales_rows
-from stack import commands
-from stack.local import LocalStack, _resolve
+from stack.local import LocalStack
 
-PAGE_DELAY = 0.7  # seconds a page: 41 pages, a ~30 s fetch with a progress report every page or two
+PAGE_DELAY = 0.8  # seconds a page: 41 pages, a ~33 s fetch with a progress report every page or two
 PER_PAGE = 200
 EVENT = re.compile(rb"id: (\d+)-\d+\nevent: (\w+)")
 
@@ -79,7 +80,7 @@ def status_latencies(base: str, task_ids: list[str], seconds: float, clients: in
     return out
 
 
-def read_streams(urls: list[str], seconds: float, opened: "multiprocessing.Event", results) -> None:
+def read_streams(urls: list[str], seconds: float, opened: "multiprocessing.Event", opened_in, results) -> None:
     """In its own process: open every stream (HTTP/1.0, so the body is the events as written),
     read for ``seconds``; put (events received, delays in ms, streams still open) on ``results``."""
     selector = selectors.DefaultSelector()
@@ -91,11 +92,13 @@ def read_streams(urls: list[str], seconds: float, opened: "multiprocessing.Event
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ)
         buffers[sock] = b""
-    opened.set()
+    began = time.time()
+    settled_ms: float | None = None  # when every stream had its first events: steady state from then
     delays: list[float] = []
     kinds: dict[str, int] = {}
     answers: dict[str, int] = {}  # status lines
-    live: set[socket.socket] = set()  # past the first progress event (the current state, not live)
+    live: set[socket.socket] = set()
+    slow_ids: list[tuple[float, str]] = []  # past the first progress event (the current state, not live)
     stop = time.monotonic() + seconds
     while time.monotonic() < stop and buffers:
         for key, _ in selector.select(timeout=0.5):
@@ -120,13 +123,28 @@ def read_streams(urls: list[str], seconds: float, opened: "multiprocessing.Event
                 kind = match.group(2).decode()
                 kinds[kind] = kinds.get(kind, 0) + 1
                 if kind == "progress":
-                    if sock in live:
+                    if settled_ms is not None and int(match.group(1)) > settled_ms:
                         delays.append(received * 1000 - int(match.group(1)))
+                        slow_ids.append((delays[-1], match.group(1).decode()))
                     live.add(sock)
+                    if settled_ms is None and len(live) == len(urls):
+                        settled_ms = received * 1000
+                        opened_in.value = received - began
+                        opened.set()
             buffers[sock] = data[end + 2:]
+    slow = sorted(slow_ids, reverse=True)[:5]
+    if slow:
+        print("slowest events (delay ms, id ms):", [(round(d), i) for d, i in slow],
+              "delays by event:", {i: round(max(d for d, j in slow_ids if j == i)) for _, i in slow})
     results.put((kinds, delays, len(buffers), answers))
     for sock in list(buffers):
         sock.close()
+
+
+def web_worker_cpu(stack: LocalStack) -> float:
+    """CPU seconds (user + system) the gunicorn worker process has used so far."""
+    arbiter = psutil.Process(stack.processes["web"].process.pid)
+    return sum(sum(p.cpu_times()[:2]) for p in arbiter.children())
 
 
 def web_worker_rss(stack: LocalStack) -> float:
@@ -171,11 +189,9 @@ def main() -> int:
     env.update(WEB_PORT=str(port), SECRET_KEY="bench", MODEL_DIR=str(tmp / "models"),
                LARAVEL_API_URL=laravel.base_url, DATABASE_URL=f"sqlite:///{tmp / 'history.sqlite3'}",
                MAX_EVENT_STREAMS=str(args.streams + 50))
-    stack = LocalStack(env, root=tmp, log_dir=tmp / "logs", worker_concurrency=2)
+    stack = LocalStack(env, root=tmp, log_dir=tmp / "logs", worker_concurrency=2, web_workers=1)
     try:
         stack.start(ready_timeout=120)
-        stack.restart("web", _resolve(commands.web("127.0.0.1", port, workers=1)))
-        stack._wait_http(f"{stack.web_url}/readyz", "web", 120)
         base, headers = stack.web_url, {}
         laravel.faults.delay_seconds = PAGE_DELAY
 
@@ -183,7 +199,9 @@ def main() -> int:
         jobs = submit_long_jobs(base, headers, 2, tag=1)
         wait_running(base, headers, jobs)
         status_latencies(base, jobs, 1.0)  # warm-up
+        cpu = web_worker_cpu(stack)
         quiet = status_latencies(base, jobs, args.seconds)
+        cpu_quiet = (web_worker_cpu(stack) - cpu) / args.seconds
         rss_quiet = web_worker_rss(stack)
         for task_id in jobs:
             requests.delete(f"{base}/api/v1/forecasts/{task_id}", timeout=10)
@@ -195,15 +213,19 @@ def main() -> int:
         urls = [base + requests.get(f"{base}/api/v1/forecasts/{jobs[k % 2]}", timeout=10).json()["events_url"]
                 for k in range(args.streams)]
         opened = multiprocessing.Event()
+        opened_in = multiprocessing.Value("d", float("nan"))
         results: multiprocessing.Queue = multiprocessing.Queue()
-        reader = multiprocessing.Process(target=read_streams, args=(urls, args.seconds + 4, opened, results))
+        reader = multiprocessing.Process(target=read_streams, args=(urls, args.seconds + 8, opened, opened_in, results))
         reader.start()
-        opened.wait(60)
-        time.sleep(1.5)  # every stream past its first events
+        if not opened.wait(60):
+            raise RuntimeError("the streams did not all open within 60 s")
         status_latencies(base, jobs, 1.0)
+        cpu = web_worker_cpu(stack)
         busy = status_latencies(base, jobs, args.seconds)
+        cpu_busy = (web_worker_cpu(stack) - cpu) / args.seconds
         rss_busy = web_worker_rss(stack)
         kinds, delays, still_open, answers = results.get(timeout=120)
+        open_seconds = opened_in.value
         reader.join(30)
     finally:
         laravel.faults.delay_seconds = 0.0
@@ -222,9 +244,12 @@ def main() -> int:
     print(f"GET /api/v1/forecasts/{{id}} of a running job, {len(quiet)} and {len(busy)} requests from 4 keep-alive clients:")
     print(f"  no streams:          p50 {q50:6.1f} ms   p99 {q99:6.1f} ms")
     print(f"  {args.streams} streams open:    p50 {b50:6.1f} ms   p99 {b99:6.1f} ms   p99 ratio {b99 / q99:.2f} (target <= 1.5)")
+    print(f"web process CPU while measured: {cpu_quiet:.0%} without streams ({len(quiet) / args.seconds:.0f} requests/s), "
+          f"{cpu_busy:.0%} with them ({len(busy) / args.seconds:.0f} requests/s); machine load {os.getloadavg()[0]:.1f}")
     print(f"web process RSS: {rss_quiet:.1f} MiB without streams, {rss_busy:.1f} MiB with {args.streams} open "
           f"({(rss_busy - rss_quiet) * 1024 / args.streams:.0f} KiB a stream)")
-    print(f"answers: {answers}; streams still open at the end: {still_open} of {args.streams}; events received: {kinds}")
+    print(f"answers: {answers}; all {args.streams} streams had their first events {open_seconds:.1f} s after they "
+          f"were opened; still open at the end: {still_open}; events received: {kinds}")
     print(f"worker's progress update -> client ({len(delays)} events): p50 {percentile(delays, 50):.1f} ms, "
           f"p99 {percentile(delays, 99):.1f} ms, max {max(delays) if delays else float('nan'):.1f} ms (target p99 < 250 ms)")
     return 0
