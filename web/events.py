@@ -37,7 +37,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from shared.contract.config import Settings
 from shared.contract.errors import NotFound, TooManyStreams, Unauthorized
 from shared.contract.logs import bind
-from shared.contract.schema import TERMINAL
+from shared.contract.schema import TERMINAL, JobStatus
 from shared.contract.status import is_terminal
 from shared.stores.events import START, EventKind, EventStore
 from web.api import service, status_body
@@ -370,6 +370,19 @@ def _job_events(
 # ---- routes -------------------------------------------------------------------------------
 
 
+def _status_at(store: EventStore, key: str, cursor: str, doc: Any) -> str:
+    """The job's state as its stream says at ``cursor``: the events after it then announce every
+    later change exactly once. The stored state can be ahead of the stream by one change for a
+    moment (STARTED is stored just after its event, a change just before its event), so it would
+    announce that change twice; it stands in only when the stream has no state yet (PENDING until
+    its first event comes) or has lost its events (a state past STARTED)."""
+    status = store.last_status(key, cursor)
+    if status is not None:
+        return status
+    return str(JobStatus.PENDING) if doc.status in (JobStatus.PENDING, JobStatus.STARTED) else str(doc.status)
+
+
+
 def _check_token(task_id: str, settings: Settings) -> None:
     token = request.args.get(TOKEN_PARAM)
     if token is None:
@@ -401,7 +414,7 @@ def job_events(task_id: str) -> Response:
             first += [sse(e.kind, e.data, e.id) for e in store.read(key, resume, count=1000)]
         first.append(sse(EventKind.DONE, _json(status_body(doc))))
     elif not resume:
-        first.append(sse(EventKind.STATUS, _json({"task_id": task_id, "status": str(doc.status)}), cursor))
+        first.append(sse(EventKind.STATUS, _json({"task_id": task_id, "status": _status_at(store, key, cursor, doc)}), cursor))
         progress = doc.progress.model_dump(mode="json")
         first.append(sse(EventKind.PROGRESS, _json({"task_id": task_id, **progress}), cursor))
     rel.slots.take()  # 503 too_many_streams past MAX_EVENT_STREAMS

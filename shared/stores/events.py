@@ -136,6 +136,20 @@ class EventStore:
         newest = self.redis.xrevrange(key, "+", "-", count=1)
         return _text(newest[0][0]) if newest else START
 
+    def last_status(self, key: str, upto: str, scan: int = 200) -> str | None:
+        """The status of the newest ``status`` entry at or before ``upto`` (among the last ``scan``
+        entries), or None when there is none."""
+        if upto == START:
+            return None
+        for _, fields in self.redis.xrevrange(key, upto, "-", count=scan):
+            fields = {_text(k): _text(v) for k, v in fields.items()}
+            if fields.get("event") == EventKind.STATUS:
+                try:
+                    return str(json.loads(fields.get("data", "{}")).get("status"))
+                except (ValueError, AttributeError):
+                    return None
+        return None
+
     def holds(self, key: str, event_id: str) -> bool:
         """Whether ``event_id`` is an entry of the stream (not trimmed, not from elsewhere)."""
         return is_event_id(event_id) and bool(self.redis.xrange(key, event_id, event_id, count=1))

@@ -133,7 +133,7 @@ def test_an_unknown_last_event_id_starts_from_the_current_state(web_client, stor
         events = open_stream(web_client, job["events_url"], **{"Last-Event-ID": unknown}).take(2)
         assert [e["event"] for e in events] == ["status", "progress"]
         assert all(e["id"] == newest for e in events)
-        assert events[0]["data"]["status"] == "PENDING"  # the stored state (no worker has it)
+        assert events[0]["data"]["status"] == "STARTED"  # the state as the job's stream says
 
 
 def test_a_finished_job_gets_done_at_once(web_client, web_celery):
@@ -249,3 +249,16 @@ def test_a_client_that_never_reads_is_let_go_not_buffered(web_client, store):
     time.sleep(1.5)  # the feed reads them all meanwhile; this client reads nothing
     rest = stream.rest()  # ends: the stream was dropped
     assert QUEUED_EVENTS - 5 <= len(rest) <= QUEUED_EVENTS and all(e["event"] == "progress" for e in rest)
+
+
+def test_the_first_state_is_the_streams_so_no_change_comes_twice(web_client, web_celery, store):
+    """Celery stores STARTED a moment after its event is published: a stream opened in between
+    starts from the stream's own state (PENDING), and STARTED then comes once, as an event."""
+    job = submit(web_client)
+    task_id = job["task_id"]
+    web_celery.backend.store_result(task_id, {"pid": 1}, CeleryState.STARTED)
+    stream = open_stream(web_client, job["events_url"])
+    assert stream.take(2)[0]["data"]["status"] == "PENDING"
+    store.publish_status(task_id, "STARTED")
+    assert [e["data"]["status"] for e in stream.take(1)] == ["STARTED"]
+    stream.close()
