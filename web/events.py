@@ -40,6 +40,7 @@ from shared.contract.logs import bind
 from shared.contract.schema import TERMINAL, JobStatus
 from shared.contract.status import is_terminal
 from shared.stores.events import START, EventKind, EventStore
+from shared.stores.redis_client import Purpose, connect
 from web.api import service, status_body
 from web.event_tokens import TOKEN_PARAM, token_valid
 from web.jobs import ForecastService
@@ -87,14 +88,9 @@ class Relay:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.slots = StreamSlots(settings.max_event_streams)
-        # Their own pool: a blocked XREAD holds its connection (one per key being followed), never
-        # one an API call needs.
-        client = redis.Redis.from_url(
-            settings.redis_url,
-            socket_timeout=BLOCK_MS / 1000 + 3,
-            socket_connect_timeout=2,
-            max_connections=settings.max_event_streams + 8,
-        )
+        # Their own client and pool: a blocked XREAD holds its connection (one per key being
+        # followed), never one an API call needs, and waits longer than an API call would.
+        client = connect(settings, purpose=Purpose.EVENTS)
         self.store = EventStore(client, ttl_seconds=settings.result_ttl_seconds)
         self.hub = Hub(self.store)
 
