@@ -1,13 +1,13 @@
 """Live updates under load: 200 open Server-Sent Events streams on one web process, while jobs run.
 
-    .venv/bin/python benchmarks/events.py [--streams 200] [--seconds 10]
+    .venv/bin/python benchmarks/events.py [--streams 200] [--seconds 5] [--rounds 3]
 
 One gunicorn process (the gevent worker class of stack/commands.py, ``--workers 1``), a Celery
 worker with 2 processes, and a Laravel-like server whose pages are slow, so each job fetches for
-~20 s and reports progress page by page. Prints:
+over a minute and reports progress page by page. Prints:
 1. The p50/p99 latency of ``GET /api/v1/forecasts/{id}`` (a running job's status, the path that
-   reads Redis) from a few keep-alive clients, with no stream open and then with ``--streams``
-   streams open on the running jobs, and their ratio (target: at most 1.5).
+   reads Redis) from a few keep-alive clients, with no stream open and with ``--streams`` streams
+   open on the running jobs, in alternating rounds, and their ratio (target: at most 1.5).
 2. The web process's RSS, before and with the streams open.
 3. The delay from a worker's progress update to the client: each event's id is the Redis time
    of the worker's XADD (ms), compared with the time the reader got it (target: p99 under 250 ms),
@@ -43,7 +43,7 @@ from local.redis_server import free_port
 from local.sample import sales_rows
 from stack.local import LocalStack
 
-PAGE_DELAY = 0.8  # seconds a page: 41 pages, a ~33 s fetch with a progress report every page or two
+PAGE_DELAY = 1.5  # seconds a page: 56 pages, a fetch of 84 s (the rounds take ~60), a progress report every few pages
 PER_PAGE = 200
 EVENT = re.compile(rb"id: (\d+)-\d+\nevent: (\w+)")
 
@@ -80,9 +80,10 @@ def status_latencies(base: str, task_ids: list[str], seconds: float, clients: in
     return out
 
 
-def read_streams(urls: list[str], seconds: float, opened: "multiprocessing.Event", opened_in, results) -> None:
+def read_streams(urls: list[str], stop, opened, opened_in, results) -> None:
     """In its own process: open every stream (HTTP/1.0, so the body is the events as written),
-    read for ``seconds``; put (events received, delays in ms, streams still open) on ``results``."""
+    read until ``stop`` is set; put (events received, delays in ms, streams still open, answers)
+    on ``results``."""
     selector = selectors.DefaultSelector()
     buffers: dict[socket.socket, bytes] = {}
     for url in urls:
@@ -99,9 +100,8 @@ def read_streams(urls: list[str], seconds: float, opened: "multiprocessing.Event
     answers: dict[str, int] = {}  # status lines
     live: set[socket.socket] = set()
     slow_ids: list[tuple[float, str]] = []  # past the first progress event (the current state, not live)
-    stop = time.monotonic() + seconds
-    while time.monotonic() < stop and buffers:
-        for key, _ in selector.select(timeout=0.5):
+    while not stop.is_set() and buffers:
+        for key, _ in selector.select(timeout=0.2):
             sock = key.fileobj
             received = time.time()
             chunk = sock.recv(65536)
@@ -177,11 +177,12 @@ def wait_running(base: str, headers: dict, ids: list[str], timeout: float = 60) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="of each measurement")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-events-"))
-    rows = sales_rows(date.today(), months=40, per_month=200)
+    rows = sales_rows(date.today(), months=40, per_month=300)
     laravel = FakeLaravel(rows, paginator="length_aware", per_page=PER_PAGE)
     laravel.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_", "LARAVEL_", "API_KEYS"))}
@@ -195,38 +196,57 @@ def main() -> int:
         base, headers = stack.web_url, {}
         laravel.faults.delay_seconds = PAGE_DELAY
 
-        # 1. no streams: two jobs fetching, their status read back to back
+        # Two jobs fetching for the whole run; rounds of: their status read back to back with no
+        # stream open, then with the streams open (so a change in the machine's load, which other
+        # work shares, falls on both alike).
         jobs = submit_long_jobs(base, headers, 2, tag=1)
         wait_running(base, headers, jobs)
         status_latencies(base, jobs, 1.0)  # warm-up
-        cpu = web_worker_cpu(stack)
-        quiet = status_latencies(base, jobs, args.seconds)
-        cpu_quiet = (web_worker_cpu(stack) - cpu) / args.seconds
-        rss_quiet = web_worker_rss(stack)
-        for task_id in jobs:
-            requests.delete(f"{base}/api/v1/forecasts/{task_id}", timeout=10)
-        time.sleep(2)
-
-        # 2. the same with the streams open on two fresh running jobs
-        jobs = submit_long_jobs(base, headers, 2, tag=2)
-        wait_running(base, headers, jobs)
-        urls = [base + requests.get(f"{base}/api/v1/forecasts/{jobs[k % 2]}", timeout=10).json()["events_url"]
-                for k in range(args.streams)]
-        opened = multiprocessing.Event()
-        opened_in = multiprocessing.Value("d", float("nan"))
-        results: multiprocessing.Queue = multiprocessing.Queue()
-        reader = multiprocessing.Process(target=read_streams, args=(urls, args.seconds + 8, opened, opened_in, results))
-        reader.start()
-        if not opened.wait(60):
-            raise RuntimeError("the streams did not all open within 60 s")
-        status_latencies(base, jobs, 1.0)
-        cpu = web_worker_cpu(stack)
-        busy = status_latencies(base, jobs, args.seconds)
-        cpu_busy = (web_worker_cpu(stack) - cpu) / args.seconds
-        rss_busy = web_worker_rss(stack)
-        kinds, delays, still_open, answers = results.get(timeout=120)
-        open_seconds = opened_in.value
-        reader.join(30)
+        quiet: list[float] = []
+        busy: list[float] = []
+        rounds: list[tuple[float, float]] = []
+        cpu_quiet = cpu_busy = 0.0
+        delays: list[float] = []
+        kinds: dict[str, int] = {}
+        answers: dict[str, int] = {}
+        open_seconds: list[float] = []
+        still_open = 0
+        rss_quiet = rss_busy = 0.0
+        for _ in range(args.rounds):
+            cpu = web_worker_cpu(stack)
+            a = status_latencies(base, jobs, args.seconds)
+            cpu_quiet += web_worker_cpu(stack) - cpu
+            if not rounds:  # before any stream was opened (memory once used is kept by the process)
+                rss_quiet = web_worker_rss(stack)
+            urls = [base + requests.get(f"{base}/api/v1/forecasts/{jobs[k % 2]}", timeout=10).json()["events_url"]
+                    for k in range(args.streams)]
+            stop, opened = multiprocessing.Event(), multiprocessing.Event()
+            opened_in = multiprocessing.Value("d", float("nan"))
+            results: multiprocessing.Queue = multiprocessing.Queue()
+            reader = multiprocessing.Process(target=read_streams, args=(urls, stop, opened, opened_in, results))
+            reader.start()
+            if not opened.wait(60):
+                raise RuntimeError("the streams did not all open within 60 s")
+            open_seconds.append(opened_in.value)
+            cpu = web_worker_cpu(stack)
+            b = status_latencies(base, jobs, args.seconds)
+            cpu_busy += web_worker_cpu(stack) - cpu
+            rss_busy = max(rss_busy, web_worker_rss(stack))
+            stop.set()
+            got_kinds, got_delays, got_open, got_answers = results.get(timeout=60)
+            reader.join(30)
+            for name, n in got_kinds.items():
+                kinds[name] = kinds.get(name, 0) + n
+            for name, n in got_answers.items():
+                answers[name] = answers.get(name, 0) + n
+            delays += got_delays
+            still_open += got_open
+            quiet += a
+            busy += b
+            rounds.append((percentile(a, 99), percentile(b, 99)))
+            time.sleep(3)  # the closed streams noticed (at their next event) before the next round
+        cpu_quiet /= args.rounds * args.seconds
+        cpu_busy /= args.rounds * args.seconds
     finally:
         laravel.faults.delay_seconds = 0.0
         web_log = tmp / "logs" / "web.log"
@@ -241,15 +261,19 @@ def main() -> int:
 
     q50, q99 = percentile(quiet, 50), percentile(quiet, 99)
     b50, b99 = percentile(busy, 50), percentile(busy, 99)
-    print(f"GET /api/v1/forecasts/{{id}} of a running job, {len(quiet)} and {len(busy)} requests from 4 keep-alive clients:")
+    print(f"GET /api/v1/forecasts/{{id}} of a running job, {len(quiet)} and {len(busy)} requests from 4 keep-alive clients, "
+          f"{args.rounds} rounds of {args.seconds:.0f} s each way:")
     print(f"  no streams:          p50 {q50:6.1f} ms   p99 {q99:6.1f} ms")
     print(f"  {args.streams} streams open:    p50 {b50:6.1f} ms   p99 {b99:6.1f} ms   p99 ratio {b99 / q99:.2f} (target <= 1.5)")
-    print(f"web process CPU while measured: {cpu_quiet:.0%} without streams ({len(quiet) / args.seconds:.0f} requests/s), "
-          f"{cpu_busy:.0%} with them ({len(busy) / args.seconds:.0f} requests/s); machine load {os.getloadavg()[0]:.1f}")
+    print("  p99 by round (none, streams): " + ", ".join(f"{x:.0f}/{y:.0f} ms" for x, y in rounds))
+    span = args.rounds * args.seconds
+    print(f"web process CPU while measured: {cpu_quiet:.0%} without streams ({len(quiet) / span:.0f} requests/s), "
+          f"{cpu_busy:.0%} with them ({len(busy) / span:.0f} requests/s); machine load {os.getloadavg()[0]:.1f}")
     print(f"web process RSS: {rss_quiet:.1f} MiB without streams, {rss_busy:.1f} MiB with {args.streams} open "
           f"({(rss_busy - rss_quiet) * 1024 / args.streams:.0f} KiB a stream)")
-    print(f"answers: {answers}; all {args.streams} streams had their first events {open_seconds:.1f} s after they "
-          f"were opened; still open at the end: {still_open}; events received: {kinds}")
+    print(f"answers: {answers}; all {args.streams} streams had their first events "
+          f"{', '.join(f'{t:.1f}' for t in open_seconds)} s after they were opened; still open when closed: "
+          f"{still_open} of {args.rounds * args.streams}; events received: {kinds}")
     print(f"worker's progress update -> client ({len(delays)} events): p50 {percentile(delays, 50):.1f} ms, "
           f"p99 {percentile(delays, 99):.1f} ms, max {max(delays) if delays else float('nan'):.1f} ms (target p99 < 250 ms)")
     return 0
