@@ -4,15 +4,17 @@ The task's progress reports (worker/tasks.py ``_Progress``), its start and end (
 task_prerun and task_postrun, which run after the state is stored), and a grouped job's chunks and
 fan-in (worker/grouped.py) call these: each publishes what the stored state already says, so
 the events and ``GET /api/v1/forecasts/{id}`` never disagree. Best effort: an event that cannot
-be published (Redis away) is logged and the job goes on; the web tier's streams also read the
-job's stored state every few seconds, so a stream still ends when its job does.
+be published (Redis away) is logged and the job goes on, and so do the hooks after it (the
+completion webhook); the web tier's streams also read the job's stored state when its events
+are quiet, so a stream still ends when its job does.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
-import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from shared.contract.schema import TERMINAL, JobStatus
 from shared.contract.status import build_status, grouped_progress, read_meta
@@ -21,7 +23,15 @@ from worker.context import context
 
 log = logging.getLogger(__name__)
 
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+@contextmanager
+def _best_effort(task_id: str, what: str) -> Iterator[None]:
+    try:
+        yield
+    except SoftTimeLimitExceeded:  # the job's own time limit: it must reach the task
+        raise
+    except Exception as exc:  # never fail a job, nor the hooks after this one, for a live update
+        log.warning("task %s: its %s event was not published (%s: %s)", task_id, what, type(exc).__name__, exc)
 
 
 def _store(app: Any) -> EventStore:
@@ -30,41 +40,35 @@ def _store(app: Any) -> EventStore:
 
 
 def status(app: Any, task_id: str, state: JobStatus) -> None:
-    """A state change the task knows of before Celery stores it (STARTED, PROGRESS)."""
-    try:
+    """A state change the task knows of before Celery stores it (STARTED)."""
+    with _best_effort(task_id, str(state)):
         _store(app).publish_status(task_id, state)
-    except REDIS_ERRORS as exc:
-        log.warning("task %s: its %s event was not published (%s)", task_id, state, exc)
 
 
 def progress(app: Any, task_id: str, meta: Mapping[str, Any], *, first: bool = False) -> None:
-    """A progress report ({stage, percent}), just stored as the task's PROGRESS state."""
-    try:
+    """A progress report ({stage, percent}), just stored as the task's PROGRESS state; the
+    first one of a run also says the state is PROGRESS."""
+    with _best_effort(task_id, "progress"):
         store = _store(app)
         if first:
             store.publish_status(task_id, JobStatus.PROGRESS)
         store.publish_progress(task_id, meta)
-    except REDIS_ERRORS as exc:
-        log.warning("task %s: its progress event was not published (%s)", task_id, exc)
 
 
 def stored_state(app: Any, task_id: str) -> None:
     """The job's state as stored now (after a task ran, retried, fanned out or ended)."""
-    try:
+    with _best_effort(task_id, "state"):
         doc = build_status(task_id, read_meta(app.backend, task_id))
         store = _store(app)
         store.publish_status(task_id, doc.status)
         if doc.status not in TERMINAL:
             store.publish_progress(task_id, doc.progress.model_dump(mode="json"))
-    except REDIS_ERRORS as exc:
-        log.warning("task %s: its state event was not published (%s)", task_id, exc)
 
 
-def grouped_counts(app: Any, job_id: str, counted: tuple[int, int] | None) -> None:
-    """A grouped job's progress after one of its chunks: series done over all the workers."""
-    if counted is None:
-        return
-    try:
-        _store(app).publish_progress(job_id, grouped_progress(*counted).model_dump(mode="json"))
-    except REDIS_ERRORS as exc:
-        log.warning("grouped job %s: its progress event was not published (%s)", job_id, exc)
+def grouped_counts(app: Any, job_id: str, grouped: Any) -> None:
+    """A grouped job's progress after one of its chunks: series done over all the workers, as
+    ``grouped`` (its shared.stores.grouped_store.GroupedStore) counts them."""
+    with _best_effort(job_id, "progress"):
+        counted = grouped.progress(job_id)
+        if counted is not None:
+            _store(app).publish_progress(job_id, grouped_progress(*counted).model_dump(mode="json"))

@@ -118,7 +118,7 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
         return "cancelled"
     try:
         last = grouped_job.run_chunk(store, plan, k)
-        events.grouped_counts(self.app, job_id, store.progress(job_id))  # live updates
+        events.grouped_counts(self.app, job_id, store)  # live updates
         if last:
             try:
                 _fan_in(self, ctx, store, plan)
