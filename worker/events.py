@@ -31,7 +31,7 @@ def _best_effort(task_id: str, what: str) -> Iterator[None]:
     except SoftTimeLimitExceeded:  # the job's own time limit: it must reach the task
         raise
     except Exception as exc:  # never fail a job, nor the hooks after this one, for a live update
-        log.warning("task %s: its %s event was not published (%s: %s)", task_id, what, type(exc).__name__, exc)
+        log.warning("%s: its %s event was not published (%s: %s)", task_id, what, type(exc).__name__, exc)
 
 
 def _store(app: Any) -> EventStore:
@@ -72,3 +72,12 @@ def grouped_counts(app: Any, job_id: str, grouped: Any) -> None:
         counted = grouped.progress(job_id)
         if counted is not None:
             _store(app).publish_progress(job_id, grouped_progress(*counted).model_dump(mode="json"))
+
+
+def alerts(app: Any, raised: Any) -> None:
+    """Each alert just raised (docs/api.md §11: recorded once, by the history's drain), as an
+    ``alert`` event on ``GET /api/v1/events``."""
+    with _best_effort("alerts", "alert"):
+        store = _store(app)
+        for alert in raised:
+            store.publish_alert(alert.to_json())

@@ -42,7 +42,7 @@ class EventKind(StrEnum):
     PROGRESS = "progress"  # {"task_id", "stage", "percent", "series_done"?, "series_total"?}
     STATUS = "status"  # {"task_id", "status"}: each state change, once
     DONE = "done"  # the status document; the last event of a job's stream (sent by the web tier)
-    ALERT = "alert"  # an alert document (docs/api.md §11); nothing raises alerts yet
+    ALERT = "alert"  # an alert document (docs/api.md §11), once, when the history records it
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ class EventStore:
         return self._add(task_id, EventKind.STATUS, {"task_id": task_id, "status": status}, status)
 
     def publish_alert(self, alert: Mapping[str, Any]) -> str:
-        """An ``alert`` event (docs/api.md §11) in the global stream. Nothing calls this yet: the
-        alerts themselves are a later issue, and will publish here when they are raised."""
+        """An ``alert`` event (docs/api.md §11) in the global stream: worker/events.py publishes each
+        alert once, when the history's drain records it."""
         data = json.dumps(dict(alert), separators=(",", ":"))
         fields = {"event": str(EventKind.ALERT), "data": data}
         return _text(self.redis.xadd(self.global_key, fields, maxlen=GLOBAL_STREAM_MAXLEN, approximate=True))
