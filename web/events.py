@@ -366,16 +366,13 @@ def _job_events(
 # ---- routes -------------------------------------------------------------------------------
 
 
-def _status_at(store: EventStore, key: str, cursor: str, doc: Any) -> str:
+def _status_at(store: EventStore, key: str, cursor: str) -> str:
     """The job's state as its stream says at ``cursor``: the events after it then announce every
-    later change exactly once. The stored state can be ahead of the stream by one change for a
-    moment (STARTED is stored just after its event, a change just before its event), so it would
-    announce that change twice; it stands in only when the stream has no state yet (PENDING until
-    its first event comes) or has lost its events (a state past STARTED)."""
+    later change exactly once. The stored state is no substitute: it can be ahead of the stream
+    (a change is stored just before or after its event, and a busy server can read the two a few
+    changes apart), and would announce those changes twice. No state event yet: PENDING."""
     status = store.last_status(key, cursor)
-    if status is not None:
-        return status
-    return str(JobStatus.PENDING) if doc.status in (JobStatus.PENDING, JobStatus.STARTED) else str(doc.status)
+    return status if status is not None else str(JobStatus.PENDING)
 
 
 
@@ -410,7 +407,7 @@ def job_events(task_id: str) -> Response:
             first += [sse(e.kind, e.data, e.id) for e in store.read(key, resume, count=1000)]
         first.append(sse(EventKind.DONE, _json(status_body(doc))))
     elif not resume:
-        first.append(sse(EventKind.STATUS, _json({"task_id": task_id, "status": _status_at(store, key, cursor, doc)}), cursor))
+        first.append(sse(EventKind.STATUS, _json({"task_id": task_id, "status": _status_at(store, key, cursor)}), cursor))
         progress = doc.progress.model_dump(mode="json")
         first.append(sse(EventKind.PROGRESS, _json({"task_id": task_id, **progress}), cursor))
     rel.slots.take()  # 503 too_many_streams past MAX_EVENT_STREAMS

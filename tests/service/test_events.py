@@ -97,7 +97,8 @@ def test_a_jobs_events_arrive_in_order_and_end_with_done(live, slow_pages):
     done = events[-1].data
     assert done["status"] == "SUCCESS" and done["task_id"] == job["task_id"]
     statuses = [e.data["status"] for e in events if e.event == "status"]
-    assert statuses[-1] == "SUCCESS" and len(statuses) == len(set(statuses))  # each change once
+    assert statuses[-1] == "SUCCESS" and len(statuses) == len(set(statuses)), (  # each change once
+        [(e.id, e.event, e.data) for e in events[:6]], job_entries(live, job["task_id"])[:4])
     order = ["PENDING", "STARTED", "PROGRESS", "SUCCESS"]
     assert [order.index(s) for s in statuses] == sorted(order.index(s) for s in statuses)
     assert "PROGRESS" in statuses
