@@ -4,7 +4,7 @@
                             [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
                             [--group-by category,product_id] [--measure revenue|units|orders]
                             [--frequency month|week|day] [--holidays US-CA | --holidays none]
-                            [--events FILE] [--format json|csv]
+                            [--events FILE] [--format json|csv] [--laravel-deadline SECONDS]
 
 prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
@@ -14,6 +14,8 @@ local Laravel-like server and the real client, the same path as Laravel data. Wi
 instead of months (the horizon's default and limits follow it); `--holidays` names the country
 (and subdivision) whose public holidays are known effects (default: $HOLIDAY_COUNTRY; `none`: off);
 `--events` reads the shop's own events from a JSON file: a list of {"name", "start", "end"?}.
+Waiting on Laravel (every page, retry and back-off) ends after `--laravel-deadline` seconds
+(default: $LARAVEL_DEADLINE_SECONDS, 60), as a worker's job does: exit 1 with `upstream_unavailable`.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
@@ -63,35 +66,70 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--measure", default=None, choices=[m.value for m in Measure])
     run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
     run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
+    run.add_argument(
+        "--laravel-deadline", type=float, default=None, metavar="SECONDS",
+        help="the most time spent waiting on Laravel, all pages, retries and back-offs "
+        "(default: $LARAVEL_DEADLINE_SECONDS or 60)",
+    )
     return parser
 
 
-@contextlib.contextmanager
-def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.engine.grouped import LaravelLineSource, StaticLineSource
-
-    if args.csv:
+def _engine() -> SimpleNamespace:
+    """The forecast engine, imported when a forecast is asked for (``--help`` stays quick). It needs
+    the modelling stack, which the worker image has and the web image leaves out: there, a clear
+    error instead of a traceback."""
+    try:
+        from shared.engine.grouped import LaravelLineSource, StaticLineSource, run_grouped_forecast, series_csv
+        from shared.engine.model_store import ModelStore
+        from shared.engine.pipeline import LaravelSource, StaticSource, run_forecast
         from shared.sources.lines import read_lines_csv
+        from shared.sources.transactions import read_csv
+    except ModuleNotFoundError as exc:
+        raise ValueError(
+            f"the forecast engine needs the modelling stack ({exc.name} is not installed): run sales-forecast "
+            "in the worker image, or pip install 'sales-forecast[model]'"
+        ) from None
+    return SimpleNamespace(
+        LaravelLineSource=LaravelLineSource, StaticLineSource=StaticLineSource, run_grouped_forecast=run_grouped_forecast,
+        series_csv=series_csv, ModelStore=ModelStore, LaravelSource=LaravelSource, StaticSource=StaticSource,
+        run_forecast=run_forecast, read_lines_csv=read_lines_csv, read_csv=read_csv,
+    )
 
-        path = args.csv
-        yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
-        return
-    if args.demo:
+
+def _demo() -> SimpleNamespace:
+    """The demo shop: a development aid (local/), which the images leave out."""
+    try:
         from local.demo import demo_lines, demo_rows
         from local.fake_laravel import FakeLaravel
+    except ModuleNotFoundError:
+        raise ValueError(
+            "--demo needs the development checkout (local/, left out of the images): use --laravel or --csv"
+        ) from None
+    return SimpleNamespace(demo_lines=demo_lines, demo_rows=demo_rows, FakeLaravel=FakeLaravel)
 
-        rows = demo_rows(today, timezone=settings.sales_timezone)
-        items = demo_lines(today, timezone=settings.sales_timezone, rows=rows)
-        with FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
+
+@contextlib.contextmanager
+def _line_source(args: argparse.Namespace, settings, today: date, engine: SimpleNamespace) -> Iterator[object]:
+    if args.csv:
+        path = args.csv
+        yield engine.StaticLineSource(
+            lambda fields: engine.read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}"
+        )
+        return
+    if args.demo:
+        demo_shop = _demo()
+        rows = demo_shop.demo_rows(today, timezone=settings.sales_timezone)
+        items = demo_shop.demo_lines(today, timezone=settings.sales_timezone, rows=rows)
+        with demo_shop.FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
             demo = settings.with_overrides(
                 laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales",
                 laravel_items_path="/sales/items",
             )
-            source = LaravelLineSource.from_settings(demo)
+            source = engine.LaravelLineSource.from_settings(demo)
             source.name = "demo"
             yield source
         return
-    yield LaravelLineSource.from_settings(
+    yield engine.LaravelLineSource.from_settings(
         settings.with_overrides(
             laravel_api_url=args.laravel,
             laravel_api_token=args.token or settings.laravel_api_token,
@@ -101,26 +139,20 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
 
 
 @contextlib.contextmanager
-def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]:
-    from shared.engine.pipeline import LaravelSource, StaticSource
-
+def _source(args: argparse.Namespace, settings, today: date, engine: SimpleNamespace) -> Iterator[object]:
     if args.csv:
-        from shared.sources.transactions import read_csv
-
-        yield StaticSource(read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
+        yield engine.StaticSource(engine.read_csv(args.csv, timezone=settings.sales_timezone), f"csv:{args.csv.name}")
         return
     if args.demo:
-        from local.demo import demo_rows
-        from local.fake_laravel import FakeLaravel
-
-        rows = demo_rows(today, timezone=settings.sales_timezone)
-        with FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:
+        demo_shop = _demo()
+        rows = demo_shop.demo_rows(today, timezone=settings.sales_timezone)
+        with demo_shop.FakeLaravel(rows, paginator="length_aware", per_page=1000) as base_url:
             demo = settings.with_overrides(laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales")
-            source = LaravelSource.from_settings(demo)
+            source = engine.LaravelSource.from_settings(demo)
             source.name = "demo"
             yield source
         return
-    yield LaravelSource.from_settings(
+    yield engine.LaravelSource.from_settings(
         settings.with_overrides(
             laravel_api_url=args.laravel,
             laravel_api_token=args.token or settings.laravel_api_token,
@@ -172,24 +204,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(settings.sales_timezone)).date()
         request = request.resolved(today, settings.holiday_country)  # where the request enters
 
-        from shared.engine.model_store import ModelStore
-        from shared.engine.pipeline import run_forecast
+        from shared.sources.deadline import Deadline
+
+        engine = _engine()
+
+        seconds = args.laravel_deadline if args.laravel_deadline is not None else settings.laravel_deadline_seconds
+        if not seconds > 0:
+            raise ValueError("--laravel-deadline must be a positive number of seconds")
 
         if request.grouped:
-            from shared.engine.grouped import run_grouped_forecast, series_csv
-
-            with _line_source(args, settings, today) as line_source:
-                grouped = run_grouped_forecast(request, line_source, timezone=settings.sales_timezone, today=today)
+            with _line_source(args, settings, today, engine) as line_source:
+                grouped = engine.run_grouped_forecast(
+                    request, line_source, timezone=settings.sales_timezone, today=today,
+                    deadline=Deadline.starting(seconds),
+                )
             if args.format == "csv":
-                sys.stdout.write(series_csv(grouped.series, request.group_by or []))
+                sys.stdout.write(engine.series_csv(grouped.series, request.group_by or []))
                 return 0
             document = {**grouped.document, "series": grouped.series}
         else:
             if args.format == "csv":
                 raise ValueError("--format csv needs --group-by (or a --measure other than revenue)")
-            store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
-            with _source(args, settings, today) as source:
-                document = run_forecast(request, source, timezone=settings.sales_timezone, today=today, model_store=store)
+            store = engine.ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
+            with _source(args, settings, today, engine) as source:
+                document = engine.run_forecast(
+                    request, source, timezone=settings.sales_timezone, today=today, model_store=store,
+                    deadline=Deadline.starting(seconds),
+                )
     except ForecastError as exc:
         print(json.dumps({"status": "error", "error": exc.to_dict()}), file=sys.stderr)
         return 2 if exc.code == "invalid_request" else 1

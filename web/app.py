@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
         celery_app = create_celery_client(settings)
     client = connect(settings, purpose=Purpose.WEB)
     metrics = WebMetrics(multiproc_dir=settings.prometheus_multiproc_dir)
+    metrics.read_workers_figures_from(client)
 
     app = Flask(__name__)
     init_logging(app, settings)  # first, so start-up warnings are JSON lines too

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from shared.contract import calendar
 from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, MEASURE_DESCRIPTIONS, MODEL_NAMES
 from shared.contract.status import build_status
 from web.api import service
@@ -49,9 +50,20 @@ def _page(template: str, **context: Any) -> Response:
         group_field_pattern=GROUP_FIELD_PATTERN,
         max_group_fields=MAX_GROUP_FIELDS,
         measures={m.value: text for m, text in MEASURE_DESCRIPTIONS.items()},
+        frequencies=frequency_limits(),
         **context,
     )
     return html_page(html)
+
+
+def frequency_limits() -> dict[str, dict[str, Any]]:
+    """Each frequency's horizon bounds and default window, from the server's own table
+    (shared/contract/calendar.py): the form shows and checks them, so they are written once."""
+    return {
+        str(frequency): {"noun": spec.noun, "default_horizon": spec.default_horizon,
+                         "max_horizon": spec.max_horizon, "default_window": spec.default_window}
+        for frequency, spec in calendar.SPECS.items()
+    }
 
 
 def html_page(html: str) -> Response:

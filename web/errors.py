@@ -58,7 +58,10 @@ def error_response(
 
 def _forecast_error(exc: ForecastError) -> Response:
     response = error_response(exc.code, exc.message, http_status(exc), field=exc.field)
-    if response.status_code == 503:  # all of them pass (an outage, MAX_EVENT_STREAMS): come back
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    elif response.status_code == 503:  # an outage, MAX_EVENT_STREAMS: it passes, come back
         response.headers["Retry-After"] = "5"
     return response
 

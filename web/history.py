@@ -7,9 +7,9 @@ statement); forecasting itself never waits on it. The /api/ auth applies (web/au
 """
 from __future__ import annotations
 
-import base64
 import json
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
-from shared.contract.schema import Measure
+from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, Measure
 from shared.history.alerts import AlertKind
 from shared.history.models import TOTAL_KEY
 from shared.history.records import series_key
@@ -29,7 +29,25 @@ ALERT_KINDS = tuple(k.value for k in AlertKind)
 DEFAULT_HISTORY_LIMIT = 100
 # In characters. Percent-encoded, a character may take 12 bytes, and gunicorn refuses request
 # lines over 4094 bytes (414): with both at their longest, the line still fits.
-MAX_GROUP_LENGTH = 250
+# `group` is a JSON object in the query string: at most MAX_GROUP_FIELDS field names (as group_by
+# names them) to strings of at most MAX_GROUP_VALUE_LENGTH characters, integers or null. The same
+# rule is GROUP_SCHEMA, the parameter's JSON content in /openapi.json.
+MAX_GROUP_VALUE_LENGTH = 100
+MAX_GROUP_INTEGER = 2**53 - 1  # what every JSON reader holds exactly
+MAX_GROUP_LENGTH = 4096  # the raw text, before parsing (the request line is shorter anyway)
+GROUP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "maxProperties": MAX_GROUP_FIELDS,
+    "propertyNames": {"type": "string", "pattern": GROUP_FIELD_PATTERN},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string", "maxLength": MAX_GROUP_VALUE_LENGTH},
+            {"type": "integer", "minimum": -MAX_GROUP_INTEGER, "maximum": MAX_GROUP_INTEGER},
+            {"type": "null"},
+        ]
+    },
+}
+_GROUP_FIELD_RE = re.compile(GROUP_FIELD_PATTERN)
 MAX_SOURCE_LENGTH = 64
 # The web answers a client, so it waits less than the worker's drain does.
 WEB_CONNECT_TIMEOUT_SECONDS = 2
@@ -63,13 +81,25 @@ def _group() -> str:
         raise InvalidRequest("group is too long", field="group")
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidRequest('group must be a JSON object, e.g. {"category": "Shoes"}', field="group") from None
-    if not isinstance(value, dict) or not all(
-        isinstance(v, (str, int, type(None))) and not isinstance(v, bool) for v in value.values()
+    if not isinstance(value, dict) or len(value) > MAX_GROUP_FIELDS or not all(
+        _GROUP_FIELD_RE.match(k) and _group_value_ok(v) for k, v in value.items()
     ):
-        raise InvalidRequest("group must be a JSON object of field names to strings, integers or null", field="group")
+        raise InvalidRequest(
+            f"group must be a JSON object of at most {MAX_GROUP_FIELDS} field names to strings (at most "
+            f"{MAX_GROUP_VALUE_LENGTH} characters), integers or null",
+            field="group",
+        )
     return series_key(value)
+
+
+def _group_value_ok(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_GROUP_VALUE_LENGTH
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAX_GROUP_INTEGER
+    return value is None
 
 
 def _measure() -> str:
@@ -106,16 +136,32 @@ def _series(group: str, measure: str, frequency: str) -> dict[str, Any]:
     return {"group": json.loads(group), "measure": measure, "frequency": frequency}
 
 
+# ``since``: a date, or a date and time with an optional zone (UTC without one). Every string the
+# pattern allows is read (a day past its month's end is the day after: 2025-02-30 is 2025-03-02).
+SINCE_PATTERN = (
+    r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
+)
+# ``cursor``: the last alert of the page before, as ``<microseconds since the epoch>-<its id>``.
+CURSOR_PATTERN = r"^[0-9]{1,16}-[0-9a-f]{1,32}$"
+
+
 def _since() -> datetime | None:
     raw = request.args.get("since")
     if raw is None:
         return None
-    try:
-        value = datetime.fromisoformat(raw) if len(raw) > 10 else datetime.fromisoformat(raw + "T00:00:00+00:00")
-    except ValueError:
-        raise InvalidRequest("since must be an ISO 8601 date or date-time, e.g. 2025-06-01T00:00:00Z",
-                             field="since") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not re.fullmatch(SINCE_PATTERN, raw):
+        raise InvalidRequest("since must be an ISO 8601 date or date-time, e.g. 2025-06-01T00:00:00Z", field="since")
+    day, rest = raw[:10], raw[10:]
+    year, month, dom = (int(part) for part in day.split("-"))
+    moment = datetime(year, month, 1, tzinfo=timezone.utc) + timedelta(days=dom - 1)
+    if rest:
+        parsed = datetime.fromisoformat("2000-01-01" + rest.replace(" ", "T", 1).replace("Z", "+00:00"))
+        moment = moment.replace(hour=parsed.hour, minute=parsed.minute, second=parsed.second,
+                                microsecond=parsed.microsecond)
+        if parsed.tzinfo is not None:
+            moment = moment.replace(tzinfo=parsed.tzinfo)
+    return moment
 
 
 def _kind() -> str | None:
@@ -129,18 +175,18 @@ def _cursor() -> tuple[datetime, str] | None:
     raw = request.args.get("cursor")
     if raw is None:
         return None
-    try:
-        at, alert_id = base64.urlsafe_b64decode(raw.encode("ascii") + b"==").decode("ascii").split("|", 1)
-        return datetime.fromisoformat(at), alert_id
-    except (ValueError, UnicodeError):
-        raise InvalidRequest("cursor is not one this API gave out", field="cursor") from None
+    if not re.fullmatch(CURSOR_PATTERN, raw):
+        raise InvalidRequest("cursor must be a next_cursor this API gave out", field="cursor")
+    micros, alert_id = raw.split("-", 1)
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(micros)), alert_id
 
 
 def _next_cursor(alerts: list[Any], limit: int) -> str | None:
     if len(alerts) < limit:
         return None
     last = alerts[-1]
-    return base64.urlsafe_b64encode(f"{last.created_at.isoformat()}|{last.id}".encode("ascii")).decode("ascii").rstrip("=")
+    micros = (last.created_at - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+    return f"{micros}-{last.id}"
 
 
 @bp.get("/alerts")
@@ -172,8 +218,10 @@ _QUERY = [
     {
         "name": "group",
         "in": "query",
-        "schema": {"type": "string", "maxLength": MAX_GROUP_LENGTH},
-        "description": 'The series: its group fields as a JSON object, e.g. `{"category":"Shoes"}`; absent: the total.',
+        # JSON content, not a string: generated clients and fuzzers send the object the server reads.
+        "content": {"application/json": {"schema": GROUP_SCHEMA}},
+        "description": 'The series: its group fields as a JSON object, e.g. `{"category":"Shoes"}` (URL-encoded); '
+        "absent or `{}`: the total.",
     },
     {"name": "measure", "in": "query", "schema": {"type": "string", "enum": list(MEASURES)}},
     {
@@ -216,12 +264,12 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                 "operationId": "listAlerts",
                 "security": secured,
                 "parameters": [
-                    {"name": "since", "in": "query", "schema": {"type": "string"},
+                    {"name": "since", "in": "query", "schema": {"type": "string", "pattern": SINCE_PATTERN},
                      "description": "Only alerts raised at or after this ISO 8601 date or date-time."},
                     {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(ALERT_KINDS)}},
                     {**_QUERY[0], "description": "Only this series' alerts (its group fields as JSON; `{}`: the total)."},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": CURSOR_PATTERN},
                      "description": "`next_cursor` of the previous page."},
                 ],
                 "responses": {"200": ok("AlertList", "One page of alerts."), **errors, **URI_TOO_LONG},

@@ -30,15 +30,7 @@ from shared.contract.schema import (
     SubmissionOutcome,
     TaskStatus,
 )
-from shared.contract.status import (
-    build_status,
-    celery_state,
-    failure_error,
-    grouped_progress,
-    is_terminal,
-    job_status,
-    read_meta,
-)
+from shared.contract.status import build_status, failure_error, grouped_progress, is_terminal, job_status, read_meta
 from shared.stores.events import EventStore
 from shared.stores.grouped_store import GroupedStore
 from shared.stores.jobs import JobStore
@@ -212,6 +204,10 @@ class ForecastService:
 
     def status(self, task_id: str) -> TaskStatus:
         record, meta = self._known(task_id)
+        if job_status(meta) != JobStatus.REVOKED and self.jobs.is_cancelled(task_id):
+            # A cancel once accepted is final: whatever a worker still wrote (a progress report
+            # racing the cancel, a result it finished as the cancel came) reads as REVOKED.
+            meta = {**(meta or {}), "status": CeleryState.REVOKED, "result": None}
         return self._document(task_id, meta, record.submitted_at if record else None)
 
     def _document(self, task_id: str, meta: Mapping[str, Any] | None, submitted_at: float | None) -> TaskStatus:
@@ -243,14 +239,15 @@ class ForecastService:
         record, meta = self._known(task_id)
         if is_terminal(meta):
             raise AlreadyFinished("the job has already finished")
-        # The worker checks this flag between stages; revoke() stops a message not yet started
-        # on workers that are up now (no terminate: a half-written result helps no one).
+        # The cancel is final once accepted: the job reads REVOKED from now on (also in the result
+        # key Laravel reads). A running job's worker sees the flag at its next page, retry,
+        # back-off or stage, stops, and drops what it computed; revoke() stops a message not
+        # yet started on workers that are up now (no terminate: a half-written result helps
+        # no one).
         self.jobs.request_cancel(task_id)
         self.celery.control.revoke(task_id)
-        if celery_state(meta) == CeleryState.PENDING:
-            # Not started: it is cancelled now, whether or not a worker ever sees the message.
-            self.celery.backend.store_result(task_id, None, CeleryState.REVOKED)
-            self.events.publish_status(task_id, JobStatus.REVOKED)  # live updates (web/events.py)
+        self.celery.backend.store_result(task_id, None, CeleryState.REVOKED)
+        self.events.publish_status(task_id, JobStatus.REVOKED)  # live updates (web/events.py)
         if record is not None:
             try:
                 params_key = ForecastRequest.parse(record.params).params_key()

@@ -11,15 +11,76 @@ terminal state (a status read, the legacy endpoint's wait), deduplicated across 
 Redis marker. Jobs whose outcome no one asks the web tier about (e.g. dispatched by Laravel
 straight into Redis and read from the result key) are not counted here; Flower's task events
 cover those.
+
+What the workers do out of the web's sight is read from Redis at each scrape
+(:class:`WorkerFigures`): the history outbox (items pending and dead, written, failed writes,
+rejected) and completion webhook deliveries by outcome. Those counters are the workers' own,
+kept in Redis, so they are the same whichever web process answers.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
+import redis
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from shared.history.outbox import HistoryOutbox
+from shared.stores.webhook_stats import WebhookStats
+
+log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class WorkerFigures:
+    """A collector: the history outbox's and the webhooks' counters, read from Redis at each scrape.
+    Redis unreachable: these figures are left out of that scrape (the rest is still answered)."""
+
+    def __init__(self) -> None:
+        self.client: redis.Redis | None = None
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing to read before a scrape (the registry would otherwise call collect)
+
+    def collect(self) -> Iterator[Metric]:
+        if self.client is None:
+            return
+        try:
+            outbox = HistoryOutbox(self.client).stats()
+            webhooks = WebhookStats(self.client).read()
+        except redis.RedisError as exc:
+            log.warning("metrics: the workers' figures are left out, Redis unreachable (%s)", type(exc).__name__)
+            return
+        yield GaugeMetricFamily(
+            "sf_history_outbox_pending", "Finished jobs waiting in the history outbox for the database.",
+            value=outbox.get("pending", 0),
+        )
+        yield GaugeMetricFamily(
+            "sf_history_outbox_dead", "Outbox items the database refused for good, kept for an operator.",
+            value=outbox.get("dead", 0),
+        )
+        items = CounterMetricFamily(
+            "sf_history_outbox_items",
+            "History outbox drain: jobs written to the database, write attempts failed (database "
+            "unreachable; the item stays and is tried again), items rejected (moved to the dead list).",
+            labels=["outcome"],
+        )
+        for outcome, key in (("written", "written"), ("failed", "write_failures"), ("rejected", "rejected")):
+            items.add_metric([outcome], outbox.get(key, 0))
+        yield items
+        deliveries = CounterMetricFamily(
+            "sf_webhook_deliveries",
+            "Completion webhook delivery attempts by outcome: delivered (2xx), retried (failed, tried "
+            "again later), failed (no retry left), refused (3xx or 410: final).",
+            labels=["outcome"],
+        )
+        for outcome, count in webhooks.items():
+            deliveries.add_metric([outcome], count)
+        yield deliveries
 
 
 @dataclass
@@ -30,6 +91,7 @@ class WebMetrics:
 
     multiproc_dir: str | None = None
     registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry(auto_describe=True))
+    worker_figures: WorkerFigures = field(default_factory=WorkerFigures)
 
     def __post_init__(self) -> None:
         reg = self.registry
@@ -59,6 +121,11 @@ class WebMetrics:
             ["status", "code"],
             registry=reg,
         )
+        reg.register(self.worker_figures)
+
+    def read_workers_figures_from(self, client: redis.Redis) -> None:
+        """Read the history outbox's and the webhooks' counters from this Redis at each scrape."""
+        self.worker_figures.client = client
 
     def observe_request(self, method: str, route: str, status: int, started: float) -> None:
         """Count one answered request and its latency in seconds since ``started`` (a
@@ -72,5 +139,6 @@ class WebMetrics:
         if self.multiproc_dir:
             merged = CollectorRegistry()
             multiprocess.MultiProcessCollector(merged, path=self.multiproc_dir)
+            merged.register(self.worker_figures)
             return generate_latest(merged), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

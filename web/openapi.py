@@ -68,7 +68,7 @@ COMPONENT_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
 ERROR_TEXT = {
     400: "Malformed request: not JSON, not an object, wrong content type.",
     401: "Missing or wrong API key.",
-    404: "No job with this id.",
+    404: "No job with this id (for a job's series: or the job ended without them, failed, cancelled, not grouped or expired).",
     409: "The job has already finished (or was cancelled).",
     413: "Body too large.",
     422: "Invalid parameters (`error.field` names the first one), or an Idempotency-Key reused with another body.",
@@ -243,7 +243,10 @@ def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
                 tag="forecasts",
                 operation_id="cancelForecast",
                 summary="Cancel a job that has not finished",
-                description="A queued job is cancelled at once; a running one stops at its next stage.",
+                description="The cancel is final once accepted: the job reads REVOKED (error `cancelled`) from "
+                "this answer on, in the status document and in the result key. A running job stops at its next "
+                "Laravel page, retry or back-off, or its next stage (a grouped job: its next chunk), and nothing "
+                "it computes afterwards is stored, cached, written to the history or sent as a result webhook.",
                 responses={"202": json_response("TaskStatus", "Cancellation requested; the status document.")},
                 errors=(404, 409, 503),
             ),
@@ -338,6 +341,17 @@ def series_paths(ctx: SpecContext) -> dict[str, Any]:
         "name": "task_id", "in": "path", "required": True,
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TASK_ID_LENGTH},
     }
+    not_finished = {
+        "409": {
+            **json_response(
+                "ErrorDocument",
+                "`not_finished`: the job has not finished yet (PENDING, STARTED or PROGRESS); its series are "
+                "readable once it is SUCCESS. Ask again after `Retry-After` seconds.",
+                examples.NOT_FINISHED,
+            ),
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds before asking again."}},
+        }
+    }
     return {
         "/api/v1/forecasts/{task_id}/series": {
             "parameters": [task_id],
@@ -351,7 +365,9 @@ def series_paths(ctx: SpecContext) -> dict[str, Any]:
                     "`next_cursor`; `q` searches the key values; `sort` orders by forecast, growth or accuracy."
                 ),
                 parameters=ctx.query_parameters(SeriesQuery.model_json_schema()),
-                responses={"200": json_response("SeriesPage", "One page of series."), **history.URI_TOO_LONG},
+                responses={
+                    "200": json_response("SeriesPage", "One page of series."), **not_finished, **history.URI_TOO_LONG,
+                },
                 errors=(404, 422, 503),
             ),
         },
@@ -364,6 +380,7 @@ def series_paths(ctx: SpecContext) -> dict[str, Any]:
                 description="One line per series and horizon month: level, the key fields, period, forecast, low, high.",
                 responses={
                     "200": {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    **not_finished,
                     **history.URI_TOO_LONG,
                 },
                 errors=(404, 503),
@@ -459,7 +476,11 @@ def render_plain(spec: dict[str, Any]) -> Markup:
             ops.append({
                 "method": method, "path": path, "auth": bool(op.get("security")),
                 "summary": op.get("summary", ""), "description": op.get("description"),
-                "params": item.get("parameters", []) + op.get("parameters", []),
+                "params": [
+                    # a parameter with JSON content (history's `group`) shows that content's schema
+                    {**p, "schema": p.get("schema") or p.get("content", {}).get("application/json", {}).get("schema", {})}
+                    for p in item.get("parameters", []) + op.get("parameters", [])
+                ],
                 "body": body["schema"] if body else None, "responses": op.get("responses", {}),
             })
     schemas = sorted(spec["components"]["schemas"].items())

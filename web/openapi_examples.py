@@ -174,3 +174,7 @@ ERRORS: dict[int, dict[str, Any]] = {
     502: _error("upstream_unavailable", "Laravel could not be reached"),
     503: _error("broker_unavailable", "the job queue is unreachable; try again shortly"),
 }
+# The 409 of a finished job's part (its series) asked for before the job finished.
+NOT_FINISHED = _error(
+    "not_finished", "the job has not finished: it is PROGRESS; its series are readable once it is SUCCESS"
+)

@@ -118,6 +118,8 @@ class JobList(BaseModel):
 # ---- GET /api/v1/forecasts/{id}/series ----------------------------------------------------------
 
 MAX_SERIES_PAGE = 500
+# A series cursor is the position of a page's first series: every string of this pattern is one.
+SERIES_CURSOR_PATTERN = r"^(0|[1-9][0-9]{0,8})$"
 SERIES_SORTS = ("key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy")
 
 
@@ -131,8 +133,10 @@ class SeriesQuery(BaseModel):
     )
     limit: int = Field(50, ge=1, le=MAX_SERIES_PAGE, description="Series per page.")
     cursor: str | None = Field(
-        None, max_length=512, pattern=r"^[A-Za-z0-9_\-]+={0,2}$",
-        description="`next_cursor` of the previous page, with the same query.",
+        None, pattern=SERIES_CURSOR_PATTERN,
+        description="`next_cursor` of the previous page: the position of the next page's first series in "
+        "the query's order (digits; with another level, `q` or `sort` it is that position in their order; "
+        "past the last series, an empty page).",
     )
     q: str | None = Field(
         None, max_length=200, description="Only series whose key values contain this text (case-insensitive)."

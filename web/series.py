@@ -10,11 +10,8 @@ never built whole in memory.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import gzip
-import hashlib
 import io
 import json
 import threading
@@ -23,8 +20,8 @@ from typing import Any, Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from shared.contract.errors import InvalidRequest, NotFound
-from shared.contract.schema import JobStatus
+from shared.contract.errors import InvalidRequest, NotFinished, NotFound
+from shared.contract.schema import TERMINAL, JobStatus
 from shared.stores.grouped_store import SORT_FIGURES, GroupedStore
 from web.finished import Kept
 from web.jobs import ForecastService
@@ -121,12 +118,15 @@ def _reader() -> SeriesReader:
     return current_app.extensions[STORE_KEY]
 
 
-def _no_series(task_id: str) -> NotFound:
-    """Why a job has no series to read: not finished, not grouped, unknown (404 either way)."""
+def _no_series(task_id: str) -> NotFound | NotFinished:
+    """Why a job has no series to read: not finished yet (409 not_finished, Retry-After: ask
+    again), or finished without them (failed, cancelled, not grouped, expired) or unknown (404)."""
     forecasts: ForecastService = current_app.extensions["sales_forecast"]
     doc = forecasts.status(task_id)  # NotFound for an id no one submitted
+    if doc.status not in TERMINAL:
+        return NotFinished(f"the job has not finished: it is {doc.status}; its series are readable once it is SUCCESS")
     if doc.status != JobStatus.SUCCESS:
-        return NotFound(f"the job has no series yet: it is {doc.status}")
+        return NotFound(f"the job has no series: it ended {doc.status}")
     return NotFound("the job has no series: it was not a grouped forecast, or they have expired")
 
 
@@ -143,26 +143,6 @@ def _grouped_job(task_id: str) -> tuple[str, dict[int, int]]:
     return fingerprint, counts
 
 
-def _cursor_scope(task_id: str, query: SeriesQuery, level: int) -> str:
-    blob = json.dumps([task_id, level, query.q or "", query.sort])
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def _encode_cursor(offset: int, scope: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset, "s": scope}).encode()).decode()
-
-
-def _decode_cursor(cursor: str, scope: str) -> int:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        offset, cursor_scope = int(data["o"]), str(data["s"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidRequest("cursor: not a cursor this endpoint gave", field="cursor") from None
-    if cursor_scope != scope or offset < 0:
-        raise InvalidRequest("cursor: it belongs to another query (same level, q and sort)", field="cursor")
-    return offset
-
-
 @bp.get("/<task_id>/series")
 def list_series(task_id: str) -> Response:
     query = SeriesQuery.parse(request.args)
@@ -176,8 +156,7 @@ def list_series(task_id: str) -> Response:
     level = query.level or deepest
     if level > deepest:
         raise InvalidRequest(f"level: this job has levels 1 to {deepest}", field="level")
-    scope = _cursor_scope(task_id, query, level)
-    offset = _decode_cursor(query.cursor, scope) if query.cursor else 0
+    offset = int(query.cursor) if query.cursor else 0  # digits, as SeriesQuery checked
     if query.sort == "key" and not query.q:
         matching = counts.get(level, 0)  # the stored order: no index needed
         page = list(range(offset, min(offset + query.limit, matching)))
@@ -197,7 +176,7 @@ def list_series(task_id: str) -> Response:
         _reader().forget(task_id, fingerprint)
         raise _no_series(task_id)
     more = offset + query.limit < matching
-    next_cursor = _encode_cursor(offset + query.limit, scope) if more else None
+    next_cursor = str(offset + query.limit) if more else None
     body = b"".join(
         [
             b'{"series":[',

@@ -70,6 +70,21 @@ def context(app: Celery) -> WorkerContext:
     )
 
 
+@dataclass
+class CacheUnlessCancelled:
+    """The result cache as a job sees it: a job cancelled by now caches nothing (it stops here)."""
+
+    cache: Any
+    deadline: Deadline
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.cache.get(key)
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        self.deadline.check_cancelled()
+        self.cache.set(key, value)
+
+
 def forecast_for(
     ctx: WorkerContext,
     request: ForecastRequest,
@@ -89,7 +104,7 @@ def forecast_for(
         today=today,
         task_id=task_id,
         model_store=ctx.models,
-        cache=ctx.cache,
+        cache=CacheUnlessCancelled(ctx.cache, deadline) if deadline.cancelled else ctx.cache,
         progress=progress,
         deadline=deadline,
     )

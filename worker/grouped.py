@@ -96,7 +96,12 @@ def _end(task: Any, plan: Plan, state: str, result: Any) -> None:
 
 
 def _fan_in(task: Any, ctx: WorkerContext, store: GroupedStore, plan: Plan) -> None:
-    grouped = grouped_job.fan_in(store, ctx.cache, plan)
+    grouped = grouped_job.fan_in(store, ctx.cache, plan, cancelled=lambda: ctx.jobs.is_cancelled(plan.job_id))
+    if grouped is None:  # cancelled while reconciling: nothing published or cached
+        log.info("grouped job %s: cancelled before its fan-in published; nothing published", plan.job_id)
+        _end(task, plan, CeleryState.REVOKED, None)
+        grouped_job.forget(store, plan.job_id)
+        return
     _end(task, plan, CeleryState.SUCCESS, grouped.document)
     history.publish_document(task.app, plan.job_id, grouped.document, plan.request, grouped.series)
     grouped_job.forget(store, plan.job_id)
@@ -111,7 +116,7 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
     if plan is None:
         log.warning("chunk %d/%d of %s: the job's plan is gone (finished or expired); nothing to do", k + 1, n, job_id)
         return "gone"
-    if ctx.jobs.is_cancelled(job_id):
+    if ctx.jobs.is_cancelled(job_id):  # checked again before the fan-in publishes anything
         if store.claim_finalize(job_id):  # the first chunk to see the flag ends the job
             _end(self, plan, CeleryState.REVOKED, None)
             grouped_job.forget(store, job_id)

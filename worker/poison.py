@@ -80,6 +80,24 @@ def _check_iso(name: str, value: Any, task_id: str | None) -> None:
     raise Refused(RefusalReason.MALFORMED_HEADERS, f"headers.{name} is not an ISO-8601 time", task_id=task_id)
 
 
+TimeLimits = tuple[float | None, float | None]
+
+
+def _capped(value: float | None, cap: float | None) -> float | None:
+    return value if value is None or not cap else min(value, cap)
+
+
+def _cap_time_limits(headers: dict[str, Any], caps: TimeLimits) -> None:
+    """A message's ``timelimit`` may lower the worker's configured limits, never raise them: a
+    producer (a Laravel app writing the header itself) could otherwise give a job hours. The
+    header is [hard, soft] (Celery's protocol 2 order), ``caps`` (soft, hard). None stays None:
+    Celery then applies the configured limit."""
+    limit = headers.get("timelimit")
+    if limit:
+        soft_cap, hard_cap = caps
+        headers["timelimit"] = [_capped(limit[0], hard_cap), _capped(limit[1], soft_cap)]
+
+
 def _check_headers(headers: dict[str, Any], task_id: str | None) -> None:
     """The headers Celery's strategy and Request read: a wrong type there raises in the consumer."""
     for name in ("root_id", "parent_id", "group", "shadow", "argsrepr", "kwargsrepr", "origin", "lang"):
@@ -98,7 +116,7 @@ def _check_headers(headers: dict[str, Any], task_id: str | None) -> None:
         and len(limit) == 2
         and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0) for v in limit)
     ):
-        raise Refused(RefusalReason.MALFORMED_HEADERS, "headers.timelimit must be [soft, hard]", task_id=task_id)
+        raise Refused(RefusalReason.MALFORMED_HEADERS, "headers.timelimit must be [hard, soft]", task_id=task_id)
     stamped = headers.get("stamped_headers")
     stamps = headers.get("stamps")
     if stamped is not None and not (isinstance(stamped, list) and all(isinstance(s, str) for s in stamped)):
@@ -131,10 +149,13 @@ def _decode_body(payload: dict[str, Any], properties: dict[str, Any], task_id: s
         raise Refused(RefusalReason.MALFORMED_BODY, "body is not UTF-8 JSON", task_id=task_id) from None
 
 
-def inspect_message(raw: bytes, *, lookup: TaskLookup, max_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
+def inspect_message(
+    raw: bytes, *, lookup: TaskLookup, max_bytes: int = MAX_MESSAGE_BYTES, time_limits: TimeLimits = (None, None)
+) -> dict[str, Any]:
     """Check one raw queue entry; return the envelope to deliver, or raise :class:`Refused`.
 
-    The envelope is returned as parsed, except that a null ``headers.retries`` becomes 0.
+    The envelope is returned as parsed, except that a null ``headers.retries`` becomes 0 and a
+    ``headers.timelimit`` above ``time_limits`` (the worker's configured (soft, hard)) is capped.
     """
     if len(raw) > max_bytes:  # checked first: nothing of an oversized message is parsed
         raise Refused(RefusalReason.TOO_LARGE, f"{len(raw)} bytes, over the {max_bytes}-byte bound")
@@ -192,6 +213,7 @@ def inspect_message(raw: bytes, *, lookup: TaskLookup, max_bytes: int = MAX_MESS
     if name is None:
         raise Refused(RefusalReason.MALFORMED_HEADERS, "headers.task must be a string", task_id=task_id)
     _check_headers(headers, task_id)
+    _cap_time_limits(headers, time_limits)
 
     body = _decode_body(payload, properties, task_id)
     if not (isinstance(body, list) and len(body) == 3):
@@ -259,9 +281,15 @@ class GuardedChannel(kombu_redis.Channel):
     max_message_bytes = MAX_MESSAGE_BYTES
     dead_letter_max_entries = DEAD_LETTER_MAX_ENTRIES
     # Settable through broker_transport_options, like kombu's own options.
+    # The worker's configured time limits (TASK_SOFT_TIME_LIMIT_SECONDS, TASK_TIME_LIMIT_SECONDS):
+    # a message's timelimit header is capped at them (create_celery passes them).
+    max_soft_time_limit: float | None = None
+    max_time_limit: float | None = None
     from_transport_options = kombu_redis.Channel.from_transport_options + (
         "max_message_bytes",
         "dead_letter_max_entries",
+        "max_soft_time_limit",
+        "max_time_limit",
     )
     task_lookup: TaskLookup = staticmethod(_celery_lookup)
 
@@ -272,7 +300,12 @@ class GuardedChannel(kombu_redis.Channel):
             # messages; they reach only the client that asked, on a queue named for it.
             return json.loads(item)
         try:
-            return inspect_message(item, lookup=self.task_lookup, max_bytes=self.max_message_bytes)
+            return inspect_message(
+                item,
+                lookup=self.task_lookup,
+                max_bytes=self.max_message_bytes,
+                time_limits=(self.max_soft_time_limit, self.max_time_limit),
+            )
         except Refused as refusal:
             self._refuse(queue, item, refusal)
         except Exception:  # a bug in the guard must not become a crash loop either

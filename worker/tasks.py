@@ -49,13 +49,15 @@ class _Progress:
         self.last_sent = 0.0
 
     def __call__(self, stage: Stage, percent: int) -> None:
+        # Every step looks at the cancel flag (one EXISTS), throttled or not: a cancelled job
+        # must not go on to the next stage, nor report progress over its REVOKED state.
+        if self.jobs.is_cancelled(self.task.request.id):
+            raise Cancelled("the job was cancelled")
         if self.last and stage == self.last[0] and percent < self.last[1] + PROGRESS_STEP:
             return
         now = time.monotonic()
         if self.last and now - self.last_sent < PROGRESS_MIN_INTERVAL:
             return
-        if self.jobs.is_cancelled(self.task.request.id):
-            raise Cancelled("the job was cancelled")
         first = self.last is None
         self.last, self.last_sent = (stage, percent), now
         meta = {"stage": str(stage), "percent": int(percent)}
@@ -74,25 +76,33 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     # Resolved where it enters (a message from Laravel may leave the defaults out; one from the
     # web tier arrives resolved and stays as it is, so its in-flight key is the one it joined on).
     request = request.resolved(ctx.today(), ctx.settings.holiday_country)
-    deadline = job_deadline(self, ctx.settings)
+    # A cancel (DELETE) stops the fetch at its next page, attempt or back-off (the deadline asks).
+    deadline = job_deadline(self, ctx.settings).cancellable(lambda: ctx.jobs.is_cancelled(task_id))
     finished = True  # False while a retry keeps the job in flight
     try:
         if request.grouped:  # docs/api.md §8: fanned out over the workers (worker/grouped.py)
-            return grouped.start(self, ctx, request, progress=_Progress(self, ctx.jobs), deadline=deadline)
-        return forecast_for(
-            ctx, request, task_id=task_id, deadline=deadline, progress=_Progress(self, ctx.jobs)
-        )
+            document = grouped.start(self, ctx, request, progress=_Progress(self, ctx.jobs), deadline=deadline)
+        else:
+            document = forecast_for(
+                ctx, request, task_id=task_id, deadline=deadline, progress=_Progress(self, ctx.jobs)
+            )
+        # Cancelled while predicting: the document is dropped, the REVOKED the web stored stays.
+        deadline.check_cancelled()
+        return document
     except Ignore:
         finished = False  # a grouped job fanned out: its last chunk ends it
         raise
     except Cancelled:
-        self.backend.mark_as_revoked(task_id, reason="cancelled", request=self.request)
-        raise Ignore()
+        _end_cancelled(self, task_id)
     except UpstreamUnavailable as exc:
+        if ctx.jobs.is_cancelled(task_id):  # no re-run, and no FAILURE over the REVOKED
+            _end_cancelled(self, task_id)
         retry = retry_or_end(self, exc, deadline, ctx.settings)  # raises when the job ends here
         finished = False
         raise retry from None
     except ForecastError:
+        if ctx.jobs.is_cancelled(task_id):
+            _end_cancelled(self, task_id)
         raise
     except SoftTimeLimitExceeded:
         log.error("forecast %s: stopped at the soft time limit", task_id)
@@ -120,6 +130,14 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
 def _started_event(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
     if getattr(sender, "name", None) == FORECAST_TASK and task_id:
         events.status(sender.app, task_id, JobStatus.STARTED)
+
+
+def _end_cancelled(task: Any, task_id: str) -> None:
+    """End a cancelled job: REVOKED (again: the web stored it when it accepted the cancel), and
+    no result stored over it, nothing published, no history row (Ignore: no task_success)."""
+    log.info("forecast %s: cancelled; stopped, its work dropped", task_id)
+    task.backend.mark_as_revoked(task_id, reason="cancelled", request=task.request)
+    raise Ignore()
 
 
 @task_postrun.connect(weak=False)

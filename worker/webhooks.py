@@ -18,6 +18,7 @@ import json
 import logging
 from typing import Any
 
+import redis
 import requests
 from celery import shared_task
 
@@ -28,6 +29,7 @@ from shared.contract.protocol import ALERT_WEBHOOK_TASK, FINAL_STATES, WEBHOOK_T
 from shared.contract.status import build_status, read_meta
 from shared.contract.webhooks import check_callback_url, signature_headers, signing_key
 from shared.stores.jobs import JobStore
+from shared.stores.webhook_stats import DeliveryOutcome, WebhookStats
 from worker.context import redis_client
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,18 @@ def backoff_seconds(retries: int) -> float:
 
 def _jobs(app: Any) -> JobStore:
     return JobStore(redis_client(app), ttl_seconds=app.settings.result_ttl_seconds)
+
+
+def _stats(app: Any) -> WebhookStats:
+    return WebhookStats(redis_client(app))
+
+
+def _count(stats: WebhookStats, outcome: DeliveryOutcome) -> None:
+    # A count lost to a Redis hiccup must not turn a delivered webhook into a retried one.
+    try:
+        stats.count(outcome)
+    except redis.RedisError:
+        log.warning("webhook delivery count (%s) not recorded: Redis unreachable", outcome)
 
 
 def status_document(task_id: str, meta: dict[str, Any], submitted_at: float | None) -> dict[str, Any]:
@@ -110,20 +124,25 @@ def deliver_webhook(self, task_id: str) -> None:
     body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     headers = signature_headers(signing_key(settings.effective_webhook_secret), task_id, body)
     attempt = self.request.retries + 1
+    stats = _stats(app)
     try:
         response = _deliver(url, body, headers)
         code = response.status_code
         if 200 <= code < 300:
             log.info("webhook for %s delivered to %s (HTTP %d, attempt %d)", task_id, url, code, attempt)
+            _count(stats, DeliveryOutcome.DELIVERED)
             return
         if 300 <= code < 400 or code == 410:
             log.error("webhook for %s: %s answered HTTP %d; redirects and 410 are final", task_id, url, code)
+            _count(stats, DeliveryOutcome.REFUSED)
             return
         raise DeliveryFailed(f"HTTP {code}")
     except (requests.RequestException, DeliveryFailed) as exc:
         if self.request.retries >= self.max_retries:
             log.error("webhook for %s: giving up after %d attempts (%s)", task_id, attempt, exc)
+            _count(stats, DeliveryOutcome.FAILED)
             return
+        _count(stats, DeliveryOutcome.RETRIED)
         countdown = backoff_seconds(self.request.retries)
         log.warning("webhook for %s to %s failed (%s); retry %d in %.0fs", task_id, url, exc, attempt, countdown)
         raise self.retry(countdown=countdown, exc=exc)

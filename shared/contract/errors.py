@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     # Beyond the contract's first list, for answers it left open (docs/api.md §7 lists them all):
     ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
     HISTORY_UNAVAILABLE = "history_unavailable"
+    NOT_FINISHED = "not_finished"  # 409 + Retry-After: a finished job's part (its series) asked for too early
     TOO_MANY_STREAMS = "too_many_streams"  # 503: MAX_EVENT_STREAMS live-update streams are open
 
 
@@ -115,6 +116,13 @@ class AlreadyFinished(ForecastError):
     code = ErrorCode.ALREADY_FINISHED
 
 
+class NotFinished(ForecastError):
+    """What only a finished job has (a grouped job's series) was asked for before it finished."""
+
+    code = ErrorCode.NOT_FINISHED
+    retry_after_seconds = 1  # the web answers with this Retry-After: poll again, as for the status
+
+
 class Unauthorized(ForecastError):
     """Missing or wrong API key."""
 
@@ -160,6 +168,7 @@ HTTP_STATUS: dict[type[ForecastError], int] = {
     BrokerUnavailable: 503,
     Cancelled: 409,
     AlreadyFinished: 409,
+    NotFinished: 409,
     HistoryUnavailable: 503,
     TooManyStreams: 503,
 }

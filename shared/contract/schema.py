@@ -60,6 +60,44 @@ _BAD_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 MIN_YEAR, MAX_YEAR = 1970, 2200
 DATE_PATTERN = r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 RequestDate = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# Numbers may come as strings (Laravel forms, query strings), but only as plain decimals: no sign,
+# no spaces, no exponent, no hex, no "_". `horizon` a whole number ("6"), `level` digits with an
+# optional fraction ("90", "97.5"). What the strings may be is published as patterns that state
+# the bounds too, so that every string the document calls valid is accepted.
+# The widest horizon any frequency allows (366 days); each frequency's own is checked after.
+HORIZON_MIN, HORIZON_MAX = 1, max(spec.max_horizon for spec in calendar.SPECS.values())
+LEVEL_MIN, LEVEL_MAX = 50.0, 99.9
+_WHOLE_RE = re.compile(r"[1-9][0-9]{0,3}")
+_DECIMAL_RE = re.compile(r"[1-9][0-9]{0,2}(\.[0-9]{1,20})?")
+
+
+def whole_number_pattern(low: int, high: int) -> str:
+    """A regular expression for the plain decimal strings of ``low`` to ``high``."""
+    return "^(" + "|".join(str(n) for n in range(low, high + 1)) + ")$"
+
+
+# 50 to 99.9 as plain decimals (up to 20 places: a query string carries a float as Python or
+# JavaScript prints it, "53.33216841252874"): "50", "80.5", "99", "99.9", "99.90".
+LEVEL_STRING_PATTERN = r"^((5[0-9]|[6-8][0-9]|9[0-8])(\.[0-9]{1,20})?|99(\.([0-8][0-9]{0,19}|90{0,19}))?)$"
+def horizon_schema(high: int) -> dict[str, Any]:
+    """``horizon`` up to ``high`` periods: a whole number, or its digits as a string."""
+    return {
+        "anyOf": [
+            {"type": "integer", "minimum": HORIZON_MIN, "maximum": high},
+            {"type": "string", "pattern": whole_number_pattern(HORIZON_MIN, high)},
+        ]
+    }
+
+
+HORIZON_SCHEMA = horizon_schema(HORIZON_MAX)  # the widest; each frequency's own in ForecastRequest's allOf
+LEVEL_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": LEVEL_MIN, "maximum": LEVEL_MAX},
+        {"type": "string", "pattern": LEVEL_STRING_PATTERN},
+    ]
+}
 
 
 def months_before(day: date, months: int) -> date:
@@ -78,9 +116,18 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(..., min_length=1, max_length=100, description="What it is, as horizon entries name it.")
+    name: str = Field(
+        ..., min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="What it is, as horizon entries name it."
+    )
     start: RequestDate = Field(..., description="Its first day.")
     end: RequestDate | None = Field(None, description="Its last day, inclusive (default: start).")
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if _BAD_CHARS_RE.search(value):
+            raise ValueError("control characters are not allowed")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> "Event":
@@ -106,12 +153,12 @@ class ForecastRequest(BaseModel):
             "allOf": [
                 {
                     "if": {"not": {"required": ["frequency"]}},
-                    "then": {"properties": {"horizon": {"maximum": calendar.SPECS[Frequency.MONTH].max_horizon}}},
+                    "then": {"properties": {"horizon": horizon_schema(calendar.SPECS[Frequency.MONTH].max_horizon)}},
                 },
                 *(
                     {
                         "if": {"properties": {"frequency": {"const": f.value}}, "required": ["frequency"]},
-                        "then": {"properties": {"horizon": {"maximum": spec.max_horizon}}},
+                        "then": {"properties": {"horizon": horizon_schema(spec.max_horizon)}},
                     }
                     for f, spec in calendar.SPECS.items()
                 ),
@@ -130,19 +177,17 @@ class ForecastRequest(BaseModel):
     frequency: Frequency = Field(
         Frequency.MONTH, description="Calendar months, ISO weeks (Monday to Sunday) or days, in SALES_TIMEZONE."
     )
-    horizon: Annotated[
-        int | None,
-        WithJsonSchema(
-            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": max(s.max_horizon for s in calendar.SPECS.values())},
-                       {"type": "null"}]}
-        ),
-    ] = Field(
-        None,
-        ge=1,
-        le=max(s.max_horizon for s in calendar.SPECS.values()),
-        description="Periods to forecast: 1-24 months (default 3), 1-104 weeks (default 13), 1-366 days (default 28).",
+    horizon: Annotated[int | None, WithJsonSchema(HORIZON_SCHEMA)] = Field(
+        None, ge=HORIZON_MIN, le=HORIZON_MAX,
+        # Absent means the frequency's default, which the document states in words: no null default.
+        json_schema_extra=lambda schema: schema.pop("default", None),
+        description="Periods to forecast: 1-24 months (default 3), 1-104 weeks (default 13), 1-366 days "
+        "(default 28); a whole number, or a string of its digits (\"6\").",
     )
-    level: float = Field(90.0, ge=50, le=99.9, description="Prediction interval level, in %.")
+    level: Annotated[float, WithJsonSchema(LEVEL_SCHEMA)] = Field(
+        90.0, ge=LEVEL_MIN, le=LEVEL_MAX,
+        description="Prediction interval level, in %: a number, or a plain decimal string (\"90\", \"97.5\").",
+    )
     model: ModelName = Field("auto", description="Forecasting model; `linear` is the original method.")
     callback_url: str | None = Field(
         None, max_length=2048, description="Where to POST the signed final status (webhook)."
@@ -221,19 +266,42 @@ class ForecastRequest(BaseModel):
         """Whether the job reads sale lines (§8): a group_by, or a measure other than revenue."""
         return self.group_by is not None or self.measure != Measure.REVENUE
 
+    # Types are checked before pydantic's lax coercion, which would take 0 for 1970-01-01, true for
+    # 1, "9e1" for 90 or a datetime for its date: each of those is a client mistake, refused.
+    @field_validator("start_date", "end_date", mode="before")
+    @classmethod
+    def _iso_date_string(cls, value: Any) -> Any:
+        if value is None or isinstance(value, date) and not isinstance(value, datetime):
+            return value  # None, or a date from Python code (resolved(), tests)
+        if not isinstance(value, str) or not _ISO_DATE_RE.fullmatch(value):
+            raise ValueError("must be a date as an ISO string, YYYY-MM-DD")
+        return value
+
     @field_validator("horizon", mode="before")
     @classmethod
-    def _no_bool_or_float_horizon(cls, value: Any) -> Any:
+    def _whole_number(cls, value: Any) -> Any:
+        # Absent, the horizon is the frequency's default (resolved() fills it in); an explicit null is a
+        # client mistake like any other wrong type.
         # JSON true would pass as 1 and 3.7 would be truncated: both are client mistakes.
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError("horizon must be a whole number")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be a whole number")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("must be a whole number")
+        if isinstance(value, str):
+            if not _WHOLE_RE.fullmatch(value):
+                raise ValueError('must be a whole number (as a string: digits only, e.g. "6")')
+            return int(value)
         return value
 
     @field_validator("level", mode="before")
     @classmethod
-    def _no_bool_level(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("level must be a number")
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be a number")
+        if isinstance(value, str):
+            if not _DECIMAL_RE.fullmatch(value):
+                raise ValueError('must be a number (as a string: a plain decimal, e.g. "90" or "97.5")')
+            return float(value)
         return value
 
     @field_validator("refresh", mode="before")
@@ -284,7 +352,7 @@ class ForecastRequest(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first.get("loc", ())) or None
-            message = first.get("msg", "invalid value")
+            message = first.get("msg", "invalid value").removeprefix("Value error, ")
             if first.get("type") == "extra_forbidden":
                 message = "unknown field"
             raise InvalidRequest(f"{field}: {message}" if field else message, field=field) from None

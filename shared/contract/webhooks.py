@@ -111,8 +111,8 @@ def callback_url_pattern(allowed_hosts: Iterable[str]) -> str | None:
     """A regular expression (ECMA and Python alike) for callback URLs that :func:`check_callback_url`
     accepts with these hosts, for the published schema; None when no host is allowed.
 
-    It states a part of what is accepted (lower-case hosts, ports up to 9999, no spaces, no
-    control characters, no surrogates, nothing beyond U+FFFD: a character class every regex
+    It states a part of what is accepted (lower-case hosts, ports up to 9999, no spaces (Unicode's
+    too), no control characters, no surrogates, nothing beyond U+FFFD: a character class every regex
     engine reads alike), never more, so a URL it matches is always accepted.
     """
     hosts = []
@@ -130,7 +130,10 @@ def callback_url_pattern(allowed_hosts: Iterable[str]) -> str | None:
         return None
     return (
         r"^https?://(" + "|".join(hosts) + r")(:[1-9][0-9]{0,3})?"
-        r"([/?#][\x21-\x7e\u00a0-\ud7ff\ue000-\ufffd]*)?$"
+        # no Unicode space either (U+00A0, U+1680, U+2000-200A, U+2028/9, U+202F, U+205F, U+3000):
+        # the request's strings are stripped, so a URL ending in one would not come back unchanged
+        r"([/?#][\x21-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u2027\u202a-\u202e\u2030-\u205e"
+        r"\u2060-\u2fff\u3001-\ud7ff\ue000-\ufffd]*)?$"
     )
 
 

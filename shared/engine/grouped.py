@@ -287,11 +287,13 @@ def run_grouped_forecast(
     progress: ProgressCallback | None = None,
     reconciliation: Reconciliation | str = Reconciliation.AUTO,
     chunk_size: int = Settings.chunk_size,
+    deadline: Deadline | None = None,
 ) -> GroupedResult:
-    """The whole grouped job in this process: fetch, panel, forecast every series, reconcile."""
+    """The whole grouped job in this process: fetch (within ``deadline``, if any), panel, forecast
+    every series, reconcile."""
     report: ProgressCallback = progress or (lambda stage, percent: None)
     today = today or clock.today(timezone)
-    panel = fetch_panel(request, source, timezone=timezone, today=today, report=report)
+    panel = fetch_panel(request, source, timezone=timezone, today=today, report=report, deadline=deadline)
 
     items = series_inputs(panel)
     options = chunk_options(panel, request)

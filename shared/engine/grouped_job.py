@@ -19,7 +19,7 @@ import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
@@ -136,13 +136,18 @@ def run_chunk(store: GroupedStore, plan: Plan, k: int) -> bool:
     return done >= plan.n_chunks and store.claim_finalize(plan.job_id)
 
 
-def fan_in(store: GroupedStore, cache: RedisResultCache, plan: Plan) -> GroupedResult:
-    """Reconcile every series of ``plan``, publish them by level, cache the document."""
+def fan_in(
+    store: GroupedStore, cache: RedisResultCache, plan: Plan, cancelled: Callable[[], bool] | None = None
+) -> GroupedResult | None:
+    """Reconcile every series of ``plan``, publish them by level, cache the document; None, with
+    nothing published or cached, when ``cancelled()`` says the job was cancelled meanwhile."""
     started = time.perf_counter()
     request = ForecastRequest.parse(plan.request)
     results = store.chunk_results(plan)
     grouped = assemble(_panel(store, plan.job_id), request, results, task_id=plan.job_id, source_name=plan.source)
     reconciled = time.perf_counter()
+    if cancelled is not None and cancelled():
+        return None
     store.publish(plan.job_id, plan.fingerprint, grouped.series)
     cache.set(cache_key(plan.fingerprint), grouped.document)
     log.info(

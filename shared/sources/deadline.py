@@ -4,14 +4,22 @@ One budget for everything the job does against Laravel: every page, the client's
 back-offs, and the queue's re-runs of the job after an outage. It is a point in wall-clock time
 (epoch seconds), not a monotonic one, because a re-run may start in another worker process or on
 another machine; the worker carries the job's first start across re-runs (worker/upstream.py).
+
+A job can also be cancelled while it waits: a deadline may carry a ``cancelled`` check, which
+the client asks before every page and attempt and during every back-off, so that a cancelled
+job stops there (raising :class:`~shared.contract.errors.Cancelled`) instead of waiting on.
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
-from shared.contract.errors import LaravelDeadlinePassed
+from shared.contract.errors import Cancelled, LaravelDeadlinePassed
+
+# How often a back-off looks at the cancel check: a cancelled job waits at most this long more.
+CANCEL_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -20,12 +28,32 @@ class Deadline:
 
     at: float
     seconds: float
+    cancelled: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def starting(cls, seconds: float, since: float | None = None) -> "Deadline":
         """The deadline of a job that first started waiting at ``since`` (default: now)."""
         start = time.time() if since is None else since
         return cls(at=start + seconds, seconds=seconds)
+
+    def cancellable(self, cancelled: Callable[[], bool]) -> "Deadline":
+        """The same deadline, for a job that ``cancelled()`` says has been cancelled."""
+        return replace(self, cancelled=cancelled)
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`Cancelled` when the job has been cancelled."""
+        if self.cancelled is not None and self.cancelled():
+            raise Cancelled("the job was cancelled")
+
+    def sleep(self, seconds: float) -> None:
+        """A back-off: ``seconds`` of sleep that a cancel ends early (raising :class:`Cancelled`)."""
+        end = time.monotonic() + max(seconds, 0.0)
+        while True:
+            self.check_cancelled()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, CANCEL_POLL_SECONDS) if self.cancelled is not None else left)
 
     def remaining(self) -> float:
         """Seconds left, never below 0."""

@@ -21,7 +21,8 @@ Failures: connection errors, timeouts, 429 and 5xx are retried (exponential back
 A :class:`~shared.sources.deadline.Deadline` bounds the whole fetch: no request waits past it, no back-off
 sleeps into it (a jittered one is shortened; a ``Retry-After`` past it ends the fetch), and once
 it has passed the fetch raises :class:`LaravelDeadlinePassed` (an ``upstream_unavailable`` that
-says so).
+says so). A deadline that carries a cancel check stops the fetch at the next page, attempt or
+back-off of a job that was cancelled (:class:`Cancelled`).
 Answers that are not sales data (401/403/404 and other 4xx, HTML, broken or mis-shaped JSON,
 a pagination loop, more than ``max_pages`` pages) raise :class:`UpstreamInvalid` at once: retrying
 would not change them. Messages name the host and what happened, never the token.
@@ -273,6 +274,7 @@ class LaravelClient:
             retry_after: float | None = None
             timeout = self.timeout
             if deadline is not None:
+                deadline.check_cancelled()  # a cancelled job asks for no more pages
                 remaining = deadline.remaining()
                 if remaining <= 0:
                     raise deadline.passed(
@@ -321,7 +323,10 @@ class LaravelClient:
                     "Laravel sales API at %s: %s; retry %d/%d in %.2fs",
                     self._where, last_problem, attempt + 1, self.max_retries, delay,
                 )
-                time.sleep(delay)
+                if deadline is not None:
+                    deadline.sleep(delay)  # a cancel ends the back-off
+                else:
+                    time.sleep(delay)
         raise UpstreamUnavailable(
             f"Laravel sales API at {self._where} unavailable: {last_problem} "
             f"(after {attempts} attempt{'s' if attempts != 1 else ''})"

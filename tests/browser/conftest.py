@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 import requests
 
@@ -57,6 +58,30 @@ def sales_rows(today: date) -> list[dict]:
     return rows
 
 
+# A dense block of daily sales, years before any default window (36 months, 156 weeks, 730 days back),
+# for the weekly and daily jobs of test_frequency_dashboard.py, which ask for it by start_date/end_date
+# (the other tests never see it): a weekly pattern, noise, and one spike day, an anomaly.
+DENSE_START = date(2015, 1, 1)
+DENSE_END = date(2016, 6, 30)
+SPIKE_DAY = date(2016, 3, 9)  # a Wednesday: no holiday, no event
+WEEKDAY_SHAPE = (0.8, 0.9, 1.0, 1.0, 1.2, 1.6, 1.3)
+
+
+def dense_daily_rows(first_id: int = 5_000_000, per_day: int = 6, seed: int = 11) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    day = DENSE_START
+    while day <= DENSE_END:
+        level = 100.0 * (1 + 0.2 * (day - DENSE_START).days / 365) * WEEKDAY_SHAPE[day.weekday()]
+        level *= 8.0 if day == SPIKE_DAY else 1.0
+        for i in range(per_day):
+            total = level / per_day * float(rng.lognormal(0, 0.2))
+            rows.append({"id": first_id + len(rows), "created_at": f"{day.isoformat()}T{9 + i:02d}:15:00.000000Z",
+                         "grand_total": f"{total:.2f}", "status": "completed"})
+        day += timedelta(days=1)
+    return rows
+
+
 @pytest.fixture(scope="package")
 def chromium_path() -> str:
     try:
@@ -75,7 +100,9 @@ def stack(tmp_path_factory, chromium_path):
     root = tmp_path_factory.mktemp("browser-stack")
     today = date.today()
     rows = sales_rows(today)
-    laravel = FakeLaravel(rows, items=demo_lines(today, rows=rows), paginator="length_aware", per_page=100)
+    # The sale lines are the recent sales' only; the dense daily block is sales alone.
+    laravel = FakeLaravel(rows + dense_daily_rows(), items=demo_lines(today, rows=rows), paginator="length_aware",
+                          per_page=100)
     laravel.start()
     env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
     try:

@@ -1,8 +1,8 @@
 """The package's ForecastRequest refuses what the service's ForecastRequest.parse refuses, naming the
 same field, and accepts what it accepts: the same bodies through both (this machine's PHP).
 
-Only the fields the service has today are compared; frequency, holidays, events and inventory are
-checked in the package's own PHPUnit tests until the service has them.
+Every field the service has today is compared (frequency, holidays and events since docs/api.md §10);
+inventory is checked in the package's own PHPUnit tests until the service has it.
 """
 from __future__ import annotations
 
@@ -35,7 +35,21 @@ CASES: list[dict[str, Any]] = [
     {"callback_url": "https://u:p@shop.test/hook"}, {"callback_url": "https://shop.test/" + "x" * 2100},
     {"callback_url": 5},
     {"horizn": 3}, {"horizon": 3, "extra": True},
+    # docs/api.md §10, which the service has now.
+    {"frequency": "week"}, {"frequency": "day", "horizon": 366}, {"frequency": "day", "horizon": 367},
+    {"frequency": "week", "horizon": 104}, {"frequency": "week", "horizon": 105}, {"frequency": "month", "horizon": 25},
+    {"frequency": "fortnight"}, {"frequency": None}, {"frequency": "week", "horizon": None},
+    {"holidays": "US"}, {"holidays": "US-CA"}, {"holidays": "de-by"}, {"holidays": []}, {"holidays": ["US"]},
+    {"holidays": "US-CA-1"}, {"holidays": 5}, {"holidays": None}, {"holidays": ["US", "DE"]},
+    {"events": [{"name": "Sale", "start": "2025-07-01", "end": "2025-07-14"}]}, {"events": [{"name": "Day", "start": "2025-07-01"}]},
+    {"events": [{"name": "Sale"}]}, {"events": [{"name": "Sale", "start": "2025-07-14", "end": "2025-07-01"}]},
+    {"events": [{"start": "2025-07-01"}]}, {"events": [{"name": "", "start": "2025-07-01"}]}, {"events": "Sale"},
+    {"events": [{"name": "Long", "start": "2025-01-01", "end": "2026-01-02"}]},
+    {"events": [{"name": "Year", "start": "2025-01-01", "end": "2026-01-01"}]}, {"events": None},
 ]
+# What only the service can refuse: a well-formed code of no calendar it has (the builder checks the
+# shape; the service knows the `holidays` package's calendars). Such a job ends FAILURE invalid_request.
+SERVICE_ONLY: list[dict[str, Any]] = [{"holidays": "XX"}, {"holidays": "US-XX"}, {"holidays": "US-XX1"}]
 
 
 def _service(body: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +68,16 @@ def test_the_builder_and_the_service_agree() -> None:
         service = _service(case)
         assert package["ok"] == service["ok"], (case, package, service)
         if service["ok"]:
-            assert package["body"] == {k: v for k, v in service["body"].items() if case.get(k) is not None}, case
+            # The service reads holidays as a one-element list; the builder sends the code itself.
+            sent = {k: [v] if k == "holidays" and isinstance(v, str) else v for k, v in package["body"].items()}
+            assert sent == {k: v for k, v in service["body"].items() if case.get(k) is not None}, case
         else:
             assert package["field"] == service["field"], (case, package, service)
+
+
+def test_what_only_the_service_refuses() -> None:
+    php = require_php()
+    done = subprocess.run([php, str(SCRIPT)], input=json.dumps(SERVICE_ONLY), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for case, package in zip(SERVICE_ONLY, json.loads(done.stdout), strict=True):
+        assert package["ok"] and _service(case) == {"ok": False, "field": "holidays"}, case

@@ -112,7 +112,16 @@ def test_failure_webhook_carries_the_error(worker: Worker, receiver: Receiver) -
     assert document["error"]["code"] == "invalid_request"
 
 
+def _counted(worker: Worker) -> dict[str, int]:
+    from shared.stores.webhook_stats import WebhookStats
+
+    return WebhookStats(worker.client).read()  # what the web's /metrics reports
+
+
 def test_delivery_is_retried_with_backoff_after_a_500(worker: Worker, receiver: Receiver) -> None:
+    from tests.waiting import wait_for
+
+    before = _counted(worker)
     receiver.scripts["/flaky"] = [(500, {}), (503, {})]
     task_id = worker.dispatch({**VALID_KWARGS, "callback_url": receiver.url("/flaky")})
     hits = receiver.for_path("/flaky", 3, timeout=120)
@@ -124,9 +133,12 @@ def test_delivery_is_retried_with_backoff_after_a_500(worker: Worker, receiver: 
     assert gaps[0] >= WEBHOOK_BACKOFF_BASE_SECONDS * 0.9 and gaps[1] >= 2 * WEBHOOK_BACKOFF_BASE_SECONDS * 0.9, gaps
     time.sleep(2 * WEBHOOK_BACKOFF_BASE_SECONDS)
     assert len(receiver.for_path("/flaky", 3)) == 3, "delivered: no further attempt"
+    wait_for("the delivery counted", lambda: _counted(worker)["delivered"] == before["delivered"] + 1, timeout=10)
+    assert _counted(worker)["retried"] == before["retried"] + 2
 
 
 def test_redirects_are_not_followed(worker: Worker, receiver: Receiver) -> None:
+    refused = _counted(worker)["refused"]
     receiver.scripts["/moved"] = [(302, {"Location": receiver.url("/elsewhere")})]
     task_id = worker.dispatch({**VALID_KWARGS, "callback_url": receiver.url("/moved")})
     worker.wait_final(task_id)
@@ -135,6 +147,7 @@ def test_redirects_are_not_followed(worker: Worker, receiver: Receiver) -> None:
     assert len(receiver.for_path("/moved", 1)) == 1
     assert not [h for h in receiver.hits if h.path == "/elsewhere"]
     assert f"webhook for {task_id}" in worker.log() and "HTTP 302" in worker.log()
+    assert _counted(worker)["refused"] == refused + 1
 
 
 def test_a_callback_outside_the_allowlist_fails_the_job_before_it_runs(worker: Worker) -> None:

@@ -7,17 +7,19 @@ headers and content type the spec gives for that status; a request the spec call
 be refused (400/422: "schema-valid request rejected"). Where the spec lied, web/openapi.py was
 fixed (see docs/reliability.md).
 
-JSON Schema cannot state two of the server's rules, and the test says so where it applies them:
-``start_date`` must not be after ``end_date`` once the defaults are filled in, and an
-``Idempotency-Key`` names one body. A generated request that breaks one of them must be refused
-with a 422 naming the field (and is not counted as a valid request refused).
+JSON Schema cannot state some of the server's rules, and the test says so where it applies them:
+``start_date`` must not be after ``end_date`` once the defaults are filled in, an
+``Idempotency-Key`` names one body, ``holidays`` is a code the holidays package knows (a list of
+~1,500 codes, not spelled out in the document), an event's ``end`` is not before its ``start`` nor a
+year after it, and the horizon's bound follows the frequency (stated with if/then, which the
+generator may not honour). A generated request that breaks one of them must be refused with a 422
+naming the field (and is not counted as a valid request refused).
 
 Bounded for `make test`: SCHEMATHESIS_MAX_EXAMPLES (default 15) examples per operation and mode;
 `make soak` runs it with 500.
 """
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from datetime import date, datetime, timezone
@@ -39,7 +41,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.contract.schema import DEFAULT_HISTORY_MONTHS, months_before
+from shared.contract import calendar
+from shared.contract.schema import MAX_EVENT_DAYS
 from shared.stores.jobs import body_hash
 from tests.reliability.conftest import API_KEY, Client, Laravel, sales_rows, stack_env, start_stack
 
@@ -103,35 +106,41 @@ def _params(case) -> dict[str, Any] | None:
     return None
 
 
-HISTORY_OPERATIONS = ("GET /api/v1/history", "GET /api/v1/track-record")
-
-
-def _group_ok(text: str) -> bool:
-    """As web/history.py reads `group`: empty or {} is the total, else an object of scalars."""
-    if text.strip() in ("", "{}"):
-        return True
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(value, dict) and all(
-        isinstance(v, (str, int, type(None))) and not isinstance(v, bool) for v in value.values()
-    )
-
-
 def broken_rule(case, api: FuzzClient) -> str | None:
-    """The field of a rule JSON Schema cannot state that this (schema-valid) case breaks, if any."""
-    if case.operation.label in HISTORY_OPERATIONS:
-        # `group` is a JSON object in a query string: the document says so in words.
-        group = (case.query or {}).get("group")
-        if isinstance(group, str) and not _group_ok(group):
-            return "group"
+    """The field of a rule JSON Schema cannot state that this (schema-valid) case breaks, if any.
+    (`group` of the history routes needs no rule here: the document declares it as JSON content.)"""
     params = _params(case)
     if params is None:
         return None
+    # In the order the server checks them: fields (holidays, then events), then the horizon.
+    holidays = params.get("holidays")
+    for code in [holidays] if isinstance(holidays, str) else holidays if isinstance(holidays, list) else []:
+        try:
+            calendar.holiday_code(code)
+        except ValueError:
+            return "holidays"
+    for i, event in enumerate(params.get("events") or []):
+        if isinstance(event, dict) and isinstance(event.get("end"), str) and isinstance(event.get("start"), str):
+            try:  # `format: date` makes them real dates; a 31 February would be refused as itself
+                start_day, end_day = date.fromisoformat(event["start"]), date.fromisoformat(event["end"])
+            except ValueError:
+                return None
+            if end_day < start_day or (end_day - start_day).days >= MAX_EVENT_DAYS:
+                return f"events.{i}"
+    frequency = params.get("frequency") or "month"
+    horizon = params.get("horizon")
+    if isinstance(horizon, int) and frequency in tuple(calendar.Frequency) and horizon > calendar.spec(frequency).max_horizon:
+        return "horizon"
     today = _today()
-    start = params.get("start_date") or months_before(today, DEFAULT_HISTORY_MONTHS).isoformat()
-    end = params.get("end_date") or today.isoformat()
+    end_param = params.get("end_date")
+    if params.get("start_date"):
+        start, end = params["start_date"], end_param or today.isoformat()
+    else:
+        window = calendar.default_window(
+            today, frequency if frequency in tuple(calendar.Frequency) else "month",
+            date.fromisoformat(end_param) if end_param else None,
+        )
+        start, end = window[0].isoformat(), window[1].isoformat()
     if start > end:  # ISO dates compare as text
         return "start_date"
     key = (case.headers or {}).get("Idempotency-Key")

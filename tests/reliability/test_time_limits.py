@@ -56,3 +56,30 @@ def test_a_hanging_job_ends_at_the_soft_limit_and_the_worker_serves_the_next(cli
     following = client.wait(client.submit_id({**CHEAP, "horizon": 3, "refresh": True}), timeout=60)
     assert following["status"] == "SUCCESS", following
     assert [p.pid for p in pool_children(client.stack)] == pool_before  # the same process, unharmed
+
+
+def test_a_laravel_message_cannot_raise_the_time_limits(client, laravel):
+    """A producer writing the message itself (docs/laravel.md) sets `timelimit` [hard, soft];
+    asking for more than the worker's limits gets the worker's limits (before: the hour it asked for)."""
+    import json
+
+    from tests.laravel.conftest import celery_message
+    from tests.reliability.conftest import redis_client
+    from tests.waiting import wait_for
+
+    task_id, envelope = celery_message({**CHEAP, "horizon": 4, "refresh": True})
+    envelope["headers"]["timelimit"] = [7200, 3600]  # [hard, soft], Celery's order
+    laravel.server.faults = Faults(delay_seconds=HANG_SECONDS)
+    try:
+        began = time.monotonic()
+        redis_client(client.stack.env["REDIS_URL"]).lpush("forecasts", json.dumps(envelope))
+        # the web knows a job Laravel queued once the worker has started it
+        wait_for("the worker starts the job", lambda: client.get(task_id).status_code == 200, timeout=20)
+        final = client.wait(task_id, timeout=HANG_SECONDS - 5)
+        took = time.monotonic() - began
+    finally:
+        laravel.server.faults = Faults()
+    print(f"\nmessage asking for a 3600 s soft limit (header [7200, 3600]): {final['status']} {(final['error'] or {}).get('code')} in {took:.1f}s")
+    assert final["status"] == "FAILURE", final
+    assert final["error"]["code"] == "internal_error"
+    assert "TASK_SOFT_TIME_LIMIT_SECONDS" in final["error"]["message"]

@@ -243,7 +243,13 @@ def test_a_cancelled_grouped_job_ends_revoked_and_runs_no_more_chunks(stack):
     forecast = {k: v for k, v in seen.items() if v[2] == "chunk"}
     late = {k: v for k, v in forecast.items() if v[0] > cancelled_at + 0.5}
     assert not late, f"chunks started forecasting after the cancel: {late}"
-    assert any(v[2] == "cancelled" for v in seen.values()), "the chunks after the cancel stopped at once"
+    # Either the chunks after the cancel stopped at once, or (a loaded machine) every chunk had
+    # started before it, and the fan-in dropped their results instead of publishing them.
+    fan_in_dropped = f"grouped job {task_id}: cancelled before its fan-in" in "".join(
+        (stack.log_dir / name).read_text(errors="replace") for name in ("worker.log", "worker2.log")
+    )
+    assert any(v[2] == "cancelled" for v in seen.values()) or fan_in_dropped, "the chunks after the cancel stopped at once"
+
 
 
 def test_a_grouped_jobs_live_updates_count_its_series(stack):

@@ -146,6 +146,7 @@ def test_a_resolved_request_resolves_to_itself():
         ({"events": [{"start": "2025-01-01"}]}, "events.0.name"),
         ({"events": [{"name": "", "start": "2025-01-01"}]}, "events.0.name"),
         ({"events": [{"name": "x" * 101, "start": "2025-01-01"}]}, "events.0.name"),
+        ({"events": [{"name": "a\x07b", "start": "2025-01-01"}]}, "events.0.name"),
         ({"events": [{"name": "x", "start": "2025-13-01"}]}, "events.0.start"),
         ({"events": [{"name": "x", "start": "2025-02-01", "end": "2025-01-31"}]}, "events.0"),
         ({"events": [{"name": "x", "start": "2025-01-01", "end": "2026-06-01"}]}, "events.0"),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from local.fake_laravel import FakeLaravel, Faults
-from shared.contract.errors import LaravelDeadlinePassed, UpstreamInvalid, UpstreamUnavailable
+from shared.contract.errors import Cancelled, LaravelDeadlinePassed, UpstreamInvalid, UpstreamUnavailable
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.transactions import TransactionColumns
@@ -262,6 +262,28 @@ class TestDeadline:
         with fake as base:
             cols = client(base).fetch_sales(START, END, deadline=Deadline.starting(30.0))
         assert len(cols) == 30
+
+    def test_a_cancel_ends_a_back_off_and_asks_for_no_more_pages(self) -> None:
+        fake = FakeLaravel(sales_rows(5), faults=Faults(status_code_always=503))
+        cancelled = {"now": False}
+
+        def after_first_request() -> bool:
+            cancelled["now"] = cancelled["now"] or fake.request_count >= 1
+            return cancelled["now"]
+
+        deadline = Deadline.starting(60.0).cancellable(after_first_request)
+        began = time.monotonic()
+        with fake as base, pytest.raises(Cancelled):
+            client(base, max_retries=5, backoff_base=20, backoff_max=20).fetch_sales(START, END, deadline=deadline)
+        assert fake.request_count == 1
+        assert time.monotonic() - began < 2  # not the 20 s back-off
+
+    def test_a_cancel_stops_at_the_next_page(self) -> None:
+        fake = FakeLaravel(sales_rows(30), per_page=10)
+        deadline = Deadline.starting(60.0).cancellable(lambda: fake.request_count >= 2)
+        with fake as base, pytest.raises(Cancelled):
+            client(base).fetch_sales(START, END, deadline=deadline)
+        assert fake.request_count == 2
 
 
 class TestRepeatedBadRows:

@@ -74,3 +74,54 @@ def test_bad_holidays_and_events_are_invalid_request(tmp_path, capsys):
     events.write_text(json.dumps([{"name": "x"}]))
     assert main(["forecast", "--demo", "--events", str(events), "--today", TODAY]) == 2
     assert json.loads(capsys.readouterr().err)["error"]["field"] == "events.0.start"
+
+
+def test_the_laravel_deadline_bounds_the_command_line_too(monkeypatch, capsys):
+    """Every answer comes after the request timeout: without a deadline the client's retries and
+    back-offs add up to many seconds; with --laravel-deadline (or LARAVEL_DEADLINE_SECONDS) the
+    command gives up when it passes, saying so, as a worker's job does."""
+    import time
+
+    import shared.engine.models
+    import shared.engine.pipeline  # noqa: F401
+    from local.fake_laravel import FakeLaravel, Faults
+    from local.sample import sales_rows
+    from shared.contract.schema import months_before
+
+    monkeypatch.setenv("LARAVEL_TIMEOUT_SECONDS", "0.8")  # 5 attempts: 4 s and more without a deadline
+    rows = sales_rows(months_before(__import__("datetime").date.fromisoformat(TODAY), 0))
+    with FakeLaravel(rows, faults=Faults(delay_seconds=2.0)) as base:
+        for argv, env_deadline, bound in (
+            (["--laravel-deadline", "1.2"], None, "LARAVEL_DEADLINE_SECONDS=1.2"),
+            ([], "1.5", "LARAVEL_DEADLINE_SECONDS=1.5"),
+        ):
+            if env_deadline:
+                monkeypatch.setenv("LARAVEL_DEADLINE_SECONDS", env_deadline)
+            began = time.monotonic()
+            code = main(["forecast", "--laravel", base, "--model", "linear", "--today", TODAY, *argv])
+            took = time.monotonic() - began
+            error = json.loads(capsys.readouterr().err)["error"]
+            assert code == 1 and error["code"] == "upstream_unavailable", error
+            assert "deadline" in error["message"] and bound in error["message"], error
+            assert took < float(bound.rsplit("=", 1)[1]) + 0.8 + 0.5, took  # + one request timeout
+    assert main(["forecast", "--demo", "--laravel-deadline", "0", "--today", TODAY]) == 2
+
+
+def test_in_an_image_without_the_demo_or_the_modelling_stack_it_says_so(tmp_path):
+    """The worker image leaves local/ out (so --demo cannot run there), the web image the modelling
+    stack: a clear error with exit 2, not an ImportError (tests/ops/test_dockerfiles.py checks the
+    images' imports)."""
+    for absent, argv, says in (
+        ("local", ["--demo"], "--demo needs the development checkout"),
+        ("numpy", ["--csv", str(tmp_path / "sales.csv")], "needs the modelling stack (numpy is not installed)"),
+    ):
+        code = (
+            "import sys\n"
+            f"sys.modules[{absent!r}] = None  # as in an image without it\n"
+            "from stack.cli import main\n"
+            f"sys.exit(main(['forecast', *{argv!r}, '--today', {TODAY!r}]))\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr[-2000:]
+        error = json.loads(done.stderr.strip().splitlines()[-1])["error"]
+        assert error["code"] == "invalid_request" and says in error["message"], error

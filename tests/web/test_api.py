@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from shared.contract.protocol import FORECAST_TASK
 from shared.contract.schema import months_before
 from shared.stores.jobs import JobStore
@@ -159,13 +161,19 @@ def test_cancel_a_queued_job(web_client, web_redis, web_celery):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_finished"
 
 
-def test_cancel_a_running_job_sets_the_flag_only(web_client, web_redis, web_celery):
+def test_cancel_a_running_job_is_revoked_at_once(web_client, web_redis, web_celery):
     task_id = web_client.post("/api/v1/forecasts", json={}).get_json()["task_id"]
     web_celery.backend.store_result(task_id, {"stage": "fetching", "percent": 10}, "PROGRESS")
     response = web_client.delete(f"/api/v1/forecasts/{task_id}")
     assert response.status_code == 202
-    assert response.get_json()["status"] == "PROGRESS"  # the worker stops at its next stage
+    # The cancel is final once accepted; the worker stops at its next page, retry or stage.
+    assert response.get_json()["status"] == "REVOKED"
+    assert response.get_json()["error"]["code"] == "cancelled"
     assert JobStore(web_redis).is_cancelled(task_id)
+    assert json.loads(web_redis.get(f"celery-task-meta-{task_id}"))["status"] == "REVOKED"
+    # A worker that still reports progress (racing the cancel) does not bring it back.
+    web_celery.backend.store_result(task_id, {"stage": "fetching", "percent": 20}, "PROGRESS")
+    assert web_client.get(f"/api/v1/forecasts/{task_id}").get_json()["status"] == "REVOKED"
 
 
 def test_cancel_a_finished_job_is_409(web_client, web_celery):
@@ -209,3 +217,21 @@ def test_an_unexpected_error_is_a_500_json_without_details(make_web_app, monkeyp
     assert response.status_code == 500
     assert response.get_json() == {"status": "error", "error": {"code": "internal_error", "message": "internal error"}}
     assert "secret internals" in caplog.text  # logged with its traceback, not sent
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [({"start_date": 0}, "start_date"), ({"end_date": 1735689600}, "end_date"), ({"horizon": "3.0"}, "horizon"),
+     ({"level": "9e1"}, "level"), ({"horizon": True}, "horizon")],
+)
+def test_wrong_types_are_422_naming_the_field(web_client, body, field):
+    response = web_client.post("/api/v1/forecasts", json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"] == {
+        "code": "invalid_request", "message": response.get_json()["error"]["message"], "field": field,
+    }
+
+
+def test_numbers_as_strings_are_accepted(web_client, web_redis):
+    response = web_client.post("/api/v1/forecasts", json={"horizon": "6", "level": "97.5"})
+    assert response.status_code == 202, response.get_data(as_text=True)

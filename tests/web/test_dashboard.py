@@ -1,9 +1,13 @@
 """The dashboard's pages and GET /api/v1/forecasts (the list /jobs reads), on a real Redis."""
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 
 import pytest
+
+from shared.contract import calendar
 
 KEY = "dash-key"
 
@@ -120,3 +124,19 @@ def test_a_grouped_job_is_listed_with_its_groups(web_client):
     assert jobs[task_id]["params"]["group_by"] == ["category", "product_id"]
     assert jobs[task_id]["params"]["measure"] == "units"
     assert jobs[single]["params"]["group_by"] is None  # what the jobs page tells a single job by
+
+
+def test_the_form_takes_the_frequencies_limits_from_the_server(web_client):
+    """The horizon's bounds and defaults per frequency are the server's table, written into the page
+    once (the script reads them from the select's data attribute)."""
+    html = web_client.get("/").get_data(as_text=True)
+    found = re.search(r'<select id="frequency"[^>]*data-limits="([^"]+)"', html)
+    assert found, "the frequency select carries its limits"
+    limits = json.loads(html_lib.unescape(found.group(1)))
+    assert limits == {str(f): {"noun": s.noun, "default_horizon": s.default_horizon, "max_horizon": s.max_horizon,
+                               "default_window": s.default_window} for f, s in calendar.SPECS.items()}
+    month = calendar.SPECS[calendar.Frequency.MONTH]
+    assert f'max="{month.max_horizon}"' in html and f'value="{month.default_horizon}"' in html
+    for field in ('id="holidays"', 'id="events"', 'id="alerts"', 'data-alerts-api="/api/v1/alerts"', "alerts.js"):
+        assert field in html, field
+    assert web_client.get("/static/alerts.js").status_code == 200

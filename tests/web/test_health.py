@@ -64,9 +64,14 @@ def test_openapi_describes_the_api(web_client):
         assert name in schemas
     request = schemas["ForecastRequest"]
     # The horizon's bound follows the frequency (docs/api.md §10): 24 months, the default, 104 weeks, 366 days.
-    bounds = {(c["if"].get("properties", {}).get("frequency", {}).get("const")): c["then"]["properties"]["horizon"]["maximum"]
-              for c in request["allOf"]}
+    bounds = {
+        (c["if"].get("properties", {}).get("frequency", {}).get("const")):
+        next(b["maximum"] for b in c["then"]["properties"]["horizon"]["anyOf"] if b["type"] == "integer")
+        for c in request["allOf"]
+    }
     assert bounds == {None: 24, "month": 24, "week": 104, "day": 366}
+    horizon = {branch["type"]: branch for branch in request["properties"]["horizon"]["anyOf"]}
+    assert horizon["integer"]["maximum"] == 366 and "366" in horizon["string"]["pattern"]  # "6" as Laravel forms send it
     assert set(request["properties"]["model"]["enum"]) >= {"auto", "linear", "ets"}
     post = spec["paths"]["/api/v1/forecasts"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ForecastRequest"
@@ -151,3 +156,28 @@ def test_broker_down_with_idempotency_key_then_retry_queues_the_same_task(web_re
         task_id = retry.get_json()["task_id"]
         assert client.get(f"/api/v1/forecasts/{task_id}").get_json()["status"] == "PENDING"
         assert redis.Redis.from_url(broker.url).llen("forecasts") == 1
+
+
+def test_metrics_report_the_history_outbox_and_webhook_deliveries(web_client, web_redis):
+    """Counters the workers keep in Redis (shared/history/outbox.py, shared/stores/webhook_stats.py)."""
+    from shared.history.outbox import OUTBOX_KEY, STATS_KEY
+    from shared.stores.webhook_stats import DeliveryOutcome, WebhookStats
+
+    web_redis.lpush(OUTBOX_KEY, "{}", "{}")
+    web_redis.hset(STATS_KEY, mapping={"written": 7, "write_failures": 2, "rejected": 1})
+    stats = WebhookStats(web_redis)
+    for outcome in (DeliveryOutcome.DELIVERED, DeliveryOutcome.DELIVERED, DeliveryOutcome.RETRIED, DeliveryOutcome.FAILED):
+        stats.count(outcome)
+    text = web_client.get("/metrics").get_data(as_text=True)
+    for line in (
+        "sf_history_outbox_pending 2.0",
+        "sf_history_outbox_dead 0.0",
+        'sf_history_outbox_items_total{outcome="written"} 7.0',
+        'sf_history_outbox_items_total{outcome="failed"} 2.0',
+        'sf_history_outbox_items_total{outcome="rejected"} 1.0',
+        'sf_webhook_deliveries_total{outcome="delivered"} 2.0',
+        'sf_webhook_deliveries_total{outcome="retried"} 1.0',
+        'sf_webhook_deliveries_total{outcome="failed"} 1.0',
+        'sf_webhook_deliveries_total{outcome="refused"} 0.0',
+    ):
+        assert line in text, line

@@ -112,3 +112,44 @@ def test_the_dashboard_has_the_track_record_panel(client):
     assert "/static/track_record.js" in page
     script = client.get("/static/track_record.js")
     assert script.status_code == 200 and b"innerHTML" not in script.data
+
+
+def test_group_is_declared_as_json_content_and_read_as_declared(client):
+    """`group` is a JSON object: the document says so as the parameter's content, so that
+    generated clients and fuzzers send an object; every object it allows is read, others refused."""
+    import json
+    from urllib.parse import quote
+
+    import jsonschema
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from shared.contract.schema import GROUP_FIELD_PATTERN
+
+    spec = client.get("/openapi.json").json
+    for path in ("/api/v1/history", "/api/v1/track-record"):
+        group = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "group")
+        assert "schema" not in group
+        schema = group["content"]["application/json"]["schema"]
+        assert schema["type"] == "object"
+
+    objects = st.dictionaries(
+        st.from_regex(GROUP_FIELD_PATTERN, fullmatch=True),
+        st.one_of(st.text(max_size=100), st.integers(-(2**53) + 1, 2**53 - 1), st.none()),
+        max_size=3,
+    )
+
+    @given(value=objects)
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    def allowed_objects_are_read(value):
+        jsonschema.validate(value, schema)
+        response = client.get(f"/api/v1/history?group={quote(json.dumps(value))}")
+        assert response.status_code == 200, (value, response.json)
+
+    allowed_objects_are_read()
+    for value in ([1], "Shoes", {"a": {"b": 1}}, {"a": True}, {"a": 1.5}, {"1a": "x"}, {"a": "x" * 101},
+                  {"a": 1, "b": 2, "c": 3, "d": 4}, {"a": 2**60}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(value, schema)
+        response = client.get(f"/api/v1/history?group={quote(json.dumps(value))}")
+        assert response.status_code == 422 and response.json["error"]["field"] == "group", value

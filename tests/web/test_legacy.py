@@ -114,3 +114,16 @@ def test_legacy_end_date_alone_reaches_back_from_it(make_web_app, web_redis, que
 
     kwargs = json.loads(base64.b64decode(json.loads(web_redis.lindex("forecasts", 0))["body"]))[1]
     assert (kwargs["start_date"], kwargs["end_date"]) == (start, end)
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [("start_date=0", "start_date"), ("end_date=20250101", "end_date"), ("horizon=3.0", "horizon"),
+     ("horizon=%203", "horizon"), ("level=9e1", "level")],
+)
+def test_legacy_refuses_wrong_types_in_the_query(make_web_app, web_redis, query, field):
+    client = make_web_app(legacy_wait_seconds=0).test_client()
+    response = client.get(f"/api/sales-forecast?{query}")
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["field"] == field
+    assert web_redis.llen("forecasts") == 0  # nothing queued

@@ -207,3 +207,12 @@ def test_docs_is_swagger_ui_served_from_here(make_web_app):
     assert 'data-auth-required="true"' in html
     for asset in ("vendor/swagger-ui-bundle.js", "vendor/swagger-ui.css", "docs.js", "docs.css"):
         assert client.get(f"/static/{asset}").status_code == 200, asset
+
+
+def test_series_of_an_unfinished_job_are_a_declared_409_with_retry_after(spec_client):
+    spec = _spec(spec_client)
+    for path in ("/api/v1/forecasts/{task_id}/series", "/api/v1/forecasts/{task_id}/series.csv"):
+        answer = spec["paths"][path]["get"]["responses"]["409"]
+        assert "not_finished" in answer["description"]
+        assert "Retry-After" in answer["headers"]
+    assert "not_finished" in spec["components"]["schemas"]["ErrorBody"]["properties"]["code"]["enum"]

@@ -102,12 +102,16 @@ def test_search_matches_key_values_case_insensitively(client):
         "series": [], "next_cursor": None, "level": 2, "matching": 0}
 
 
-def test_a_cursor_belongs_to_its_query(client):
+def test_a_cursor_is_a_position_and_every_one_the_document_allows_is_read(client):
     cursor = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2").json["next_cursor"]
-    other = client.get(f"/api/v1/forecasts/{JOB}/series?limit=2&sort=-forecast&cursor={cursor}")
-    assert other.status_code == 422 and other.json["error"]["field"] == "cursor"
-    forged = client.get(f"/api/v1/forecasts/{JOB}/series?cursor=bm90LWEtY3Vyc29y")
-    assert forged.status_code == 422 and forged.json["error"]["code"] == "invalid_request"
+    assert cursor == "2"
+    # cursor=0 is the first page, as /openapi.json's pattern allows (it was a 422 before)
+    assert client.get(f"/api/v1/forecasts/{JOB}/series?cursor=0&limit=2").json["next_cursor"] == "2"
+    past = client.get(f"/api/v1/forecasts/{JOB}/series?cursor=999999999").json
+    assert past["series"] == [] and past["next_cursor"] is None
+    for bad in ("-1", "01", "1.5", "bm90LWEtY3Vyc29y", "1234567890", " 1"):
+        response = client.get(f"/api/v1/forecasts/{JOB}/series", query_string={"cursor": bad})
+        assert response.status_code == 422 and response.json["error"]["field"] == "cursor", bad
 
 
 @pytest.mark.parametrize("query, field", [("level=3", "level"), ("level=0", "level"), ("limit=0", "limit"),
@@ -122,6 +126,26 @@ def test_no_series_is_404_saying_why(client, web_celery, web_redis):
     web_celery.backend.store_result("single-job", {"status": "success", "data": {}}, "SUCCESS")
     response = client.get("/api/v1/forecasts/single-job/series")
     assert response.status_code == 404 and "not a grouped forecast" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("state, meta", [("PENDING", None), ("STARTED", {}), ("PROGRESS", {"stage": "training", "percent": 60})])
+def test_series_of_a_job_not_finished_are_409_not_finished(client, make_web_app, web_celery, state, meta):
+    task_id = client.post("/api/v1/forecasts", json={"group_by": ["category"]}).json["task_id"]
+    if state != "PENDING":
+        web_celery.backend.store_result(task_id, meta, state)
+    for path in ("series", "series?level=1&limit=5", "series.csv"):
+        response = client.get(f"/api/v1/forecasts/{task_id}/{path}")
+        assert response.status_code == 409, (path, response.json)
+        assert response.json["error"]["code"] == "not_finished"
+        assert state in response.json["error"]["message"]
+        assert response.headers["Retry-After"] == "1"
+
+
+def test_series_of_a_failed_or_cancelled_job_are_404(client, web_celery):
+    task_id = client.post("/api/v1/forecasts", json={"group_by": ["category"]}).json["task_id"]
+    assert client.delete(f"/api/v1/forecasts/{task_id}").status_code == 202
+    response = client.get(f"/api/v1/forecasts/{task_id}/series")
+    assert response.status_code == 404 and "REVOKED" in response.json["error"]["message"]
 
 
 def test_expired_series_are_404_even_when_this_process_kept_their_names(client, web_celery, web_redis):

@@ -4,6 +4,7 @@
  * A grouped job's series panel lives in series_table.js: this script tells it when a result is
  * shown or hidden ("forecast:shown" / "forecast:hidden" events on document) and lends it the
  * helpers below as window.SalesForecast, so both speak to the API and draw charts the same way.
+ * The alerts panel (alerts.js) borrows them too, and asks which job is on screen (currentTask).
  *
  * Everything the server sends is data: it is put into the page with textContent and
  * createElement only (never innerHTML), and into the chart through plotText(), because plotly.js
@@ -226,7 +227,7 @@
   // ==== the forecast page =====================================================================
 
   var FIELD_IDS = { start_date: "start-date", end_date: "end-date", horizon: "horizon", level: "level", model: "model",
-                    group_by: "group-by", measure: "measure" };
+                    group_by: "group-by", measure: "measure", frequency: "frequency", holidays: "holidays", events: "events" };
   var pollTimer = null;
   var currentTask = null;
 
@@ -271,6 +272,91 @@
     return { fields: fields };
   }
 
+  // ---- frequency, holidays and events (docs/api.md §10) --------------------------------------
+
+  /** Each frequency's {noun, default_horizon, max_horizon, default_window}, as the server rendered them. */
+  function frequencyLimits() {
+    var select = $("frequency");
+    try { return JSON.parse(select.getAttribute("data-limits") || "{}"); } catch (e) { return {}; }
+  }
+
+  function limitsOf(frequency) {
+    return frequencyLimits()[frequency] || { noun: "month", default_horizon: 3, max_horizon: 24, default_window: 36 };
+  }
+
+  /** The horizon's label, bounds and help follow the frequency; an untouched default follows too. */
+  function frequencyChanged(previous) {
+    var frequency = $("frequency").value;
+    var spec = limitsOf(frequency);
+    var old = limitsOf(previous);
+    var horizon = $("horizon");
+    $("horizon-label").textContent = "Horizon (" + spec.noun + "s)";
+    horizon.max = String(spec.max_horizon);
+    $("horizon-help").textContent = "1 to " + spec.max_horizon + " (default " + spec.default_horizon + ").";
+    if (!horizon.value || Number(horizon.value) === old.default_horizon || Number(horizon.value) > spec.max_horizon) {
+      horizon.value = String(spec.default_horizon);
+    }
+    $("dates-help").textContent = "Leave both empty for the " + spec.default_window + " complete " + spec.noun +
+      "s before today, plus the " + spec.noun + " to date.";
+  }
+
+  /** The horizon field against the chosen frequency's bounds: null when it is fine, else why not. */
+  function horizonError(form) {
+    var spec = limitsOf(form.elements.frequency.value);
+    var value = Number(form.elements.horizon.value);
+    if (!/^\s*\d+\s*$/.test(form.elements.horizon.value) || value < 1 || value > spec.max_horizon) {
+      return "A whole number of " + spec.noun + "s from 1 to " + spec.max_horizon + ".";
+    }
+    return null;
+  }
+
+  var HOLIDAYS_PATTERN = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,3})?$/;
+  /** The holidays field: {} (the server's default), {value: "DE-BY"} or {value: []} ("none"), or {error}. */
+  function parseHolidays(input) {
+    var text = input.value.trim();
+    if (!text) return {};
+    if (text.toLowerCase() === "none") return { value: [] };
+    if (!HOLIDAYS_PATTERN.test(text)) return { error: "A country code, optionally with a subdivision: US, US-CA, DE-BY; or none." };
+    return { value: text.toUpperCase() };
+  }
+
+  function isoDate(text) {
+    if (typeof text !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return null;
+    var date = new Date(text + "T00:00:00Z");
+    return isNaN(date.getTime()) || date.toISOString().slice(0, 10) !== text ? null : date;
+  }
+
+  /** The events textarea: {} (none), {value: [{name, start, end?}]}, or {error} naming the event, as the server would. */
+  function parseEvents(input) {
+    var text = input.value.trim();
+    if (!text) return {};
+    var list;
+    try { list = JSON.parse(text); } catch (e) { return { error: "Not JSON: " + e.message }; }
+    if (!Array.isArray(list)) return { error: "A JSON list of events: [{\"name\": …, \"start\": \"YYYY-MM-DD\"}]." };
+    if (list.length > 500) return { error: "At most 500 events." };
+    var events = [];
+    for (var i = 0; i < list.length; i++) {
+      var item = list[i];
+      var at = "Event " + (i + 1) + ": ";
+      if (!isObject(item)) return { error: at + "an object with name, start and, if it lasts, end." };
+      var unknown = Object.keys(item).filter(function (k) { return ["name", "start", "end"].indexOf(k) < 0; });
+      if (unknown.length) return { error: at + "unknown field “" + unknown[0] + "”." };
+      if (typeof item.name !== "string" || !item.name.trim() || item.name.length > 100) return { error: at + "a name of 1 to 100 characters." };
+      var start = isoDate(item.start);
+      if (!start) return { error: at + "start must be a date, YYYY-MM-DD." };
+      var event = { name: item.name, start: item.start };
+      if (item.end !== undefined && item.end !== null) {
+        var end = isoDate(item.end);
+        if (!end) return { error: at + "end must be a date, YYYY-MM-DD." };
+        if (end < start) return { error: at + "end is before start." };
+        if ((end - start) / 86400000 > 365) return { error: at + "at most 366 days long." };
+        event.end = item.end;
+      }
+      events.push(event);
+    }
+    return { value: events };
+  }
+
   function formBody(form) {
     var payload = {};
     var start = form.elements.start_date.value;
@@ -286,6 +372,12 @@
     var measure = form.elements.measure.value;
     if (groups.fields && groups.fields.length) payload.group_by = groups.fields;
     if (payload.group_by || measure !== "revenue") payload.measure = measure;
+    // A monthly request without holidays or events keeps its body as it always was.
+    if (form.elements.frequency.value !== "month") payload.frequency = form.elements.frequency.value;
+    var holidays = parseHolidays(form.elements.holidays);
+    if (holidays.value !== undefined) payload.holidays = holidays.value;
+    var events = parseEvents(form.elements.events);
+    if (events.value && events.value.length) payload.events = events.value;
     return payload;
   }
 
@@ -301,9 +393,15 @@
     clearFieldErrors();
     showError("");
     var groups = parseGroupBy(form.elements.group_by);
-    if (groups.error) {
+    // The form is novalidate: every field's message is on the page, in the same place as the server's.
+    var level = Number(form.elements.level.value);
+    var levelError = form.elements.level.value.trim() && level >= 50 && level <= 99.9 ? null : "A level from 50 to 99.9 (%).";
+    var checks = [["horizon", horizonError(form)], ["level", levelError], ["group_by", groups.error],
+                  ["holidays", parseHolidays(form.elements.holidays).error], ["events", parseEvents(form.elements.events).error]];
+    var failed = checks.filter(function (check) { return check[1]; });
+    if (failed.length) {
       announce("The forecast was not submitted.");
-      fieldError("group_by", groups.error);
+      failed.slice().reverse().forEach(function (check) { fieldError(check[0], check[1]); }); // the focus ends on the first
       return;
     }
     setBusy(true);
@@ -494,7 +592,11 @@
     var horizon = Array.isArray(forecast.horizon) ? forecast.horizon : [];
     var metrics = isObject(forecast.metrics) ? forecast.metrics : {};
     var quality = isObject(data.data_quality) ? data.data_quality : {};
-    var partial = isObject(quality.partial_month) ? quality.partial_month : null;
+    var frequency = frequencyOf(forecast);
+    var noun = frequency; // "month", "week", "day"
+    // The period in progress: partial_month as it always was, partial_period for every frequency (§10).
+    var partial = frequency === "month" && isObject(quality.partial_month) ? quality.partial_month
+      : isObject(quality.partial_period) ? quality.partial_period : null;
     var meta = isObject(data.meta) ? data.meta : {};
     var level = forecast.confidence_level;
     // A grouped job's figures are the total's, from sale lines, scored by one holdout backtest
@@ -504,27 +606,33 @@
     var rows = grouped ? "Sale lines" : "Rows";
 
     show($("results"), true);
-    $("results-title").textContent = (grouped ? "Forecast of the total for " : "Forecast for ") + (forecast.period || "next month");
+    $("results-title").textContent = (grouped ? "Forecast of the total for " : "Forecast for ") + (forecast.period || "next " + noun);
+    $("numbers-period").textContent = capitalise(noun);
+    $("chart-caption").textContent = capitalise(frequency === "month" ? "monthly" : frequency === "week" ? "weekly" : "daily") +
+      " sales: complete " + noun + "s, the forecast with its interval, and the " + noun + " in progress (shaded, not used for training)" +
+      (frequency === "month" ? "" : "; holidays and events of the horizon are starred and shaded, the range slider below the chart zooms") +
+      ". Anomalies of the history are marked ▲ (spike) and ▼ (dip). The same numbers are in the table below.";
     $("accuracy-title").textContent = grouped ? "Accuracy (holdout backtest, one origin)" : "Accuracy (rolling-origin backtest)";
     $("numbers-sales").textContent = what;
 
     var summary = $("summary");
     clear(summary);
     append(summary, [
-      card("Next month (" + (forecast.period || "—") + ")", fmt(forecast.next_month_forecast),
+      card("Next " + noun + " (" + (forecast.period || "—") + ")", fmt(nextForecast(forecast)),
            "Range " + fmt(forecast.expected_range_low) + " – " + fmt(forecast.expected_range_high) + " (" + levelPct(level) + " interval)"),
       card("Model accuracy", pct(forecast.model_accuracy), grouped
         ? "100 − WAPE of a holdout backtest, 1 to k months ahead"
         : "100 − WAPE of one-step-ahead backtests"),
       card("Model", String(forecast.model || "—"), metrics.backtest_origins
         ? metrics.backtest_origins + (metrics.backtest_origins === 1 ? " backtest origin" : " backtest origins") : "no backtest"),
-      card("Forecast growth", signedPct(forecast.forecast_growth_rate), "next month vs the last complete month")
+      card("Forecast growth", signedPct(forecast.forecast_growth_rate), "next " + noun + " vs the last complete " + noun)
     ]);
 
+    var anomalies = Array.isArray(data.anomalies) ? data.anomalies.filter(isObject) : [];
     drawForecastChart($("chart"), {
-      actual: actual.map(function (p) { return { period: p.period, value: p.total_sales }; }),
-      horizon: horizon, forecast: forecast, measure: what,
-      partial: partial ? { period: partial.period, value: partial.total_sales } : null
+      actual: actual.map(function (p) { return { period: p.period, value: p.total_sales, start: p.start }; }),
+      horizon: horizon, forecast: forecast, measure: what, anomalies: anomalies,
+      partial: partial ? { period: partial.period, value: partial.total_sales, start: partial.start, end: partial.end } : null
     });
 
     dl($("accuracy"), [
@@ -539,8 +647,8 @@
     ]);
 
     dl($("growth"), [
-      ["Last complete month vs the one before", signedPct(forecast.growth_rate)],
-      ["Forecast vs the last complete month", signedPct(forecast.forecast_growth_rate)]
+      ["Last complete " + noun + " vs the one before", signedPct(forecast.growth_rate)],
+      ["Forecast vs the last complete " + noun, signedPct(forecast.forecast_growth_rate)]
     ]);
 
     var rejected = isObject(quality.rows_rejected) ? quality.rows_rejected : {};
@@ -558,36 +666,59 @@
       [rows + " rejected", [fmt(rejectedTotal, 0), rejectedList]],
       ["Duplicates (same id)", fmt(quality.duplicates, 0)],
       ["Negative totals (refunds)", fmt(quality.negative_totals, 0)],
-      ["Months without sales (zero-filled)", zeroFilled.length ? zeroFilled.join(", ") : "none"],
-      ["Month in progress", partial
+      [capitalise(noun) + "s without sales (zero-filled)", zeroFilled.length
+        ? (zeroFilled.length > 20 ? zeroFilled.length + ": " + zeroFilled.slice(0, 20).join(", ") + ", …" : zeroFilled.join(", ")) : "none"],
+      ["Anomalies (▲ spike, ▼ dip)", anomalies.length ? anomalies.map(function (a) {
+        return a.period + " " + (a.kind === "dip" ? "▼" : "▲") + " " + fmt(a.value) + " (expected " + fmt(a.expected) + ")";
+      }).join("; ") : "none"],
+      [capitalise(noun) + " in progress", partial
         ? partial.period + ": " + fmt(partial.total_sales) + " from " + fmt(partial.transaction_count, 0) + " transactions" +
-          (partial.days_elapsed ? " (" + partial.days_elapsed + " of " + partial.days_in_month + " days)" : "") + "; not used for training"
+          (partial.days_elapsed && noun !== "day" ? " (" + partial.days_elapsed + " of " + (partial.days_in_month || partial.days_in_period) + " days)" : "") +
+          "; not used for training"
         : "none"]
     ]);
 
-    renderTable(actual, horizon, partial);
+    renderTable(actual, horizon, partial, anomalies, noun);
 
     $("meta").textContent = "Generated " + when(meta.generated_at) + (meta.cached ? " (from the cache)" : "") +
       " · model version " + (meta.model_version || "—") + " · source " + (meta.source || "—") +
       " · data fingerprint " + String(meta.data_fingerprint || "—").slice(0, 12);
   }
 
-  function renderTable(actual, horizon, partial) {
+  function capitalise(text) { return String(text).charAt(0).toUpperCase() + String(text).slice(1); }
+
+  /** "actual", or "actual · spike (expected 1,234.00)" for an anomaly of the history. */
+  function actualKind(anomaly) {
+    return anomaly ? "actual · " + (anomaly.kind === "dip" ? "dip" : "spike") + " (expected " + fmt(anomaly.expected) + ")" : "actual";
+  }
+
+  /** "forecast", or "forecast · Independence Day, Summer sale" for a period with holidays or events. */
+  function forecastKind(point) {
+    var names = eventNames(point);
+    return names.length ? "forecast · " + names.join(", ") : "forecast";
+  }
+
+  function renderTable(actual, horizon, partial, anomalies, noun) {
     var tbody = $("numbers").tBodies[0];
     clear(tbody);
+    var flagged = {};
+    (anomalies || []).forEach(function (a) { flagged[a.period] = a; });
     actual.forEach(function (row) {
-      append(tbody, el("tr", null, el("th", { scope: "row" }, row.period), el("td", null, "actual"),
+      var anomaly = flagged[row.period];
+      append(tbody, el("tr", anomaly ? { "class": "anomaly", "data-anomaly": anomaly.kind } : null,
+        el("th", { scope: "row" }, row.period), el("td", null, actualKind(anomaly)),
         el("td", { "class": "num" }, fmt(row.total_sales)), el("td", { "class": "num" }, fmt(row.transaction_count, 0)),
         el("td", null, ""), el("td", null, "")));
     });
     if (partial) {
       append(tbody, el("tr", { "class": "partial" }, el("th", { scope: "row" }, partial.period),
-        el("td", null, "month to date (partial)"),
+        el("td", null, (noun || "month") + " to date (partial)"),
         el("td", { "class": "num" }, fmt(partial.total_sales)), el("td", { "class": "num" }, fmt(partial.transaction_count, 0)),
         el("td", null, ""), el("td", null, "")));
     }
     horizon.forEach(function (row) {
-      append(tbody, el("tr", { "class": "forecast" }, el("th", { scope: "row" }, row.period), el("td", null, "forecast"),
+      append(tbody, el("tr", { "class": eventNames(row).length ? "forecast event" : "forecast" }, el("th", { scope: "row" }, row.period),
+        el("td", null, forecastKind(row)),
         el("td", { "class": "num" }, fmt(row.forecast)), el("td", null, ""),
         el("td", { "class": "num" }, fmt(row.low)), el("td", { "class": "num" }, fmt(row.high))));
     });
@@ -600,10 +731,58 @@
     return date.toISOString().slice(0, 10);
   }
 
+  var DAY_MS = 86400000;
+
+  /** A result's frequency (docs/api.md §10): "month" unless it says "week" or "day". */
+  function frequencyOf(forecast) {
+    var f = isObject(forecast) ? forecast.frequency : null;
+    return f === "week" || f === "day" ? f : "month";
+  }
+
+  /** The next period's forecast, under the name every frequency has (monthly results also say next_month_forecast). */
+  function nextForecast(forecast) {
+    return typeof forecast.next_period_forecast === "number" ? forecast.next_period_forecast : forecast.next_month_forecast;
+  }
+
+  function addDays(iso, days) {
+    var date = new Date(String(iso).slice(0, 10) + "T00:00:00Z");
+    return new Date(date.getTime() + days * DAY_MS).toISOString().slice(0, 10);
+  }
+
+  /** The Monday of an ISO week label, "2025-W03" -> "2025-01-13" (the week with 4 January is week 1). */
+  function isoWeekStart(label) {
+    var m = /^(\d{4})-W(\d{2})$/.exec(String(label));
+    if (!m) return String(label);
+    var jan4 = new Date(Date.UTC(Number(m[1]), 0, 4));
+    var monday = jan4.getTime() - ((jan4.getUTCDay() || 7) - 1) * DAY_MS;
+    return new Date(monday + (Number(m[2]) - 1) * 7 * DAY_MS).toISOString().slice(0, 10);
+  }
+
+  /** Where a period sits on the date axis: a month's label as it is ("2025-01", which plotly reads as
+   *  that month), a week's Monday (its `start`, else from the label), a day's date. */
+  function periodX(point, frequency) {
+    if (frequency === "week") return point.start || isoWeekStart(point.period);
+    return String(point.period);
+  }
+
+  /** [first day, the day after the last] of a period, for shading it. */
+  function periodSpan(point, frequency) {
+    if (frequency === "month") return [monthStart(point.period), monthStart(point.period, 1)];
+    var start = periodX(point, frequency);
+    return [start, addDays(start, frequency === "week" ? 7 : 1)];
+  }
+
+  function eventNames(point) {
+    return Array.isArray(point.events) ? point.events.filter(function (n) { return typeof n === "string" && n; }) : [];
+  }
+
   /**
-   * A forecast chart in `chart`: the complete months, the forecast with its interval band and, for
-   * the shop's total, the month in progress (shaded). opts: {actual: [{period, value}], horizon,
-   * forecast (the §5 block), partial: {period, value} | null, measure: what the numbers count}.
+   * A forecast chart in `chart`: the history, the forecast with its interval band, the holidays and
+   * events of the horizon (markers and shaded periods), the history's anomalies (spike and dip
+   * markers) and, for the shop's total, the period in progress (shaded). opts: {actual: [{period,
+   * value, start?}], horizon, forecast (the §5 block), partial: {period, value, start?, end?} | null,
+   * anomalies: [{period, value, expected, kind}], measure: what the numbers count}. Weekly and
+   * daily charts get a range slider and range buttons, and open on the latest stretch.
    * Each trace's `meta` names it, for the tests and for anyone reading chart.data.
    */
   function drawForecastChart(chart, opts) {
@@ -612,63 +791,191 @@
       return;
     }
     var actual = opts.actual, horizon = opts.horizon, partial = opts.partial, forecast = opts.forecast;
+    var frequency = frequencyOf(forecast);
     var measure = opts.measure || "Sales";
     var noun = measure.toLowerCase();
     var levelText = levelPct(forecast.confidence_level);
-    var monthly = { xperiod: "M1", xperiodalignment: "middle" }; // each point sits mid-month
-    function trace(extra) { return Object.assign({ type: "scatter" }, monthly, extra); }
-    var hx = horizon.map(function (p) { return p.period; });
+    var periodic = frequency === "month" ? { xperiod: "M1", xperiodalignment: "middle" } // each point sits mid-month
+      : frequency === "week" ? { xperiod: 7 * DAY_MS, xperiod0: "2000-01-03", xperiodalignment: "middle" } // mid-week
+      : {};
+    function trace(extra) { return Object.assign({ type: "scatter" }, periodic, extra); }
+    function xs(points) { return points.map(function (p) { return periodX(p, frequency); }); }
+    function labels(points) { return points.map(function (p) { return plotText(p.period); }); }
+    // A week's or a day's label is not what the date axis shows: hover says it.
+    var labelled = frequency === "month" ? "" : "%{customdata} ";
+    var hx = xs(horizon);
     var traces = [
-      trace({ meta: "interval_low", name: plotText(levelText + " interval, low"), x: hx,
+      trace({ meta: "interval_low", name: plotText(levelText + " interval, low"), x: hx, customdata: labels(horizon),
               y: horizon.map(function (p) { return p.low; }), mode: "lines", line: { width: 0, color: "#c2410c" },
               showlegend: false, hovertemplate: "low %{y:,.2f}<extra></extra>" }),
-      trace({ meta: "interval_high", legendrank: 3, name: plotText(levelText + " interval"), x: hx,
+      trace({ meta: "interval_high", legendrank: 3, name: plotText(levelText + " interval"), x: hx, customdata: labels(horizon),
               y: horizon.map(function (p) { return p.high; }), mode: "lines", line: { width: 0, color: "#c2410c" },
               fill: "tonexty", fillcolor: "rgba(194, 65, 12, 0.18)", hovertemplate: "high %{y:,.2f}<extra></extra>" }),
-      trace({ meta: "actual", legendrank: 1, name: "Actual " + noun, x: actual.map(function (p) { return p.period; }),
-              y: actual.map(function (p) { return p.value; }), mode: "lines+markers",
-              line: { color: "#1d4ed8", width: 2 }, marker: { size: 5 },
-              hovertemplate: "actual %{y:,.2f}<extra></extra>" }),
+      trace({ meta: "actual", legendrank: 1, name: "Actual " + noun, x: xs(actual), customdata: labels(actual),
+              y: actual.map(function (p) { return p.value; }), mode: frequency === "day" ? "lines" : "lines+markers",
+              line: { color: "#1d4ed8", width: frequency === "day" ? 1.5 : 2 }, marker: { size: 5 },
+              hovertemplate: labelled + "actual %{y:,.2f}<extra></extra>" }),
       trace({ meta: "forecast", legendrank: 2, name: plotText("Forecast (" + (forecast.model || "model") + ")"), x: hx,
-              y: horizon.map(function (p) { return p.forecast; }), mode: "lines+markers",
+              customdata: labels(horizon), y: horizon.map(function (p) { return p.forecast; }),
+              mode: frequency === "day" ? "lines" : "lines+markers",
               line: { color: "#c2410c", width: 2, dash: "dash" }, marker: { size: 7, symbol: "diamond" },
-              hovertemplate: "forecast %{y:,.2f}<extra></extra>" })
+              hovertemplate: labelled + "forecast %{y:,.2f}<extra></extra>" })
     ];
     var shapes = [];
     var annotations = [];
+
+    // Holidays and events of the horizon (docs/api.md §10): a star above the interval, the period shaded.
+    var marked = horizon.filter(function (p) { return eventNames(p).length; });
+    if (marked.length) {
+      traces.push(trace({ meta: "events", legendrank: 5, name: "Holiday or event", x: xs(marked),
+        y: marked.map(function (p) { return typeof p.high === "number" ? p.high : p.forecast; }),
+        customdata: marked.map(function (p) { return plotText(p.period + ": " + eventNames(p).join(", ")); }),
+        // A name is written once per run of periods it covers (a three-day sale: on its first day).
+        text: marked.map(function (p, i) {
+          var names = eventNames(p).join(", ");
+          return i && eventNames(marked[i - 1]).join(", ") === names ? "" : plotText(names);
+        }),
+        mode: marked.length <= 24 ? "markers+text" : "markers", textposition: "top center", textfont: { size: 11, color: "#6d28d9" },
+        marker: { size: 11, symbol: "star", color: "#7c3aed" }, cliponaxis: false,
+        hovertemplate: "%{customdata}<extra></extra>" }));
+      marked.forEach(function (p) {
+        var span = periodSpan(p, frequency);
+        shapes.push({ type: "rect", xref: "x", yref: "paper", x0: span[0], x1: span[1], y0: 0, y1: 1,
+          fillcolor: "rgba(124, 58, 237, 0.10)", line: { width: 0 }, layer: "below" });
+      });
+    }
+
+    // Anomalies of the history (docs/api.md §11): spikes up, dips down, with what was expected.
+    var anomalies = (Array.isArray(opts.anomalies) ? opts.anomalies : []).filter(function (a) {
+      return isObject(a) && typeof a.value === "number";
+    });
+    if (anomalies.length) {
+      var starts = {};
+      actual.forEach(function (p) { if (p.start) starts[p.period] = p.start; });
+      traces.push(trace({ meta: "anomalies", legendrank: 6, name: "Anomaly (spike ▲, dip ▼)",
+        x: anomalies.map(function (a) { return periodX({ period: a.period, start: starts[a.period] }, frequency); }),
+        y: anomalies.map(function (a) { return a.value; }), mode: "markers",
+        marker: { size: 13, symbol: anomalies.map(function (a) { return a.kind === "dip" ? "triangle-down" : "triangle-up"; }),
+                  color: anomalies.map(function (a) { return a.kind === "dip" ? "#b45309" : "#dc2626"; }),
+                  line: { width: 1, color: "#ffffff" } },
+        customdata: anomalies.map(function (a) {
+          return plotText(a.period + " " + (a.kind === "dip" ? "dip" : "spike") + ": " + fmt(a.value) + " against " +
+                          fmt(a.expected) + " expected");
+        }),
+        hovertemplate: "%{customdata}<extra></extra>" }));
+    }
+
     if (partial && partial.period) {
-      traces.push(trace({ meta: "partial_month", legendrank: 4, name: "Month to date (partial)", x: [partial.period],
-        y: [partial.value], mode: "markers",
+      var inProgress = frequency === "month" ? "Month to date (partial)" : (frequency === "week" ? "Week" : "Day") + " to date (partial)";
+      var span = frequency === "month" ? periodSpan(partial, frequency)
+        : [partial.start || periodX(partial, frequency), partial.end ? addDays(partial.end, 1) : periodSpan(partial, frequency)[1]];
+      traces.push(trace({ meta: "partial_month", legendrank: 4, name: inProgress, x: [periodX(partial, frequency)],
+        customdata: [plotText(partial.period)], y: [partial.value], mode: "markers",
         marker: { size: 10, symbol: "circle-open", color: "#475569", line: { width: 2 } },
-        hovertemplate: "month to date %{y:,.2f}<extra></extra>" }));
-      shapes.push({ type: "rect", xref: "x", yref: "paper", x0: monthStart(partial.period), x1: monthStart(partial.period, 1),
+        hovertemplate: labelled + inProgress.split(" (")[0].toLowerCase() + " %{y:,.2f}<extra></extra>" }));
+      shapes.push({ type: "rect", xref: "x", yref: "paper", x0: span[0], x1: span[1],
         y0: 0, y1: 1, fillcolor: "rgba(100, 116, 139, 0.15)", line: { width: 0 }, layer: "below" });
-      annotations.push({ xref: "x", yref: "paper", x: monthStart(partial.period, 0).slice(0, 8) + "15", y: 1,
-        yanchor: "bottom", text: "in progress", showarrow: false, font: { size: 11, color: "#334155" } });
+      if (frequency === "month") {
+        annotations.push({ xref: "x", yref: "paper", x: monthStart(partial.period, 0).slice(0, 8) + "15", y: 1,
+          yanchor: "bottom", text: "in progress", showarrow: false, font: { size: 11, color: "#334155" } });
+      }
+    }
+    var xaxis = { type: "date", gridcolor: "#e2e8f0" };
+    var legend = { orientation: "h", x: 0, y: -0.15, traceorder: "normal" };
+    var margin = { t: 28, r: 16, b: 48, l: 72 };
+    if (frequency === "month") {
+      Object.assign(xaxis, { tickformat: "%b %Y", ticklabelmode: "period" });
+    } else {
+      // Years of days or weeks: a range slider under the axis and range buttons above it; the chart
+      // opens on the latest stretch of history and the whole horizon.
+      var buttons = frequency === "day"
+        ? [{ count: 1, label: "1m", step: "month", stepmode: "backward" }, { count: 3, label: "3m", step: "month", stepmode: "backward" },
+           { count: 6, label: "6m", step: "month", stepmode: "backward" }, { count: 1, label: "1y", step: "year", stepmode: "backward" },
+           { step: "all", label: "all" }]
+        : [{ count: 6, label: "6m", step: "month", stepmode: "backward" }, { count: 1, label: "1y", step: "year", stepmode: "backward" },
+           { count: 2, label: "2y", step: "year", stepmode: "backward" }, { step: "all", label: "all" }];
+      Object.assign(xaxis, {
+        rangeslider: { visible: true, thickness: 0.08, bgcolor: "#f8fafc" },
+        rangeselector: { buttons: buttons, x: 0, xanchor: "left", y: 1.02, yanchor: "bottom", font: { size: 12 } },
+        hoverformat: frequency === "week" ? "week of %d %b %Y" : "%a %d %b %Y",
+        tickformatstops: frequency === "week"
+          ? [{ dtickrange: [null, 35 * DAY_MS], value: "%d %b<br>%Y" }, { dtickrange: [35 * DAY_MS, null], value: "%b %Y" }]
+          : [{ dtickrange: [null, 2 * DAY_MS], value: "%a %d %b" }, { dtickrange: [2 * DAY_MS, 35 * DAY_MS], value: "%d %b<br>%Y" },
+             { dtickrange: [35 * DAY_MS, null], value: "%b %Y" }]
+      });
+      var all = xs(actual).concat(hx).filter(Boolean).sort();
+      var shownDays = frequency === "day" ? 120 : 2 * 365;
+      if (all.length) {
+        var last = all[all.length - 1];
+        var first = addDays(last, -shownDays);
+        xaxis.range = [first < all[0] ? addDays(all[0], -1) : first, addDays(last, frequency === "week" ? 7 : 1)];
+      }
+      legend = { orientation: "h", x: 0, y: -0.32, yanchor: "top", traceorder: "normal" };
+      margin = { t: 40, r: 16, b: 40, l: 72 };
     }
     var layout = {
-      margin: { t: 28, r: 16, b: 48, l: 72 },
-      height: opts.height || 420,
+      margin: margin,
+      height: (opts.height || 420) + (frequency === "month" ? 0 : 120),
       hovermode: "x unified",
       font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13, color: "#0f172a" },
       paper_bgcolor: "#ffffff",
       plot_bgcolor: "#ffffff",
-      xaxis: { type: "date", tickformat: "%b %Y", gridcolor: "#e2e8f0", ticklabelmode: "period" },
+      xaxis: xaxis,
       yaxis: { title: { text: measure }, rangemode: "tozero", gridcolor: "#e2e8f0", tickformat: ",.0f" },
-      legend: { orientation: "h", x: 0, y: -0.15, traceorder: "normal" },
+      legend: legend,
       shapes: shapes,
       annotations: annotations
     };
     var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+    if (frequency !== "month" && xaxis.range) layout.yaxis.range = visibleYRange(traces, xaxis.range);
     window.Plotly.react(chart, traces, layout, config);
-    chart.setAttribute("aria-label", "Chart of monthly " + noun + (opts.subject ? " of " + opts.subject : "") +
-      " with the forecast for " + (forecast.period || "next month") + ": " + fmt(forecast.next_month_forecast) +
-      " (range " + fmt(forecast.expected_range_low) + " to " + fmt(forecast.expected_range_high) + ").");
+    if (frequency !== "month") followXRange(chart);
+    chart.setAttribute("data-frequency", frequency);
+    var periods = { month: "monthly", week: "weekly", day: "daily" }[frequency];
+    chart.setAttribute("aria-label", "Chart of " + periods + " " + noun + (opts.subject ? " of " + opts.subject : "") +
+      " with the forecast for " + (forecast.period || "the next " + frequency) + ": " + fmt(nextForecast(forecast)) +
+      " (range " + fmt(forecast.expected_range_low) + " to " + fmt(forecast.expected_range_high) + ")" +
+      (marked.length ? "; holidays and events: " + marked.map(function (p) { return p.period + " " + eventNames(p).join(", "); }).join("; ") : "") +
+      (anomalies.length ? "; anomalies: " + anomalies.map(function (a) { return a.period + " " + a.kind; }).join(", ") : "") + ".");
+  }
+
+  /** [0, a little over the highest point] of the traces between two dates: a zoomed chart of days
+   *  is not flattened by a spike (or a year of growth) outside what it shows. */
+  function visibleYRange(traces, range) {
+    var from = String(range[0]).slice(0, 10), to = String(range[1]).slice(0, 10);
+    var top = 0;
+    traces.forEach(function (t) {
+      if (t.meta === "interval_low") return;
+      (t.x || []).forEach(function (x, i) {
+        var y = t.y[i];
+        var day = String(x).slice(0, 10);
+        if (day >= from && day <= to && typeof y === "number" && y > top) top = y;
+      });
+    });
+    return [0, (top || 1) * 1.1];
+  }
+
+  /** Weekly and daily charts: when the range slider, the buttons or a zoom move the date axis, the
+   *  value axis fits what is shown (plotly.js keeps the whole history's otherwise). Bound once per chart. */
+  function followXRange(chart) {
+    if (chart.getAttribute("data-follows-x") === "true" || typeof chart.on !== "function") return;
+    chart.setAttribute("data-follows-x", "true");
+    chart.on("plotly_relayout", function (change) {
+      if (!change || chart.getAttribute("data-frequency") === "month") return;
+      if (change["xaxis.autorange"]) { window.Plotly.relayout(chart, { "yaxis.autorange": true }); return; }
+      var range = change["xaxis.range"] || (change["xaxis.range[0]"] !== undefined ? [change["xaxis.range[0]"], change["xaxis.range[1]"]] : null);
+      if (!range) return; // our own relayout of the value axis, or another change
+      window.Plotly.relayout(chart, { "yaxis.range": visibleYRange(chart.data, range) });
+    });
   }
 
   function initForecastPage() {
     mountKeyField();
     $("forecast-form").addEventListener("submit", submitForecast);
+    var frequency = $("frequency");
+    var shownFrequency = frequency.value;
+    frequency.addEventListener("change", function () { frequencyChanged(shownFrequency); shownFrequency = frequency.value; });
+    frequencyChanged(shownFrequency);
     $("cancel").addEventListener("click", cancelJob);
     var task = new URL(window.location.href).searchParams.get("task");
     if (task) watch(task);
@@ -720,11 +1027,12 @@
         el("td", null, (progress.stage || "—") + " · " + (progress.percent === undefined ? "—" : progress.percent + "%")),
         el("td", null, params.model || "—"),
         el("td", null, groupsText(params)),
-        el("td", { "class": "num" }, params.horizon === undefined ? "—" : String(params.horizon)),
+        el("td", { "class": "num" }, params.horizon === undefined ? "—" : String(params.horizon) +
+          (params.frequency && params.frequency !== "month" ? " " + params.frequency + (params.horizon === 1 ? "" : "s") : "")),
         el("td", { "class": "num" }, levelPct(params.level)),
         el("td", { "class": "wrap" }, el("span", { "class": "nowrap" }, params.start_date || "…"), " – ",
           el("span", { "class": "nowrap" }, params.end_date || "…")),
-        el("td", { "class": "num" }, summary ? fmt(summary.next_month_forecast) + " (" + (summary.period || "") + ")" : "—"),
+        el("td", { "class": "num" }, summary ? fmt(nextForecast(summary)) + " (" + (summary.period || "") + ")" : "—"),
         el("td", null, link)));
     });
   }
@@ -751,7 +1059,9 @@
     el: el, append: append, clear: clear, show: show, fmt: fmt, pct: pct, levelPct: levelPct,
     signedPct: signedPct, isObject: isObject, measureLabel: measureLabel, card: card, dl: dl,
     call: call, fetchFile: fetchFile, saveFile: saveFile, errorText: errorText,
-    drawForecastChart: drawForecastChart, api: API
+    drawForecastChart: drawForecastChart, api: API, frequencyOf: frequencyOf, nextForecast: nextForecast,
+    eventNames: eventNames, actualKind: actualKind, forecastKind: forecastKind, capitalise: capitalise,
+    currentTask: function () { return currentTask; }, savedKey: savedKey
   };
 
   if (body.getAttribute("data-page") === "forecast") initForecastPage();

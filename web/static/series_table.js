@@ -61,6 +61,7 @@
       levels: levels,
       total: SF.isObject(data.forecast) ? data.forecast : {},
       measure: SF.measureLabel(hierarchy.measure),
+      noun: SF.frequencyOf(data.forecast), // "month", "week" or "day": the labels follow the job's frequency
       seriesUrl: localPath(hierarchy.series_url) || base + "/series",
       csvUrl: localPath(hierarchy.csv_url) || base + "/series.csv",
       level: 1,
@@ -166,7 +167,7 @@
     var level = SF.levelPct(state.total.confidence_level);
     SF.append(row, [
       SF.el("th", { scope: "col", "class": "num", "data-column": "forecast" },
-        sortButton("Next month (" + (state.total.period || "—") + ")", "forecast")),
+        sortButton("Next " + state.noun + " (" + (state.total.period || "—") + ")", "forecast")),
       SF.el("th", { scope: "col", "class": "num" }, "Range (" + level + ")"),
       SF.el("th", { scope: "col", "class": "num", "data-column": "growth" }, sortButton("Growth", "growth")),
       SF.el("th", { scope: "col", "class": "num", "data-column": "accuracy" }, sortButton("Accuracy", "accuracy")),
@@ -341,16 +342,17 @@
     var cards = $("series-cards");
     SF.clear(cards);
     SF.append(cards, [
-      SF.card("Next month (" + (forecast.period || "—") + ")", SF.fmt(forecast.next_month_forecast),
+      SF.card("Next " + state.noun + " (" + (forecast.period || "—") + ")", SF.fmt(SF.nextForecast(forecast)),
         "Range " + SF.fmt(forecast.expected_range_low) + " – " + SF.fmt(forecast.expected_range_high) + " (" + level + " interval)"),
       SF.card("Model accuracy", SF.pct(forecast.model_accuracy), metrics.backtest_origins
         ? "100 − WAPE of its holdout backtest" : "no backtest: too short a history"),
       SF.card("Model", String(forecast.model || "—"), null),
-      SF.card("Forecast growth", SF.signedPct(forecast.forecast_growth_rate), "next month vs the last complete month")
+      SF.card("Forecast growth", SF.signedPct(forecast.forecast_growth_rate), "next " + state.noun + " vs the last complete " + state.noun)
     ]);
 
     SF.drawForecastChart($("series-chart"), {
       actual: actual.filter(SF.isObject), horizon: horizon, forecast: forecast, partial: null,
+      anomalies: Array.isArray(series.anomalies) ? series.anomalies.filter(SF.isObject) : [],
       measure: state.measure, subject: label, height: 380
     });
 
@@ -366,21 +368,64 @@
     var last = actual.length ? actual[actual.length - 1] : null;
     SF.dl($("series-quality"), [
       ["Sale lines used", SF.fmt(quality.lines_used, 0)],
-      ["First month with a sale", quality.first_period ? String(quality.first_period) : "none"],
-      ["Complete months since", SF.fmt(quality.months, 0)],
-      ["Months with none (zeros)", SF.fmt(quality.months_zero, 0)],
-      ["Last complete month", last ? String(last.period) + ": " + SF.fmt(last.value) : "—"]
+      ["First " + state.noun + " with a sale", quality.first_period ? String(quality.first_period) : "none"],
+      ["Complete " + state.noun + "s since", SF.fmt(quality.months, 0)],
+      [SF.capitalise(state.noun) + "s with none (zeros)", SF.fmt(quality.months_zero, 0)],
+      ["Anomalies (▲ spike, ▼ dip)", Array.isArray(series.anomalies) && series.anomalies.length
+        ? series.anomalies.filter(SF.isObject).map(function (a) { return a.period + " " + (a.kind === "dip" ? "▼" : "▲"); }).join(", ") : "none"],
+      ["Last complete " + state.noun, last ? String(last.period) + ": " + SF.fmt(last.value) : "—"]
     ]);
 
+    $("series-horizon-period").textContent = SF.capitalise(state.noun);
     var tbody = $("series-horizon").tBodies[0];
     SF.clear(tbody);
     horizon.filter(SF.isObject).forEach(function (point) {
-      SF.append(tbody, SF.el("tr", null, SF.el("th", { scope: "row" }, String(point.period)),
+      var names = SF.eventNames(point);
+      SF.append(tbody, SF.el("tr", names.length ? { "class": "event", title: names.join(", ") } : null,
+        SF.el("th", { scope: "row" }, String(point.period) + (names.length ? " · " + names.join(", ") : "")),
         SF.el("td", { "class": "num" }, SF.fmt(point.forecast)),
         SF.el("td", { "class": "num" }, SF.fmt(point.low)),
         SF.el("td", { "class": "num" }, SF.fmt(point.high))));
     });
   }
+
+  /** A key's values by field, compared as text (the history stores "17" for 17): for matching an alert. */
+  function sameKey(a, b) {
+    var fields = Object.keys(a);
+    if (fields.length !== Object.keys(b).length) return false;
+    return fields.every(function (f) {
+      return Object.prototype.hasOwnProperty.call(b, f) &&
+        (a[f] === null || a[f] === undefined ? b[f] === null || b[f] === undefined : b[f] !== null && String(a[f]) === String(b[f]));
+    });
+  }
+
+  /**
+   * Show the series with this key (an alert's `series`) when it belongs to the job on screen: its level
+   * is its number of fields, and the server searches its innermost value. Resolves to true when shown.
+   */
+  function showKey(taskId, key) {
+    if (!state || state.taskId !== taskId || !SF.isObject(key)) return Promise.resolve(false);
+    var level = Object.keys(key).length;
+    var fields = level ? levelFields(level) : [];
+    if (!level || fields.length !== level) return Promise.resolve(false);
+    var inner = key[fields[fields.length - 1]];
+    var params = new URLSearchParams({ level: String(level), limit: "500", sort: "key",
+                                       q: inner === null || inner === undefined ? "null" : String(inner) });
+    var mine = state;
+    return SF.call("GET", state.seriesUrl + "?" + params.toString()).then(function (result) {
+      if (state !== mine || result.status !== 200 || !SF.isObject(result.data) || !Array.isArray(result.data.series)) return false;
+      var found = result.data.series.filter(function (s) { return SF.isObject(s) && SF.isObject(s.key) && sameKey(s.key, key); })[0];
+      if (!found) return false;
+      state.selected = JSON.stringify(found.key);
+      renderDetail(found);
+      var title = $("series-detail-title");
+      title.focus();
+      status("Showing " + title.textContent + ".");
+      return true;
+    }, function () { return false; });
+  }
+
+  window.SalesForecastSeries = { show: showKey, isOpen: function (taskId) { return !!state && state.taskId === taskId; } };
 
   // ---- the CSV -------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ use Illuminate\Http\Client\Response;
 use Illuminate\Support\LazyCollection;
 use InvalidArgumentException;
 use RuntimeException;
+use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\Exceptions\ApiException;
 use SalesForecast\Laravel\Exceptions\ForecastTimeout;
 
@@ -161,6 +162,64 @@ final class ForecastClient
     {
         $query = array_filter(['group' => $group, 'limit' => $limit], fn ($v) => $v !== null);
         return $this->json(fn () => $this->request()->get('/api/v1/history', $query));
+    }
+
+    /**
+     * GET /api/v1/alerts (docs/api.md §11): one page of alerts, newest first. Filters: $since (a
+     * date or date-time, or 'YYYY-MM-DD'), $kind, $group (['category' => 'Shoes']; [] for the total's),
+     * $limit (1-1000; the service's default 100), $cursor (the previous page's nextCursor).
+     *
+     * @throws ApiException a filter the service refuses is invalid_request naming it (422)
+     */
+    public function alerts(
+        \DateTimeInterface|string|null $since = null,
+        AlertKind|string|null $kind = null,
+        ?array $group = null,
+        ?int $limit = null,
+        ?string $cursor = null,
+    ): AlertPage {
+        return AlertPage::fromArray($this->json(fn () => $this->request()->get('/api/v1/alerts', self::alertQuery($since, $kind, $group, $limit, $cursor))));
+    }
+
+    /** Every alert matching the filters, page after page of $pageSize, fetched as the collection is walked. */
+    public function allAlerts(
+        \DateTimeInterface|string|null $since = null,
+        AlertKind|string|null $kind = null,
+        ?array $group = null,
+        int $pageSize = 100,
+    ): LazyCollection {
+        return LazyCollection::make(function () use ($since, $kind, $group, $pageSize) {
+            $cursor = null;
+            $seen = [];
+            do {
+                $page = $this->alerts($since, $kind, $group, $pageSize, $cursor);
+                foreach ($page->alerts as $alert) {
+                    yield $alert;  // numbered across pages (yield from would repeat each page's keys)
+                }
+                $cursor = $page->nextCursor;
+                if ($cursor !== null && isset($seen[$cursor])) {
+                    throw new ApiException('upstream_invalid', 'the alert pages loop back on themselves', 200);
+                }
+                $seen[(string) $cursor] = true;
+            } while ($cursor !== null);
+        });
+    }
+
+    /** The query string of GET /api/v1/alerts. */
+    public static function alertQuery(
+        \DateTimeInterface|string|null $since = null,
+        AlertKind|string|null $kind = null,
+        ?array $group = null,
+        ?int $limit = null,
+        ?string $cursor = null,
+    ): array {
+        return array_filter([
+            'since' => $since instanceof \DateTimeInterface ? $since->format(DATE_ATOM) : $since,
+            'kind' => $kind instanceof AlertKind ? $kind->value : $kind,
+            'group' => $group === null ? null : json_encode((object) $group, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR),
+            'limit' => $limit,
+            'cursor' => $cursor,
+        ], fn ($v) => $v !== null);
     }
 
     private function request(string $accept = 'application/json', ?float $timeout = null, bool $retry = true): PendingRequest

@@ -28,6 +28,8 @@ final class ForecastRequest implements JsonSerializable
     public const GROUP_FIELD_PATTERN = '/^[A-Za-z_][A-Za-z0-9_]{0,63}$/';
     public const MAX_GROUP_FIELDS = 3;
     public const STATUS_PATTERN = '/^[A-Za-z0-9_\-]{1,32}$/';
+    /** The longest event, in days, end included. */
+    public const MAX_EVENT_DAYS = 366;
     public const HOLIDAYS_PATTERN = '/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/';
     public const MAX_EVENTS = 500;
     public const MIN_YEAR = 1970;
@@ -38,7 +40,7 @@ final class ForecastRequest implements JsonSerializable
     ];
 
     /** The fields the service takes as null (the others must be left out instead). */
-    private const NULLABLE = ['start_date', 'end_date', 'callback_url', 'group_by', 'frequency', 'holidays', 'events', 'inventory'];
+    private const NULLABLE = ['start_date', 'end_date', 'horizon', 'callback_url', 'group_by', 'holidays', 'events', 'inventory'];
 
     /** @var array<string, mixed> the fields set, as they will be sent */
     private array $fields = [];
@@ -236,14 +238,23 @@ final class ForecastRequest implements JsonSerializable
         return $this;
     }
 
-    /** Public holidays of a country or region as a regressor ('US', 'US-CA', 'DE-BY'); [] or false: none. */
-    /** @param string|array{}|false $country */
+    /**
+     * Public holidays of a country or region as a regressor ('US', 'US-CA', 'DE-BY'; case does not
+     * matter; also a one-element list); [] or false: none. The code's shape is checked here; a code
+     * of no calendar the service knows ('XX') is refused by the service (invalid_request, holidays).
+     *
+     * @param string|array{}|array{0: string}|false $country
+     */
     public function holidays(mixed $country): self
     {
         if ($country === [] || $country === false) {
             $this->fields['holidays'] = [];
             return $this;
         }
+        if (is_array($country) && array_is_list($country) && count($country) === 1) {
+            $country = $country[0];
+        }
+        $country = is_string($country) ? strtoupper(trim($country)) : $country;
         if (!is_string($country) || !preg_match(self::HOLIDAYS_PATTERN, $country)) {
             throw new InvalidForecastRequest('holidays', "must be a country code such as 'US', or a region such as 'US-CA' (or [] for none)");
         }
@@ -284,7 +295,11 @@ final class ForecastRequest implements JsonSerializable
             if (isset($event['end'])) {
                 $entry['end'] = self::date($event['end'], "events.$i.end");
                 if ($entry['end'] < $entry['start']) {
-                    throw new InvalidForecastRequest("events.$i.end", 'must not be before start');
+                    throw new InvalidForecastRequest("events.$i", 'end must not be before start');
+                }
+                $days = (new \DateTimeImmutable($entry['start']))->diff(new \DateTimeImmutable($entry['end']))->days + 1;
+                if ($days > self::MAX_EVENT_DAYS) {
+                    throw new InvalidForecastRequest("events.$i", sprintf('an event lasts at most %d days', self::MAX_EVENT_DAYS));
                 }
             }
             $checked[] = $entry;

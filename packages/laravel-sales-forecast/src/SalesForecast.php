@@ -114,6 +114,16 @@ class SalesForecast implements Contracts\SalesForecast
         );
     }
 
+    public function alerts(
+        \DateTimeInterface|string|null $since = null,
+        Enums\AlertKind|string|null $kind = null,
+        ?array $group = null,
+        ?int $limit = null,
+        ?string $cursor = null,
+    ): AlertPage {
+        return $this->api()->alerts($since, $kind, $group, $limit, $cursor);
+    }
+
     private function connection(string $name): Connection
     {
         try {

@@ -29,6 +29,8 @@ final class ForecastRequestTest extends TestCase
         $this->assertSame($request->toArray(), ForecastRequest::fromArray($request->toArray())->toArray());
         $this->assertSame('{}', json_encode(ForecastRequest::make()));
         $this->assertSame([], ForecastRequest::make()->holidays([])->get('holidays'));
+        $this->assertSame(['DE-BY', 'US'], [ForecastRequest::make()->holidays(' de-by ')->get('holidays'), ForecastRequest::make()->holidays(['us'])->get('holidays')]);
+        $this->assertNull(ForecastRequest::fromArray(['horizon' => null])->get('horizon'));   // the frequency's default
         // What the service reads leniently is read the same way: numeric strings, padded group fields.
         $this->assertSame(['horizon' => 6, 'level' => 80, 'group_by' => ['category'], 'status' => 'completed'],
             ForecastRequest::fromArray(['horizon' => '6', 'level' => '80', 'group_by' => [' category'], 'status' => ' completed '])->toArray());
@@ -61,7 +63,10 @@ final class ForecastRequestTest extends TestCase
             'callback credentials' => [['callback_url' => 'https://u:p@shop.test/x'], 'callback_url'],
             'holidays' => [['holidays' => 'usa'], 'holidays'],
             'event without start' => [['events' => [['name' => 'Sale']]], 'events.0.start'],
-            'event ends first' => [['events' => [['name' => 'Sale', 'start' => '2025-07-02', 'end' => '2025-07-01']]], 'events.0.end'],
+            'event ends first' => [['events' => [['name' => 'Sale', 'start' => '2025-07-02', 'end' => '2025-07-01']]], 'events.0'],
+            'event too long' => [['events' => [['name' => 'Year', 'start' => '2025-01-01', 'end' => '2026-01-02']]], 'events.0'],
+            'frequency null' => [['frequency' => null], 'frequency'],
+            'two countries' => [['holidays' => ['US', 'DE']], 'holidays'],
             'too many events' => [['events' => array_fill(0, 501, ['name' => 'x', 'start' => '2025-01-01'])], 'events'],
             'lead time' => [['inventory' => ['lead_time' => 53]], 'inventory.lead_time'],
             'review period' => [['inventory' => ['lead_time' => 1, 'review_period' => 0]], 'inventory.review_period'],

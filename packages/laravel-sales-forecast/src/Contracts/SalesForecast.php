@@ -4,6 +4,8 @@ declare(strict_types=1);
 
 namespace SalesForecast\Laravel\Contracts;
 
+use SalesForecast\Laravel\AlertPage;
+use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\ForecastClient;
 use SalesForecast\Laravel\ForecastRequest;
 use SalesForecast\Laravel\ForecastResult;
@@ -35,4 +37,18 @@ interface SalesForecast
 
     /** The web API client (Laravel's Http: Http::fake() applies). */
     public function api(): ForecastClient;
+
+    /**
+     * One page of the service's alerts, newest first (GET /api/v1/alerts through the web API; see
+     * ForecastClient::alerts()). The fake answers from its canned alerts.
+     *
+     * @throws \SalesForecast\Laravel\Exceptions\ApiException
+     */
+    public function alerts(
+        \DateTimeInterface|string|null $since = null,
+        AlertKind|string|null $kind = null,
+        ?array $group = null,
+        ?int $limit = null,
+        ?string $cursor = null,
+    ): AlertPage;
 }

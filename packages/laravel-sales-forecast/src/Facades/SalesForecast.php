@@ -16,6 +16,7 @@ use SalesForecast\Laravel\Testing\SalesForecastFake;
  * @method static \SalesForecast\Laravel\ForecastResult wait(string $taskId, float $timeout = 60.0)
  * @method static \SalesForecast\Laravel\ForecastDispatcher dispatcher(?string $connection = null)
  * @method static \SalesForecast\Laravel\ForecastClient api()
+ * @method static \SalesForecast\Laravel\AlertPage alerts(\DateTimeInterface|string|null $since = null, \SalesForecast\Laravel\Enums\AlertKind|string|null $kind = null, ?array $group = null, ?int $limit = null, ?string $cursor = null)
  * @method static void assertDispatched(?Closure $callback = null, ?int $times = null)
  * @method static void assertNotDispatched(?Closure $callback = null)
  * @method static void assertNothingDispatched()

@@ -8,21 +8,30 @@ use Illuminate\Contracts\Events\Dispatcher;
 use Illuminate\Http\JsonResponse;
 use Illuminate\Http\Request;
 use Illuminate\Http\Response;
+use SalesForecast\Laravel\Alert;
 use SalesForecast\Laravel\Enums\State;
+use SalesForecast\Laravel\Events\ForecastAlertRaised;
 use SalesForecast\Laravel\Events\ForecastFailed;
 use SalesForecast\Laravel\Events\ForecastFinished;
 use SalesForecast\Laravel\Events\ForecastSucceeded;
 use SalesForecast\Laravel\ForecastResult;
 
 /**
- * Receives a verified completion webhook: the event ForecastFinished, then ForecastSucceeded or
- * ForecastFailed, each with the job's ForecastResult; answers 204 fast.
+ * Receives a verified webhook and answers 204 fast. A completion webhook (a job's status document):
+ * the event ForecastFinished, then ForecastSucceeded or ForecastFailed, each with the job's
+ * ForecastResult. A `forecast.alert` (docs/api.md §11: {"type", "timestamp", "data": alert}): the
+ * event ForecastAlertRaised with its Alert.
  */
 final class WebhookController
 {
+    public const ALERT_EVENT = 'forecast.alert';
+
     public function __invoke(Request $request, Dispatcher $events): Response|JsonResponse
     {
         $payload = json_decode($request->getContent(), true);
+        if (is_array($payload) && ($payload['type'] ?? null) === self::ALERT_EVENT) {
+            return $this->alert($payload, $request, $events);
+        }
         if (!is_array($payload) || !is_string($payload['task_id'] ?? null) || !is_string($payload['status'] ?? null)) {
             return response()->json(['status' => 'error', 'error' => [
                 'code' => 'invalid_request', 'message' => 'not a forecast status document',
@@ -36,6 +45,17 @@ final class WebhookController
         } elseif ($result->failed()) {
             $events->dispatch(new ForecastFailed($webhookId, $result));
         }
+        return response()->noContent();
+    }
+
+    private function alert(array $payload, Request $request, Dispatcher $events): Response|JsonResponse
+    {
+        try {
+            $alert = Alert::fromArray(is_array($payload['data'] ?? null) ? $payload['data'] : []);
+        } catch (\UnexpectedValueException $e) {
+            return response()->json(['status' => 'error', 'error' => ['code' => 'invalid_request', 'message' => $e->getMessage()]], 422);
+        }
+        $events->dispatch(new ForecastAlertRaised((string) $request->header('webhook-id'), $alert, $payload));
         return response()->noContent();
     }
 }

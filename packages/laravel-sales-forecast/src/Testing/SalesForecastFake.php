@@ -6,7 +6,10 @@ namespace SalesForecast\Laravel\Testing;
 
 use Closure;
 use PHPUnit\Framework\Assert;
+use SalesForecast\Laravel\Alert;
+use SalesForecast\Laravel\AlertPage;
 use SalesForecast\Laravel\Contracts\SalesForecast as Contract;
+use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\Enums\State;
 use SalesForecast\Laravel\ForecastClient;
 use SalesForecast\Laravel\ForecastDispatcher;
@@ -18,7 +21,8 @@ use SalesForecast\Laravel\SalesForecast;
 /**
  * SalesForecast::fake(): nothing reaches Redis. Each dispatch is checked as the real one checks it
  * (an invalid request throws InvalidForecastRequest), recorded, and answered at once by the canned
- * result; wait() and result() return it. api() is the real client: fake it with Http::fake().
+ * result; wait() and result() return it. alerts() answers from the canned alerts (withAlerts()),
+ * filtered and paged as the service does. api() is the real client: fake it with Http::fake().
  *
  *     $fake = SalesForecast::fake(SalesForecastFake::failure('insufficient_history'));
  *     ... the code under test ...
@@ -31,6 +35,8 @@ class SalesForecastFake implements Contract
     /** @var array<string, ForecastResult> */
     private array $results = [];
     private ForecastResult|Closure $respond;
+    /** @var list<Alert> newest first */
+    private array $alerts = [];
 
     public function __construct(private ?SalesForecast $real = null, ForecastResult|Closure|null $result = null)
     {
@@ -71,6 +77,53 @@ class SalesForecastFake implements Contract
             'series_url' => '/api/v1/forecasts/fake/series', 'csv_url' => '/api/v1/forecasts/fake/series.csv',
         ];
         return ForecastResult::make('fake', State::Success, $document);
+    }
+
+    /**
+     * A canned alert: $kind on $series ([] the total) for $period, with plausible figures for its
+     * kind, each overridable in $fields (the service's JSON names: actual, low, high, level, change_pct...).
+     */
+    public static function alert(AlertKind|string $kind = AlertKind::BelowRange, array $series = [], string $period = '2025-10', array $fields = []): Alert
+    {
+        $kind = $kind instanceof AlertKind ? $kind : AlertKind::from($kind);
+        $figures = match ($kind) {
+            AlertKind::BelowRange => ['actual' => 700.0, 'low' => 900.0, 'high' => 1100.0, 'level' => 90.0],
+            AlertKind::AboveRange => ['actual' => 1300.0, 'low' => 900.0, 'high' => 1100.0, 'level' => 90.0],
+            AlertKind::ForecastDrop => ['change_pct' => -25.0, 'level' => 90.0],
+        };
+        $fields += $figures + [
+            'created_at' => date(DATE_ATOM), 'series' => $series, 'kind' => $kind->value, 'period' => $period,
+            'frequency' => 'month', 'measure' => 'revenue', 'task_id' => 'fake',
+        ];
+        $fields['id'] ??= substr(hash('sha256', json_encode([$fields['kind'], $fields['series'], $fields['period'], $fields['measure'], $fields['frequency']])), 0, 32);
+        return Alert::fromArray($fields);
+    }
+
+    /** Answer alerts() with $alerts (Alert objects or the service's arrays), listed newest first. */
+    public function withAlerts(array $alerts): self
+    {
+        $alerts = array_map(fn (Alert|array $a) => $a instanceof Alert ? $a : Alert::fromArray($a), array_values($alerts));
+        usort($alerts, fn (Alert $a, Alert $b) => [$b->createdAt, $b->id] <=> [$a->createdAt, $a->id]);
+        $this->alerts = $alerts;
+        return $this;
+    }
+
+    public function alerts(
+        \DateTimeInterface|string|null $since = null,
+        AlertKind|string|null $kind = null,
+        ?array $group = null,
+        ?int $limit = null,
+        ?string $cursor = null,
+    ): AlertPage {
+        $since = is_string($since) ? new \DateTimeImmutable($since) : $since;
+        $kind = $kind instanceof AlertKind ? $kind->value : $kind;
+        $matching = array_values(array_filter($this->alerts, fn (Alert $a) => ($since === null || $a->createdAt >= $since)
+            && ($kind === null || $a->kind->value === $kind)
+            && ($group === null || $a->series == $group)));
+        $limit ??= 100;
+        $offset = $cursor === null ? 0 : (int) $cursor;
+        $page = array_slice($matching, $offset, $limit);
+        return new AlertPage($page, $offset + $limit < count($matching) ? (string) ($offset + $limit) : null, $limit);
     }
 
     /** Answer the jobs dispatched from now on with $result (see SalesForecast::fake()). */

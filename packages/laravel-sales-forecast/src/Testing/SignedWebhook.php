@@ -5,6 +5,7 @@ declare(strict_types=1);
 namespace SalesForecast\Laravel\Testing;
 
 use Illuminate\Http\Request;
+use SalesForecast\Laravel\Alert;
 use SalesForecast\Laravel\ForecastResult;
 use SalesForecast\Laravel\WebhookSignature;
 
@@ -13,6 +14,8 @@ use SalesForecast\Laravel\WebhookSignature;
  *
  *     $webhook = SignedWebhook::of(SalesForecastFake::success()->withTaskId('t-1'), config('sales-forecast.webhook.secret'));
  *     $this->call('POST', route('sales-forecast.webhook'), [], [], [], $webhook->server(), $webhook->body);
+ *
+ *     $alert = SignedWebhook::alert(SalesForecastFake::alert('below_range', ['category' => 'Shoes']), $secret);   // a forecast.alert
  *
  * The body must go as raw bytes ($this->call's last argument): postJson() would re-encode it and
  * the signature would no longer match.
@@ -30,6 +33,16 @@ final class SignedWebhook
         $document = $result instanceof ForecastResult ? $result->toArray() : $result;
         $body = json_encode($document, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
         return new self($body, WebhookSignature::headers($secret, (string) ($document['task_id'] ?? ''), $body, $timestamp));
+    }
+
+    /** A `forecast.alert` delivery of $alert, as the service sends it (webhook-id the alert's id), signed with $secret. */
+    public static function alert(Alert|array $alert, string $secret, ?int $timestamp = null): self
+    {
+        $data = $alert instanceof Alert ? $alert->toArray() : $alert;
+        $timestamp ??= time();
+        $document = ['type' => 'forecast.alert', 'timestamp' => gmdate('Y-m-d\TH:i:s+00:00', $timestamp), 'data' => $data];
+        $body = json_encode($document, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
+        return new self($body, WebhookSignature::headers($secret, (string) ($data['id'] ?? ''), $body, $timestamp));
     }
 
     /** The headers as $_SERVER entries (HTTP_WEBHOOK_ID...), for $this->call() in a Laravel test. */

@@ -176,3 +176,50 @@ Artisan::command('shop:refused {--kwargs=}', function () {
     // end docs
     return 0;
 });
+
+Artisan::command('shop:forecast-calendar {--frequency=week} {--timeout=120}', function () {
+    $frequency = Frequency::from($this->option('frequency'));
+
+    // docs: calendar
+    $request = ForecastRequest::make()
+        ->frequency($frequency)                      // Frequency::Week or Frequency::Day (Month is the default)
+        ->horizon($frequency === Frequency::Day ? 14 : 8)   // in periods of that frequency
+        ->model(Model::Linear)
+        ->holidays('US')                             // the country's (or region's, 'US-CA') public holidays
+        ->event('Spring sale', now()->subMonths(2)->startOfWeek()->toDateString(), now()->subMonths(2)->startOfWeek()->addDays(6)->toDateString())
+        ->event('Next promo', now()->addDays(10)->toDateString());   // a one-day event, in the horizon
+    $id = SalesForecast::dispatch($request);
+    $result = SalesForecast::wait($id, (float) $this->option('timeout'));
+    $horizon = $result->forecast()['horizon'] ?? [];  // [['period' => '2025-W43', 'forecast', 'low', 'high'], ...]
+    // end docs
+
+    $this->line(json_encode([
+        'task_id' => $id,
+        'request' => $request->toArray(),
+        'status' => $result->status(),
+        'error' => $result->error()?->toArray(),
+        'document' => $result->document(),
+    ], JSON_PRESERVE_ZERO_FRACTION));
+    return $result->successful() ? 0 : 1;
+});
+
+Artisan::command('shop:alerts {--kind=} {--group=} {--since=}', function () {
+    $group = $this->option('group') === null ? null : json_decode($this->option('group'), true);
+
+    // docs: alerts
+    $page = SalesForecast::alerts(since: $this->option('since'), kind: $this->option('kind'), group: $group, limit: 2);
+    $seen = [];
+    while (true) {
+        foreach ($page->alerts as $alert) {             // SalesForecast\Laravel\Alert, newest first
+            $seen[] = [$alert->kind->value, $alert->series, $alert->period, $alert->changePct ?? $alert->actual];
+        }
+        if ($page->nextCursor === null) {
+            break;
+        }
+        $page = SalesForecast::alerts(since: $this->option('since'), kind: $this->option('kind'), group: $group, limit: 2, cursor: $page->nextCursor);
+    }
+    $all = SalesForecast::api()->allAlerts(kind: 'forecast_drop');   // or every page, lazily
+    // end docs
+
+    $this->line(json_encode(['paged' => $seen, 'drops' => $all->map(fn ($a) => $a->toArray())->values()->all()], JSON_PRESERVE_ZERO_FRACTION));
+});

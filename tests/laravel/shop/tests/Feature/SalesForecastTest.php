@@ -2,13 +2,17 @@
 
 namespace Tests\Feature;
 
+use Illuminate\Support\Facades\Artisan;
 use Illuminate\Support\Facades\DB;
 use Illuminate\Support\Facades\Event;
 use Illuminate\Support\Facades\Http;
 use Illuminate\Support\Sleep;
 use SalesForecast\Laravel\Contracts\SalesForecast as SalesForecastContract;
+use SalesForecast\Laravel\Alert;
+use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\Enums\Model;
 use SalesForecast\Laravel\Enums\State;
+use SalesForecast\Laravel\Events\ForecastAlertRaised;
 use SalesForecast\Laravel\Events\ForecastFailed;
 use SalesForecast\Laravel\Events\ForecastFinished;
 use SalesForecast\Laravel\Events\ForecastSucceeded;
@@ -211,5 +215,60 @@ class SalesForecastTest extends TestCase
         $fromRedis = new ForecastResult('t-1', ['status' => 'FAILURE', 'result' => ['exc_message' => ['invalid_request', 'horizon: too large']]]);
         $fromApi = ForecastResult::fromStatus(['task_id' => 't-1', 'status' => 'FAILURE', 'error' => ['code' => 'invalid_request', 'message' => 'horizon: too large']]);
         $this->assertSame($fromRedis->toArray(), $fromApi->toArray());
+    }
+
+    public function testSignedAlertWebhooksBecomeForecastAlertRaised(): void
+    {
+        Event::fake([ForecastAlertRaised::class, ForecastFinished::class]);
+        $secret = config('sales-forecast.webhook.secret');
+        // docs: signed alert webhook
+        $webhook = SignedWebhook::alert(SalesForecastFake::alert(AlertKind::BelowRange, ['product_id' => '17'], '2025-10'), $secret);
+        $this->call('POST', '/sales-forecast/webhook', [], [], [], $webhook->server(), $webhook->body)->assertNoContent();
+        Event::assertDispatched(ForecastAlertRaised::class, fn ($event) => $event->alert->series === ['product_id' => '17']);
+        // end docs
+        Event::assertDispatched(ForecastAlertRaised::class, fn ($event) => $event->webhookId === $event->alert->id
+            && $event->alert->kind === AlertKind::BelowRange && $event->alert->actual === 700.0 && $event->alert->level === 90.0);
+        Event::assertNotDispatched(ForecastFinished::class);
+
+        $forged = SignedWebhook::alert(SalesForecastFake::alert(), 'whsec_' . base64_encode(str_repeat('x', 32)));
+        $this->call('POST', '/sales-forecast/webhook', [], [], [], $forged->server(), $forged->body)->assertStatus(401);
+        $stale = SignedWebhook::alert(SalesForecastFake::alert(AlertKind::ForecastDrop), $secret, time() - 3600);
+        $this->call('POST', '/sales-forecast/webhook', [], [], [], $stale->server(), $stale->body)->assertStatus(401);
+        $notAnAlert = SignedWebhook::alert(['id' => 'a-1', 'kind' => 'falling'], $secret);
+        $this->call('POST', '/sales-forecast/webhook', [], [], [], $notAnAlert->server(), $notAnAlert->body)->assertStatus(422);
+        Event::assertDispatchedTimes(ForecastAlertRaised::class, 1);
+    }
+
+    public function testTheFakeAnswersCannedAlertsFilteredAndPaged(): void
+    {
+        // docs: fake alerts
+        SalesForecast::fake()->withAlerts([
+            SalesForecastFake::alert(AlertKind::BelowRange, ['category' => 'Shoes'], '2025-10'),
+            SalesForecastFake::alert(AlertKind::ForecastDrop, [], '2025-11', ['change_pct' => -32.5]),
+        ]);
+        $this->assertSame(0, Artisan::call('sales-forecast:alerts', ['--kind' => 'forecast_drop']));
+        $this->assertStringContainsString('-32.5%', Artisan::output());
+        // end docs
+        $this->assertStringNotContainsString('below_range', Artisan::output());
+        $page = SalesForecast::alerts(group: ['category' => 'Shoes']);
+        $this->assertSame(['below_range'], array_map(fn (Alert $a) => $a->kind->value, $page->alerts));
+        $first = SalesForecast::alerts(limit: 1);
+        $second = SalesForecast::alerts(limit: 1, cursor: $first->nextCursor);
+        $this->assertSame([1, 1, null], [count($first), count($second), $second->nextCursor]);
+        $this->assertNotSame($first->alerts[0]->id, $second->alerts[0]->id);
+        $this->assertCount(0, SalesForecast::alerts(since: '2999-01-01'));
+    }
+
+    public function testAlertsThroughHttpFake(): void
+    {
+        Http::fake(['*/api/v1/alerts*' => Http::response(['alerts' => [
+            SalesForecastFake::alert(AlertKind::AboveRange, ['store_id' => 2], '2025-W41', ['frequency' => 'week'])->toArray(),
+        ], 'next_cursor' => 'abc', 'limit' => 1])]);
+        $page = SalesForecast::alerts(since: new \DateTimeImmutable('2025-10-01T00:00:00+00:00'), kind: AlertKind::AboveRange, group: [], limit: 1);
+        $this->assertSame(['abc', 'above_range', 'week', 1300.0], [$page->nextCursor, $page->alerts[0]->kind->value, $page->alerts[0]->frequency, $page->alerts[0]->actual]);
+        Http::assertSent(function ($request) {
+            parse_str(parse_url($request->url(), PHP_URL_QUERY), $query);
+            return $query === ['since' => '2025-10-01T00:00:00+00:00', 'kind' => 'above_range', 'group' => '{}', 'limit' => '1'];
+        });
     }
 }
