@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/pipeline.py
 	$(BIN)/python benchmarks/service.py
+	$(BIN)/python benchmarks/events.py          # 200 live-update streams on one web process
 	$(BIN)/python benchmarks/history.py
 	$(BIN)/python benchmarks/grouped_service.py   # ~45 min: 10,000 series twice (engine, service)
 

@@ -16,16 +16,18 @@ WEB_APP = "web.app:create_app()"
 CONTAINER_ADDRESS = "0.0.0.0"
 
 
-def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: int = 2, threads: int = 8) -> list[str]:
-    """The gunicorn command for the web tier on ``host:port``: ``workers`` processes of ``threads``
-    threads each (so ``workers * threads`` requests at once), access log on stdout."""
-    # gthread: status polls are short I/O-bound requests; threads serve many per process.
+def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: int = 2, connections: int = 1000) -> list[str]:
+    """The gunicorn command for the web tier on ``host:port``: ``workers`` processes of gevent
+    workers, each serving up to ``connections`` connections at once, access log on stdout."""
+    # gevent: status polls are short I/O-bound requests, and a live-update stream (Server-Sent
+    # Events) stays open for a whole job. Each connection is a greenlet, so the streams (at most
+    # MAX_EVENT_STREAMS a process) never hold a request worker that an API call needs.
     return [
         "gunicorn",
         "--bind", f"{host}:{port}",
-        "--worker-class", "gthread",
+        "--worker-class", "gevent",
         "--workers", str(workers),
-        "--threads", str(threads),
+        "--worker-connections", str(connections),
         "--access-logfile", "-",
         WEB_APP,
     ]

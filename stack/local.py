@@ -58,6 +58,7 @@ class LocalStack:
         migrate: bool = True,
         worker_app: str = commands.CELERY_APP,
         web_app: str = commands.WEB_APP,
+        web_workers: int = 2,
     ) -> None:
         self.env = dict(env)
         # The apps the processes load: other entry points (the tests' clocked ones) may stand in.
@@ -66,6 +67,7 @@ class LocalStack:
         self.log_dir = Path(log_dir) if log_dir else None
         self.want = {"web": web, "worker": worker, "flower": flower, "beat": beat}
         self.worker_concurrency = worker_concurrency
+        self.web_workers = web_workers  # gunicorn processes (benchmarks/events.py measures one)
         self.demo_today = demo_today
         self.migrate = migrate
         self.redis: RedisServer | None = None
@@ -120,7 +122,7 @@ class LocalStack:
             env.setdefault("FLOWER_ADDRESS", settings.flower_address)
             self._spawn("flower", _resolve(commands.flower(settings.flower_port, env["FLOWER_ADDRESS"])))
         if self.want["web"]:
-            self._spawn("web", self._argv(commands.web(settings.web_host, settings.web_port)))
+            self._spawn("web", self._argv(commands.web(settings.web_host, settings.web_port, workers=self.web_workers)))
             self._wait_http(f"{self.web_url}/healthz", "web", ready_timeout)
             if self.want["worker"]:
                 self._wait_http(f"{self.web_url}/readyz", "worker", ready_timeout)

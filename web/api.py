@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 from shared.contract.logs import bind
 from shared.contract.schema import TERMINAL, Submitted, TaskStatus
 from shared.stores.jobs import body_hash
+from web.event_tokens import events_url
 from web.jobs import ForecastService
 from web.requests import idempotency_key, parse_request, read_json_body
 
@@ -26,17 +27,29 @@ def status_url(task_id: str) -> str:
     return url_for("forecasts.get_forecast", task_id=task_id)
 
 
+def job_events_url(task_id: str) -> str:
+    """The job's live-update stream, with a fresh token (web/event_tokens.py)."""
+    return events_url(service().settings.events_token_key, task_id)
+
+
 def submitted_response(task_id: str) -> Response:
     url = status_url(task_id)
-    response = jsonify(Submitted(task_id=task_id, status_url=url).model_dump(mode="json"))
+    submitted = Submitted(task_id=task_id, status_url=url, events_url=job_events_url(task_id))
+    response = jsonify(submitted.model_dump(mode="json"))
     response.status_code = 202
     response.headers["Location"] = url
     response.headers["Retry-After"] = "1"
     return response
 
 
+def status_body(doc: TaskStatus) -> dict:
+    """The status document as GET /api/v1/forecasts/{id} answers it: with its events_url."""
+    doc.events_url = job_events_url(doc.task_id)
+    return doc.to_json_dict()
+
+
 def status_response(doc: TaskStatus, status: int = 200) -> Response:
-    response = jsonify(doc.to_json_dict())
+    response = jsonify(status_body(doc))
     response.status_code = status
     if doc.status not in TERMINAL:
         response.headers["Retry-After"] = "1"

@@ -16,7 +16,7 @@ from flask_cors import CORS
 from shared.contract.config import Settings
 from shared.stores.grouped_store import GroupedStore
 from shared.stores.redis_client import Purpose, connect
-from web import api, dashboard, health, history, legacy, openapi, series
+from web import api, dashboard, events, health, history, legacy, openapi, series
 from web.auth import init_auth
 from web.celery_client import create_celery_client
 from web.errors import register_error_handlers
@@ -54,18 +54,19 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
 
     _init_request_metrics(app, metrics)  # first: it must time what auth rejects, too
     register_error_handlers(app)
-    init_auth(app, settings.api_keys)
+    init_auth(app, settings.api_keys, token_endpoints={events.TOKEN_ENDPOINT})
     # Any origin may call /api/*: access is controlled by API keys sent in headers, never by
     # cookies, so there are no credentials for a foreign page to ride on.
     CORS(
         app,
         resources={r"/api/*": {"origins": "*"}},
-        allow_headers=["Authorization", "X-API-Key", "Idempotency-Key", "Content-Type"],
+        allow_headers=["Authorization", "X-API-Key", "Idempotency-Key", "Content-Type", "Last-Event-ID"],
         expose_headers=["Location", "Retry-After"],
         methods=["GET", "POST", "DELETE", "OPTIONS"],
         max_age=600,
         send_wildcard=True,
     )
+    events.init_app(app, settings)  # live updates (Server-Sent Events), web/events.py
     for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp, history.bp):
         app.register_blueprint(blueprint)
 

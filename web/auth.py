@@ -14,6 +14,7 @@ import logging
 from flask import Flask, request
 
 from shared.contract.errors import Unauthorized
+from web.event_tokens import TOKEN_PARAM
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,12 @@ def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
     return matched
 
 
-def init_auth(app: Flask, api_keys: tuple[str, ...]) -> None:
+def init_auth(app: Flask, api_keys: tuple[str, ...], token_endpoints: set[str] | frozenset[str] = frozenset()) -> None:
     """Require a valid API key on every ``/api/`` route (CORS preflights excepted) when ``api_keys`` is
     non-empty; with none, only log a warning and leave the API open. Other paths (dashboard,
-    ``/healthz``, ``/metrics``) are never checked here."""
+    ``/healthz``, ``/metrics``) are never checked here. ``token_endpoints``: routes that a request
+    carrying ``?token=`` may reach without a key; the route itself checks the token (web/events.py:
+    a job's live-update stream)."""
     if not api_keys:
         log.warning("API_KEYS is not set: the /api/ routes accept requests without a key")
         return
@@ -54,6 +57,8 @@ def init_auth(app: Flask, api_keys: tuple[str, ...]) -> None:
     @app.before_request
     def require_api_key() -> None:
         if not request.path.startswith(PROTECTED_PREFIX) or request.method == "OPTIONS":
+            return None
+        if request.endpoint in token_endpoints and TOKEN_PARAM in request.args:
             return None
         candidate = presented_key()
         if candidate is None:

@@ -61,6 +61,8 @@ def _forecast_error(exc: ForecastError) -> Response:
     retry_after = getattr(exc, "retry_after_seconds", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
+    elif response.status_code == 503:  # an outage, MAX_EVENT_STREAMS: it passes, come back
+        response.headers["Retry-After"] = "5"
     return response
 
 

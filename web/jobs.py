@@ -24,14 +24,14 @@ from shared.contract.config import Settings
 from shared.contract.errors import AlreadyFinished, BrokerUnavailable, ErrorCode, InvalidRequest, NotFound
 from shared.contract.protocol import FORECAST_TASK, CeleryState
 from shared.contract.schema import (
-    GROUPED_FORECASTING_PERCENT,
     TERMINAL,
     ForecastRequest,
     JobStatus,
     SubmissionOutcome,
     TaskStatus,
 )
-from shared.contract.status import build_status, failure_error, is_terminal, job_status, read_meta
+from shared.contract.status import build_status, failure_error, grouped_progress, is_terminal, job_status, read_meta
+from shared.stores.events import EventStore
 from shared.stores.grouped_store import GroupedStore
 from shared.stores.jobs import JobStore
 from web.errors import BROKER_ERRORS
@@ -74,6 +74,7 @@ class ForecastService:
         self.tz = ZoneInfo(settings.sales_timezone)
         self.finished = FinishedBodies(ttl_seconds=settings.result_ttl_seconds)
         self.grouped = GroupedStore(client, ttl_seconds=settings.result_ttl_seconds)
+        self.events = EventStore(client, ttl_seconds=settings.result_ttl_seconds)
         self._no_replica_until = float("-inf")
 
     def today(self) -> date:
@@ -223,10 +224,9 @@ class ForecastService:
         counted = self.grouped.progress(task_id)
         if counted is None:
             return
-        done, total = counted
-        span = GROUPED_FORECASTING_PERCENT[1] - GROUPED_FORECASTING_PERCENT[0]
-        doc.progress.percent = GROUPED_FORECASTING_PERCENT[0] + (span * done // total if total else span)
-        doc.progress.series_done, doc.progress.series_total = done, total
+        counts = grouped_progress(*counted)
+        doc.progress.percent = counts.percent
+        doc.progress.series_done, doc.progress.series_total = counts.series_done, counts.series_total
 
     def _count_finished(self, doc: TaskStatus) -> None:
         # Once per job across all web processes: the first to see it terminal counts it.
@@ -247,6 +247,7 @@ class ForecastService:
         self.jobs.request_cancel(task_id)
         self.celery.control.revoke(task_id)
         self.celery.backend.store_result(task_id, None, CeleryState.REVOKED)
+        self.events.publish_status(task_id, JobStatus.REVOKED)  # live updates (web/events.py)
         if record is not None:
             try:
                 params_key = ForecastRequest.parse(record.params).params_key()

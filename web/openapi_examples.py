@@ -39,7 +39,10 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 
-SUBMITTED: dict[str, Any] = {"task_id": TASK_ID, "status": "PENDING", "status_url": STATUS_URL}
+SUBMITTED: dict[str, Any] = {
+    "task_id": TASK_ID, "status": "PENDING", "status_url": STATUS_URL,
+    "events_url": f"{STATUS_URL}/events?token=1767225600.Q2hhbmdlZCBvbiBldmVyeSBzdWJtaXQgYW5kIHN0YXR1cyByZWFk",
+}
 
 _ACTUALS = [
     ("Jan", "2025-01", 12000.0, 45),

@@ -36,7 +36,7 @@ from shared.contract.protocol import CHUNK_TASK, FORECAST_TASK, CeleryState
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Stage
 from shared.engine import grouped_job
 from shared.stores.grouped_store import GroupedStore, Plan
-from worker import history, webhooks
+from worker import events, history, webhooks
 from worker.context import WorkerContext, context
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def _end(task: Any, plan: Plan, state: str, result: Any) -> None:
     """Store the job's final state under its own id, clear its marker, queue its webhook."""
     ctx = context(task.app)
     task.app.backend.store_result(plan.job_id, result, state, request=_job_request(plan))
+    events.stored_state(task.app, plan.job_id)  # live updates: the job's end
     try:
         ctx.jobs.clear_inflight(ForecastRequest.parse(plan.request).params_key(), plan.job_id)
     except Exception:
@@ -121,7 +122,9 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
             grouped_job.forget(store, job_id)
         return "cancelled"
     try:
-        if grouped_job.run_chunk(store, plan, k):
+        last = grouped_job.run_chunk(store, plan, k)
+        events.grouped_counts(self.app, job_id, store)  # live updates
+        if last:
             try:
                 _fan_in(self, ctx, store, plan)
             except Exception:

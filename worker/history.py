@@ -32,7 +32,7 @@ from shared.history.alerts import ALERT_STATS_KEY
 from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
 from shared.history.records import DEFAULT_MEASURE, Publication, outbox_item
 from shared.history.repository import HistoryRepository, RecordOutcome
-from worker import webhooks
+from worker import events, webhooks
 from worker.context import redis_client
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ def _writer(app: Celery, ctx: HistoryContext) -> Callable[[Publication], RecordO
             except Exception:
                 log.warning("alerts: not counted (Redis)")
             sent = webhooks.enqueue_alerts(app, outcome.alerts, publication.callback_url)
+            events.alerts(app, outcome.alerts)  # live updates: GET /api/v1/events
             log.info("alerts: job %s raised %d (%s); %d webhook(s) queued", publication.task_id,
                      len(outcome.alerts), ", ".join(sorted({a.kind for a in outcome.alerts})), sent)
         return outcome

@@ -15,13 +15,13 @@ from typing import Any
 import redis
 from celery import shared_task
 from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
-from celery.signals import task_postrun
+from celery.signals import task_postrun, task_prerun
 
 from shared.contract.errors import Cancelled, ForecastError, UpstreamUnavailable
 from shared.contract.protocol import FORECAST_TASK, CeleryState
-from shared.contract.schema import ForecastRequest, Stage
+from shared.contract.schema import ForecastRequest, JobStatus, Stage
 from shared.stores.jobs import JobStore
-from worker import grouped, webhooks  # history: records each succeeded job (task_success), its drain task
+from worker import events, grouped, webhooks  # history: records each succeeded job (task_success), its drain task
 from worker.context import context, forecast_for, time_limit_error
 from worker.upstream import job_deadline, retry_or_end
 
@@ -58,10 +58,12 @@ class _Progress:
         now = time.monotonic()
         if self.last and now - self.last_sent < PROGRESS_MIN_INTERVAL:
             return
+        first = self.last is None
         self.last, self.last_sent = (stage, percent), now
         meta = {"stage": str(stage), "percent": int(percent)}
         self.task.update_state(state=PROGRESS_STATE, meta=meta)
         self.task.send_event("task-progress", result=meta)  # so Flower shows the stage live
+        events.progress(self.task.app, self.task.request.id, meta, first=first)  # live updates
 
 
 @shared_task(bind=True, name=FORECAST_TASK, throws=(ForecastError,), max_retries=None)
@@ -124,6 +126,12 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
                 log.warning("forecast %s: could not clear its in-flight marker", task_id)
 
 
+@task_prerun.connect(weak=False)
+def _started_event(sender: Any = None, task_id: str | None = None, **_: Any) -> None:
+    if getattr(sender, "name", None) == FORECAST_TASK and task_id:
+        events.status(sender.app, task_id, JobStatus.STARTED)
+
+
 def _end_cancelled(task: Any, task_id: str) -> None:
     """End a cancelled job: REVOKED (again: the web stored it when it accepted the cancel), and
     no result stored over it, nothing published, no history row (Ignore: no task_success)."""
@@ -135,6 +143,8 @@ def _end_cancelled(task: Any, task_id: str) -> None:
 @task_postrun.connect(weak=False)
 def _completion_webhook(sender: Any = None, task_id: str | None = None, kwargs: Any = None, **_: Any) -> None:
     # Completion webhooks (worker/webhooks.py): task_postrun runs after the job's state is
-    # stored; a finished job with a callback_url gets that state POSTed to it, signed.
+    # stored; a finished job with a callback_url gets that state POSTed to it, signed. The live
+    # updates (worker/events.py) publish that state too: an end, a retry or a fan-out.
     if getattr(sender, "name", None) == FORECAST_TASK and task_id:
+        events.stored_state(sender.app, task_id)
         webhooks.enqueue_completion(sender, task_id, kwargs or {})

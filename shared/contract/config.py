@@ -140,6 +140,9 @@ class Settings:
     # forecast_drop; every new alert is also POSTed to ALERT_WEBHOOK_URL when it is set.
     alert_drop_pct: float = 10.0
     alert_webhook_url: str | None = None
+    # Live updates (Server-Sent Events): the most streams one web process holds open at once. Past
+    # it a new stream is answered 503 with Retry-After and clients poll the status URL instead.
+    max_event_streams: int = 500
 
     @property
     def service_redis_url(self) -> str:
@@ -183,6 +186,11 @@ class Settings:
         if self.webhook_secret:
             return self.webhook_secret.encode()
         return hmac.new(self.secret_key.encode(), b"webhook-signing", hashlib.sha256).digest()
+
+    @property
+    def events_token_key(self) -> bytes:
+        """Signs the tokens of live-update URLs: derived from SECRET_KEY (never SECRET_KEY itself)."""
+        return hmac.new(self.secret_key.encode(), b"event-stream-token", hashlib.sha256).digest()
 
     @property
     def effective_callback_hosts(self) -> tuple[str, ...]:
@@ -262,6 +270,7 @@ class Settings:
             history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
             alert_drop_pct=float(get("ALERT_DROP_PCT", str(defaults.alert_drop_pct))),
             alert_webhook_url=get("ALERT_WEBHOOK_URL"),
+            max_event_streams=int(get("MAX_EVENT_STREAMS", str(defaults.max_event_streams))),
         )
 
 

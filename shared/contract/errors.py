@@ -12,7 +12,7 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
-    """The stable machine codes of CONTRACT §7 (plus two the contract leaves open): what clients and
+    """The stable machine codes of CONTRACT §7 (plus three the contract leaves open): what clients and
     stored FAILURE results carry, so values must never change."""
 
     INVALID_REQUEST = "invalid_request"
@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     ALREADY_FINISHED = "already_finished"  # 409: DELETE of a job that has already finished
     HISTORY_UNAVAILABLE = "history_unavailable"
     NOT_FINISHED = "not_finished"  # 409 + Retry-After: a finished job's part (its series) asked for too early
+    TOO_MANY_STREAMS = "too_many_streams"  # 503: MAX_EVENT_STREAMS live-update streams are open
 
 
 class ForecastError(Exception):
@@ -146,6 +147,12 @@ class HistoryUnavailable(ForecastError):
     code = ErrorCode.HISTORY_UNAVAILABLE
 
 
+class TooManyStreams(ForecastError):
+    """This web process holds MAX_EVENT_STREAMS live-update streams already; poll instead."""
+
+    code = ErrorCode.TOO_MANY_STREAMS
+
+
 # The one map from a named error to its HTTP status: the most specific class in an error's MRO
 # decides (so MalformedBody is 400 where any other InvalidRequest is 422).
 HTTP_STATUS: dict[type[ForecastError], int] = {
@@ -163,6 +170,7 @@ HTTP_STATUS: dict[type[ForecastError], int] = {
     AlreadyFinished: 409,
     NotFinished: 409,
     HistoryUnavailable: 503,
+    TooManyStreams: 503,
 }
 # The status of a code when all that is known is the code (a failed job's stored result).
 _STATUS_BY_CODE: dict[str, int] = {

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping, TextIO
 
 MASK = "***"
 
-# The ids a line is about. Context variables, so each thread (gunicorn's gthread workers) and
+# The ids a line is about. Context variables, so each greenlet (gunicorn's gevent workers) and
 # each task (a Celery pool process runs one at a time) sees only its own.
 task_id_var: ContextVar[str | None] = ContextVar("task_id", default=None)
 task_name_var: ContextVar[str | None] = ContextVar("task_name", default=None)

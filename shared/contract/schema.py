@@ -691,6 +691,8 @@ class TaskStatus(BaseModel):
     finished_at: datetime | None
     result: dict[str, Any] | None
     error: ErrorBody | None
+    # The job's live-update stream (Server-Sent Events), with its token: set by the web tier.
+    events_url: str | None = Field(None, exclude_if=lambda v: v is None)
 
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -705,6 +707,7 @@ class Submitted(BaseModel):
     task_id: str
     status: Literal["PENDING"] = "PENDING"
     status_url: str
+    events_url: str  # the job's live-update stream (Server-Sent Events), with its token
 
 
 class ErrorDocument(BaseModel):

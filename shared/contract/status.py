@@ -17,12 +17,20 @@ from typing import Any, Mapping, Protocol
 
 from shared.contract.errors import ErrorCode
 from shared.contract.protocol import CeleryState
-from shared.contract.schema import TERMINAL, ErrorBody, JobStatus, Progress, Stage, TaskStatus
+from shared.contract.schema import (
+    GROUPED_FORECASTING_PERCENT,
+    TERMINAL,
+    ErrorBody,
+    JobStatus,
+    Progress,
+    Stage,
+    TaskStatus,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["TERMINAL", "JobStatus", "read_meta", "decode_meta", "build_status", "celery_state",
-           "job_status", "is_terminal", "failure_error", "progress_of", "parse_time"]
+           "job_status", "is_terminal", "failure_error", "progress_of", "parse_time", "grouped_progress"]
 
 
 class ResultBackend(Protocol):
@@ -158,6 +166,14 @@ def progress_of(meta: Mapping[str, Any] | None) -> Progress:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw == raw:
             percent = int(min(max(raw, 0), 100))
     return Progress(stage=stage, percent=percent)
+
+
+def grouped_progress(done: int, total: int) -> Progress:
+    """A grouped job's progress between its fan-out and its fan-in, from the series done so far
+    (counted in Redis over all the workers): what the status document and the live events say."""
+    low, high = GROUPED_FORECASTING_PERCENT
+    percent = low + ((high - low) * done // total if total else high - low)
+    return Progress(stage=Stage.TRAINING, percent=percent, series_done=done, series_total=total)
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -28,6 +28,7 @@ class Purpose(StrEnum):
 
     WEB = "web"  # answers an HTTP client: 2 s a call, one quick retry, then 503
     WORKER = "worker"  # a job's calls: patient, 5 s a call
+    EVENTS = "events"  # the web's live-update readers: an XREAD waits up to 2 s, so 5 s a call
 
 
 # An outage must answer 503 within a bound, not hang a request: every Redis call of the web tier
@@ -38,6 +39,11 @@ WORKER_TIMEOUT_SECONDS = 5.0
 HEALTH_CHECK_SECONDS = 30
 
 
+# A web process (gunicorn's gevent workers) serves up to 1,000 connections at once: its pools must
+# not stop at redis-py's default of 100 connections, or a busy moment fails with "Too many connections".
+WEB_POOL_CONNECTIONS = 1000
+
+
 def _options(purpose: Purpose) -> dict[str, object]:
     if purpose is Purpose.WEB:
         return {
@@ -45,6 +51,13 @@ def _options(purpose: Purpose) -> dict[str, object]:
             "socket_connect_timeout": WEB_TIMEOUT_SECONDS,
             "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
             "health_check_interval": HEALTH_CHECK_SECONDS,
+            "max_connections": WEB_POOL_CONNECTIONS,
+        }
+    if purpose is Purpose.EVENTS:
+        return {
+            "socket_timeout": WORKER_TIMEOUT_SECONDS,
+            "socket_connect_timeout": WEB_TIMEOUT_SECONDS,
+            "max_connections": WEB_POOL_CONNECTIONS,
         }
     return {"socket_timeout": WORKER_TIMEOUT_SECONDS, "socket_connect_timeout": WORKER_TIMEOUT_SECONDS}
 

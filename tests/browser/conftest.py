@@ -107,6 +107,7 @@ def stack(tmp_path_factory, chromium_path):
     env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
     try:
         local = start_stack(root, env, root=root, worker_concurrency=1)
+        local.laravel = laravel  # type: ignore[attr-defined]  # its faults slow a job down (test_live_updates.py)
     except BaseException:
         laravel.stop()
         raise

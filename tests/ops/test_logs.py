@@ -247,7 +247,7 @@ def test_request_ids(flask_lines):
 @pytest.mark.slow
 def test_gunicorn_lines_are_json_with_ids(tmp_path):
     port = free_port()
-    argv = commands.web(host="127.0.0.1", port=port, workers=1, threads=2)
+    argv = commands.web(host="127.0.0.1", port=port, workers=1)
     argv[-1] = "tests.ops.test_logs:_gunicorn_app()"
     argv[0] = str(Path(sys.executable).parent / "gunicorn")
     out = open(tmp_path / "gunicorn.log", "w+")

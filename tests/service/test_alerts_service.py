@@ -20,6 +20,7 @@ import requests
 
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel
+from local.sse_client import Stream
 from shared.contract.webhooks import signing_key, verify
 from tests.harness import CLOCK_FILE_ENV
 from tests.stacks import ROOT, Client, base_env, start_stack
@@ -107,6 +108,31 @@ def shop(tmp_path_factory):
     receiver.stop()
 
 
+class LiveAlerts:
+    """The ``alert`` events of GET /api/v1/events, read in a thread until closed."""
+
+    def __init__(self, client: Client) -> None:
+        self.alerts: list[dict] = []
+        self.stream = Stream(f"{client.url}/api/v1/events", headers=client.headers, timeout=300)
+        assert self.stream.status_code == 200
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self.stream:
+                if event.event == "alert":
+                    self.alerts.append(event.data)
+        except (requests.RequestException, AttributeError, ValueError):
+            pass  # closed
+
+    def close(self) -> list[dict]:
+        time.sleep(1)
+        self.stream.close()
+        self.thread.join(10)
+        return self.alerts
+
+
 def _alerts(client: Client, **params: str) -> list[dict]:
     response = requests.get(f"{client.url}/api/v1/alerts", params={"limit": 1000, **params}, headers=client.headers,
                             timeout=10)
@@ -136,6 +162,7 @@ def test_a_slump_raises_one_below_range_alert_delivered_once_and_listed(shop):
     _recorded(client, first)
     assert [a for a in _alerts(client) if a["kind"] != "forecast_drop"] == []  # nothing seen complete yet
 
+    live = LiveAlerts(client)  # GET /api/v1/events (docs/events.md), open from here on
     clock_file.write_text(SECOND_TODAY.isoformat())
     second = _forecast(client)
     _recorded(client, second)
@@ -165,6 +192,8 @@ def test_a_slump_raises_one_below_range_alert_delivered_once_and_listed(shop):
     assert len([a for a in _alerts(client, kind="below_range") if a["id"] == alert["id"]]) == 1
     time.sleep(2)
     assert len(delivered()) == 1
+    # ... and on the live stream of every job's events, once, the same document.
+    assert [a for a in live.close() if a["id"] == alert["id"]] == [alert]
 
     # The other products follow their models: about 5% fall below a 90% interval, not more.
     range_alerts = [a for a in _alerts(client) if a["kind"] in ("below_range", "above_range") and a["series"]]

@@ -22,6 +22,7 @@ import requests
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel
 from local.redis_server import free_port
+from local.sse_client import Stream
 from shared.contract.config import Settings
 from shared.contract.protocol import CHUNK_TASK
 from shared.contract.schema import ForecastRequest
@@ -248,3 +249,26 @@ def test_a_cancelled_grouped_job_ends_revoked_and_runs_no_more_chunks(stack):
         (stack.log_dir / name).read_text(errors="replace") for name in ("worker.log", "worker2.log")
     )
     assert any(v[2] == "cancelled" for v in seen.values()) or fan_in_dropped, "the chunks after the cancel stopped at once"
+
+
+
+def test_a_grouped_jobs_live_updates_count_its_series(stack):
+    """The job's events_url (docs/events.md): the chunks' progress counts series over both
+    workers, in order, and the last event is done with the reconciled document."""
+    response = requests.post(f"{stack.web_url}/api/v1/forecasts", json={"group_by": GROUP_BY, "horizon": 4, "refresh": True},
+                             headers=HEADERS, timeout=30)
+    assert response.status_code == 202, response.text
+    events = []
+    with Stream(stack.web_url + response.json()["events_url"], timeout=120) as stream:
+        for event in stream:
+            events.append(event)
+            if event.event == "done":
+                break
+    assert events[-1].event == "done" and events[-1].data["status"] == "SUCCESS"
+    assert events[-1].data["result"]["data"]["hierarchy"]["coherent"] is True
+    counted = [e.data for e in events if e.event == "progress" and "series_done" in e.data]
+    assert counted, "no chunk reported its series"
+    done = [c["series_done"] for c in counted]
+    assert done == sorted(done) and counted[-1]["series_done"] <= counted[-1]["series_total"]
+    statuses = [e.data["status"] for e in events if e.event == "status"]
+    assert statuses[-1] == "SUCCESS" and len(statuses) == len(set(statuses))

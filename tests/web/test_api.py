@@ -29,7 +29,9 @@ def test_submit_returns_202_location_and_records_the_job(web_client, web_redis):
     assert response.status_code == 202
     body = response.get_json()
     task_id = body["task_id"]
+    events_url = body.pop("events_url")
     assert body == {"task_id": task_id, "status": "PENDING", "status_url": f"/api/v1/forecasts/{task_id}"}
+    assert events_url.startswith(f"/api/v1/forecasts/{task_id}/events?token=")
     assert response.headers["Location"] == body["status_url"]
     assert response.headers["Retry-After"] == "1"
     record = JobStore(web_redis).get(task_id)

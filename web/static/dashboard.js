@@ -409,7 +409,7 @@
     call("POST", API, formBody(form)).then(function (result) {
       setBusy(false);
       if (result.status === 202 && result.data && result.data.task_id) {
-        watch(result.data.task_id);
+        watch(result.data.task_id, result.data.events_url);
         return;
       }
       if (result.status === 401) { announce("An API key is needed."); return; }
@@ -424,8 +424,13 @@
     });
   }
 
-  function watch(taskId) {
-    if (pollTimer) clearTimeout(pollTimer);
+  /**
+   * Follow a job: over its live-update stream (events_url, an EventSource) when there is one,
+   * else by polling its status URL. A stream that is refused (503 past the server's limit, an
+   * expired token) or drops before its `done` event is closed, and polling takes over for that job.
+   */
+  function watch(taskId, eventsUrl) {
+    stopFollowing();
     currentTask = taskId;
     show($("results"), false);
     document.dispatchEvent(new CustomEvent("forecast:hidden"));
@@ -437,7 +442,56 @@
     var url = new URL(window.location.href);
     url.searchParams.set("task", taskId);
     window.history.replaceState(null, "", url.pathname + url.search);
+    if (eventsUrl && follow(taskId, eventsUrl)) return;
     poll(taskId);
+  }
+
+  var stream = null;         // the EventSource of the job followed, while it is open
+  var streamRefused = {};    // task id -> true once its stream failed: poll that job from then on
+
+  function stopFollowing() {
+    if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+    if (stream) { stream.close(); stream = null; }
+  }
+
+  /** Open the job's stream; false when this browser or this job cannot have one. */
+  function follow(taskId, eventsUrl) {
+    if (!window.EventSource || streamRefused[taskId]) return false;
+    var source = new EventSource(eventsUrl);
+    var status = "PENDING";
+    var progress = { stage: "queued", percent: 0 };
+    stream = source;
+    function data(event) {
+      try { return JSON.parse(event.data); } catch (e) { return null; }
+    }
+    source.addEventListener("status", function (event) {
+      var body = data(event);
+      if (taskId !== currentTask || !body) return;
+      status = String(body.status || status);
+      setProgress(progress, status);
+    });
+    source.addEventListener("progress", function (event) {
+      var body = data(event);
+      if (taskId !== currentTask || !body) return;
+      progress = body;
+      setProgress(progress, status);
+    });
+    source.addEventListener("done", function (event) {
+      source.close();
+      if (stream === source) stream = null;
+      var doc = data(event);
+      if (taskId !== currentTask) return;
+      if (doc) finish(taskId, doc); else poll(taskId);
+    });
+    source.addEventListener("error", function () {
+      // Refused, or cut before `done`: EventSource would retry on its own; poll instead.
+      source.close();
+      if (stream === source) stream = null;
+      if (taskId !== currentTask) return;
+      streamRefused[taskId] = true;
+      poll(taskId);
+    });
+    return true;
   }
 
   function poll(taskId) {
@@ -453,26 +507,33 @@
       var doc = result.data;
       setProgress(doc.progress || {}, doc.status);
       if (!TERMINAL[doc.status]) {
+        if (doc.events_url && follow(taskId, doc.events_url)) return; // a reopened job: live from here
         var wait = Number(result.headers.get("Retry-After")) || 1;
         pollTimer = setTimeout(function () { poll(taskId); }, Math.min(Math.max(wait, 0.5), 5) * 1000);
         return;
       }
-      show($("cancel"), false);
-      if (doc.status === "SUCCESS" && isObject(doc.result) && isObject(doc.result.data)) {
-        announce("Forecast ready.");
-        renderResult(doc.result.data);
-        document.dispatchEvent(new CustomEvent("forecast:shown", { detail: { taskId: taskId, data: doc.result.data } }));
-      } else if (doc.status === "REVOKED") {
-        announce("The job was cancelled.");
-      } else {
-        announce("The forecast failed.");
-        showError(isObject(doc.error) ? doc.error.message + " (" + doc.error.code + ")" : "The job failed.");
-      }
+      finish(taskId, doc);
     }, function () {
       if (taskId !== currentTask) return;
       announce("The service could not be reached; retrying…");
       pollTimer = setTimeout(function () { poll(taskId); }, 2000);
     });
+  }
+
+  /** A finished job's status document (polled, or the stream's `done`): the result or why not. */
+  function finish(taskId, doc) {
+    setProgress(doc.progress || {}, doc.status);
+    show($("cancel"), false);
+    if (doc.status === "SUCCESS" && isObject(doc.result) && isObject(doc.result.data)) {
+      announce("Forecast ready.");
+      renderResult(doc.result.data);
+      document.dispatchEvent(new CustomEvent("forecast:shown", { detail: { taskId: taskId, data: doc.result.data } }));
+    } else if (doc.status === "REVOKED") {
+      announce("The job was cancelled.");
+    } else {
+      announce("The forecast failed.");
+      showError(isObject(doc.error) ? doc.error.message + " (" + doc.error.code + ")" : "The job failed.");
+    }
   }
 
   var lastAnnounced = "";
