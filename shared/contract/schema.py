@@ -68,6 +68,37 @@ def month_label(period: str) -> str:
     return calendar.month_abbr[int(period[5:7])]
 
 
+class InventoryRequest(BaseModel):
+    """The request's ``inventory`` (docs/api.md §12): how a buyer orders, in the job's periods."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_time: int = Field(..., ge=0, le=52, description="Periods from placing an order to having the goods.")
+    review_period: int = Field(1, ge=1, le=52, description="Periods between two orders (1: every period).")
+    service_level: float = Field(
+        95.0, ge=50, le=99.9, description="% of order cycles whose demand the stock should cover."
+    )
+
+    @field_validator("lead_time", "review_period", mode="before")
+    @classmethod
+    def _whole_periods(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be a whole number of periods")
+        return value
+
+    @field_validator("service_level", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        return value
+
+    @property
+    def periods(self) -> int:
+        """The periods an order must cover: lead time plus review period."""
+        return self.lead_time + self.review_period
+
+
 class ForecastRequest(BaseModel):
     """Body of POST /api/v1/forecasts, and the kwargs of the `forecast.sales` task."""
 
@@ -99,6 +130,21 @@ class ForecastRequest(BaseModel):
     measure: MeasureName = Field(
         Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
+    inventory: InventoryRequest | None = Field(
+        None, description="Order-up-to levels and suggested orders for every series (docs/api.md §12)."
+    )
+
+    @model_validator(mode="after")
+    def _inventory_in_units(self) -> "ForecastRequest":
+        # A product is ordered in units: a grouped job's levels in revenue or orders could not be
+        # compared with the stock on hand.
+        if self.inventory is not None and self.grouped and self.measure != Measure.UNITS:
+            raise InvalidRequest(
+                f"inventory: a grouped job's order-up-to levels are in units; ask for measure \"units\" "
+                f"(not \"{self.measure}\")",
+                field="inventory",
+            )
+        return self
 
     @field_validator("group_by")
     @classmethod
@@ -209,6 +255,7 @@ class ForecastRequest(BaseModel):
             "model": self.model,
             # Only when set, so that single-series requests keep the keys they always had.
             **({"group_by": list(self.group_by or []), "measure": self.measure} if self.grouped else {}),
+            **({"inventory": self.inventory.model_dump(mode="json")} if self.inventory is not None else {}),
         }
 
     def params_key(self) -> str:
@@ -287,11 +334,26 @@ class Meta(BaseModel):
     source: str
 
 
+class SeriesInventory(BaseModel):
+    """A series' ``inventory`` (docs/api.md §12), in the job's measure (whole units for units)."""
+
+    model_config = ConfigDict(extra="allow")  # the job's own figures (achieved level, settings) ride along
+    lead_time_demand: float
+    order_up_to: float
+    safety_stock: float
+    service_level: float
+    on_hand: float | None = None
+    on_order: float | None = None
+    suggested_order: float | None = None
+
+
 class ResultData(BaseModel):
     actual_sales: list[ActualSale]
     forecast: Forecast
     data_quality: DataQuality
     meta: Meta
+    # Only when the request asked for inventory: other documents stay as they were.
+    inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class ResultDocument(BaseModel):
@@ -322,6 +384,8 @@ class Hierarchy(BaseModel):
     coherent: bool
     series_url: str | None
     csv_url: str | None
+    # With inventory (docs/api.md §12): the settings and the service level achieved over every series.
+    inventory: dict[str, Any] | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class SeriesPoint(BaseModel):
@@ -337,6 +401,7 @@ class SeriesForecast(BaseModel):
     actual: list[SeriesPoint]
     forecast: Forecast
     data_quality: dict[str, Any]
+    inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
 
 
 # ---- the status document (docs/api.md §4) --------------------------------------------------------

@@ -116,9 +116,56 @@ def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[fl
 
 
 def forecast_one(
+    item: dict[str, Any],
+    *,
+    horizon: int,
+    level: float,
+    model: str = "auto",
+    season_length: int = 12,
+    inventory: Any | None = None,
+) -> dict[str, Any]:
+    """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring);
+    with ``inventory`` (the request's InventoryRequest), its §12 figures too (:func:`_with_inventory`)."""
+    out = _forecast_one(item, horizon=horizon, level=level, model=model, season_length=season_length)
+    if inventory is not None:
+        _with_inventory(out, item, inventory, model, season_length)
+    return out
+
+
+def _with_inventory(out: dict[str, Any], item: dict[str, Any], settings: Any, model: str, season_length: int) -> None:
+    """Adds ``out["inventory"]``: the series' order-up-to figures in whole units, from paths of its own
+    method, and whether the level it would have set ``K`` periods ago covered what it sold since
+    (the total: at up to 12 origins). A series too short for levels of its own gets its parent's,
+    times its share, at fan-in (``None`` here)."""
+    from shared.engine import inventory as inventory_engine
+    from shared.engine.models import make_model
+
+    y = np.asarray(item["y"], dtype=float)
+    method = out.get("method", SHARE)
+    total = bool(item.get("is_total"))
+    if method == SHARE or (not total and inventory_engine.check_supported(y.size, settings.periods)):
+        out["inventory"] = None
+        return
+
+    def fit(history: np.ndarray) -> Any:
+        if method == "naive":
+            return make_model("seasonal_naive", season_length=1).fit(history)
+        return make_model(model, season_length=season_length).fit(history)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["inventory"] = inventory_engine.series_inventory(
+                method, y, settings, fit, whole=True, origins=inventory_engine.MAX_ORIGINS if total else 1
+            )
+    except Exception as exc:  # a series never fails the job: its parent's share instead
+        log.warning("series %s: inventory failed (%s); share of parent", item["index"], exc)
+        out["inventory"] = None
+
+
+def _forecast_one(
     item: dict[str, Any], *, horizon: int, level: float, model: str = "auto", season_length: int = 12
 ) -> dict[str, Any]:
-    """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring)."""
     y = np.asarray(item["y"], dtype=float)
     n = int(y.size)
     out: dict[str, Any] = {"index": item["index"], "n": n}
@@ -157,10 +204,19 @@ def forecast_one(
 
 
 def forecast_chunk(
-    items: Sequence[dict[str, Any]], *, horizon: int, level: float, model: str = "auto", season_length: int = 12
+    items: Sequence[dict[str, Any]],
+    *,
+    horizon: int,
+    level: float,
+    model: str = "auto",
+    season_length: int = 12,
+    inventory: Any | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`forecast_one` over a chunk: the unit of work a worker would take."""
-    return [forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length) for it in items]
+    return [
+        forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length, inventory=inventory)
+        for it in items
+    ]
 
 
 # ------------------------------------------------------------------------------------ step 3
@@ -189,6 +245,11 @@ def _share(panel: Panel, i: int) -> float:
     if theirs <= 0 or mine <= 0:
         return 0.0
     return min(1.0, mine / theirs)
+
+
+def share_of_parent(panel: Panel, i: int) -> float:
+    """Series ``i``'s share of its parent over the periods it has existed (0 when it has none)."""
+    return _share(panel, i)
 
 
 def resolve_shares(panel: Panel, results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from shared.contract import clock
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage, month_label
+from shared.engine import inventory as inventory_engine
 from shared.engine.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
 from shared.engine.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
 from shared.engine.model_store import ModelStore
@@ -211,6 +212,31 @@ def _forecast_block(series: MonthlySeries, request: ForecastRequest, bundle: Fit
     }
 
 
+def _inventory_block(series: MonthlySeries, request: ForecastRequest, bundle: FittedBundle) -> dict[str, Any]:
+    """The total's §12 figures (in the job's measure), with the achieved service level measured at
+    up to BACKTEST_ORIGINS past origins. The total is not a product: no stock figures."""
+    settings = request.inventory
+    assert settings is not None
+
+    def fit(y: np.ndarray) -> Any:
+        return make_model(request.model).fit(y)
+
+    block = inventory_engine.series_inventory(
+        "model", series.totals, settings, fit, whole=False, fitted=bundle.model, origins=BACKTEST_ORIGINS
+    )
+    block.pop("covered")
+    return {**block, "lead_time": settings.lead_time, "review_period": settings.review_period}
+
+
+def check_inventory_history(n: int, request: ForecastRequest) -> None:
+    """InsufficientHistory when ``n`` periods of history cannot support the request's inventory."""
+    if request.inventory is None:
+        return
+    problem = inventory_engine.check_supported(n, request.inventory.periods)
+    if problem:
+        raise InsufficientHistory(f"inventory: {problem}")
+
+
 def run_forecast(
     request: ForecastRequest,
     source: SalesSource,
@@ -247,16 +273,23 @@ def run_forecast(
         )
     )
     check_history(series, request)
+    check_inventory_history(len(series.periods), request)
 
     fingerprint = data_fingerprint(series, request)
     forecast = cache.get(fingerprint) if cache is not None and not request.refresh else None
     cached = forecast is not None
+    inventory = None
     if forecast is None:
         bundle = _fit_bundle(series, request, model_store, report_progress)
         report_progress(Stage.PREDICTING, STAGE_PERCENT[Stage.PREDICTING])
         forecast = _forecast_block(series, request, bundle)
+        if request.inventory is not None:
+            inventory = _inventory_block(series, request, bundle)
         if cache is not None:
-            cache.set(fingerprint, forecast)
+            cache.set(fingerprint, forecast if inventory is None else {**forecast, "inventory": inventory})
+    elif "inventory" in forecast:  # cached with its inventory (the fingerprint covers the request's)
+        forecast = dict(forecast)
+        inventory = forecast.pop("inventory")
 
     document = {
         "status": "success",
@@ -267,6 +300,7 @@ def run_forecast(
             ],
             "forecast": forecast,
             "data_quality": series.data_quality,
+            **({"inventory": inventory} if inventory is not None else {}),
             "meta": {
                 "task_id": task_id,
                 "data_fingerprint": fingerprint,
