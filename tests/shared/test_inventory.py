@@ -169,3 +169,33 @@ def test_stock_rows_parse_and_every_row_is_accounted_for():
     assert stock.find({"sku": "CAKE"})[1].on_order == 0.0  # a null on_order is none on order
     assert stock.find({"product_id": "99"}) == ("product_id", None)
     assert stock.find({"category": "x"}) is None
+
+
+# ---------------------------------------------------------------- the pipelines
+
+
+def test_single_series_document_carries_inventory():
+    from shared.engine.pipeline import run_forecast
+    from tests.shared.test_pipeline import TODAY, source
+
+    request = ForecastRequest.parse({"inventory": {"lead_time": 2, "review_period": 1, "service_level": 90}})
+    data = run_forecast(request, source(), today=TODAY)["data"]
+    inventory = data["inventory"]
+    assert inventory["lead_time"] == 2 and inventory["review_period"] == 1 and inventory["service_level"] == 90
+    assert inventory["order_up_to"] >= inventory["lead_time_demand"] > 0
+    assert inventory["safety_stock"] == pytest.approx(inventory["order_up_to"] - inventory["lead_time_demand"], abs=0.011)
+    assert inventory["backtest_origins"] == 12 and 0 <= inventory["achieved_service_level"] <= 100
+    # Three months of a shop's revenue: about three times the next month's forecast.
+    assert inventory["lead_time_demand"] == pytest.approx(sum(h["forecast"] for h in data["forecast"]["horizon"][:3]), rel=0.05) \
+        if len(data["forecast"]["horizon"]) >= 3 else True
+    assert inventory["on_hand"] is None and inventory["suggested_order"] is None  # the total is not a product
+    assert "inventory" not in run_forecast(ForecastRequest.parse({}), source(), today=TODAY)["data"]
+
+
+def test_single_series_lead_time_beyond_history_is_a_clear_error():
+    from shared.contract.errors import InsufficientHistory
+    from shared.engine.pipeline import run_forecast
+    from tests.shared.test_pipeline import TODAY, source
+
+    with pytest.raises(InsufficientHistory, match="lead_time \\+ review_period is 30 period"):
+        run_forecast(ForecastRequest.parse({"inventory": {"lead_time": 29}}), source(), today=TODAY)
