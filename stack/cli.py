@@ -3,13 +3,18 @@
     sales-forecast forecast (--laravel URL | --csv FILE | --demo) [--horizon 3] [--level 90]
                             [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
                             [--group-by category,product_id] [--measure revenue|units|orders]
-                            [--format json|csv]
+                            [--format json|csv|inventory]
+                            [--lead-time N [--review-period N] [--service-level 95]] [--stock-csv FILE]
 
 prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
 (docs/api.md §8): JSON is the total's document with `data.hierarchy` plus every series under
-`series`; CSV is one line per series and horizon month.
+`series`; CSV is one line per series and horizon month. With `--lead-time`, every series carries
+its order-up-to level (docs/api.md §12); `--format inventory` prints one line per product with the
+inventory columns, ready for a purchase-order import. Stock comes from Laravel's stock endpoint
+(`--stock-path`, default $LARAVEL_STOCK_PATH or /stock; `--demo` serves a demo stock), or from
+`--stock-csv` (product_id or sku, on_hand, on_order, min_order, pack_size) with `--csv`.
 """
 from __future__ import annotations
 
@@ -52,7 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--group-by", default=None, help="sale-line fields, outermost first, e.g. category,product_id")
     run.add_argument("--measure", default=None, choices=[m.value for m in Measure])
     run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
-    run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
+    run.add_argument(
+        "--format", default="json", choices=["json", "csv", "inventory"],
+        help="csv: grouped forecasts only; inventory: one line per product (needs --lead-time)",
+    )
+    run.add_argument("--lead-time", type=int, default=None, help="periods from ordering to receiving (0-52)")
+    run.add_argument("--review-period", type=int, default=None, help="periods between orders (1-52, default 1)")
+    run.add_argument("--service-level", type=float, default=None, help="%% of cycles covered (50-99.9, default 95)")
+    run.add_argument("--stock-path", default=None, help="default: $LARAVEL_STOCK_PATH or /stock")
+    run.add_argument("--stock-csv", default=None, type=Path, help="stock rows as CSV, with --csv")
     return parser
 
 
@@ -64,18 +77,21 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
         from shared.sources.lines import read_lines_csv
 
         path = args.csv
-        yield StaticLineSource(lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}")
+        stock = _stock_csv(args.stock_csv) if args.stock_csv else None
+        yield StaticLineSource(
+            lambda fields: read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}", stock
+        )
         return
     if args.demo:
-        from local.demo import demo_lines, demo_rows
+        from local.demo import demo_lines, demo_rows, demo_stock
         from local.fake_laravel import FakeLaravel
 
         rows = demo_rows(today, timezone=settings.sales_timezone)
         items = demo_lines(today, timezone=settings.sales_timezone, rows=rows)
-        with FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
+        with FakeLaravel(rows, items=items, stock=demo_stock(), paginator="length_aware", per_page=1000) as base_url:
             demo = settings.with_overrides(
                 laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales",
-                laravel_items_path="/sales/items",
+                laravel_items_path="/sales/items", laravel_stock_path="/stock",
             )
             source = LaravelLineSource.from_settings(demo)
             source.name = "demo"
@@ -86,8 +102,19 @@ def _line_source(args: argparse.Namespace, settings, today: date) -> Iterator[ob
             laravel_api_url=args.laravel,
             laravel_api_token=args.token or settings.laravel_api_token,
             laravel_items_path=args.items_path or settings.laravel_items_path,
+            laravel_stock_path=args.stock_path or settings.laravel_stock_path,
         )
     )
+
+
+def _stock_csv(path: Path) -> object:
+    """Stock rows from a CSV file, parsed (and counted) like Laravel's (docs/api.md §12)."""
+    import csv
+
+    from shared.sources.stock import stock_from_rows
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return stock_from_rows(dict(row) for row in csv.DictReader(handle))
 
 
 @contextlib.contextmanager
@@ -119,6 +146,14 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
     )
 
 
+def _inventory_args(args: argparse.Namespace) -> dict[str, object] | None:
+    """The request's inventory field from --lead-time, --review-period, --service-level."""
+    given = {"lead_time": args.lead_time, "review_period": args.review_period, "service_level": args.service_level}
+    if all(v is None for v in given.values()):
+        return None
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``sales-forecast forecast`` command: print the result document (or CSV) to stdout; on error,
     a JSON error object on stderr and exit status 2 for an invalid request or bad input, 1 for
@@ -144,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "status": args.status,
                     "group_by": [f.strip() for f in args.group_by.split(",")] if args.group_by is not None else None,
                     "measure": args.measure,
+                    "inventory": _inventory_args(args),
                 }.items()
                 if value is not None
             }
@@ -154,17 +190,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shared.engine.pipeline import run_forecast
 
         if request.grouped:
-            from shared.engine.grouped import run_grouped_forecast, series_csv
+            from shared.engine.grouped import inventory_csv, run_grouped_forecast, series_csv
 
             with _line_source(args, settings, today) as line_source:
                 grouped = run_grouped_forecast(request, line_source, timezone=settings.sales_timezone, today=today)
             if args.format == "csv":
                 sys.stdout.write(series_csv(grouped.series, request.group_by or []))
                 return 0
+            if args.format == "inventory":
+                if request.inventory is None:
+                    raise ValueError("--format inventory needs --lead-time")
+                sys.stdout.write(inventory_csv(grouped.series, request.group_by or []))
+                return 0
             document = {**grouped.document, "series": grouped.series}
         else:
-            if args.format == "csv":
-                raise ValueError("--format csv needs --group-by (or a --measure other than revenue)")
+            if args.format in ("csv", "inventory"):
+                raise ValueError(f"--format {args.format} needs --group-by (or a --measure other than revenue)")
             store = ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
             with _source(args, settings, today) as source:
                 document = run_forecast(request, source, timezone=settings.sales_timezone, today=today, model_store=store)

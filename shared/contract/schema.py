@@ -347,6 +347,19 @@ class SeriesInventory(BaseModel):
     suggested_order: float | None = None
 
 
+# The inventory CSV's figure columns (``series.csv?view=inventory``, the CLI's --format inventory).
+INVENTORY_COLUMNS: tuple[str, ...] = (
+    "lead_time_demand", "order_up_to", "safety_stock", "service_level", "on_hand", "on_order", "suggested_order",
+)
+
+
+def inventory_cell(value: Any) -> str:
+    """A figure as a CSV cell: whole numbers without decimals, others to the cent, null empty."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
 class ResultData(BaseModel):
     actual_sales: list[ActualSale]
     forecast: Forecast

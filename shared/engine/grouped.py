@@ -22,14 +22,16 @@ import numpy as np
 
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.protocol import series_csv_url, series_url
+from shared.contract.protocol import inventory_csv_url, series_csv_url, series_url
 from shared.contract.schema import (
+    INVENTORY_COLUMNS,
     STAGE_PERCENT,
     ForecastRequest,
     Hierarchy,
     ResultDocument,
     SeriesForecast,
     Stage,
+    inventory_cell,
     month_label,
 )
 from shared.engine import inventory as inventory_engine
@@ -252,6 +254,7 @@ def assemble(
         hierarchy["inventory"] = {
             **request.inventory.model_dump(mode="json"),  # type: ignore[union-attr]
             **_level_service(inventories, np.arange(len(panel))),
+            "csv_url": inventory_csv_url(task_id) if task_id else None,
         }
 
     s0 = int(panel.start[0])
@@ -440,4 +443,20 @@ def series_csv(series: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str
         cells = [("null" if key[f] is None else key[f]) if f in key else "" for f in group_by]
         for point in s["forecast"]["horizon"]:
             writer.writerow([s["level"], *cells, point["period"], f"{point['forecast']:.2f}", f"{point['low']:.2f}", f"{point['high']:.2f}"])
+    return out.getvalue()
+
+
+def inventory_csv(series: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str:
+    """One line per series of the deepest level (the products): the key fields and the inventory
+    columns of docs/api.md §12, empty where a figure is null (a product the stock does not list)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*group_by, *INVENTORY_COLUMNS])
+    deepest = max((s["level"] for s in series), default=0)
+    for s in series:
+        if s["level"] != deepest or not s.get("inventory"):
+            continue
+        key = s["key"]
+        writer.writerow([*("null" if key.get(f) is None else key[f] for f in group_by),
+                         *(inventory_cell(s["inventory"].get(c)) for c in INVENTORY_COLUMNS)])
     return out.getvalue()

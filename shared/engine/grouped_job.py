@@ -24,7 +24,7 @@ from typing import Any
 
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
-from shared.contract.protocol import series_csv_url, series_url
+from shared.contract.protocol import inventory_csv_url, series_csv_url, series_url
 from shared.contract.schema import ForecastRequest
 from shared.engine.grouped import GroupedResult, LineSource, assemble, fetch_panel, fingerprint, stock_for
 from shared.engine.hierarchy import forecast_chunk, series_inputs
@@ -112,6 +112,8 @@ def job_document(document: dict[str, Any], job_id: str, *, cached: bool) -> dict
     hierarchy = dict(document["data"].get("hierarchy") or {})
     hierarchy["series_url"] = series_url(job_id)
     hierarchy["csv_url"] = series_csv_url(job_id)
+    if hierarchy.get("inventory"):
+        hierarchy["inventory"] = {**hierarchy["inventory"], "csv_url": inventory_csv_url(job_id)}
     document["data"]["hierarchy"] = hierarchy
     return document
 
