@@ -4,7 +4,7 @@
 paginators, retries and deadline). Each row is ``{"product_id" | "sku", "on_hand", "on_order"?,
 "min_order"?, "pack_size"?}``: quantities as numbers or decimal strings. A row keyed by
 ``product_id`` and ``sku`` is found under both. Keys are normalised as group keys are
-(:func:`shared.sources.lines._key_str`: ``17`` and ``"17"`` are the same product).
+(:func:`shared.sources.lines.key_str`: ``17`` and ``"17"`` are the same product).
 
 Like sales rows, a row that cannot be used is never silently used or dropped: it is counted by
 reason (the first failing field wins), and ``rows_fetched == rows_used + sum(rejected) +
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Iterable
 
-from shared.sources.lines import _key_str
+from shared.sources.lines import key_str
 
 KEY_FIELDS = ("product_id", "sku")
 
@@ -155,7 +155,7 @@ class StockBuilder:
         R = StockRejectReason
         if not isinstance(row, dict):
             return R.NOT_AN_OBJECT
-        keys = tuple(_key_str(row.get(f)) for f in KEY_FIELDS)
+        keys = tuple(key_str(row.get(f)) for f in KEY_FIELDS)
         if all(k is None for k in keys):
             return R.MISSING_KEY
         on_hand = _quantity(row.get("on_hand"))
