@@ -226,12 +226,14 @@
   // ==== the forecast page =====================================================================
 
   var FIELD_IDS = { start_date: "start-date", end_date: "end-date", horizon: "horizon", level: "level", model: "model",
-                    group_by: "group-by", measure: "measure" };
+                    group_by: "group-by", measure: "measure", "inventory.lead_time": "lead-time",
+                    "inventory.review_period": "review-period", "inventory.service_level": "service-level",
+                    inventory: "lead-time" };
   var pollTimer = null;
   var currentTask = null;
 
   function clearFieldErrors() {
-    Object.keys(FIELD_IDS).forEach(function (name) {
+    Object.keys(FIELD_IDS).filter(function (name) { return name !== "inventory"; }).forEach(function (name) {
       var input = $(FIELD_IDS[name]);
       input.removeAttribute("aria-invalid");
       var message = $(FIELD_IDS[name] + "-error");
@@ -241,7 +243,8 @@
   }
 
   function fieldError(field, message) {
-    var id = FIELD_IDS[String(field).split(".")[0]]; // the server names a list item "group_by.0"
+    // The server names a list item "group_by.0"; an inventory field "inventory.lead_time".
+    var id = FIELD_IDS[String(field)] || FIELD_IDS[String(field).split(".")[0]];
     if (!id) return false;
     var input = $(id);
     var box = $(id + "-error");
@@ -286,6 +289,13 @@
     var measure = form.elements.measure.value;
     if (groups.fields && groups.fields.length) payload.group_by = groups.fields;
     if (payload.group_by || measure !== "revenue") payload.measure = measure;
+    // Inventory only with a lead time (docs/api.md §12): the other two have defaults.
+    var lead = form.elements.lead_time.value;
+    if (lead !== "") {
+      payload.inventory = { lead_time: Number(lead) };
+      if (form.elements.review_period.value !== "") payload.inventory.review_period = Number(form.elements.review_period.value);
+      if (form.elements.service_level.value !== "") payload.inventory.service_level = Number(form.elements.service_level.value);
+    }
     return payload;
   }
 
