@@ -131,7 +131,10 @@ class ForecastRequest(BaseModel):
         Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
     inventory: InventoryRequest | None = Field(
-        None, description="Order-up-to levels and suggested orders for every series (docs/api.md §12)."
+        None,
+        description="Order-up-to levels and suggested orders for every series (docs/api.md §12).",
+        # Left out of the task's kwargs when unset: messages and job params stay what they were.
+        exclude_if=lambda v: v is None,
     )
 
     @model_validator(mode="after")
