@@ -39,6 +39,9 @@ def test_inventory_from_the_form_to_the_purchase_order_csv(stack, page, tmp_path
     summary = page.locator("#series-inventory").inner_text()
     assert "service level 90 % asked" in summary and "achieved in the backtest" in summary
     assert data["data_quality"]["stock"]["served"] is True and data["data_quality"]["stock"]["series_listed"] > 0
+    # The total's own figures, beside its growth.
+    growth = page.locator("#growth").inner_text()
+    assert "Order up to" in growth and f"{data['inventory']['order_up_to']:,.2f}" in growth
 
     # The products, sorted by the server by suggested order, largest first: the buyer's to-do list.
     page.select_option("#series-level", "2")

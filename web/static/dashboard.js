@@ -225,6 +225,17 @@
 
   // ==== the forecast page =====================================================================
 
+  /** The total's inventory figures under the growth list: what to hold, the level asked and achieved. */
+  function appendInventory(list, inventory) {
+    var covered = " periods (lead time " + fmt(inventory.lead_time, 0) + " + review period " + fmt(inventory.review_period, 0) + ")";
+    [["Demand over lead time and review", fmt(inventory.lead_time_demand) + " over" + covered],
+     ["Order up to", fmt(inventory.order_up_to) + " (safety stock " + fmt(inventory.safety_stock) + ")"],
+     ["Service level", levelPct(inventory.service_level) + " asked; " + pct(inventory.achieved_service_level) +
+       " achieved in the backtest (" + fmt(inventory.backtest_origins, 0) + " origins)"]].forEach(function (pair) {
+      append(list, el("div", { "class": "figure" }, el("dt", null, pair[0]), el("dd", null, pair[1])));
+    });
+  }
+
   var FIELD_IDS = { start_date: "start-date", end_date: "end-date", horizon: "horizon", level: "level", model: "model",
                     group_by: "group-by", measure: "measure", "inventory.lead_time": "lead-time",
                     "inventory.review_period": "review-period", "inventory.service_level": "service-level",
@@ -491,6 +502,11 @@
       ["Last complete month vs the one before", signedPct(forecast.growth_rate)],
       ["Forecast vs the last complete month", signedPct(forecast.forecast_growth_rate)]
     ]);
+    // The total's order-up-to figures, when the job asked for inventory (docs/api.md §12).
+    var inventory = isObject(data.inventory) ? data.inventory : null;
+    if (inventory) {
+      appendInventory($("growth"), inventory);
+    }
 
     var rejected = isObject(quality.rows_rejected) ? quality.rows_rejected : {};
     var reasons = Object.keys(rejected);
