@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
 from shared.contract.schema import Measure
@@ -80,6 +81,13 @@ def _source() -> str | None:
     return value
 
 
+def _frequency() -> str:
+    value = request.args.get("frequency", Frequency.MONTH.value)
+    if value not in tuple(Frequency):
+        raise InvalidRequest(f"frequency must be one of {', '.join(Frequency)}", field="frequency")
+    return value
+
+
 def _limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
@@ -89,22 +97,22 @@ def _limit() -> int:
     return int(raw)
 
 
-def _series(group: str, measure: str) -> dict[str, Any]:
-    return {"group": json.loads(group), "measure": measure}
+def _series(group: str, measure: str, frequency: str) -> dict[str, Any]:
+    return {"group": json.loads(group), "measure": measure, "frequency": frequency}
 
 
 @bp.get("/history")
 def history() -> Response:
-    group, measure, source, limit = _group(), _measure(), _source(), _limit()
-    rows = repository().history(group, measure=measure, source=source, limit=limit)
-    return jsonify({"series": _series(group, measure), "forecasts": rows, "limit": limit})
+    group, measure, source, limit, frequency = _group(), _measure(), _source(), _limit(), _frequency()
+    rows = repository().history(group, measure=measure, source=source, limit=limit, frequency=frequency)
+    return jsonify({"series": _series(group, measure, frequency), "forecasts": rows, "limit": limit})
 
 
 @bp.get("/track-record")
 def track_record() -> Response:
-    group, measure, source = _group(), _measure(), _source()
-    record = repository().track_record(group, measure=measure, source=source)
-    return jsonify({"series": _series(group, measure), **record})
+    group, measure, source, frequency = _group(), _measure(), _source(), _frequency()
+    record = repository().track_record(group, measure=measure, source=source, frequency=frequency)
+    return jsonify({"series": _series(group, measure, frequency), **record})
 
 
 # ---- the OpenAPI document's part (web/openapi.py merges these in) --------------------------
@@ -117,6 +125,12 @@ _QUERY = [
         "description": 'The series: its group fields as a JSON object, e.g. `{"category":"Shoes"}`; absent: the total.',
     },
     {"name": "measure", "in": "query", "schema": {"type": "string", "enum": list(MEASURES)}},
+    {
+        "name": "frequency",
+        "in": "query",
+        "schema": {"type": "string", "enum": [f.value for f in Frequency], "default": "month"},
+        "description": "Forecasts of this frequency only: a series' monthly and weekly records are kept apart.",
+    },
     {
         "name": "source",
         "in": "query",
@@ -142,16 +156,16 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                     *_QUERY,
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
                 ],
-                "responses": {"200": ok("HistoryList", "One row per job and month forecast."), **errors, **URI_TOO_LONG},
+                "responses": {"200": ok("HistoryList", "One row per job and period forecast."), **errors, **URI_TOO_LONG},
             }
         },
         "/api/v1/track-record": {
             "get": {
-                "summary": "Realised accuracy of the published forecasts, per months ahead: MAPE, WAPE, coverage",
+                "summary": "Realised accuracy of the published forecasts, per periods ahead: MAPE, WAPE, coverage",
                 "operationId": "trackRecord",
                 "security": secured,
                 "parameters": _QUERY,
-                "responses": {"200": ok("TrackRecord", "Per months ahead and level."), **errors, **URI_TOO_LONG},
+                "responses": {"200": ok("TrackRecord", "Per periods ahead and level."), **errors, **URI_TOO_LONG},
             }
         },
     }
@@ -160,8 +174,12 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "HistorySeries": {
         "type": "object",
-        "properties": {"group": {"type": "object"}, "measure": {"enum": list(MEASURES)}},
-        "required": ["group", "measure"],
+        "properties": {
+            "group": {"type": "object"},
+            "measure": {"enum": list(MEASURES)},
+            "frequency": {"enum": [f.value for f in Frequency]},
+        },
+        "required": ["group", "measure", "frequency"],
     },
     "HistoryForecast": {
         "type": "object",
@@ -169,15 +187,15 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "task_id": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
             "source": {"type": "string"},
-            "origin": {"type": "string", "description": "The last complete month the forecast was made from."},
-            "period": {"type": "string", "description": "The month forecast (YYYY-MM)."},
-            "months_ahead": {"type": "integer", "minimum": 1},
+            "origin": {"type": "string", "description": "The last complete period the forecast was made from."},
+            "period": {"type": "string", "description": "The period forecast: 2025-01, 2025-W03 or 2025-01-15."},
+            "months_ahead": {"type": "integer", "minimum": 1, "description": "Periods ahead of `origin` (months, weeks or days)."},
             "forecast": {"type": "number"},
             "low": {"type": "number"},
             "high": {"type": "number"},
             "level": {"type": "number"},
             "model": {"type": "string"},
-            "actual": {**_NUMBER_OR_NULL, "description": "Filled in once a later job sees the month complete."},
+            "actual": {**_NUMBER_OR_NULL, "description": "Filled in once a later job sees the period complete."},
             "error_pct": {**_NUMBER_OR_NULL, "description": "(actual - forecast) / |actual|, in %; null while unknown or when the actual is 0."},
             "inside": {"type": ["boolean", "null"], "description": "Whether the actual fell in [low, high]."},
         },
@@ -195,9 +213,9 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     "TrackRecordHorizon": {
         "type": "object",
         "properties": {
-            "months_ahead": {"type": "integer", "minimum": 1},
+            "months_ahead": {"type": "integer", "minimum": 1, "description": "Periods ahead (months, weeks or days)."},
             "level": {"type": "number", "description": "The nominal coverage of these forecasts' ranges, in %."},
-            "count": {"type": "integer", "description": "Distinct forecasts whose month has closed."},
+            "count": {"type": "integer", "description": "Distinct forecasts whose period has closed."},
             "inside": {"type": "integer"},
             "coverage": {**_NUMBER_OR_NULL, "description": "Share of actuals inside the range, in %: compare with `level`."},
             "mape": _NUMBER_OR_NULL,
@@ -210,7 +228,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         "properties": {
             "series": {"$ref": "#/components/schemas/HistorySeries"},
             "horizons": {"type": "array", "items": {"$ref": "#/components/schemas/TrackRecordHorizon"}},
-            "pending": {"type": "integer", "description": "Forecast months still waiting for their actual."},
+            "pending": {"type": "integer", "description": "Forecast periods still waiting for their actual."},
         },
         "required": ["series", "horizons", "pending"],
     },

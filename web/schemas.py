@@ -81,6 +81,8 @@ class JobHeadline(BaseModel):
     expected_range_high: float | None = None
     confidence_level: float | None = None
     model_accuracy: float | None = None
+    next_period_forecast: float | None = None  # every frequency (next_month_forecast: monthly jobs)
+    frequency: str | None = None
 
 
 class JobSummary(BaseModel):
@@ -131,7 +133,7 @@ class SeriesQuery(BaseModel):
     )
     sort: Literal["key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy", "order", "-order"] = Field(
         "key",
-        description="Order: by key (the hierarchy's order), or by next month's forecast, its growth, the "
+        description="Order: by key (the hierarchy's order), or by the next period's forecast, its growth, the "
         "backtest accuracy or the suggested order (jobs with inventory); a leading `-` for the largest first. "
         "Series without the figure come last.",
     )

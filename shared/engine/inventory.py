@@ -48,6 +48,7 @@ __all__ = [
     "intermittent_paths",
     "model_paths",
     "model_paths_from",
+    "regressor_fit",
     "suggested_order",
 ]
 
@@ -185,6 +186,38 @@ def series_paths(
         return model_paths_from(model, periods, service_level, rng=rng)
     mean = point_forecast(method, y, periods)
     return intermittent_paths(y, mean, rng=rng)
+
+
+class WithRegressors:
+    """A weekly or daily model fitted with known-effect rows (holidays, events), predicting with the
+    rows that follow its history. Past the rows known (a lead time beyond the job's horizon), a period
+    is taken to have no holiday or event."""
+
+    def __init__(self, fitted: Any, future: np.ndarray | None) -> None:
+        self.fitted = fitted
+        self.future = future
+        self.description_ = getattr(fitted, "description_", None)
+
+    def predict(self, h: int, level: float) -> Any:
+        if self.future is None:
+            return self.fitted.predict(h, level=level)
+        rows = self.future[:h]
+        if rows.shape[0] < h:
+            rows = np.vstack([rows, np.zeros((h - rows.shape[0], rows.shape[1]))])
+        return self.fitted.predict(h, level=level, X_future=rows)
+
+
+def regressor_fit(unfitted: Callable[[], Any], rows: np.ndarray | None) -> Fit:
+    """``fit(history)`` for a series whose periods have the regressor ``rows`` (its history's, then
+    the horizon's): a history of t periods is fitted with rows[:t] and forecast with rows[t:]."""
+
+    def fit(history: np.ndarray) -> Any:
+        t = history.size
+        if rows is None or rows.shape[1] == 0:
+            return unfitted().fit(history)
+        return WithRegressors(unfitted().fit(history, rows[:t]), rows[t:])
+
+    return fit
 
 
 # ------------------------------------------------------------------------------------ figures

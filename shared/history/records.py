@@ -57,8 +57,9 @@ class Publication:
     measure: str
     level: float
     fingerprint: str
-    origin: str  # the last complete month the job trained on
+    origin: str  # the last complete period the job trained on
     series: tuple[SeriesForecast, ...] = field(default_factory=tuple)
+    frequency: str = "month"  # month, week or day: what every period label here is
 
 
 def _horizon(forecast: Mapping[str, Any]) -> tuple[HorizonMonth, ...]:
@@ -102,6 +103,7 @@ def publication_from_document(
         fingerprint=str(meta.get("data_fingerprint") or ""),
         origin=str(actual[-1]["period"]) if actual else "",
         series=(total, *extra_series),
+        frequency=str(forecast.get("frequency") or "month"),
     )
 
 

@@ -6,7 +6,8 @@ series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one 
 saw, for the months that past forecasts are still waiting on, and fills in those forecasts'
 actual, error and inside (PostgreSQL: one UPDATE ... FROM the COPYed actuals).
 
-Reading: :meth:`history` (newest first) and :meth:`track_record` (per months ahead and level).
+Reading: :meth:`history` (newest first) and :meth:`track_record` (per periods ahead and level), each
+of one frequency (docs/api.md §10: monthly and weekly forecasts of a series are separate records).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
 from shared.contract.errors import HistoryRejected, HistoryUnavailable
+from shared.contract.metrics import wape_from_sums
 from shared.history.models import TOTAL_KEY, ActualRow, ForecastRow
 from shared.history.records import DEFAULT_MEASURE, Publication
 
@@ -115,11 +117,11 @@ class RecordOutcome:
 
 FORECAST_COLUMNS = (
     "task_id", "created_at", "source", "status", "measure", "series_key", "model", "level", "fingerprint",
-    "origin", "period", "months_ahead", "forecast", "low", "high",
+    "origin", "period", "months_ahead", "forecast", "low", "high", "frequency",
 )
 FORECAST_TYPES = (
     "varchar(255)", "timestamptz", "varchar(255)", "varchar(32)", "varchar(16)", "text", "varchar(64)", "float8",
-    "varchar(64)", "varchar(7)", "varchar(7)", "smallint", "float8", "float8", "float8",
+    "varchar(64)", "varchar(10)", "varchar(10)", "smallint", "float8", "float8", "float8", "varchar(8)",
 )
 
 
@@ -194,6 +196,7 @@ class HistoryRepository:
             (
                 pub.task_id, pub.created_at, pub.source, pub.status, pub.measure, series.key, series.model[:64],
                 pub.level, pub.fingerprint, pub.origin, month.period, step, month.forecast, month.low, month.high,
+                pub.frequency,
             )
             for series in pub.series
             for step, month in enumerate(series.horizon, start=1)
@@ -225,6 +228,7 @@ class HistoryRepository:
                 .where(
                     F.series_key == TOTAL_KEY,
                     F.measure == pub.measure,
+                    F.frequency == pub.frequency,
                     F.period.in_(seen),
                     F.source == pub.source,
                     F.status == pub.status,
@@ -269,6 +273,7 @@ class HistoryRepository:
                 F.source == literal(pub.source),
                 F.status == literal(pub.status),
                 F.measure == literal(pub.measure),
+                F.frequency == literal(pub.frequency),
                 F.series_key == bindparam("b_key"),
                 F.period == bindparam("b_period"),
                 F.actual.is_(None),
@@ -289,10 +294,13 @@ class HistoryRepository:
     ) -> int:
         """The actuals COPYed into a temporary table, then one INSERT and one UPDATE ... FROM."""
         conn.exec_driver_sql(
-            "CREATE TEMP TABLE history_actuals_in (series_key text, period varchar(7), value float8) ON COMMIT DROP"
+            "CREATE TEMP TABLE history_actuals_in (series_key text, period varchar(10), value float8) ON COMMIT DROP"
         )
         _copy(conn, "history_actuals_in", ("series_key", "period", "value"), actuals)
-        bound = {"source": pub.source, "status": pub.status, "measure": pub.measure, "now": now, "task_id": pub.task_id}
+        bound = {
+            "source": pub.source, "status": pub.status, "measure": pub.measure, "now": now, "task_id": pub.task_id,
+            "frequency": pub.frequency,
+        }
         conn.execute(
             text(
                 "INSERT INTO series_actuals (source, status, measure, series_key, period, value, recorded_at, task_id) "
@@ -308,6 +316,7 @@ class HistoryRepository:
                 "inside = (f.low <= a.value AND a.value <= f.high), actual_at = :now "
                 "FROM history_actuals_in AS a "
                 "WHERE f.series_key = a.series_key AND f.measure = :measure AND f.period = a.period "
+                "AND f.frequency = :frequency "
                 "AND f.source = :source AND f.status = :status AND f.actual IS NULL"
             ),
             bound,
@@ -329,9 +338,9 @@ class HistoryRepository:
         return max(deleted, 0)
 
     # -- reading ----------------------------------------------------------------------------
-    def _filters(self, series_key: str, measure: str, source: str | None) -> list[Any]:
+    def _filters(self, series_key: str, measure: str, source: str | None, frequency: str) -> list[Any]:
         F = FORECASTS.c
-        filters = [F.series_key == series_key, F.measure == measure]
+        filters = [F.series_key == series_key, F.measure == measure, F.frequency == frequency]
         if source:
             filters.append(F.source == source)
         return filters
@@ -343,6 +352,7 @@ class HistoryRepository:
         measure: str = DEFAULT_MEASURE,
         source: str | None = None,
         limit: int = 100,
+        frequency: str = "month",
     ) -> list[dict[str, Any]]:
         """Past forecasts of one series, newest first (each job's months in order)."""
         F = FORECASTS.c
@@ -351,7 +361,7 @@ class HistoryRepository:
                 F.task_id, F.created_at, F.source, F.origin, F.period, F.months_ahead, F.forecast, F.low,
                 F.high, F.level, F.model, F.actual, F.error_pct, F.inside,
             )
-            .where(*self._filters(series_key, measure, source))
+            .where(*self._filters(series_key, measure, source, frequency))
             .order_by(F.created_at.desc(), F.task_id, F.months_ahead)
             .limit(max(1, min(int(limit), MAX_HISTORY_LIMIT)))
         )
@@ -386,9 +396,10 @@ class HistoryRepository:
         return out
 
     def track_record(
-        self, series_key: str = TOTAL_KEY, *, measure: str = DEFAULT_MEASURE, source: str | None = None
+        self, series_key: str = TOTAL_KEY, *, measure: str = DEFAULT_MEASURE, source: str | None = None,
+        frequency: str = "month",
     ) -> dict[str, Any]:
-        """Realised accuracy of one series' published forecasts, per months ahead and level.
+        """Realised accuracy of one series' published forecasts, per periods ahead and level.
 
         A forecast published twice on the same data (a cached result under another job id, same
         fingerprint) counts once: the record is of distinct forecasts, not of how often they
@@ -397,7 +408,7 @@ class HistoryRepository:
         F = FORECASTS.c
         closed = (
             select(F.fingerprint, F.months_ahead, F.level, F.forecast, F.actual, F.inside)
-            .where(*self._filters(series_key, measure, source), F.actual.is_not(None))
+            .where(*self._filters(series_key, measure, source, frequency), F.actual.is_not(None))
             .distinct()
             .subquery()
         )
@@ -410,12 +421,15 @@ class HistoryRepository:
                 func.count().label("count"),
                 func.sum(case((c.inside, 1), else_=0)).label("inside"),
                 func.avg(case((c.actual != 0, abs_error * 100.0 / func.abs(c.actual)), else_=None)).label("mape"),
-                (func.sum(abs_error) * 100.0 / func.nullif(func.sum(func.abs(c.actual)), 0)).label("wape"),
+                func.sum(abs_error).label("abs_error"),
+                func.sum(func.abs(c.actual)).label("abs_actual"),
             )
             .group_by(c.months_ahead, c.level)
             .order_by(c.months_ahead, c.level)
         )
-        pending_query = select(func.count()).where(*self._filters(series_key, measure, source), F.actual.is_(None))
+        pending_query = select(func.count()).where(
+            *self._filters(series_key, measure, source, frequency), F.actual.is_(None)
+        )
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
@@ -426,6 +440,7 @@ class HistoryRepository:
         for row in rows:
             count = int(row["count"])
             inside = int(row["inside"] or 0)
+            wape = wape_from_sums(row["abs_error"], row["abs_actual"])
             horizons.append(
                 {
                     "months_ahead": int(row["months_ahead"]),
@@ -434,7 +449,7 @@ class HistoryRepository:
                     "inside": inside,
                     "coverage": round(inside * 100.0 / count, 2) if count else None,
                     "mape": None if row["mape"] is None else round(float(row["mape"]), 2),
-                    "wape": None if row["wape"] is None else round(float(row["wape"]), 2),
+                    "wape": None if wape is None else round(wape, 2),
                 }
             )
         return {"horizons": horizons, "pending": int(pending)}

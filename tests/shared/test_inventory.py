@@ -179,17 +179,16 @@ def test_single_series_document_carries_inventory():
     from tests.shared.test_pipeline import TODAY, source
 
     request = ForecastRequest.parse({"inventory": {"lead_time": 2, "review_period": 1, "service_level": 90}})
-    data = run_forecast(request, source(), today=TODAY)["data"]
+    data = run_forecast(request.resolved(TODAY), source(), today=TODAY)["data"]
     inventory = data["inventory"]
     assert inventory["lead_time"] == 2 and inventory["review_period"] == 1 and inventory["service_level"] == 90
     assert inventory["order_up_to"] >= inventory["lead_time_demand"] > 0
     assert inventory["safety_stock"] == pytest.approx(inventory["order_up_to"] - inventory["lead_time_demand"], abs=0.011)
     assert inventory["backtest_origins"] == 12 and 0 <= inventory["achieved_service_level"] <= 100
     # Three months of a shop's revenue: about three times the next month's forecast.
-    assert inventory["lead_time_demand"] == pytest.approx(sum(h["forecast"] for h in data["forecast"]["horizon"][:3]), rel=0.05) \
-        if len(data["forecast"]["horizon"]) >= 3 else True
+    assert inventory["lead_time_demand"] == pytest.approx(sum(h["forecast"] for h in data["forecast"]["horizon"][:3]), rel=0.05)
     assert inventory["on_hand"] is None and inventory["suggested_order"] is None  # the total is not a product
-    assert "inventory" not in run_forecast(ForecastRequest.parse({}), source(), today=TODAY)["data"]
+    assert "inventory" not in run_forecast(ForecastRequest.parse({}).resolved(TODAY), source(), today=TODAY)["data"]
 
 
 def test_single_series_lead_time_beyond_history_is_a_clear_error():
@@ -198,4 +197,59 @@ def test_single_series_lead_time_beyond_history_is_a_clear_error():
     from tests.shared.test_pipeline import TODAY, source
 
     with pytest.raises(InsufficientHistory, match="lead_time \\+ review_period is 30 period"):
-        run_forecast(ForecastRequest.parse({"inventory": {"lead_time": 29}}), source(), today=TODAY)
+        run_forecast(ForecastRequest.parse({"inventory": {"lead_time": 29}}).resolved(TODAY), source(), today=TODAY)
+
+
+# ---------------------------------------------------------------- weekly and daily (docs/api.md §10)
+
+
+@pytest.fixture(scope="module")
+def demo_week():
+    from datetime import date
+
+    from local.demo import demo_columns, demo_lines, demo_rows
+    from shared.engine.grouped import StaticLineSource
+    from shared.engine.pipeline import StaticSource
+    from shared.sources.lines import LineBuilder
+
+    today = date(2026, 11, 25)
+    items = demo_lines(today, rows=demo_rows(today))
+
+    def read(fields):
+        builder = LineBuilder(fields, "UTC")
+        builder.add_rows(items)
+        return builder.finish()
+
+    return today, StaticSource(demo_columns(today), "demo"), StaticLineSource(read, "demo")
+
+
+def test_weekly_single_series_inventory_with_holidays(demo_week):
+    from shared.engine.pipeline import run_forecast
+
+    today, sales, _ = demo_week
+    body = {"frequency": "week", "model": "seasonal_naive", "holidays": "DE-BY",
+            "inventory": {"lead_time": 3, "review_period": 1, "service_level": 95}}
+    data = run_forecast(ForecastRequest.parse(body).resolved(today), sales, today=today)["data"]
+    inventory = data["inventory"]
+    weeks = sum(h["forecast"] for h in data["forecast"]["horizon"][:4])
+    assert inventory["lead_time_demand"] == pytest.approx(weeks, rel=0.05)
+    assert inventory["order_up_to"] > inventory["lead_time_demand"] and inventory["backtest_origins"] == 12
+
+
+def test_daily_grouped_inventory_in_units(demo_week):
+    from shared.engine.grouped import run_grouped_forecast
+
+    today, _, lines = demo_week
+    body = {"frequency": "day", "group_by": ["category"], "measure": "units", "model": "seasonal_naive",
+            "start_date": "2026-01-01", "inventory": {"lead_time": 7, "review_period": 7, "service_level": 90}}
+    result = run_grouped_forecast(ForecastRequest.parse(body).resolved(today), lines, today=today)
+    for s in result.series:
+        inv = s["inventory"]
+        assert inv["order_up_to"] == int(inv["order_up_to"]) >= inv["lead_time_demand"] >= 0
+        assert inv["on_hand"] is None  # categories are not products: no stock read
+    levels = result.document["data"]["hierarchy"]["levels"]
+    assert levels[0]["backtest_origins"] >= 1 and levels[0]["achieved_service_level"] is not None
+    # Fourteen days of the total: about fourteen days of its daily forecast (horizon 28 by default).
+    total = result.document["data"]
+    assert total["inventory"]["lead_time_demand"] == pytest.approx(
+        sum(h["forecast"] for h in total["forecast"]["horizon"][:14]), rel=0.05)

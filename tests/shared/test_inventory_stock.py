@@ -25,7 +25,7 @@ STOCK = [
 def run(stock=None, request=REQUEST, faults=None):
     with FakeLaravel([], items=lines(), stock=stock, per_page=50, faults=faults) as base:
         source = LaravelLineSource(LaravelClient(base, max_retries=0), base, "/sales/items", "/stock")
-        return run_grouped_forecast(ForecastRequest.parse(request), source, today=TODAY, task_id="t-inv")
+        return run_grouped_forecast(ForecastRequest.parse(request).resolved(TODAY), source, today=TODAY, task_id="t-inv")
 
 
 def products(result):
@@ -91,7 +91,7 @@ def test_stock_malformed_rows_are_counted_never_used():
 
 def test_a_broken_stock_endpoint_fails_like_sales():
     # Not a 404: the endpoint is there but answers HTML. That is Laravel's fault, as for sales.
-    request = ForecastRequest.parse(REQUEST)
+    request = ForecastRequest.parse(REQUEST).resolved(TODAY)
     with FakeLaravel([], stock=STOCK, faults=Faults(html_body=True)) as base:
         source = LaravelLineSource(LaravelClient(base, max_retries=0), base, stock_path="/stock")
         with pytest.raises(UpstreamInvalid, match="HTML"):
