@@ -31,7 +31,8 @@ Weekly and daily (issue 25; shared/frequency_models.py):
 
     python -m benchmarks.accuracy --dataset m4-weekly --jobs 2       # M4 weekly, odd and even halves
     python -m benchmarks.accuracy --dataset m4-weekly --holdout      # odd half, last 13 training weeks
-    python -m benchmarks.accuracy --dataset shop-daily               # the sample shop, per level
+    python -m benchmarks.accuracy --dataset shop-daily               # the sample shops, per level
+    python -m benchmarks.accuracy --dataset shop-weekly              # the same shops in weeks
 
 `m4-weekly`: the 359 weekly series of the M4 competition (benchmarks/data/, the published train
 and test files, gzipped), horizon 13, M4's own sMAPE and MASE (scaled by the in-sample lag-1
@@ -41,7 +42,10 @@ local/daily_shop.py (seeds 25-29; each three stores, 75 store×product series, p
 DE-BY and the shop's promotions), two years of history and 28 days ahead over Christmas and New
 Year (five shops, because one total of 28 correlated days says little about an interval's cover); `auto` sees the
 holidays and events, the comparison models do not. MASE there is scaled by the in-sample
-seasonal-naive (lag 7) error. CPU seconds are the process's own (time.process_time) per series,
+seasonal-naive (lag 7) error. `shop-weekly`: the same five shops with four years of history summed
+into ISO weeks, 13 weeks ahead from 2025-12-01 (Christmas, New Year, the winter sale); `auto` with
+the holidays and events that fall in each week against `auto` without them, naive and seasonal
+naive (52); MASE scaled by the lag-1 error, as for M4. CPU seconds are the process's own (time.process_time) per series,
 with BLAS limited to one thread as in a worker process.
 """
 from __future__ import annotations
@@ -52,6 +56,7 @@ import gzip
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +65,7 @@ from shared.engine.backtest import mase, smape
 from shared.engine.models import MODEL_NAMES, make_model
 
 SEASON = 12
-DATASETS = ("m3", "tourism-odd", "tourism-even", "m4-weekly", "shop-daily")
+DATASETS = ("m3", "tourism-odd", "tourism-even", "m4-weekly", "shop-daily", "shop-weekly")
 HORIZONS = {"m3": 18, "tourism-odd": 24, "tourism-even": 24}
 STRONG_SEASONALITY = 0.6
 SHORT_HISTORY = 72
@@ -209,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         return m4_weekly_main(args.jobs, args.holdout, args.every)
     if args.dataset == "shop-daily":
         return shop_daily_main(args.jobs)
+    if args.dataset == "shop-weekly":
+        return shop_weekly_main(args.jobs)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown:
@@ -457,6 +464,60 @@ def shop_daily_main(jobs: int, seeds: tuple[int, ...] = SHOP_SEEDS) -> int:
         print(f"auto against the better of naive and seasonal naive: MASE {100 * (rows['auto']['mase'] / best - 1):+.1f}%")
     print()
     print(SHOP_TARGET)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Weekly: the same shops, four years of history in ISO weeks.
+
+SHOP_WEEKLY_END = date(2025, 11, 30)  # a Sunday: the horizon starts on Monday 2025-12-01
+SHOP_WEEKLY_HISTORY_DAYS = 4 * 364
+SHOP_WEEKLY_HORIZON = 13
+
+
+def shop_weekly_items(seed: int, with_effects: bool) -> dict[str, list[dict]]:
+    from local.daily_shop import daily_shop
+    from shared.effects import calendar_effects
+
+    shop = daily_shop(seed, SHOP_WEEKLY_END, SHOP_WEEKLY_HISTORY_DAYS, 7 * SHOP_WEEKLY_HORIZON).weekly()
+    effects = calendar_effects("week", shop.days, shop.holidays, shop.events)
+    n = shop.n_history
+    out: dict[str, list[dict]] = {}
+    for level in ("product", "store", "total"):
+        _, values = shop.level(level)
+        items = []
+        for row in values:
+            sold = np.flatnonzero(row[:n] > 0)
+            start = int(sold[0]) if sold.size else 0
+            item = {"y": row[start:n], "truth": row[n:], "h": SHOP_WEEKLY_HORIZON}
+            if with_effects:
+                item.update(X=effects.X[start:n], Xf=effects.X[n:], effects=effects)
+            items.append(item)
+        out[level] = items
+    return out
+
+
+def shop_weekly_main(jobs: int, seeds: tuple[int, ...] = SHOP_SEEDS) -> int:
+    runs = {"auto (+effects)": ("auto", True), "auto (no effects)": ("auto", False),
+            "naive": ("naive", False), "seasonal_naive": ("seasonal_naive", False)}
+    levels: dict[str, dict[str, list[dict]]] = {}
+    for label, (_, with_effects) in runs.items():
+        if with_effects in levels:
+            continue
+        merged: dict[str, list[dict]] = {}
+        for seed in seeds:
+            for level, items in shop_weekly_items(seed, with_effects).items():
+                merged.setdefault(level, []).extend(items)
+        levels[with_effects] = merged  # type: ignore[index]
+    print(f"Sample shops in ISO weeks (seeds {', '.join(map(str, seeds))}): four years of history, "
+          f"{SHOP_WEEKLY_HORIZON} weeks ahead from 2025-12-01, jobs={jobs}")
+    for level in ("product", "store", "total"):
+        print(f"\n{level} level: {len(levels[True][level])} series")  # type: ignore[index]
+        print(CALENDAR_HEADER)
+        print("-" * len(CALENDAR_HEADER))
+        for label, (model, with_effects) in runs.items():
+            items = levels[with_effects][level]  # type: ignore[index]
+            _print_calendar_row(label, _calendar_row(model, _run_calendar(model, "week", items, 1, jobs)))
     return 0
 
 

@@ -13,8 +13,9 @@ each, units a day over two years and a 28-day horizon that runs over Christmas a
 * products from a few units a day to one sale a week (intermittent: most of them), sizes
   overdispersed (negative binomial), one product launched eight weeks before the end of history.
 
-``daily_shop(seed)`` returns a :class:`DailyShop`; the benchmark reports one seed and the daily
-interval calibration was fitted on another (see shared/frequency_models.py).
+``daily_shop(seed)`` returns a :class:`DailyShop`; the benchmark reports seeds 25-29 and the daily
+interval calibration was fitted on seeds 7-10 (see shared/frequency_models.py). ``weekly()`` sums a
+shop whose history starts on a Monday into ISO weeks.
 """
 from __future__ import annotations
 
@@ -43,6 +44,15 @@ class DailyShop:
     keys: list[tuple[int, int]]  # (store, product) per row of units
     units: np.ndarray
     launch: dict[int, int]  # product -> index of its first day (young products)
+
+    def weekly(self) -> "DailyShop":
+        """The same shop in ISO weeks (history and horizon must be whole weeks from a Monday)."""
+        if self.days[0].weekday() != 0 or self.n_history % 7 or len(self.days) % 7:
+            raise ValueError("weekly() needs whole weeks from a Monday")
+        weeks = self.units.reshape(self.units.shape[0], -1, 7).sum(axis=2)
+        return DailyShop(days=self.days[::7], n_history=self.n_history // 7, holidays=self.holidays,
+                         events=self.events, keys=self.keys, units=weeks,
+                         launch={p: i // 7 for p, i in self.launch.items()})
 
     def level(self, name: str) -> tuple[list[str], np.ndarray]:
         """(labels, series) at ``"product"`` (store×product), ``"store"`` or ``"total"`` level."""
@@ -74,12 +84,14 @@ def _events(first: date, last: date) -> list[dict]:
     return out
 
 
-def daily_shop(seed: int = 25, end_of_history: date = END_OF_HISTORY) -> DailyShop:
+def daily_shop(
+    seed: int = 25, end_of_history: date = END_OF_HISTORY, history_days: int = HISTORY_DAYS, horizon: int = HORIZON
+) -> DailyShop:
     import holidays as holiday_calendars
 
     rng = np.random.default_rng(seed)
-    n = HISTORY_DAYS + HORIZON
-    first = end_of_history - timedelta(days=HISTORY_DAYS - 1)
+    n = history_days + horizon
+    first = end_of_history - timedelta(days=history_days - 1)
     days = [first + timedelta(days=i) for i in range(n)]
     cal = holiday_calendars.country_holidays("DE", subdiv="BY", years=range(first.year, days[-1].year + 2))
     events = _events(first, days[-1])
@@ -105,7 +117,7 @@ def daily_shop(seed: int = 25, end_of_history: date = END_OF_HISTORY) -> DailySh
     keys, rows, launch = [], [], {}
     t = np.arange(n) / 365.25
     young = PRODUCTS - 1
-    launch[young] = HISTORY_DAYS - 56
+    launch[young] = history_days - 56
     product_rate = np.exp(rng.normal(np.log(0.6), 1.1, PRODUCTS))
     product_lift = rng.uniform(1.5, 2.2, PRODUCTS)
     for store in range(STORES):
@@ -126,5 +138,5 @@ def daily_shop(seed: int = 25, end_of_history: date = END_OF_HISTORY) -> DailySh
             units = rng.poisson(lam).astype(float)
             keys.append((store, p))
             rows.append(units)
-    return DailyShop(days=days, n_history=HISTORY_DAYS, holidays=HOLIDAYS, events=events, keys=keys,
+    return DailyShop(days=days, n_history=history_days, holidays=HOLIDAYS, events=events, keys=keys,
                      units=np.array(rows), launch=launch)

@@ -137,6 +137,10 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     # Forecasts made longer ago than this are deleted from the history (0: kept for ever).
     history_retention_days: int = 1095
+    # Alerts (docs/api.md §11): a forecast this many percent below a year before raises
+    # forecast_drop; every new alert is also POSTed to ALERT_WEBHOOK_URL when it is set.
+    alert_drop_pct: float = 10.0
+    alert_webhook_url: str | None = None
 
     @property
     def service_redis_url(self) -> str:
@@ -258,6 +262,8 @@ class Settings:
             task_time_limit_seconds=float(get("TASK_TIME_LIMIT_SECONDS", str(defaults.task_time_limit_seconds))),
             database_url=get("DATABASE_URL"),
             history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
+            alert_drop_pct=float(get("ALERT_DROP_PCT", str(defaults.alert_drop_pct))),
+            alert_webhook_url=get("ALERT_WEBHOOK_URL"),
         )
 
 

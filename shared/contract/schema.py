@@ -428,6 +428,22 @@ class ActualSale(BaseModel):
     transaction_count: int
 
 
+class AnomalyKind(StrEnum):
+    """Whether an anomalous period sold far more or far less than expected."""
+
+    SPIKE = "spike"
+    DIP = "dip"
+
+
+class Anomaly(BaseModel):
+    """A complete period of a series' history far outside what was expected of it (docs/api.md §11)."""
+
+    period: str = Field(description="The period's label.")
+    value: float = Field(description="What it sold, in the job's measure.")
+    expected: float = Field(description="What a robust decomposition of the series (trend and season) expected.")
+    kind: AnomalyKind = Field(description="spike: far above; dip: far below.")
+
+
 class HorizonPoint(BaseModel):
     period: str
     start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
@@ -550,6 +566,10 @@ class ResultData(BaseModel):
     forecast: Forecast
     data_quality: DataQuality
     meta: Meta
+    anomalies: list[Anomaly] = Field(
+        default_factory=list,
+        description="Periods of actual_sales far outside what was expected (known holidays and events excepted).",
+    )
     # Only when the request asked for inventory: other documents stay as they were.
     inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
 
@@ -603,6 +623,9 @@ class SeriesForecast(BaseModel):
     actual: list[SeriesPoint]
     forecast: Forecast
     data_quality: dict[str, Any]
+    anomalies: list[Anomaly] = Field(
+        default_factory=list, description="Periods of `actual` far outside what was expected (docs/api.md §11)."
+    )
     inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
 
 

@@ -34,6 +34,7 @@ from shared.contract.schema import (
     inventory_cell,
 )
 from shared.engine import inventory as inventory_engine
+from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.effects import request_effects
 from shared.engine.frequency_models import closed_columns
 from shared.engine.hierarchy import (
@@ -200,6 +201,7 @@ def assemble(
     season = season_length_for(panel.frequency)
     all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
     inventories = _inventories(panel, results, stock) if request.inventory is not None else None
+    known = known_periods(request, panel.periods)
     series: list[dict[str, Any]] = []
     for i in range(len(panel)):
         s = int(panel.start[i])
@@ -210,6 +212,7 @@ def assemble(
                 "level": int(panel.level[i]),
                 "actual": series_actual(panel.frequency, panel.periods[s:], y),
                 "forecast": _forecast_block(panel, rec, i, level, all_metrics[i], effects),
+                "anomalies": find_anomalies(y, panel.periods[s:], season, known),
                 "data_quality": {
                     "lines_used": int(panel.lines[i]),
                     "first_period": panel.periods[s] if s < len(panel.periods) else None,
@@ -253,6 +256,7 @@ def assemble(
     document = result_document(
         panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], series[0]["forecast"], dq,
         task_id=task_id, fingerprint=fingerprint(panel, request), cached=False, source=source_name,
+        anomalies=series[0]["anomalies"],
     )
     if inventories is not None and inventories[0]:  # the total's own figures, with the request's settings
         total = {**_public(inventories[0]), **request.inventory.model_dump(mode="json")}  # type: ignore[union-attr]

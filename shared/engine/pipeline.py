@@ -24,6 +24,7 @@ from shared.contract.errors import InsufficientHistory
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, SeriesInventory, Stage
 from shared.engine import inventory as inventory_engine
 from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
+from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.backtest import BacktestReport, rolling_origin_backtest
 from shared.engine.effects import Effects, request_effects
 from shared.engine.frequency_models import make_model as model_for  # every frequency's models: the seam
@@ -309,6 +310,10 @@ def run_forecast(
     document = result_document(
         series.frequency, series.periods, series.totals, series.counts, forecast, series.data_quality,
         task_id=task_id, fingerprint=fingerprint, cached=cached, source=source.name,
+        anomalies=find_anomalies(
+            series.totals, series.periods, calendar.spec(series.frequency).season_length,
+            known_periods(request, series.periods),
+        ),
     )
     if inventory is not None:
         document["data"]["inventory"] = SeriesInventory.model_validate(inventory).model_dump(mode="json")

@@ -153,6 +153,7 @@ def result_document(
     fingerprint: str,
     cached: bool,
     source: str,
+    anomalies: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The result document of a series (docs/api.md §5), validated against the published schema:
     a document that breaks the contract fails here, loudly."""
@@ -161,6 +162,7 @@ def result_document(
         "data": {
             "actual_sales": actual_sales(frequency, periods, values, counts),
             "forecast": forecast,
+            "anomalies": list(anomalies),
             "data_quality": data_quality,
             "meta": {
                 "task_id": task_id,

@@ -89,7 +89,7 @@ class _Fit:
 
 
 def _solve(A: np.ndarray, b: np.ndarray, penalty: np.ndarray) -> _Fit:
-    """Least squares with a ridge penalty per column (0 for none)."""
+    """Least squares with a ridge penalty per column (0 for none); see _coef_cov for its covariance."""
     rows = np.flatnonzero(penalty > 0)
     if rows.size:
         P = np.zeros((rows.size, A.shape[1]))
@@ -169,11 +169,28 @@ class SeasonalAdjustment:
         self.terms_ = tuple(chosen)
         F = self._fourier(t[keep], chosen)
         A = np.column_stack([base, F, Xk])
-        fit = _solve(A, target, np.r_[np.zeros(base.shape[1] + F.shape[1]), pen_x])
+        pen = np.r_[np.zeros(base.shape[1] + F.shape[1]), pen_x]
+        fit = _solve(A, target, pen)
         nb, nf = base.shape[1], F.shape[1]
         self.fourier_beta_ = fit.beta[nb : nb + nf]
         self.effect_beta_ = fit.beta[nb + nf :]
         self.n_kept_ = int(keep.sum())
+        # What the effects add to a forecast's uncertainty: their estimates' own variance, and how
+        # much noisier the periods with an effect were than the others (a Christmas week is).
+        self.effect_cov_ = np.zeros((active.size, active.size))
+        self.effect_excess_var_ = 0.0
+        if active.size:
+            resid = target - A @ fit.beta
+            dof = max(target.size - fit.params, 1)
+            sigma2 = float(resid @ resid) / dof
+            try:
+                inv = np.linalg.pinv(A.T @ A + np.diag(pen))
+                self.effect_cov_ = sigma2 * inv[nb + nf :, nb + nf :]
+            except np.linalg.LinAlgError:
+                pass
+            on = np.any(Xk != 0, axis=1)
+            if on.sum() >= 2 and (~on).sum() >= 2:
+                self.effect_excess_var_ = max(0.0, float(np.var(resid[on]) - np.var(resid[~on])))
         comp = self.component(t, X)
         adjusted = y - comp if not self.multiplicative_ else y / comp
         if not keep.all():
@@ -194,6 +211,15 @@ class SeasonalAdjustment:
     @property
     def has_effects(self) -> bool:
         return self.regressors_.size > 0 and bool(np.any(self.effect_beta_ != 0))
+
+    def effect_std(self, X: np.ndarray | None) -> np.ndarray:
+        """Per row of X: the standard deviation the effects add (log scale when multiplicative)."""
+        if X is None or not self.regressors_.size:
+            return np.zeros(0 if X is None else np.asarray(X).shape[0])
+        Xa = np.asarray(X, dtype=float)[:, self.regressors_]
+        var = np.einsum("ij,jk,ik->i", Xa, self.effect_cov_, Xa)
+        var = var + np.where(np.any(Xa != 0, axis=1), self.effect_excess_var_, 0.0)
+        return np.sqrt(np.maximum(var, 0.0))
 
     def component(self, t: np.ndarray, X: np.ndarray | None = None) -> np.ndarray:
         """Season and effects at time indices t (0 = the first fitted point): a factor if

@@ -85,3 +85,30 @@ class ActualRow(Base):
     value: Mapped[float] = mapped_column(Float)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     task_id: Mapped[str] = mapped_column(String(255))
+
+
+class AlertRow(Base):
+    """One alert (docs/api.md §11): a series' actual outside the interval published for it, or its
+    outlook falling more than ALERT_DROP_PCT below a year before. Kept once: the id is a hash of
+    what the alert is about, so a rerun, a second job over the same data or an outbox item written
+    twice raises no duplicate."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(8))
+    series_key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # below_range, above_range, forecast_drop
+    period: Mapped[str] = mapped_column(String(10))
+    actual: Mapped[float | None] = mapped_column(Float, nullable=True)
+    low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    level: Mapped[float | None] = mapped_column(Float, nullable=True)
+    change_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    task_id: Mapped[str] = mapped_column(String(255))  # the job that saw it
+
+    __table_args__ = (Index("ix_alerts_created_at", "created_at"),)

@@ -39,13 +39,15 @@ from sqlalchemy.engine import Connection, make_url
 
 from shared.contract.errors import HistoryRejected, HistoryUnavailable
 from shared.contract.metrics import wape_from_sums
-from shared.history.models import TOTAL_KEY, ActualRow, ForecastRow
+from shared.history.alerts import Alert, Published, drop_alerts, range_alerts
+from shared.history.models import TOTAL_KEY, ActualRow, AlertRow, ForecastRow
 from shared.history.records import DEFAULT_MEASURE, Publication
 
 log = logging.getLogger(__name__)
 
 FORECASTS = ForecastRow.__table__
 ACTUALS = ActualRow.__table__
+ALERTS = AlertRow.__table__
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 MAX_HISTORY_LIMIT = 1000
@@ -113,6 +115,7 @@ class RecordOutcome:
     forecast_rows: int  # horizon rows inserted (0 when the job was already recorded)
     actuals: int  # (series, month) actuals recorded
     filled: int  # past forecasts that got their actual
+    alerts: tuple[Alert, ...] = ()  # alerts raised for the first time (shared.history.alerts)
 
 
 FORECAST_COLUMNS = (
@@ -149,6 +152,13 @@ def _copy_then_insert(
     return max(result.rowcount, 0)
 
 
+def _alert_from_row(row: Any) -> Alert:
+    created_at = row["created_at"]
+    if created_at.tzinfo is None:  # SQLite keeps no zone: the rows are written in UTC
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    return Alert(**{**dict(row), "created_at": created_at})
+
+
 class HistoryRepository:
     """The forecast history on one engine (SQLite or PostgreSQL only, else ``ValueError``): writes are
     idempotent per job, and database failures come out as HistoryUnavailable or HistoryRejected."""
@@ -183,14 +193,18 @@ class HistoryRepository:
             return False
 
     # -- writing ----------------------------------------------------------------------------
-    def record(self, publication: Publication, *, now: datetime | None = None) -> RecordOutcome:
-        """Store a publication, idempotently. Raises HistoryUnavailable (try again later) or
-        HistoryRejected (these rows will never go in)."""
+    def record(
+        self, publication: Publication, *, now: datetime | None = None, drop_pct: float | None = None
+    ) -> RecordOutcome:
+        """Store a publication, idempotently, and the alerts it raises (``drop_pct``: ALERT_DROP_PCT;
+        None raises none). Raises HistoryUnavailable (try again later) or HistoryRejected (these rows
+        will never go in)."""
         now = now or datetime.now(timezone.utc)
         try:
             with self.engine.begin() as conn:
                 inserted = self._insert_forecasts(conn, publication)
-                actuals, filled = self._fill_actuals(conn, publication, now)
+                actuals, filled, completed = self._fill_actuals(conn, publication, now)
+                alerts = () if drop_pct is None else self._raise_alerts(conn, publication, completed, drop_pct, now)
         except _REJECTED as exc:
             raise HistoryRejected(f"job {publication.task_id}: {type(exc).__name__}: {exc.orig}") from exc
         except sa_exc.SQLAlchemyError as exc:
@@ -199,7 +213,7 @@ class HistoryRepository:
             if isinstance(exc, (self._dbapi.DataError, self._dbapi.IntegrityError)):
                 raise HistoryRejected(f"job {publication.task_id}: {type(exc).__name__}: {exc}") from exc
             raise HistoryUnavailable(f"the history database failed: {type(exc).__name__}") from exc
-        return RecordOutcome(inserted, actuals, filled)
+        return RecordOutcome(inserted, actuals, filled, alerts)
 
     def _insert_forecasts(self, conn: Connection, pub: Publication) -> int:
         rows = [
@@ -223,10 +237,12 @@ class HistoryRepository:
         )
         return max(conn.execute(statement, [dict(zip(FORECAST_COLUMNS, row)) for row in rows]).rowcount, 0)
 
-    def _fill_actuals(self, conn: Connection, pub: Publication, now: datetime) -> tuple[int, int]:
+    def _fill_actuals(self, conn: Connection, pub: Publication, now: datetime) -> tuple[int, int, set[str]]:
+        """Record the actuals of the periods past forecasts still wait on, and fill those forecasts in:
+        (actuals recorded, forecasts filled, the periods this job saw complete first)."""
         seen = sorted({period for series in pub.series for period, _ in series.actuals})
         if not seen:
-            return 0, 0
+            return 0, 0, set()
         F = FORECASTS.c
         # Only the months some past forecast of this source and measure still waits for: a
         # grouped job sees 36 months x 10,000 series, and usually one month has just closed.
@@ -254,9 +270,9 @@ class HistoryRepository:
             if period in waiting
         ]
         if not actuals:
-            return 0, 0
+            return 0, 0, set()
         if self.engine.dialect.name == "postgresql":
-            return len(actuals), self._fill_actuals_postgresql(conn, pub, now, actuals)
+            return len(actuals), self._fill_actuals_postgresql(conn, pub, now, actuals), waiting
         params = [{"b_key": key, "b_period": period, "b_value": value} for key, period, value in actuals]
         conn.execute(
             self._insert(ACTUALS).on_conflict_do_nothing(
@@ -296,7 +312,74 @@ class HistoryRepository:
             )
         )
         result = conn.execute(fill, params)
-        return len(params), max(result.rowcount, 0)
+        return len(params), max(result.rowcount, 0), waiting
+
+    def _raise_alerts(
+        self, conn: Connection, pub: Publication, completed: set[str], drop_pct: float, now: datetime
+    ) -> tuple[Alert, ...]:
+        """The alerts ``pub`` raises that were not raised before, stored (shared.history.alerts)."""
+        candidates = drop_alerts(pub, drop_pct, now)
+        if completed:
+            actuals = {(s.key, period): value for s in pub.series for period, value in s.actuals if period in completed}
+            candidates += range_alerts(pub, self._published(conn, pub, completed), actuals, now)
+        if not candidates:
+            return ()
+        known = set()
+        ids = [a.id for a in candidates]
+        for lo in range(0, len(ids), 500):
+            known.update(conn.execute(select(ALERTS.c.id).where(ALERTS.c.id.in_(ids[lo : lo + 500]))).scalars())
+        new = tuple({a.id: a for a in candidates if a.id not in known}.values())
+        if new:
+            conn.execute(self._insert(ALERTS).on_conflict_do_nothing(index_elements=["id"]), [a.row() for a in new])
+        return new
+
+    def _published(self, conn: Connection, pub: Publication, periods: set[str]) -> list[Published]:
+        """Per series and period of ``periods``: the interval of the forecast made nearest before it
+        (the latest made by another job)."""
+        F = FORECASTS.c
+        rows = conn.execute(
+            select(F.series_key, F.period, F.low, F.high, F.level, F.created_at)
+            .where(
+                F.source == pub.source, F.status == pub.status, F.measure == pub.measure,
+                F.frequency == pub.frequency, F.period.in_(sorted(periods)), F.task_id != pub.task_id,
+            )
+        ).all()
+        latest: dict[tuple[str, str], Any] = {}
+        for row in rows:
+            key = (row.series_key, row.period)
+            if key not in latest or row.created_at > latest[key].created_at:
+                latest[key] = row
+        return [Published(r.series_key, r.period, float(r.low), float(r.high), float(r.level)) for r in latest.values()]
+
+    def alerts(
+        self,
+        *,
+        since: datetime | None = None,
+        kind: str | None = None,
+        series_key: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Alerts newest first: raised at or after ``since``, of ``kind``, of one series, older than
+        the ``before`` cursor (created_at, id); at most ``limit``."""
+        A = ALERTS.c
+        query = select(ALERTS)
+        if since is not None:
+            query = query.where(A.created_at >= since)
+        if kind is not None:
+            query = query.where(A.kind == kind)
+        if series_key is not None:
+            query = query.where(A.series_key == series_key)
+        if before is not None:
+            at, last_id = before
+            query = query.where((A.created_at < at) | ((A.created_at == at) & (A.id < last_id)))
+        query = query.order_by(A.created_at.desc(), A.id.desc()).limit(max(1, min(limit, MAX_HISTORY_LIMIT)))
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+        except sa_exc.SQLAlchemyError as exc:
+            raise HistoryUnavailable(f"the history database failed: {type(exc).__name__}") from exc
+        return [_alert_from_row(row) for row in rows]
 
     @staticmethod
     def _fill_actuals_postgresql(
