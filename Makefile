@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/service.py
 	$(BIN)/python benchmarks/events.py          # 200 live-update streams on one web process
 	$(BIN)/python benchmarks/history.py
+	$(BIN)/python benchmarks/inventory.py m3
+	$(BIN)/python benchmarks/inventory.py shop
 	$(BIN)/python benchmarks/grouped_service.py   # ~45 min: 10,000 series twice (engine, service)
 
 # Slow reliability runs, not in CI: crash chaos, long fuzzing, the 1,000-job soak.

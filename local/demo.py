@@ -226,6 +226,23 @@ def _catalogue() -> list[DemoProduct]:
     return products
 
 
+def demo_stock(seed: int = 7) -> list[dict[str, Any]]:
+    """The demo shop's stock (docs/api.md §12): most products listed by product_id, a few by sku
+    only, with minimum orders and pack sizes on some; the discontinued product is not listed."""
+    rng = np.random.default_rng([seed, 26])
+    rows: list[dict[str, Any]] = []
+    for j, p in enumerate(_catalogue()):
+        if p.discontinued_months_ago is not None:
+            continue
+        row: dict[str, Any] = {"product_id": p.product_id} if j % 5 else {"sku": p.sku}
+        row["on_hand"] = int(rng.integers(0, 40))
+        row["on_order"] = int(rng.integers(0, 10)) if j % 3 == 0 else 0
+        if j % 4 == 0:
+            row["min_order"], row["pack_size"] = 12, 6
+        rows.append(row)
+    return rows
+
+
 _SEASONS = {
     "flat": np.ones(12),
     "winter": np.array([1.6, 1.3, 0.9, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.2, 1.6, 1.9]),

@@ -128,6 +128,8 @@ class FakeLaravel:
         grand_total_as: Literal["string", "number"] = "string",
         items: Sequence[dict[str, Any]] | None = None,
         items_path: str = "/sales/items",
+        stock: Sequence[dict[str, Any]] | None = None,
+        stock_path: str = "/stock",
     ) -> None:
         if paginator not in ("length_aware", "simple", "cursor", "plain"):
             raise ValueError(f"unknown paginator {paginator!r}")
@@ -171,6 +173,13 @@ class FakeLaravel:
                         with_query_string=with_query_string)
             if items is not None else None
         )
+        # Stock rows (docs/api.md §12): undated, so every page filter lets them through. None: 404.
+        self.stock_path = "/" + stock_path.strip("/")
+        self._stock = (
+            FakeLaravel(stock, paginator=paginator, per_page=per_page, sales_path=stock_path,
+                        with_query_string=with_query_string)
+            if stock is not None else None
+        )
 
     # ------------------------------------------------------------------ lifecycle
     def _bind(self) -> _Server:
@@ -178,8 +187,9 @@ class FakeLaravel:
         server = _Server((self.host, self.port), handler)
         self.port = server.server_address[1]
         self.base_url = f"http://{self.host}:{self.port}"
-        if self._items is not None:
-            self._items.base_url = self.base_url
+        for nested in (self._items, self._stock):
+            if nested is not None:
+                nested.base_url = self.base_url
         return server
 
     def start(self) -> str:
@@ -446,6 +456,8 @@ class _Handler(BaseHTTPRequestHandler):
         dataset = fake
         if fake._items is not None and path.rstrip("/") == fake.items_path:
             dataset = fake._items
+        elif fake._stock is not None and path.rstrip("/") == fake.stock_path:
+            dataset = fake._stock
         elif path.rstrip("/") != fake.sales_path:
             return 404, b'{"message":"Not Found"}', js, {}
         if fake.token is not None and auth != f"Bearer {fake.token}":

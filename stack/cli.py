@@ -4,7 +4,8 @@
                             [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
                             [--group-by category,product_id] [--measure revenue|units|orders]
                             [--frequency month|week|day] [--holidays US-CA | --holidays none]
-                            [--events FILE] [--format json|csv] [--laravel-deadline SECONDS]
+                            [--events FILE] [--format json|csv|inventory] [--laravel-deadline SECONDS]
+                            [--lead-time N [--review-period N] [--service-level 95]] [--stock-csv FILE]
 
 prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
@@ -14,6 +15,11 @@ local Laravel-like server and the real client, the same path as Laravel data. Wi
 instead of months (the horizon's default and limits follow it); `--holidays` names the country
 (and subdivision) whose public holidays are known effects (default: $HOLIDAY_COUNTRY; `none`: off);
 `--events` reads the shop's own events from a JSON file: a list of {"name", "start", "end"?}.
+With `--lead-time`, every series carries its order-up-to level (docs/api.md §12); `--format
+inventory` prints one line per product with the inventory columns, ready for a purchase-order
+import. Stock comes from Laravel's stock endpoint (`--stock-path`, default $LARAVEL_STOCK_PATH or
+/stock; `--demo` serves a demo stock), or from `--stock-csv` (product_id or sku, on_hand,
+on_order, min_order, pack_size) with `--csv`.
 Waiting on Laravel (every page, retry and back-off) ends after `--laravel-deadline` seconds
 (default: $LARAVEL_DEADLINE_SECONDS, 60), as a worker's job does: exit 1 with `upstream_unavailable`.
 """
@@ -65,7 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--group-by", default=None, help="sale-line fields, outermost first, e.g. category,product_id")
     run.add_argument("--measure", default=None, choices=[m.value for m in Measure])
     run.add_argument("--items-path", default=None, help="default: $LARAVEL_ITEMS_PATH or /sales/items")
-    run.add_argument("--format", default="json", choices=["json", "csv"], help="csv: grouped forecasts only")
+    run.add_argument(
+        "--format", default="json", choices=["json", "csv", "inventory"],
+        help="csv: grouped forecasts only; inventory: one line per product (needs --lead-time)",
+    )
+    run.add_argument("--lead-time", type=int, default=None, help="periods from ordering to receiving (0-52)")
+    run.add_argument("--review-period", type=int, default=None, help="periods between orders (1-52, default 1)")
+    run.add_argument("--service-level", type=float, default=None, help="%% of cycles covered (50-99.9, default 95)")
+    run.add_argument("--stock-path", default=None, help="default: $LARAVEL_STOCK_PATH or /stock")
+    run.add_argument("--stock-csv", default=None, type=Path, help="stock rows as CSV, with --csv")
     run.add_argument(
         "--laravel-deadline", type=float, default=None, metavar="SECONDS",
         help="the most time spent waiting on Laravel, all pages, retries and back-offs "
@@ -79,7 +93,13 @@ def _engine() -> SimpleNamespace:
     the modelling stack, which the worker image has and the web image leaves out: there, a clear
     error instead of a traceback."""
     try:
-        from shared.engine.grouped import LaravelLineSource, StaticLineSource, run_grouped_forecast, series_csv
+        from shared.engine.grouped import (
+            LaravelLineSource,
+            StaticLineSource,
+            inventory_csv,
+            run_grouped_forecast,
+            series_csv,
+        )
         from shared.engine.model_store import ModelStore
         from shared.engine.pipeline import LaravelSource, StaticSource, run_forecast
         from shared.sources.lines import read_lines_csv
@@ -91,7 +111,7 @@ def _engine() -> SimpleNamespace:
         ) from None
     return SimpleNamespace(
         LaravelLineSource=LaravelLineSource, StaticLineSource=StaticLineSource, run_grouped_forecast=run_grouped_forecast,
-        series_csv=series_csv, ModelStore=ModelStore, LaravelSource=LaravelSource, StaticSource=StaticSource,
+        series_csv=series_csv, inventory_csv=inventory_csv, ModelStore=ModelStore, LaravelSource=LaravelSource, StaticSource=StaticSource,
         run_forecast=run_forecast, read_lines_csv=read_lines_csv, read_csv=read_csv,
     )
 
@@ -99,31 +119,34 @@ def _engine() -> SimpleNamespace:
 def _demo() -> SimpleNamespace:
     """The demo shop: a development aid (local/), which the images leave out."""
     try:
-        from local.demo import demo_lines, demo_rows
+        from local.demo import demo_lines, demo_rows, demo_stock
         from local.fake_laravel import FakeLaravel
     except ModuleNotFoundError:
         raise ValueError(
             "--demo needs the development checkout (local/, left out of the images): use --laravel or --csv"
         ) from None
-    return SimpleNamespace(demo_lines=demo_lines, demo_rows=demo_rows, FakeLaravel=FakeLaravel)
+    return SimpleNamespace(demo_lines=demo_lines, demo_rows=demo_rows, demo_stock=demo_stock, FakeLaravel=FakeLaravel)
 
 
 @contextlib.contextmanager
 def _line_source(args: argparse.Namespace, settings, today: date, engine: SimpleNamespace) -> Iterator[object]:
     if args.csv:
         path = args.csv
+        stock = _stock_csv(args.stock_csv) if args.stock_csv else None
         yield engine.StaticLineSource(
-            lambda fields: engine.read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}"
+            lambda fields: engine.read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}",
+            stock,
         )
         return
     if args.demo:
         demo_shop = _demo()
         rows = demo_shop.demo_rows(today, timezone=settings.sales_timezone)
         items = demo_shop.demo_lines(today, timezone=settings.sales_timezone, rows=rows)
-        with demo_shop.FakeLaravel(rows, items=items, paginator="length_aware", per_page=1000) as base_url:
+        with demo_shop.FakeLaravel(rows, items=items, stock=demo_shop.demo_stock(), paginator="length_aware",
+                                   per_page=1000) as base_url:
             demo = settings.with_overrides(
                 laravel_api_url=base_url, laravel_api_token=None, laravel_sales_path="/sales",
-                laravel_items_path="/sales/items",
+                laravel_items_path="/sales/items", laravel_stock_path="/stock",
             )
             source = engine.LaravelLineSource.from_settings(demo)
             source.name = "demo"
@@ -134,8 +157,19 @@ def _line_source(args: argparse.Namespace, settings, today: date, engine: Simple
             laravel_api_url=args.laravel,
             laravel_api_token=args.token or settings.laravel_api_token,
             laravel_items_path=args.items_path or settings.laravel_items_path,
+            laravel_stock_path=args.stock_path or settings.laravel_stock_path,
         )
     )
+
+
+def _stock_csv(path: Path) -> object:
+    """Stock rows from a CSV file, parsed (and counted) like Laravel's (docs/api.md §12)."""
+    import csv
+
+    from shared.sources.stock import stock_from_rows
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return stock_from_rows(dict(row) for row in csv.DictReader(handle))
 
 
 @contextlib.contextmanager
@@ -161,6 +195,12 @@ def _source(args: argparse.Namespace, settings, today: date, engine: SimpleNames
     )
 
 
+def _inventory_args(args: argparse.Namespace) -> dict[str, object] | None:
+    """The request's inventory field from --lead-time, --review-period, --service-level."""
+    given = {"lead_time": args.lead_time, "review_period": args.review_period, "service_level": args.service_level}
+    if all(v is None for v in given.values()):
+        return None
+    return {k: v for k, v in given.items() if v is not None}
 def _holidays(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -194,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "status": args.status,
                     "group_by": [f.strip() for f in args.group_by.split(",")] if args.group_by is not None else None,
                     "measure": args.measure,
+                    "inventory": _inventory_args(args),
                     "frequency": args.frequency,
                     "holidays": _holidays(args.holidays),
                     "events": json.loads(args.events.read_text()) if args.events else None,
@@ -221,10 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.format == "csv":
                 sys.stdout.write(engine.series_csv(grouped.series, request.group_by or []))
                 return 0
+            if args.format == "inventory":
+                if request.inventory is None:
+                    raise ValueError("--format inventory needs --lead-time")
+                sys.stdout.write(engine.inventory_csv(grouped.series, request.group_by or []))
+                return 0
             document = {**grouped.document, "series": grouped.series}
         else:
-            if args.format == "csv":
-                raise ValueError("--format csv needs --group-by (or a --measure other than revenue)")
+            if args.format in ("csv", "inventory"):
+                raise ValueError(f"--format {args.format} needs --group-by (or a --measure other than revenue)")
             store = engine.ModelStore(args.model_dir, settings.secret_key) if args.model_dir and settings.secret_key else None
             with _source(args, settings, today, engine) as source:
                 document = engine.run_forecast(

@@ -141,10 +141,11 @@ class SeriesQuery(BaseModel):
     q: str | None = Field(
         None, max_length=200, description="Only series whose key values contain this text (case-insensitive)."
     )
-    sort: Literal["key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy"] = Field(
+    sort: Literal["key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy", "order", "-order"] = Field(
         "key",
-        description="Order: by key (the hierarchy's order), or by the next period's forecast, its growth or the "
-        "backtest accuracy; a leading `-` for the largest first. Series without the figure come last.",
+        description="Order: by key (the hierarchy's order), or by the next period's forecast, its growth, the "
+        "backtest accuracy or the suggested order (jobs with inventory); a leading `-` for the largest first. "
+        "Series without the figure come last.",
     )
 
     _digits = field_validator("level", "limit", mode="before")(lambda value: digits_only(value))

@@ -21,8 +21,8 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from shared.contract.errors import InvalidRequest, NotFinished, NotFound
-from shared.contract.schema import TERMINAL, JobStatus
-from shared.stores.grouped_store import SORT_FIGURES, GroupedStore
+from shared.contract.schema import INVENTORY_COLUMNS, TERMINAL, JobStatus, inventory_cell
+from shared.stores.grouped_store import SORT_FIGURES, SORT_INVENTORY, GroupedStore
 from web.finished import Kept
 from web.jobs import ForecastService
 from web.schemas import SeriesQuery
@@ -101,7 +101,9 @@ class SeriesReader:
             if index is None:
                 blob = self.store.index(fingerprint, level)
                 if blob is not None:
-                    index = LevelIndex(blob["text"], {name: blob[name] for name in SORT_FIGURES})
+                    # An index stored before the inventory sort existed has no "order": all missing.
+                    names = (*SORT_FIGURES, *SORT_INVENTORY)
+                    index = LevelIndex(blob["text"], {name: blob.get(name) or [None] * len(blob["text"]) for name in names})
                     self._indexes.put(key, index)
         with self._loading_lock:
             self._loading.pop(key, None)
@@ -218,6 +220,11 @@ def series_csv(task_id: str) -> Response:
         raise _no_series(task_id)
     group_by: list[str] = list(json.loads(deepest).get("key") or {})  # the deepest key has every field
 
+    if request.args.get("view") == "inventory":
+        return _inventory_csv(task_id, fingerprint, counts, group_by)
+    if request.args.get("view") not in (None, "forecast"):
+        raise InvalidRequest("view: forecast (default) or inventory", field="view")
+
     def rows() -> Iterator[str]:
         yield _csv_line(["level", *group_by, "period", "forecast", "low", "high"])
         for level, count in sorted(counts.items()):
@@ -234,3 +241,33 @@ def series_csv(task_id: str) -> Response:
     response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="forecast-{task_id[:36]}-series.csv"'
     return response
+
+
+def _inventory_csv(task_id: str, fingerprint: str, counts: dict[int, int], group_by: list[str]) -> Response:
+    """``series.csv?view=inventory`` (docs/api.md §12): one line per series of the deepest level (the
+    products), with its key fields and inventory columns, ready for a purchase-order import. Empty
+    cells for figures the job does not have (no stock for that product)."""
+    store = _reader().store
+    deepest = max(counts)
+
+    def rows() -> Iterator[str]:
+        yield _csv_line([*group_by, *INVENTORY_COLUMNS])
+        for blob in store.iter_level(fingerprint, deepest, counts[deepest]):
+            doc = json.loads(blob)
+            inventory = doc.get("inventory")
+            if inventory is None:
+                raise _no_inventory()
+            key = doc.get("key") or {}
+            cells = ["null" if key.get(f) is None else key[f] for f in group_by]
+            yield _csv_line([*cells, *(inventory_cell(inventory.get(c)) for c in INVENTORY_COLUMNS)])
+
+    first = store.series_at(fingerprint, deepest, [0])[0]
+    if first is None or json.loads(first).get("inventory") is None:
+        raise _no_inventory()
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="inventory-{task_id[:36]}.csv"'
+    return response
+
+
+def _no_inventory() -> NotFound:
+    return NotFound("the job has no inventory: submit it with an inventory field (docs/api.md §12)")

@@ -80,6 +80,7 @@ class Settings:
     # queue's re-runs of the job together. Past it the job ends upstream_unavailable.
     laravel_deadline_seconds: float = 60.0
     laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (docs/api.md §3, §8)
+    laravel_stock_path: str = "/stock"  # stock on hand, for suggested orders (docs/api.md §3, §12)
 
     sales_timezone: str = "UTC"
     # Public holidays of this country (and subdivision: "US", "US-CA", "DE-BY") are known effects of
@@ -234,6 +235,7 @@ class Settings:
                 get("LARAVEL_DEADLINE_SECONDS", str(defaults.laravel_deadline_seconds))
             ),
             laravel_items_path=get("LARAVEL_ITEMS_PATH", defaults.laravel_items_path),
+            laravel_stock_path=get("LARAVEL_STOCK_PATH", defaults.laravel_stock_path),
             sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
             holiday_country=_holiday_country(get("HOLIDAY_COUNTRY")),
             web_host=get("WEB_HOST", defaults.web_host),

@@ -93,6 +93,10 @@ class UpstreamInvalid(ForecastError):
     code = ErrorCode.UPSTREAM_INVALID
 
 
+class UpstreamNotFound(UpstreamInvalid):
+    """Laravel answered 404: the endpoint is not there (optional ones, like stock, read it as absent)."""
+
+
 class BrokerUnavailable(ForecastError):
     """Redis (broker or result backend) cannot be reached."""
 

@@ -93,6 +93,11 @@ def series_csv_url(task_id: str) -> str:
     return f"{status_url(task_id)}/series.csv"
 
 
+def inventory_csv_url(task_id: str) -> str:
+    """A grouped job's inventory as CSV, one line per product (docs/api.md §12)."""
+    return f"{series_csv_url(task_id)}?view=inventory"
+
+
 def celery_conf(settings: Settings) -> dict[str, Any]:
     """The Celery settings every app of the service uses, sender or consumer.
 

@@ -142,6 +142,37 @@ class Event(BaseModel):
         return self
 
 
+class InventoryRequest(BaseModel):
+    """The request's ``inventory`` (docs/api.md §12): how a buyer orders, in the job's periods."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_time: int = Field(..., ge=0, le=52, description="Periods from placing an order to having the goods.")
+    review_period: int = Field(1, ge=1, le=52, description="Periods between two orders (1: every period).")
+    service_level: float = Field(
+        95.0, ge=50, le=99.9, description="% of order cycles whose demand the stock should cover."
+    )
+
+    @field_validator("lead_time", "review_period", mode="before")
+    @classmethod
+    def _whole_periods(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be a whole number of periods")
+        return value
+
+    @field_validator("service_level", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        return value
+
+    @property
+    def periods(self) -> int:
+        """The periods an order must cover: lead time plus review period."""
+        return self.lead_time + self.review_period
+
+
 class ForecastRequest(BaseModel):
     """Body of POST /api/v1/forecasts, and the kwargs of the `forecast.sales` task."""
 
@@ -204,6 +235,13 @@ class ForecastRequest(BaseModel):
     measure: MeasureName = Field(
         Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
+    inventory: InventoryRequest | None = Field(
+        None,
+        description="Order-up-to levels and suggested orders for every series (docs/api.md §12).",
+        # Left out of the task's kwargs when unset: messages and job params stay what they were.
+        exclude_if=lambda v: v is None,
+    )
+
     holidays: Annotated[
         list[str] | None,
         WithJsonSchema(
@@ -245,6 +283,18 @@ class ForecastRequest(BaseModel):
         if self.horizon is not None and self.horizon > limit:
             noun = calendar.spec(self.frequency).noun
             raise InvalidRequest(f"horizon: at most {limit} {noun}s for frequency {self.frequency}", field="horizon")
+        return self
+
+    @model_validator(mode="after")
+    def _inventory_in_units(self) -> "ForecastRequest":
+        # A product is ordered in units: a grouped job's levels in revenue or orders could not be
+        # compared with the stock on hand.
+        if self.inventory is not None and self.grouped and self.measure != Measure.UNITS:
+            raise InvalidRequest(
+                f"inventory: a grouped job's order-up-to levels are in units; ask for measure \"units\" "
+                f"(not \"{self.measure}\")",
+                field="inventory",
+            )
         return self
 
     @field_validator("group_by")
@@ -418,6 +468,7 @@ class ForecastRequest(BaseModel):
             "model": self.model,
             # Only when set, so that single-series requests keep the keys they always had.
             **({"group_by": list(self.group_by or []), "measure": self.measure} if self.grouped else {}),
+            **({"inventory": self.inventory.model_dump(mode="json")} if self.inventory is not None else {}),
             # Likewise: a monthly request without holidays or events keys as it always did.
             **({"frequency": str(self.frequency)} if self.frequency is not Frequency.MONTH else {}),
             **({"holidays": list(self.holidays)} if self.holidays else {}),
@@ -552,6 +603,32 @@ class Meta(BaseModel):
     source: str
 
 
+class SeriesInventory(BaseModel):
+    """A series' ``inventory`` (docs/api.md §12), in the job's measure (whole units for units)."""
+
+    model_config = ConfigDict(extra="allow")  # the job's own figures (achieved level, settings) ride along
+    lead_time_demand: float
+    order_up_to: float
+    safety_stock: float
+    service_level: float
+    on_hand: float | None = None
+    on_order: float | None = None
+    suggested_order: float | None = None
+
+
+# The inventory CSV's figure columns (``series.csv?view=inventory``, the CLI's --format inventory).
+INVENTORY_COLUMNS: tuple[str, ...] = (
+    "lead_time_demand", "order_up_to", "safety_stock", "service_level", "on_hand", "on_order", "suggested_order",
+)
+
+
+def inventory_cell(value: Any) -> str:
+    """A figure as a CSV cell: whole numbers without decimals, others to the cent, null empty."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
 class ResultData(BaseModel):
     actual_sales: list[ActualSale]
     forecast: Forecast
@@ -561,6 +638,8 @@ class ResultData(BaseModel):
         default_factory=list,
         description="Periods of actual_sales far outside what was expected (known holidays and events excepted).",
     )
+    # Only when the request asked for inventory: other documents stay as they were.
+    inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class ResultDocument(BaseModel):
@@ -594,6 +673,8 @@ class Hierarchy(BaseModel):
     coherent: bool
     series_url: str | None
     csv_url: str | None
+    # With inventory (docs/api.md §12): the settings and the service level achieved over every series.
+    inventory: dict[str, Any] | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class SeriesPoint(BaseModel):
@@ -613,6 +694,7 @@ class SeriesForecast(BaseModel):
     anomalies: list[Anomaly] = Field(
         default_factory=list, description="Periods of `actual` far outside what was expected (docs/api.md §11)."
     )
+    inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
 
 
 # ---- the status document (docs/api.md §4) --------------------------------------------------------

@@ -22,19 +22,38 @@ from shared.contract import calendar, clock
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.metrics import model_accuracy, wape_from_sums
-from shared.contract.protocol import series_csv_url, series_url
-from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, SeriesForecast, Stage
+from shared.contract.protocol import inventory_csv_url, series_csv_url, series_url
+from shared.contract.schema import (
+    INVENTORY_COLUMNS,
+    STAGE_PERCENT,
+    ForecastRequest,
+    Hierarchy,
+    SeriesForecast,
+    SeriesInventory,
+    Stage,
+    inventory_cell,
+)
+from shared.engine import inventory as inventory_engine
 from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.effects import request_effects
 from shared.engine.frequency_models import closed_columns
-from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
+from shared.engine.hierarchy import (
+    Reconciled,
+    Reconciliation,
+    forecast_chunk,
+    reconcile,
+    series_inputs,
+    series_metrics,
+    share_of_parent,
+)
 from shared.engine.models import MODEL_VERSION, season_length_for
 from shared.engine.panel import Panel, build_panel
-from shared.engine.pipeline import ProgressCallback, check_history
+from shared.engine.pipeline import ProgressCallback, check_history, check_inventory_history
 from shared.engine.result import forecast_block, horizon_effects, result_document, series_actual
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
+from shared.sources.stock import KEY_FIELDS, Stock, fetch_stock
 
 
 class LineSource(Protocol):
@@ -56,28 +75,39 @@ class LineSource(Protocol):
 class LaravelLineSource:
     """Sale lines from ``{LARAVEL_API_URL}{LARAVEL_ITEMS_PATH}`` with the sales client's paging and retries."""
 
-    def __init__(self, client: LaravelClient, base_url: str, items_path: str = "/sales/items") -> None:
+    def __init__(
+        self, client: LaravelClient, base_url: str, items_path: str = "/sales/items", stock_path: str = "/stock"
+    ) -> None:
         self.client = client
         self.items_path = items_path
+        self.stock_path = stock_path
         parts = urlsplit(base_url)
         self.name = f"laravel:{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LaravelLineSource":
         client = LaravelClient.from_settings(settings)
-        return cls(client, settings.laravel_api_url, settings.laravel_items_path)
+        return cls(client, settings.laravel_api_url, settings.laravel_items_path, settings.laravel_stock_path)
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
         builder = LineBuilder(group_fields, self.client.timezone)
         return self.client.fetch_pages(builder, start, end, status, on_page, path=self.items_path, deadline=deadline)
 
+    def fetch_stock(self, today: date, deadline: Deadline | None = None) -> Stock:
+        """The stock at ``{LARAVEL_API_URL}{LARAVEL_STOCK_PATH}`` (docs/api.md §12); absent on a 404."""
+        return fetch_stock(self.client, self.stock_path, today=today, deadline=deadline)
+
 
 class StaticLineSource:
-    """Lines read on demand by ``reader(group_fields)`` (a CSV file)."""
+    """Lines read on demand by ``reader(group_fields)`` (a CSV file), and optionally stock."""
 
-    def __init__(self, reader: Callable[[Sequence[str]], LineColumns], name: str) -> None:
+    def __init__(self, reader: Callable[[Sequence[str]], LineColumns], name: str, stock: Stock | None = None) -> None:
         self.reader = reader
         self.name = name
+        self.stock = stock
+
+    def fetch_stock(self, today: date, deadline: Deadline | None = None) -> Stock:
+        return self.stock if self.stock is not None else Stock.absent()
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
         return self.reader(group_fields)
@@ -162,6 +192,7 @@ def assemble(
     reconciliation: Reconciliation | str = Reconciliation.AUTO,
     task_id: str | None = None,
     source_name: str = "",
+    stock: Stock | None = None,
 ) -> GroupedResult:
     """Reconcile the collected base forecasts and build the documents (the fan-in step)."""
     rec = reconcile(panel, results, reconciliation)
@@ -169,6 +200,7 @@ def assemble(
     effects = horizon_effects(request, panel.periods[-1], request.horizon)
     season = season_length_for(panel.frequency)
     all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
+    inventories = _inventories(panel, results, stock) if request.inventory is not None else None
     known = known_periods(request, panel.periods)
     series: list[dict[str, Any]] = []
     for i in range(len(panel)):
@@ -187,6 +219,7 @@ def assemble(
                     "months": int(y.size),
                     "months_zero": int(np.count_nonzero(y == 0)),
                 },
+                **({"inventory": _public(inventories[i])} if inventories and inventories[i] else {}),
             }
         )
 
@@ -194,6 +227,8 @@ def assemble(
     for k in range(1, panel.n_levels):
         rows = panel.level_indices(k)
         levels.append({"fields": list(panel.group_by[:k]), "series": int(rows.size), **_level_accuracy(panel, rows, rec, all_metrics)})
+        if inventories is not None:
+            levels[-1].update(_level_service(inventories, rows))
     hierarchy = {
         "group_by": list(panel.group_by),
         "measure": panel.measure.value,
@@ -204,22 +239,96 @@ def assemble(
         "series_url": series_url(task_id) if task_id else None,
         "csv_url": series_csv_url(task_id) if task_id else None,
     }
+    if inventories is not None:
+        hierarchy["inventory"] = {
+            **request.inventory.model_dump(mode="json"),  # type: ignore[union-attr]
+            **_level_service(inventories, np.arange(len(panel))),
+            "csv_url": inventory_csv_url(task_id) if task_id else None,
+        }
 
     s0 = int(panel.start[0])
     dq = dict(panel.data_quality)
     dq.pop("series", None)
     dq["leading_empty_months"] = panel.periods[:s0]
     dq["months_zero_filled"] = [p for p, c in zip(panel.periods[s0:], panel.total_orders[s0:]) if c == 0]
+    if inventories is not None:
+        dq["stock"] = _stock_quality(panel, stock, inventories)
     document = result_document(
         panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], series[0]["forecast"], dq,
         task_id=task_id, fingerprint=fingerprint(panel, request), cached=False, source=source_name,
         anomalies=series[0]["anomalies"],
     )
+    if inventories is not None and inventories[0]:  # the total's own figures, with the request's settings
+        total = {**_public(inventories[0]), **request.inventory.model_dump(mode="json")}  # type: ignore[union-attr]
+        document["data"]["inventory"] = SeriesInventory.model_validate(total).model_dump(mode="json")
     document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
     series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]
     return GroupedResult(document=document, series=series)
 
 
+# ------------------------------------------------------------------------------------ inventory
+
+
+def _inventories(panel: Panel, results: Sequence[dict[str, Any]], stock: Stock | None) -> list[dict[str, Any] | None]:
+    """Every series' §12 figures: its own (from its chunk), else its parent's times its share
+    (parents come first in a panel); then, for product series Laravel's stock lists, the stock and
+    the suggested order."""
+    by_index = {int(r["index"]): r.get("inventory") for r in results}
+    out: list[dict[str, Any] | None] = []
+    for i in range(len(panel)):
+        own = by_index.get(i)
+        if own is None and i > 0:
+            parent = out[int(panel.parent[i])]
+            own = inventory_engine.scaled_inventory(parent, share_of_parent(panel, i), whole=True) if parent else None
+        if own is not None and stock is not None and stock.served:
+            found = stock.find(panel.keys[i])
+            if found is not None and found[1] is not None:
+                row = found[1]
+                own = {
+                    **own,
+                    "on_hand": row.on_hand,
+                    "on_order": row.on_order,
+                    "suggested_order": inventory_engine.suggested_order(
+                        own["order_up_to"], row.on_hand, row.on_order, row.min_order, row.pack_size
+                    ),
+                }
+        out.append(own)
+    return out
+
+
+def _public(inventory: dict[str, Any]) -> dict[str, Any]:
+    """A series' inventory as published: its backtest's outcomes stay behind."""
+    return {k: v for k, v in inventory.items() if k != "covered"}
+
+
+def _level_service(inventories: Sequence[dict[str, Any] | None], rows: np.ndarray) -> dict[str, Any]:
+    """The achieved service level pooled over the series ``rows`` (each series' origins)."""
+    return inventory_engine.pooled([(inventories[int(i)] or {}).get("covered") or [] for i in rows])
+
+
+def _stock_quality(panel: Panel, stock: Stock | None, inventories: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
+    """``data_quality.stock``: what the stock endpoint gave, and how many product series it listed."""
+    keyed = [i for i in range(len(panel)) if any(f in panel.keys[i] for f in KEY_FIELDS)]
+    field = next((f for f in KEY_FIELDS if f in panel.group_by), None)
+    if stock is None or field is None:
+        return {"served": None, "key": None, "series_listed": 0, "series_unlisted": len(keyed),
+                "note": "no product_id or sku among group_by: stock is not read"}
+    listed = sum(1 for i in keyed if inventories[i] is not None and inventories[i].get("on_hand") is not None)
+    quality = {**stock.quality(), "key": field, "series_listed": listed, "series_unlisted": len(keyed) - listed}
+    if not stock.served:
+        quality["note"] = "Laravel has no stock endpoint (404): on_hand, on_order and suggested_order are null"
+    elif len(keyed) - listed:
+        quality["note"] = "series the stock does not list have null on_hand, on_order and suggested_order"
+    return quality
+
+
+def stock_for(request: ForecastRequest, source: Any, today: date, deadline: Deadline | None = None) -> Stock | None:
+    """The stock a grouped job with inventory needs: read when a group_by field is product_id or sku
+    and the source can serve stock; None otherwise."""
+    if request.inventory is None or not any(f in (request.group_by or []) for f in KEY_FIELDS):
+        return None
+    fetch = getattr(source, "fetch_stock", None)
+    return fetch(today, deadline) if fetch is not None else None
 def chunk_options(panel: Panel, request: ForecastRequest) -> dict[str, Any]:
     """The keyword arguments of :func:`shared.engine.hierarchy.forecast_chunk` for this job: the
     model, and for weekly and daily panels the frequency, the known effects over the panel's
@@ -228,6 +337,7 @@ def chunk_options(panel: Panel, request: ForecastRequest) -> dict[str, Any]:
     options: dict[str, Any] = {
         "horizon": request.horizon, "level": float(request.level), "model": request.model,
         "season_length": season_length_for(panel.frequency),
+        "inventory": request.inventory,
     }
     if panel.frequency is Frequency.MONTH:
         return options
@@ -273,6 +383,7 @@ def fetch_panel(
     )
     first = int(panel.start[0]) if len(panel) else len(panel.periods)
     check_history(panel.periods[first:], request, "sale lines")
+    check_inventory_history(len(panel.periods) - first, request)
 
     return panel
 
@@ -294,6 +405,7 @@ def run_grouped_forecast(
     report: ProgressCallback = progress or (lambda stage, percent: None)
     today = today or clock.today(timezone)
     panel = fetch_panel(request, source, timezone=timezone, today=today, report=report, deadline=deadline)
+    stock = stock_for(request, source, today)
 
     items = series_inputs(panel)
     options = chunk_options(panel, request)
@@ -303,7 +415,9 @@ def run_grouped_forecast(
         report(Stage.TRAINING, STAGE_PERCENT[Stage.TRAINING] + int(span * lo / max(len(items), 1)))
         results.extend(forecast_chunk(items[lo : lo + chunk_size], **options))
     report(Stage.PREDICTING, STAGE_PERCENT[Stage.PREDICTING])
-    return assemble(panel, request, results, reconciliation=reconciliation, task_id=task_id, source_name=source.name)
+    return assemble(
+        panel, request, results, reconciliation=reconciliation, task_id=task_id, source_name=source.name, stock=stock
+    )
 
 
 # ------------------------------------------------------------------------------------ CSV
@@ -322,4 +436,20 @@ def series_csv(series: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str
         cells = [("null" if key[f] is None else key[f]) if f in key else "" for f in group_by]
         for point in s["forecast"]["horizon"]:
             writer.writerow([s["level"], *cells, point["period"], f"{point['forecast']:.2f}", f"{point['low']:.2f}", f"{point['high']:.2f}"])
+    return out.getvalue()
+
+
+def inventory_csv(series: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str:
+    """One line per series of the deepest level (the products): the key fields and the inventory
+    columns of docs/api.md §12, empty where a figure is null (a product the stock does not list)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*group_by, *INVENTORY_COLUMNS])
+    deepest = max((s["level"] for s in series), default=0)
+    for s in series:
+        if s["level"] != deepest or not s.get("inventory"):
+            continue
+        key = s["key"]
+        writer.writerow([*("null" if key.get(f) is None else key[f] for f in group_by),
+                         *(inventory_cell(s["inventory"].get(c)) for c in INVENTORY_COLUMNS)])
     return out.getvalue()

@@ -14,6 +14,7 @@ job's result. Redis is the only meeting point (:mod:`shared.stores.grouped_store
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -23,13 +24,22 @@ from typing import Any, Callable
 
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
-from shared.contract.protocol import series_csv_url, series_url
+from shared.contract.protocol import inventory_csv_url, series_csv_url, series_url
 from shared.contract.schema import ForecastRequest
-from shared.engine.grouped import GroupedResult, LineSource, assemble, chunk_options, fetch_panel, fingerprint
+from shared.engine.grouped import (
+    GroupedResult,
+    LineSource,
+    assemble,
+    chunk_options,
+    fetch_panel,
+    fingerprint,
+    stock_for,
+)
 from shared.engine.hierarchy import forecast_chunk, series_inputs
 from shared.engine.panel import Panel
 from shared.engine.pipeline import ProgressCallback
 from shared.sources.deadline import Deadline
+from shared.sources.stock import Stock
 from shared.stores.grouped_store import GroupedStore, Plan
 from shared.stores.jobs import RedisResultCache
 
@@ -75,7 +85,10 @@ def plan_job(
             f"({settings.max_series}): group by fewer or coarser fields, or ask for a shorter window",
             field="group_by",
         )
+    stock = stock_for(request, source, today, deadline)
     fp = fingerprint(panel, request)
+    if stock is not None:  # the same sales with other stock are other suggested orders
+        fp = hashlib.sha256(f"{fp}:{stock.digest()}".encode()).hexdigest()[:40]
     if not request.refresh:
         cached = cache.get(cache_key(fp))
         if cached is not None and store.reuse(job_id, fp):
@@ -91,6 +104,8 @@ def plan_job(
         fingerprint=fp,
     )
     store.start(plan, panel.to_bytes())
+    if stock is not None:
+        store.put_stock(job_id, stock.to_json())
     log.info(
         "grouped job %s: %d lines used, %d series in %d chunks of %d (fetch and panel %.2f s)",
         job_id, int(panel.lines[0]) if len(panel) else 0, n_series, plan.n_chunks, chunk_size, time.perf_counter() - started,
@@ -105,6 +120,8 @@ def job_document(document: dict[str, Any], job_id: str, *, cached: bool) -> dict
     hierarchy = dict(document["data"].get("hierarchy") or {})
     hierarchy["series_url"] = series_url(job_id)
     hierarchy["csv_url"] = series_csv_url(job_id)
+    if hierarchy.get("inventory"):
+        hierarchy["inventory"] = {**hierarchy["inventory"], "csv_url": inventory_csv_url(job_id)}
     document["data"]["hierarchy"] = hierarchy
     return document
 
@@ -144,7 +161,11 @@ def fan_in(
     started = time.perf_counter()
     request = ForecastRequest.parse(plan.request)
     results = store.chunk_results(plan)
-    grouped = assemble(_panel(store, plan.job_id), request, results, task_id=plan.job_id, source_name=plan.source)
+    kept = store.stock(plan.job_id)
+    stock = Stock.from_json(kept) if kept is not None else None
+    grouped = assemble(
+        _panel(store, plan.job_id), request, results, task_id=plan.job_id, source_name=plan.source, stock=stock
+    )
     reconciled = time.perf_counter()
     if cancelled is not None and cancelled():
         return None

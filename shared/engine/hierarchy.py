@@ -125,6 +125,86 @@ def forecast_one(
     frequency: str = "month",
     effects: Any = None,
     closed: np.ndarray | None = None,
+    inventory: Any | None = None,
+) -> dict[str, Any]:
+    """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring);
+    with ``inventory`` (the request's InventoryRequest), its §12 figures too (:func:`_with_inventory`)."""
+    out = _forecast_one(
+        item, horizon=horizon, level=level, model=model, season_length=season_length,
+        frequency=frequency, effects=effects, closed=closed,
+    )
+    if inventory is not None:
+        _with_inventory(out, item, inventory, model, season_length, frequency, effects, closed, horizon)
+    return out
+
+
+def _with_inventory(
+    out: dict[str, Any],
+    item: dict[str, Any],
+    settings: Any,
+    model: str,
+    season_length: int,
+    frequency: str = "month",
+    effects: Any = None,
+    closed: np.ndarray | None = None,
+    horizon: int = 0,
+) -> None:
+    """Adds ``out["inventory"]``: the series' order-up-to figures in whole units, from paths of its own
+    method, and whether the level it would have set ``K`` periods ago covered what it sold since
+    (the total: at up to 12 origins). A series too short for levels of its own gets its parent's,
+    times its share, at fan-in (``None`` here). Weekly and daily series are fitted with their rows
+    of the known effects, as :func:`forecast_one_calendar` fits them."""
+    from shared.engine import inventory as inventory_engine
+    from shared.engine.models import make_model
+
+    y = np.asarray(item["y"], dtype=float)
+    method = out.get("method", SHARE)
+    total = bool(item.get("is_total"))
+    if method == SHARE or (not total and inventory_engine.check_supported(y.size, settings.periods)):
+        out["inventory"] = None
+        return
+
+    fit: Any
+    if frequency != "month":
+        from shared.engine.frequency_models import make_model as make_calendar_model
+
+        def unfitted() -> Any:
+            if method == "naive":
+                return make_calendar_model("seasonal_naive", frequency)
+            return make_calendar_model(model, frequency, effects=effects, closed=closed)
+
+        rows = None
+        if effects is not None:
+            history_end = effects.X.shape[0] - horizon
+            rows = effects.X[history_end - y.size :]
+        fit = inventory_engine.regressor_fit(unfitted, rows)
+    else:
+        def fit(history: np.ndarray) -> Any:
+            if method == "naive":
+                return make_model("seasonal_naive", season_length=1).fit(history)
+            return make_model(model, season_length=season_length).fit(history)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["inventory"] = inventory_engine.series_inventory(
+                method, y, settings, fit, whole=True, origins=inventory_engine.MAX_ORIGINS if total else 1
+            )
+    except Exception as exc:  # a series never fails the job: its parent's share instead
+        log.warning("series %s: inventory failed (%s); share of parent", item["index"], exc)
+        out["inventory"] = None
+
+
+def _forecast_one(
+    item: dict[str, Any],
+    *,
+    horizon: int,
+    level: float,
+    model: str = "auto",
+    season_length: int = 12,
+    frequency: str = "month",
+    effects: Any = None,
+    closed: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring).
 
@@ -253,11 +333,12 @@ def forecast_chunk(
     frequency: str = "month",
     effects: Any = None,
     closed: np.ndarray | None = None,
+    inventory: Any | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`forecast_one` over a chunk: the unit of work a worker would take."""
     return [
         forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length,
-                     frequency=frequency, effects=effects, closed=closed)
+                     frequency=frequency, effects=effects, closed=closed, inventory=inventory)
         for it in items
     ]
 
@@ -288,6 +369,11 @@ def _share(panel: Panel, i: int) -> float:
     if theirs <= 0 or mine <= 0:
         return 0.0
     return min(1.0, mine / theirs)
+
+
+def share_of_parent(panel: Panel, i: int) -> float:
+    """Series ``i``'s share of its parent over the periods it has existed (0 when it has none)."""
+    return _share(panel, i)
 
 
 def resolve_shares(panel: Panel, results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from shared.contract import calendar, clock
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Stage
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, SeriesInventory, Stage
+from shared.engine import inventory as inventory_engine
 from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
 from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.backtest import BacktestReport, rolling_origin_backtest
@@ -217,6 +218,40 @@ def _forecast_block(series: PeriodSeries, request: ForecastRequest, bundle: Fitt
     )
 
 
+def _inventory_block(series: PeriodSeries, request: ForecastRequest, bundle: FittedBundle) -> dict[str, Any]:
+    """The total's §12 figures (in the job's measure), with the achieved service level measured at
+    up to BACKTEST_ORIGINS past origins. The total is not a product: no stock figures. Weekly and
+    daily models are refitted at each origin with the known-effect rows of its periods."""
+    settings = request.inventory
+    assert settings is not None
+    effects = _effects(series, request)
+    season = season_length_for(series.frequency)
+
+    def unfitted() -> Any:
+        return model_for(request.model, series.frequency, effects=effects, season_length=season)
+
+    if effects is None:
+        fit = lambda history: unfitted().fit(history)  # noqa: E731
+        fitted = bundle.model
+    else:
+        fit = inventory_engine.regressor_fit(unfitted, effects.X)
+        fitted = inventory_engine.WithRegressors(bundle.model, effects.X[len(series) :])
+    block = inventory_engine.series_inventory(
+        "model", series.totals, settings, fit, whole=False, fitted=fitted, origins=BACKTEST_ORIGINS
+    )
+    block.pop("covered")
+    return {**block, "lead_time": settings.lead_time, "review_period": settings.review_period}
+
+
+def check_inventory_history(n: int, request: ForecastRequest) -> None:
+    """InsufficientHistory when ``n`` periods of history cannot support the request's inventory."""
+    if request.inventory is None:
+        return
+    problem = inventory_engine.check_supported(n, request.inventory.periods)
+    if problem:
+        raise InsufficientHistory(f"inventory: {problem}")
+
+
 def run_forecast(
     request: ForecastRequest,
     source: SalesSource,
@@ -254,18 +289,25 @@ def run_forecast(
         )
     )
     check_history(series.periods, request)
+    check_inventory_history(len(series.periods), request)
 
     fingerprint = data_fingerprint(series, request)
     forecast = cache.get(fingerprint) if cache is not None and not request.refresh else None
     cached = forecast is not None
+    inventory = None
     if forecast is None:
         bundle = _fit_bundle(series, request, model_store, report_progress)
         report_progress(Stage.PREDICTING, STAGE_PERCENT[Stage.PREDICTING])
         forecast = _forecast_block(series, request, bundle)
+        if request.inventory is not None:
+            inventory = _inventory_block(series, request, bundle)
         if cache is not None:
-            cache.set(fingerprint, forecast)
+            cache.set(fingerprint, forecast if inventory is None else {**forecast, "inventory": inventory})
+    elif "inventory" in forecast:  # cached with its inventory (the fingerprint covers the request's)
+        forecast = dict(forecast)
+        inventory = forecast.pop("inventory")
 
-    return result_document(
+    document = result_document(
         series.frequency, series.periods, series.totals, series.counts, forecast, series.data_quality,
         task_id=task_id, fingerprint=fingerprint, cached=cached, source=source.name,
         anomalies=find_anomalies(
@@ -273,3 +315,6 @@ def run_forecast(
             known_periods(request, series.periods),
         ),
     )
+    if inventory is not None:
+        document["data"]["inventory"] = SeriesInventory.model_validate(inventory).model_dump(mode="json")
+    return document

@@ -41,7 +41,7 @@ import requests
 
 from shared.contract.backoff import backoff_seconds
 from shared.contract.config import Settings, redact_url
-from shared.contract.errors import UpstreamInvalid, UpstreamUnavailable
+from shared.contract.errors import UpstreamInvalid, UpstreamNotFound, UpstreamUnavailable
 from shared.sources.deadline import Deadline
 from shared.sources.transactions import ColumnBuilder, TransactionColumns
 
@@ -359,7 +359,7 @@ class LaravelClient:
                 f"Laravel sales API at {self._where} refused access (HTTP {status}): {hint}"
             )
         if status == 404:
-            return UpstreamInvalid(
+            return UpstreamNotFound(
                 f"Laravel sales API at {self._where} not found (HTTP 404): check LARAVEL_API_URL "
                 f"and {'LARAVEL_SALES_PATH' if endpoint in (None, self._endpoint) else 'LARAVEL_ITEMS_PATH'}"
             )

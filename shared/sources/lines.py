@@ -66,7 +66,7 @@ class LineColumns:
         return int(self.ids.shape[0])
 
 
-def _key_str(v: Any) -> str | None:
+def key_str(v: Any) -> str | None:
     """A group field's value as its key: strings stripped, integers in decimal, null for none."""
     t = type(v)
     if t is str:
@@ -211,7 +211,7 @@ class LineBuilder:
 
     def _encode(self, f: str, values: list[Any]) -> np.ndarray:
         """Page values → global int32 codes: one pandas factorize, then a small remap."""
-        keys = [v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() else _key_str(v) for v in values]
+        keys = [v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() else key_str(v) for v in values]
         page_codes, uniques = pd.factorize(np.array(keys, dtype=object), use_na_sentinel=True)
         index = self._index[f]
         remap = np.empty(len(uniques) + 1, dtype=np.int32)

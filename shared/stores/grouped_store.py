@@ -82,6 +82,15 @@ class GroupedStore:
         pipe.delete(self._key(plan.job_id, "done"), self._key(plan.job_id, "finalizing"))
         pipe.execute()
 
+    def put_stock(self, job_id: str, stock: dict[str, Any]) -> None:
+        """Keep the stock the job read (docs/api.md §12, JSON) for its fan-in."""
+        self.redis.set(self._key(job_id, "stock"), json.dumps(stock), ex=WORK_TTL_SECONDS)
+
+    def stock(self, job_id: str) -> dict[str, Any] | None:
+        """The stock :meth:`put_stock` kept; None when the job read none."""
+        blob = self.redis.get(self._key(job_id, "stock"))
+        return json.loads(blob) if blob else None
+
     def plan(self, job_id: str) -> Plan | None:
         """The job's plan; None once the job is finished (:meth:`clear_work`) or its work has expired,
         or for an id that is not a grouped job."""
@@ -140,7 +149,7 @@ class GroupedStore:
     def clear_work(self, job_id: str) -> None:
         """Delete a job's work records (plan, panel, tally, claim, every chunk's results); the published
         series are kept."""
-        keys = [self._key(job_id, name) for name in ("plan", "panel", "done", "finalizing")]
+        keys = [self._key(job_id, name) for name in ("plan", "panel", "done", "finalizing", "stock")]
         plan = self.plan(job_id)
         if plan is not None:
             keys += [self._key(job_id, "chunk", str(k)) for k in range(plan.n_chunks)]
@@ -222,17 +231,23 @@ SORT_FIGURES = {
     "growth": ("forecast_growth_rate",),
     "accuracy": ("model_accuracy",),
 }
+# ... and the inventory block's (docs/api.md §12): the buyer's to-do list, largest order first.
+SORT_INVENTORY = {"order": "suggested_order"}
 
 
 def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """What paging a level in another order, or searching it, needs of each series: its key values
     as one lower-case text (``null`` for a null key), and the figures it can be sorted by."""
-    index: dict[str, Any] = {"text": [], **{name: [] for name in SORT_FIGURES}}
+    index: dict[str, Any] = {"text": [], **{name: [] for name in (*SORT_FIGURES, *SORT_INVENTORY)}}
     for s in series:
         key = s.get("key") or {}
         index["text"].append(" ".join("null" if v is None else str(v) for v in key.values()).lower())
         forecast = s.get("forecast") or {}
         for name, fields in SORT_FIGURES.items():
             value = next((forecast[f] for f in fields if forecast.get(f) is not None), None)
+            index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+        inventory = s.get("inventory") or {}
+        for name, field in SORT_INVENTORY.items():
+            value = inventory.get(field)
             index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
     return index

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import requests
 
-from local.demo import demo_lines
+from local.demo import demo_lines, demo_stock
 from local.fake_laravel import FakeLaravel
 from shared.contract.schema import months_before
 from stack.local import LocalStack
@@ -96,13 +96,14 @@ def chromium_path() -> str:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory, chromium_path):
     """Sales for a single forecast and, split from the same sales, the sale lines of the demo
-    shop's catalogue (categories, products, stores) for a grouped one."""
+    shop's catalogue (categories, products, stores) for a grouped one, and its stock."""
     root = tmp_path_factory.mktemp("browser-stack")
     today = date.today()
     rows = sales_rows(today)
-    # The sale lines are the recent sales' only; the dense daily block is sales alone.
-    laravel = FakeLaravel(rows + dense_daily_rows(), items=demo_lines(today, rows=rows), paginator="length_aware",
-                          per_page=100)
+    # The sale lines are the recent sales' only; the dense daily block is sales alone. The demo's
+    # stock list too (docs/api.md §12), for the inventory columns; other tests ask for none.
+    laravel = FakeLaravel(rows + dense_daily_rows(), items=demo_lines(today, rows=rows), stock=demo_stock(),
+                          paginator="length_aware", per_page=100)
     laravel.start()
     env = base_env(root, LARAVEL_API_URL=laravel.base_url, API_KEYS=f"someone-elses-key,{API_KEY}")
     try:

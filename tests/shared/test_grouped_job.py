@@ -59,3 +59,34 @@ def test_a_job_is_planned_run_chunk_by_chunk_once_and_then_answered_from_the_cac
     meta = again.document["data"]["meta"]
     assert (meta["task_id"], meta["cached"]) == ("job-2", True)
     assert again.document["data"]["hierarchy"]["series_url"] == "/api/v1/forecasts/job-2/series"
+
+
+def test_stock_travels_from_the_plan_to_the_fan_in_and_keys_the_cache(web_redis):
+    """A job with inventory reads stock once, at its plan; the fan-in uses it; other stock is
+    another result (the cache does not answer with yesterday's suggested orders)."""
+    from shared.sources.stock import stock_from_rows
+
+    cols = lines_from_rows([{**r, "quantity": r["quantity"]} for r in lines()], GROUP_BY)
+    store = GroupedStore(web_redis, ttl_seconds=600)
+    cache = RedisResultCache(web_redis, ttl_seconds=600)
+    request = ForecastRequest.parse({"group_by": GROUP_BY, "measure": "units", "model": "seasonal_naive", "horizon": 2,
+                                     "inventory": {"lead_time": 1}}).resolved(TODAY)
+
+    def plan(job_id: str, on_hand: int):
+        source = StaticLineSource(lambda fields: cols, "mem", stock_from_rows([{"product_id": "tea", "on_hand": on_hand}]))
+        return grouped_job.plan_job(job_id, request, source=source, settings=Settings(chunk_size=3), store=store,
+                                    cache=cache, today=TODAY, progress=None, deadline=None)
+
+    first = plan("job-s1", 0).plan
+    assert store.stock("job-s1")["rows_used"] == 1
+    for k in range(first.n_chunks):
+        grouped_job.run_chunk(store, first, k)
+    grouped = grouped_job.fan_in(store, cache, first)
+    tea = [s["inventory"] for s in grouped.series if s["key"].get("product_id") == "tea"]
+    assert tea and all(t["on_hand"] == 0 and t["suggested_order"] == t["order_up_to"] for t in tea)
+    assert grouped.document["data"]["hierarchy"]["inventory"]["csv_url"].endswith("/job-s1/series.csv?view=inventory")
+    grouped_job.forget(store, "job-s1")
+    assert store.stock("job-s1") is None
+
+    assert plan("job-s2", 0).document is not None  # the same sales and stock: the cached result
+    assert plan("job-s3", 5).plan is not None  # other stock: computed again

@@ -226,13 +226,26 @@
 
   // ==== the forecast page =====================================================================
 
+  /** The total's inventory figures under the growth list: what to hold, the level asked and achieved. */
+  function appendInventory(list, inventory) {
+    var covered = " periods (lead time " + fmt(inventory.lead_time, 0) + " + review period " + fmt(inventory.review_period, 0) + ")";
+    [["Demand over lead time and review", fmt(inventory.lead_time_demand) + " over" + covered],
+     ["Order up to", fmt(inventory.order_up_to) + " (safety stock " + fmt(inventory.safety_stock) + ")"],
+     ["Service level", levelPct(inventory.service_level) + " asked; " + pct(inventory.achieved_service_level) +
+       " achieved in the backtest (" + fmt(inventory.backtest_origins, 0) + " origins)"]].forEach(function (pair) {
+      append(list, el("div", { "class": "figure" }, el("dt", null, pair[0]), el("dd", null, pair[1])));
+    });
+  }
+
   var FIELD_IDS = { start_date: "start-date", end_date: "end-date", horizon: "horizon", level: "level", model: "model",
-                    group_by: "group-by", measure: "measure", frequency: "frequency", holidays: "holidays", events: "events" };
+                    group_by: "group-by", measure: "measure", frequency: "frequency", holidays: "holidays", events: "events",
+                    "inventory.lead_time": "lead-time", "inventory.review_period": "review-period",
+                    "inventory.service_level": "service-level", inventory: "lead-time" };
   var pollTimer = null;
   var currentTask = null;
 
   function clearFieldErrors() {
-    Object.keys(FIELD_IDS).forEach(function (name) {
+    Object.keys(FIELD_IDS).filter(function (name) { return name !== "inventory"; }).forEach(function (name) {
       var input = $(FIELD_IDS[name]);
       input.removeAttribute("aria-invalid");
       var message = $(FIELD_IDS[name] + "-error");
@@ -242,7 +255,8 @@
   }
 
   function fieldError(field, message) {
-    var id = FIELD_IDS[String(field).split(".")[0]]; // the server names a list item "group_by.0"
+    // The server names a list item "group_by.0"; an inventory field "inventory.lead_time".
+    var id = FIELD_IDS[String(field)] || FIELD_IDS[String(field).split(".")[0]];
     if (!id) return false;
     var input = $(id);
     var box = $(id + "-error");
@@ -378,6 +392,13 @@
     if (holidays.value !== undefined) payload.holidays = holidays.value;
     var events = parseEvents(form.elements.events);
     if (events.value && events.value.length) payload.events = events.value;
+    // Inventory only with a lead time (docs/api.md §12): the other two have defaults.
+    var lead = form.elements.lead_time.value;
+    if (lead !== "") {
+      payload.inventory = { lead_time: Number(lead) };
+      if (form.elements.review_period.value !== "") payload.inventory.review_period = Number(form.elements.review_period.value);
+      if (form.elements.service_level.value !== "") payload.inventory.service_level = Number(form.elements.service_level.value);
+    }
     return payload;
   }
 
@@ -650,6 +671,11 @@
       ["Last complete " + noun + " vs the one before", signedPct(forecast.growth_rate)],
       ["Forecast vs the last complete " + noun, signedPct(forecast.forecast_growth_rate)]
     ]);
+    // The total's order-up-to figures, when the job asked for inventory (docs/api.md §12).
+    var inventory = isObject(data.inventory) ? data.inventory : null;
+    if (inventory) {
+      appendInventory($("growth"), inventory);
+    }
 
     var rejected = isObject(quality.rows_rejected) ? quality.rows_rejected : {};
     var reasons = Object.keys(rejected);

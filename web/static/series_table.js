@@ -12,7 +12,8 @@
   "use strict";
 
   // The server's sort keys (web/schemas.py SeriesQuery) besides "key", and the figure each sorts by.
-  var SORTS = { forecast: "next_month_forecast", growth: "forecast_growth_rate", accuracy: "model_accuracy" };
+  var SORTS = { forecast: "next_month_forecast", growth: "forecast_growth_rate", accuracy: "model_accuracy",
+                order: "suggested_order" };
   var SEARCH_DELAY_MS = 300; // a query per pause in typing, not per key
   var SF = null; // window.SalesForecast: dashboard.js runs after this file, before any result
   var state = null; // the shown job's panel; replaced for each result, so late answers can tell
@@ -67,6 +68,8 @@
       level: 1,
       q: "",
       sort: "key",
+      // A job with inventory (docs/api.md §12) adds the buyer's columns, sortable by suggested order.
+      inventory: SF.isObject(hierarchy.inventory) ? hierarchy.inventory : null,
       limit: Number($("series-limit").value) || 10,
       cursors: [null], // the cursor of each page seen so far; the last is the page shown
       next: null,
@@ -123,6 +126,25 @@
       "Reconciled " + String(h.reconciliation || "—") + ": " +
       (h.coherent === true ? "every group's forecast is the sum of its children's, to the cent."
                            : "the forecasts were not checked coherent.");
+    renderInventory();
+  }
+
+  /** The job's inventory settings, the service level asked for and the one achieved in the backtest. */
+  function renderInventory() {
+    var box = $("series-inventory");
+    var inv = state.inventory;
+    SF.show(box, !!inv);
+    SF.show($("series-inventory-download"), !!inv);
+    if (!inv) return;
+    var byLevel = state.levels.map(function (level) {
+      var fields = Array.isArray(level.fields) ? level.fields.join(" › ") : "?";
+      return fields + " " + SF.pct(level.achieved_service_level);
+    });
+    box.textContent =
+      "Inventory: lead time " + SF.fmt(inv.lead_time, 0) + " + review period " + SF.fmt(inv.review_period, 0) +
+      " period(s), service level " + SF.levelPct(inv.service_level) + " asked; achieved in the backtest " +
+      SF.pct(inv.achieved_service_level) + " of " + SF.fmt(inv.backtest_origins, 0) + " origins" +
+      (byLevel.length ? " (" + byLevel.join(", ") + ")" : "") + ".";
   }
 
   function levelRow(name, series, backtested, figures) {
@@ -173,6 +195,14 @@
       SF.el("th", { scope: "col", "class": "num", "data-column": "accuracy" }, sortButton("Accuracy", "accuracy")),
       SF.el("th", { scope: "col" }, "Model")
     ]);
+    if (state.inventory) {
+      SF.append(row, [
+        SF.el("th", { scope: "col", "class": "num", title: "Stock to hold, on hand plus on order, to cover lead time and review period at " +
+                      SF.levelPct(state.inventory.service_level) }, "Order up to"),
+        SF.el("th", { scope: "col", "class": "num" }, "On hand"),
+        SF.el("th", { scope: "col", "class": "num", "data-column": "order" }, sortButton("Suggested order", "order"))
+      ]);
+    }
     markSort();
   }
 
@@ -257,7 +287,7 @@
     renderPager();
   }
 
-  function columnCount() { return levelFields(state.level).length + 5; }
+  function columnCount() { return levelFields(state.level).length + 5 + (state.inventory ? 3 : 0); }
 
   function renderRows() {
     var fields = levelFields(state.level);
@@ -284,6 +314,14 @@
         SF.el("td", { "class": "num" }, SF.signedPct(forecast.forecast_growth_rate)),
         SF.el("td", { "class": "num" }, SF.pct(forecast.model_accuracy)),
         SF.el("td", { "class": "model" }, String(forecast.model || "—")));
+      if (state.inventory) {
+        var inventory = SF.isObject(series.inventory) ? series.inventory : {};
+        SF.append(row, [
+          SF.el("td", { "class": "num" }, SF.fmt(inventory.order_up_to, 0)),
+          SF.el("td", { "class": "num" }, SF.fmt(inventory.on_hand, 0)),
+          SF.el("td", { "class": "num suggested-order" }, SF.fmt(inventory.suggested_order, 0))
+        ]);
+      }
       if (JSON.stringify(key) === state.selected) row.setAttribute("aria-current", "true");
       SF.append(tbody, row);
     });
@@ -429,12 +467,13 @@
 
   // ---- the CSV -------------------------------------------------------------------------------------
 
-  function downloadCsv() {
+  function downloadCsv(inventory) {
     var mine = state;
-    var button = $("series-csv");
+    var button = $(inventory ? "series-inventory-csv" : "series-csv");
+    var url = inventory ? localPath(mine.inventory.csv_url) || mine.csvUrl + "?view=inventory" : mine.csvUrl;
     button.setAttribute("aria-busy", "true");
     status("Preparing the CSV…");
-    SF.fetchFile(mine.csvUrl, "text/csv").then(function (result) {
+    SF.fetchFile(url, "text/csv").then(function (result) {
       button.setAttribute("aria-busy", "false");
       if (state !== mine) return;
       if (!result.blob) {
@@ -504,7 +543,8 @@
       state.next = null; // a second click before the answer must not push the same page again
       load();
     });
-    $("series-csv").addEventListener("click", function () { if (state) downloadCsv(); });
+    $("series-csv").addEventListener("click", function () { if (state) downloadCsv(false); });
+    $("series-inventory-csv").addEventListener("click", function () { if (state && state.inventory) downloadCsv(true); });
     $("series-back").addEventListener("click", function () {
       var current = document.querySelector("#series-table tbody tr[aria-current] button.pick");
       (current || $("series-level")).focus();

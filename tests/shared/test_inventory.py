@@ -1,0 +1,255 @@
+"""Inventory (docs/api.md §12): demand paths, order-up-to levels, honesty, stock rows, request fields."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shared.contract.errors import InvalidRequest
+from shared.contract.schema import ForecastRequest
+from shared.engine import inventory as inv
+from shared.engine.models import make_model
+from shared.sources.stock import StockRejectReason, stock_from_rows
+
+
+def seasonal(n: int = 48, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 100 + 10 * np.sin(np.arange(n) * 2 * np.pi / 12) + rng.normal(0, 5, n)
+
+
+# ---------------------------------------------------------------- the request field
+
+
+@pytest.mark.parametrize(
+    "inventory, field",
+    [
+        ({"lead_time": -1}, "inventory.lead_time"),
+        ({"lead_time": 53}, "inventory.lead_time"),
+        ({"lead_time": 1.5}, "inventory.lead_time"),
+        ({"lead_time": True}, "inventory.lead_time"),
+        ({"lead_time": 2, "review_period": 0}, "inventory.review_period"),
+        ({"lead_time": 2, "review_period": 53}, "inventory.review_period"),
+        ({"lead_time": 2, "service_level": 49.9}, "inventory.service_level"),
+        ({"lead_time": 2, "service_level": 100}, "inventory.service_level"),
+        ({"lead_time": 2, "service_level": "high"}, "inventory.service_level"),
+        ({"review_period": 2}, "inventory.lead_time"),
+        ({"lead_time": 2, "safety": 1}, "inventory.safety"),
+    ],
+)
+def test_inventory_fields_out_of_range_name_the_field(inventory, field):
+    with pytest.raises(InvalidRequest) as caught:
+        ForecastRequest.parse({"inventory": inventory})
+    assert caught.value.field == field
+
+
+def test_inventory_defaults_and_keys():
+    request = ForecastRequest.parse({"inventory": {"lead_time": 2}})
+    assert request.inventory.review_period == 1 and request.inventory.service_level == 95.0
+    assert request.inventory.periods == 3
+    assert request.cache_params()["inventory"] == {"lead_time": 2, "review_period": 1, "service_level": 95.0}
+    assert "inventory" not in ForecastRequest.parse({}).cache_params()  # other requests key as before
+    assert request.params_key() != ForecastRequest.parse({"inventory": {"lead_time": 3}}).params_key()
+
+
+@pytest.mark.parametrize("measure", ["revenue", "orders"])
+def test_grouped_inventory_needs_units(measure):
+    with pytest.raises(InvalidRequest) as caught:
+        ForecastRequest.parse({"group_by": ["product_id"], "measure": measure, "inventory": {"lead_time": 1}})
+    assert caught.value.field == "inventory" and "units" in caught.value.message
+    ForecastRequest.parse({"group_by": ["product_id"], "measure": "units", "inventory": {"lead_time": 1}})
+    ForecastRequest.parse({"inventory": {"lead_time": 1}})  # a single-series job: in its own measure
+
+
+def test_a_lead_time_beyond_the_history_is_refused():
+    assert inv.check_supported(36, 18) is None
+    problem = inv.check_supported(36, 19)
+    assert problem and "at most 18" in problem
+
+
+# ---------------------------------------------------------------- paths and figures
+
+
+def test_one_period_level_is_the_models_own_bound():
+    fitted = make_model("auto").fit(seasonal())
+    level = inv.figures(inv.model_paths_from(fitted, 1, 95), 95).order_up_to
+    bound = float(fitted.predict(1, level=90).high[0])  # the 95 % quantile of one period
+    assert level == pytest.approx(bound, rel=0.02)
+
+
+def test_lead_time_demand_is_not_a_sum_of_per_period_quantiles():
+    fitted = make_model("auto").fit(seasonal())
+    p = fitted.predict(6, level=90)
+    figures = inv.figures(inv.model_paths_from(fitted, 6, 95), 95)
+    assert figures.lead_time_demand == pytest.approx(float(np.sum(p.mean)), rel=0.02)
+    # Errors partly cancel over six months: the sum's quantile is well below the quantiles' sum.
+    assert figures.order_up_to < float(np.sum(p.high))
+    assert figures.safety_stock == pytest.approx(figures.order_up_to - figures.lead_time_demand, abs=0.011)
+
+
+def test_paths_keep_the_correlation_between_periods():
+    mean = np.full(6, 100.0)
+    independent = inv.model_paths(mean, np.full(6, 10.0)).sum(axis=1)
+    random_walk = inv.model_paths(mean, 10.0 * np.sqrt(np.arange(1, 7))).sum(axis=1)
+    # A random walk's errors carry over: its sum spreads far more than six independent draws would.
+    assert independent.std() == pytest.approx(10.0 * np.sqrt(6), rel=0.1)
+    assert random_walk.std() == pytest.approx(10.0 * np.sqrt(sum(min(i, j) for i in range(1, 7) for j in range(1, 7))), rel=0.1)
+
+
+def test_levels_grow_with_service_level_and_never_go_negative():
+    fitted = make_model("auto").fit(seasonal())
+    levels = [inv.figures(inv.model_paths_from(fitted, 3, s), s).order_up_to for s in (50, 80, 95, 99.9)]
+    assert levels == sorted(levels)
+    tiny = inv.figures(inv.model_paths(np.full(3, 0.2), np.full(3, 5.0)), 95)
+    assert tiny.lead_time_demand >= 0 and tiny.safety_stock >= 0
+
+
+def test_intermittent_paths_bootstrap_sizes_and_whole_units():
+    rng = np.random.default_rng(4)
+    y = (rng.random(36) < 0.3) * rng.integers(1, 6, 36).astype(float)
+    paths = inv.series_paths("croston_sba", y, 4, 95, fit=None)
+    values = set(np.unique(paths).tolist())
+    assert values <= set(np.unique(y).tolist())  # every period is 0 or a size the history saw
+    figures = inv.figures(paths, 95, whole=True)
+    assert figures.order_up_to == int(figures.order_up_to) and figures.lead_time_demand == int(figures.lead_time_demand)
+    assert figures.order_up_to >= figures.lead_time_demand >= 0
+    assert inv.figures(inv.series_paths("zero", np.zeros(12), 3, 95, fit=None), 95, whole=True).order_up_to == 0
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ((37, 10, 5, None, None), 22),  # 37 - 10 - 5
+        ((22.1, 0, 0, None, None), 23),  # whole units, rounded up
+        ((10, 12, 0, 30, 12), 0),  # enough stock: no order, whatever the minimum
+        ((37, 10, 5, 30, None), 30),  # up to the minimum order
+        ((37, 10, 5, 30, 12), 36),  # then to whole packs
+        ((37, 10, 5, None, 12), 24),
+    ],
+)
+def test_suggested_order(args, expected):
+    assert inv.suggested_order(*args) == expected
+
+
+def test_achieved_service_level_is_measured_at_past_origins():
+    y = seasonal(60)
+    backtest = inv.achieved_service_level(y, "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h))
+    assert backtest.origins == 12 and 0 <= backtest.achieved <= 100
+    # The last origin is the last one whose three periods have all been seen.
+    assert inv.achieved_service_level(y[:10], "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h)).origins == 2
+
+
+# ---------------------------------------------------------------- stock rows
+
+
+def test_stock_rows_parse_and_every_row_is_accounted_for():
+    rows = [
+        {"product_id": 17, "on_hand": 5, "on_order": "2", "min_order": 10, "pack_size": 6},
+        {"product_id": "17", "on_hand": 9},  # the same product again: the first row wins
+        {"sku": "TEA-1", "on_hand": "3.0"},
+        {"product_id": 18, "sku": "CAKE", "on_hand": 0, "on_order": None},
+        {"on_hand": 4},
+        {"product_id": 19},
+        {"product_id": 20, "on_hand": "lots"},
+        {"product_id": 21, "on_hand": 1, "on_order": -1},
+        {"product_id": 22, "on_hand": 1, "min_order": "x"},
+        {"product_id": 23, "on_hand": 1, "pack_size": 0},
+        "not a row",
+        {"product_id": 24, "on_hand": True},
+    ]
+    stock = stock_from_rows(rows)
+    assert stock.served and stock.rows_fetched == len(rows)
+    assert stock.rows_used + sum(stock.rejected.values()) + stock.duplicates == len(rows)
+    R = StockRejectReason
+    assert stock.rejected == {
+        R.MISSING_KEY: 1, R.MISSING_ON_HAND: 1, R.BAD_ON_HAND: 2, R.BAD_ON_ORDER: 1,
+        R.BAD_MIN_ORDER: 1, R.BAD_PACK_SIZE: 1, R.NOT_AN_OBJECT: 1,
+    }
+    assert stock.duplicates == 1 and stock.rows_used == 3
+    assert stock.find({"category": "x", "product_id": "17"})[1].on_order == 2 and stock.rows["product_id"]["17"].pack_size == 6
+    assert stock.find({"sku": "TEA-1"})[1].on_hand == 3.0
+    assert stock.find({"sku": "CAKE"})[1].on_order == 0.0  # a null on_order is none on order
+    assert stock.find({"product_id": "99"}) == ("product_id", None)
+    assert stock.find({"category": "x"}) is None
+
+
+# ---------------------------------------------------------------- the pipelines
+
+
+def test_single_series_document_carries_inventory():
+    from shared.engine.pipeline import run_forecast
+    from tests.shared.test_pipeline import TODAY, source
+
+    request = ForecastRequest.parse({"inventory": {"lead_time": 2, "review_period": 1, "service_level": 90}})
+    data = run_forecast(request.resolved(TODAY), source(), today=TODAY)["data"]
+    inventory = data["inventory"]
+    assert inventory["lead_time"] == 2 and inventory["review_period"] == 1 and inventory["service_level"] == 90
+    assert inventory["order_up_to"] >= inventory["lead_time_demand"] > 0
+    assert inventory["safety_stock"] == pytest.approx(inventory["order_up_to"] - inventory["lead_time_demand"], abs=0.011)
+    assert inventory["backtest_origins"] == 12 and 0 <= inventory["achieved_service_level"] <= 100
+    # Three months of a shop's revenue: about three times the next month's forecast.
+    assert inventory["lead_time_demand"] == pytest.approx(sum(h["forecast"] for h in data["forecast"]["horizon"][:3]), rel=0.05)
+    assert inventory["on_hand"] is None and inventory["suggested_order"] is None  # the total is not a product
+    assert "inventory" not in run_forecast(ForecastRequest.parse({}).resolved(TODAY), source(), today=TODAY)["data"]
+
+
+def test_single_series_lead_time_beyond_history_is_a_clear_error():
+    from shared.contract.errors import InsufficientHistory
+    from shared.engine.pipeline import run_forecast
+    from tests.shared.test_pipeline import TODAY, source
+
+    with pytest.raises(InsufficientHistory, match="lead_time \\+ review_period is 30 period"):
+        run_forecast(ForecastRequest.parse({"inventory": {"lead_time": 29}}).resolved(TODAY), source(), today=TODAY)
+
+
+# ---------------------------------------------------------------- weekly and daily (docs/api.md §10)
+
+
+@pytest.fixture(scope="module")
+def demo_week():
+    from datetime import date
+
+    from local.demo import demo_columns, demo_lines, demo_rows
+    from shared.engine.grouped import StaticLineSource
+    from shared.engine.pipeline import StaticSource
+    from shared.sources.lines import LineBuilder
+
+    today = date(2026, 11, 25)
+    items = demo_lines(today, rows=demo_rows(today))
+
+    def read(fields):
+        builder = LineBuilder(fields, "UTC")
+        builder.add_rows(items)
+        return builder.finish()
+
+    return today, StaticSource(demo_columns(today), "demo"), StaticLineSource(read, "demo")
+
+
+def test_weekly_single_series_inventory_with_holidays(demo_week):
+    from shared.engine.pipeline import run_forecast
+
+    today, sales, _ = demo_week
+    body = {"frequency": "week", "model": "seasonal_naive", "holidays": "DE-BY",
+            "inventory": {"lead_time": 3, "review_period": 1, "service_level": 95}}
+    data = run_forecast(ForecastRequest.parse(body).resolved(today), sales, today=today)["data"]
+    inventory = data["inventory"]
+    weeks = sum(h["forecast"] for h in data["forecast"]["horizon"][:4])
+    assert inventory["lead_time_demand"] == pytest.approx(weeks, rel=0.05)
+    assert inventory["order_up_to"] > inventory["lead_time_demand"] and inventory["backtest_origins"] == 12
+
+
+def test_daily_grouped_inventory_in_units(demo_week):
+    from shared.engine.grouped import run_grouped_forecast
+
+    today, _, lines = demo_week
+    body = {"frequency": "day", "group_by": ["category"], "measure": "units", "model": "seasonal_naive",
+            "start_date": "2026-01-01", "inventory": {"lead_time": 7, "review_period": 7, "service_level": 90}}
+    result = run_grouped_forecast(ForecastRequest.parse(body).resolved(today), lines, today=today)
+    for s in result.series:
+        inv = s["inventory"]
+        assert inv["order_up_to"] == int(inv["order_up_to"]) >= inv["lead_time_demand"] >= 0
+        assert inv["on_hand"] is None  # categories are not products: no stock read
+    levels = result.document["data"]["hierarchy"]["levels"]
+    assert levels[0]["backtest_origins"] >= 1 and levels[0]["achieved_service_level"] is not None
+    # Fourteen days of the total: about fourteen days of its daily forecast (horizon 28 by default).
+    total = result.document["data"]
+    assert total["inventory"]["lead_time_demand"] == pytest.approx(
+        sum(h["forecast"] for h in total["forecast"]["horizon"][:14]), rel=0.05)
