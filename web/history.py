@@ -139,11 +139,11 @@ def _series(group: str, measure: str, frequency: str) -> dict[str, Any]:
 # ``since``: a date, or a date and time with an optional zone (UTC without one). Every string the
 # pattern allows is read (a day past its month's end is the day after: 2025-02-30 is 2025-03-02).
 SINCE_PATTERN = (
-    r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?)?$"
 )
 # ``cursor``: the last alert of the page before, as ``<microseconds since the epoch>-<its id>``.
-CURSOR_PATTERN = r"^[0-9]{1,16}-[0-9a-f]{1,32}$"
+CURSOR_PATTERN = r"^[0-9]{1,16}-[0-9A-Za-z]{1,32}$"
 
 
 def _since() -> datetime | None:

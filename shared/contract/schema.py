@@ -87,6 +87,7 @@ def horizon_schema(high: int) -> dict[str, Any]:
         "anyOf": [
             {"type": "integer", "minimum": HORIZON_MIN, "maximum": high},
             {"type": "string", "pattern": whole_number_pattern(HORIZON_MIN, high)},
+            {"type": "null"},  # the frequency's default, as when absent
         ]
     }
 
@@ -210,8 +211,6 @@ class ForecastRequest(BaseModel):
     )
     horizon: Annotated[int | None, WithJsonSchema(HORIZON_SCHEMA)] = Field(
         None, ge=HORIZON_MIN, le=HORIZON_MAX,
-        # Absent means the frequency's default, which the document states in words: no null default.
-        json_schema_extra=lambda schema: schema.pop("default", None),
         description="Periods to forecast: 1-24 months (default 3), 1-104 weeks (default 13), 1-366 days "
         "(default 28); a whole number, or a string of its digits (\"6\").",
     )
@@ -330,8 +329,8 @@ class ForecastRequest(BaseModel):
     @field_validator("horizon", mode="before")
     @classmethod
     def _whole_number(cls, value: Any) -> Any:
-        # Absent, the horizon is the frequency's default (resolved() fills it in); an explicit null is a
-        # client mistake like any other wrong type.
+        if value is None:
+            return None  # absent or null: the frequency's default (resolved() fills it in)
         # JSON true would pass as 1 and 3.7 would be truncated: both are client mistakes.
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError("must be a whole number")
