@@ -129,8 +129,13 @@ def broken_rule(case, api: FuzzClient) -> str | None:
                 return f"events.{i}"
     frequency = params.get("frequency") or "month"
     horizon = params.get("horizon")
+    if isinstance(horizon, str) and horizon.isdigit():  # a query string's, or a form's, digits
+        horizon = int(horizon)
     if isinstance(horizon, int) and frequency in tuple(calendar.Frequency) and horizon > calendar.spec(frequency).max_horizon:
         return "horizon"
+    measure = params.get("measure") or "revenue"
+    if isinstance(params.get("inventory"), dict) and (params.get("group_by") or measure != "revenue") and measure != "units":
+        return "inventory"  # a grouped job's inventory is counted in units
     today = _today()
     end_param = params.get("end_date")
     if params.get("start_date"):
