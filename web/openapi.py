@@ -271,6 +271,8 @@ def legacy_paths(ctx: SpecContext) -> dict[str, Any]:
                         **json_response("Submitted", "Still running when the wait bound passed.", examples.SUBMITTED),
                         "headers": _submitted_headers(),
                     },
+                    # Its whole request is the query string: past gunicorn's request-line limit, 414.
+                    **history.URI_TOO_LONG,
                 },
                 errors=(400, 422, 502, 503),
             )
