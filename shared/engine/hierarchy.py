@@ -18,10 +18,13 @@ Which model a series gets (``forecast.model`` says it):
   (:mod:`shared.engine.intermittent`). The total always gets the model asked for.
 * anything that fails falls back to the naive forecast: a group never fails the job.
 
-Backtest (accuracy without refitting for every origin): each series is fitted once more, on its
-history without the last ``k = min(12, n // 3)`` months, and forecast ``1..k`` months ahead from that
-origin; the metrics compare those ``k`` forecasts with what happened. Those holdout errors also give
-MinTrace its error covariance. See docs/grouped.md for what the figures mean.
+Backtest (accuracy without refitting): each series' model is fitted once, on its history without
+the last ``k = min(12, n // 3)`` months, and forecasts ``1..k`` months ahead from that origin; the
+metrics compare those ``k`` forecasts with what happened. The same fitted model is then run
+forward over the whole history for the forecast (statsforecast's ``cross_validation(refit=False)``),
+so a series costs one fit, not two; it is refitted only where the whole history gives the model
+another form (docs/models.md). Those holdout errors also give MinTrace its error covariance. See
+docs/grouped.md for what the figures mean.
 """
 from __future__ import annotations
 
@@ -115,6 +118,29 @@ def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[fl
     return mean.tolist(), low.tolist(), high.tolist()
 
 
+def _model_with_holdout(
+    y: np.ndarray, k: int | None, h: int, level: float, model: str, season_length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """The model asked for, fitted once: on the history without its last ``k`` points when there
+    is a holdout (``k``), forecasting those ``k`` for the backtest, then run forward over the whole
+    history for the forecast (statsforecast's ``cross_validation(refit=False)``). ``forward``
+    refits where the two histories would give the model another form (docs/models.md)."""
+    from shared.engine.models import make_model
+
+    if y.size < 3:
+        mean, low, high = _naive(y, h, level)
+        return mean, low, high, "naive (short history)", None
+    if k is None:
+        fitted = make_model(model, season_length=season_length).fit(y)
+        p = fitted.predict(h, level=level)
+        return p.mean, p.low, p.high, getattr(fitted, "description_", model), None
+    train = make_model(model, season_length=season_length).fit(y[:-k])
+    b = train.predict(k, level=level)
+    fitted = train.forward(y)
+    p = fitted.predict(h, level=level)
+    return p.mean, p.low, p.high, getattr(fitted, "description_", model), (b.mean, b.low, b.high)
+
+
 def forecast_one(
     item: dict[str, Any], *, horizon: int, level: float, model: str = "auto", season_length: int = 12
 ) -> dict[str, Any]:
@@ -127,10 +153,16 @@ def forecast_one(
         return out
     pattern = classify(y)
     method = "model" if item.get("is_total") or pattern in (DemandPattern.SMOOTH, DemandPattern.ERRATIC) else METHOD_FOR[pattern]
+    k = min(BACKTEST_MAX, n // 3)
+    holdout = k if k >= 1 and n - k >= BACKTEST_MIN_TRAIN else None
+    backtest = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
+            if method == "model":
+                mean, low, high, label, backtest = _model_with_holdout(y, holdout, horizon, level, model, season_length)
+            else:
+                mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
     except Exception as exc:
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], method, exc)
         mean, low, high = _naive(y, horizon, level)
@@ -142,16 +174,19 @@ def forecast_one(
     out.update(method=method, pattern=pattern.value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
 
-    k = min(BACKTEST_MAX, n // 3)
     out["backtest"] = None
-    if k >= 1 and n - k >= BACKTEST_MIN_TRAIN:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                bm, bl, bh, _ = _fit_predict(method if method != "naive" else "model", y[:-k], k, level, model, season_length)
-        except Exception:
-            bm, bl, bh = _naive(y[:-k], k, level)
-        f, lo, hi = _clean(bm, bl, bh)
+    if holdout is not None:
+        if backtest is None:
+            # The intermittent methods are cheap (a few smoothing passes): refitted on the holdout;
+            # a failed model's series is scored as the model it asked for, or naive.
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    bm, bl, bh, _ = _fit_predict(method if method != "naive" else "model", y[:-holdout], holdout, level, model, season_length)
+            except Exception:
+                bm, bl, bh = _naive(y[:-holdout], holdout, level)
+            backtest = (bm, bl, bh)
+        f, lo, hi = _clean(*backtest)
         out["backtest"] = {"forecast": f, "low": lo, "high": hi}
     return out
 

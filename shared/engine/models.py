@@ -99,9 +99,24 @@ class Forecaster:
         self.n_obs_ = int(series.size)
         return self
 
-    def predict(self, h: int, level: float = 90.0) -> Prediction:
+    def forward(self, y: np.ndarray) -> "Forecaster":
+        """This model's fitted parameters applied to history ``y`` (the fitted history and more).
+
+        statsforecast's ``forward``: the states are run over ``y`` again, nothing is re-estimated,
+        so it costs a filter pass instead of a fit. The base class refits (a new model on ``y``);
+        the statsforecast-backed models override it. ``refit_`` of the answer says which it was.
+        """
+        self._check_fitted()
+        model = type(self)(season_length=self.season_length, **self.settings).fit(y)
+        model.refit_ = True
+        return model
+
+    def _check_fitted(self) -> None:
         if not hasattr(self, "n_obs_"):
             raise ValueError(f"the {self.name!r} model is not fitted: call fit(y) first")
+
+    def predict(self, h: int, level: float = 90.0) -> Prediction:
+        self._check_fitted()
         h = _check_horizon(h)
         level = _check_level(level)
         mean, low, high = self._predict(h, level)
@@ -247,12 +262,27 @@ class _SeasonalNaiveModel:
         self.walk_ = _RandomWalk(np.asarray(y, dtype=float), self.season_length)
         return self
 
+    def forward_on(self, y: np.ndarray) -> "_SeasonalNaiveModel":
+        return type(self)(self.season_length).fit(y)
+
     def predict(self, h: int, level: list[float] | None = None) -> dict[str, np.ndarray]:
         mean, low, high = self.walk_.predict(h, level[0] if level else 95.0)
         out = {"mean": mean}
         if level:
             out[f"lo-{level[0]}"], out[f"hi-{level[0]}"] = low, high
         return out
+
+
+class _Forwarded:
+    """A fitted statsforecast model applied to a new history (its ``forward``), with the
+    fit/predict dictionary interface of the others. The states are run over ``y`` once per call."""
+
+    def __init__(self, model: Any, y: np.ndarray) -> None:
+        self.model = model
+        self.y = y
+
+    def predict(self, h: int, level: list[float] | None = None) -> dict[str, np.ndarray]:
+        return self.model.forward(self.y, h, level=level)
 
 
 def _build_statsforecast(kind: str, m: int) -> Any:
@@ -298,6 +328,59 @@ class _Component:
         self.factors = factors
         self.n = n
         self.additive = additive
+        # How it was fitted (set by `fit`), so that `forward` prepares a new history the same way.
+        self.options: dict[str, Any] = {}
+
+    @staticmethod
+    def _prepare(
+        y: np.ndarray, m: int, adjust: bool, window: int | None, recent_years: int | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, bool]:
+        """(history used, model target, seasonal factors or None, additive) for one fit."""
+        if window is not None and y.size > window:
+            y = y[-window:]
+        found = _seasonal_factors(y, m, recent_years) if adjust else None
+        factors, additive = found if found is not None else (None, False)
+        if factors is None:
+            target = y
+        elif additive:
+            target = y - factors[np.arange(y.size) % m]
+        else:
+            target = y / factors[np.arange(y.size) % m]
+        return y, target, factors, additive
+
+    def _usable(self, intervals: bool) -> bool:
+        """Whether this component's forecasts can be used (finite, intervals around the mean)."""
+        try:
+            if not intervals:
+                return bool(np.all(np.isfinite(self.predict_mean(24))))
+            mean, low, high = self.predict(24, 95.0)
+        except Exception:
+            return False
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            return False
+        tol = 1e-9 * (1 + np.abs(mean))
+        return not (np.any(low > mean + tol) or np.any(high < mean - tol))
+
+    def forward(self, y: np.ndarray) -> "_Component | None":
+        """This component's fitted parameters run over history ``y`` (statsforecast's ``forward``).
+
+        The seasonal factors are taken again from ``y`` (a classical decomposition, not an
+        estimate worth saving). None when the result is unusable: the caller then refits.
+        """
+        opts = self.options
+        used, target, factors, additive = self._prepare(
+            y, self.m, opts.get("adjust", False), opts.get("window"), opts.get("recent_years")
+        )
+        if isinstance(self.model, _SeasonalNaiveModel):
+            model: Any = self.model.forward_on(target)
+        else:
+            inner = self.model.model if isinstance(self.model, _Forwarded) else self.model
+            if not hasattr(inner, "forward"):
+                return None
+            model = _Forwarded(inner, target)
+        component = type(self)(self.kind, self.m, model, factors, int(used.size), additive)
+        component.options = opts
+        return component if component._usable(opts.get("intervals", True)) else None
 
     @classmethod
     def fit(
@@ -311,33 +394,17 @@ class _Component:
         recent_years: int | None = None,
     ) -> "_Component | None":
         """Fit `kind`: with `adjust`, on seasonally adjusted data; with `window`, on the last points only."""
-        if window is not None and y.size > window:
-            y = y[-window:]
-        found = _seasonal_factors(y, m, recent_years) if adjust else None
-        factors, additive = found if found is not None else (None, False)
-        if factors is None:
-            target = y
-        elif additive:
-            target = y - factors[np.arange(y.size) % m]
-        else:
-            target = y / factors[np.arange(y.size) % m]
+        used, target, factors, additive = cls._prepare(y, m, adjust, window, recent_years)
         model_m = 1 if adjust else m
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model = _build_statsforecast(kind, model_m).fit(target)
-            component = cls(kind, m, model, factors, int(y.size), additive)
-            if not intervals:
-                mean = component.predict_mean(24)
-                return component if np.all(np.isfinite(mean)) else None
-            mean, low, high = component.predict(24, 95.0)
         except Exception:
             return None
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-            return None
-        if np.any(low > mean + 1e-9 * (1 + np.abs(mean))) or np.any(high < mean - 1e-9 * (1 + np.abs(mean))):
-            return None
-        return component
+        component = cls(kind, m, model, factors, int(used.size), additive)
+        component.options = {"adjust": adjust, "window": window, "recent_years": recent_years, "intervals": intervals}
+        return component if component._usable(intervals) else None
 
     def _reseason(self, values: np.ndarray, h: int) -> np.ndarray:
         """Puts the season back into forecasts of the adjusted series."""
@@ -400,6 +467,23 @@ class _StatsForecastForecaster(Forecaster):
             return self.component_.predict(h, level)
         assert self.fallback_ is not None
         return self.fallback_.predict(h, level)
+
+    def forward(self, y: np.ndarray) -> Forecaster:
+        """The fitted model run over ``y``; refitted when ``y`` would get another form (seasonal
+        or not) or the fitted one cannot be applied."""
+        self._check_fitted()
+        series = _as_history(y)
+        m = self.season_length
+        if self.component_ is None or (self.component_.m > 1) != (m > 1 and series.size >= 2 * m):
+            return super().forward(series)
+        component = self.component_.forward(series)
+        if component is None:
+            return super().forward(series)
+        model = type(self)(season_length=m, **self.settings)
+        model.component_, model.fallback_ = component, None
+        model.description_ = self.description_
+        model.n_obs_, model.refit_ = int(series.size), False
+        return model
 
 
 class ETSForecaster(_StatsForecastForecaster):
@@ -486,6 +570,34 @@ class AutoForecaster(Forecaster):
             self.description_ = f"auto: {labels[0]}{' (short history)' if suffix else ''}"
         else:
             self.description_ = "auto: naive (short history)"
+
+    def _structure(self, n: int) -> tuple[bool, bool]:
+        """(seasonal, members fitted) for a history of n points: what decides the model's form."""
+        m = self.season_length
+        return m > 1 and n >= 2 * m, n >= self.MIN_MEMBER_HISTORY
+
+    def forward(self, y: np.ndarray) -> Forecaster:
+        """The fitted members run over ``y`` (statsforecast's ``forward``: nothing re-estimated).
+
+        Refitted instead when ``y`` would give the model another form: seasonal (two full seasons)
+        on one history and not on the other, or members on one and naive on the other; or when a
+        member cannot be applied. docs/models.md says when this is used.
+        """
+        self._check_fitted()
+        series = _as_history(y)
+        if self._structure(series.size) != self._structure(self.n_obs_):
+            return super().forward(series)
+        components = [c.forward(series) for c in self.components_]
+        if any(c is None for c in components):
+            return super().forward(series)
+        model = type(self)(season_length=self.season_length, **self.settings)
+        model.components_ = components  # type: ignore[assignment]
+        model.scales_ = list(self.scales_)
+        model.combine_ = self.combine_
+        model.fallback_ = _RandomWalk(series, 1)
+        model.description_ = self.description_
+        model.n_obs_, model.refit_ = int(series.size), False
+        return model
 
     def _predict(self, h: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # The members' native 95% intervals are only used for their width; any level would do.

@@ -140,3 +140,20 @@ def test_metrics_from_the_holdout(panel, results):
     assert m["backtest_origins"] == 1 and 0 <= m["interval_coverage"] <= 100 and m["wape"] > 0
     i_new = panel.keys.index({"category": "A", "product_id": "new"})
     assert series_metrics(panel, i_new, None)["backtest_origins"] == 0
+
+
+def test_a_series_with_a_holdout_is_fitted_once(monkeypatch):
+    """The backtest without refitting: the model fitted on the holdout-trimmed history is run
+    forward for the forecast (statsforecast's refit=False), so auto's five members are built
+    five times, not ten."""
+    from shared.engine import models
+
+    built = []
+    real = models._build_statsforecast
+    monkeypatch.setattr(models, "_build_statsforecast", lambda kind, m: built.append(kind) or real(kind, m))
+    t = np.arange(48)
+    y = (100 + 20 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(1).normal(0, 4, 48)).tolist()
+    out = forecast_one({"index": 0, "y": y, "is_total": True}, horizon=3, level=90.0)
+    assert sorted(built) == ["ces", "ces", "ets_damped", "seasonal_naive", "theta"]
+    assert len(out["backtest"]["forecast"]) == 12 and len(out["mean"]) == 3
+    assert "median" in out["label"]
