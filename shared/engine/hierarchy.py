@@ -18,12 +18,12 @@ Which model a series gets (``forecast.model`` says it):
   (:mod:`shared.engine.intermittent`). The total always gets the model asked for.
 * anything that fails falls back to the naive forecast: a group never fails the job.
 
-Backtest (accuracy without refitting): each series' model is fitted once, on its history without
-the last ``k = min(12, n // 3)`` months, and forecasts ``1..k`` months ahead from that origin; the
-metrics compare those ``k`` forecasts with what happened. The same fitted model is then run
-forward over the whole history for the forecast (statsforecast's ``cross_validation(refit=False)``),
-so a series costs one fit, not two; it is refitted only where the whole history gives the model
-another form (docs/models.md). Those holdout errors also give MinTrace its error covariance. See
+Backtest (accuracy without refitting): each series' model is fitted once, on its whole history,
+for the forecast; the fitted model is then run forward (statsforecast's ``forward``: states
+recomputed, nothing re-estimated) over the history without its last ``k = min(12, n // 3)``
+months and forecasts them ``1..k`` months ahead from that origin; the metrics compare those ``k``
+forecasts with what happened. So a series costs one fit, not two; it is refitted on the shorter
+history only where that gives the model another form (docs/models.md). Those holdout errors also give MinTrace its error covariance. See
 docs/grouped.md for what the figures mean.
 """
 from __future__ import annotations
@@ -121,24 +121,23 @@ def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[fl
 def _model_with_holdout(
     y: np.ndarray, k: int | None, h: int, level: float, model: str, season_length: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
-    """The model asked for, fitted once: on the history without its last ``k`` points when there
-    is a holdout (``k``), forecasting those ``k`` for the backtest, then run forward over the whole
-    history for the forecast (statsforecast's ``cross_validation(refit=False)``). ``forward``
-    refits where the two histories would give the model another form (docs/models.md)."""
+    """The model asked for, fitted once, on the whole history, for the forecast; with a holdout
+    (``k``), the same fitted model is run forward over the history without its last ``k`` points
+    and forecasts those ``k`` for the backtest (statsforecast's ``forward``, as its
+    ``cross_validation(refit=False)`` does). ``forward`` refits where the shorter history would
+    give the model another form (fewer than two seasons): docs/models.md."""
     from shared.engine.models import make_model
 
     if y.size < 3:
         mean, low, high = _naive(y, h, level)
         return mean, low, high, "naive (short history)", None
-    if k is None:
-        fitted = make_model(model, season_length=season_length).fit(y)
-        p = fitted.predict(h, level=level)
-        return p.mean, p.low, p.high, getattr(fitted, "description_", model), None
-    train = make_model(model, season_length=season_length).fit(y[:-k])
-    b = train.predict(k, level=level)
-    fitted = train.forward(y)
+    fitted = make_model(model, season_length=season_length).fit(y)
     p = fitted.predict(h, level=level)
-    return p.mean, p.low, p.high, getattr(fitted, "description_", model), (b.mean, b.low, b.high)
+    backtest = None
+    if k is not None:
+        b = fitted.forward(y[:-k]).predict(k, level=level)
+        backtest = (b.mean, b.low, b.high)
+    return p.mean, p.low, p.high, getattr(fitted, "description_", model), backtest
 
 
 def forecast_one(
