@@ -20,7 +20,7 @@ import json
 import threading
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Iterator
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
