@@ -22,8 +22,9 @@ Backtest (accuracy without refitting): each series' model is fitted once, on its
 for the forecast; the fitted model is then run forward (statsforecast's ``forward``: states
 recomputed, nothing re-estimated) over the history without its last ``k = min(12, n // 3)``
 months and forecasts them ``1..k`` months ahead from that origin; the metrics compare those ``k``
-forecasts with what happened. So a series costs one fit, not two; it is refitted on the shorter
-history only where that gives the model another form (docs/models.md). Those holdout errors also give MinTrace its error covariance. See
+forecasts with what happened. So a bottom series costs one fit, not two; it is refitted on the
+shorter history where that gives the model another form, and the total and the parent levels
+(a few series, the figures read first) keep a refitted holdout (docs/models.md). Those holdout errors also give MinTrace its error covariance. See
 docs/grouped.md for what the figures mean.
 """
 from __future__ import annotations
@@ -74,8 +75,10 @@ SHARE = "share_of_parent"
 def series_inputs(panel: Panel, indices: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """JSON-safe items for :func:`forecast_chunk` (the series' histories from their first sale)."""
     idx = range(len(panel)) if indices is None else indices
+    bottom = panel.n_levels - 1
     return [
-        {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0)}
+        {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0),
+         "refit_backtest": bool(panel.level[int(i)] < bottom)}
         for i in idx
     ]
 
@@ -119,13 +122,14 @@ def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[fl
 
 
 def _model_with_holdout(
-    y: np.ndarray, k: int | None, h: int, level: float, model: str, season_length: int
+    y: np.ndarray, k: int | None, h: int, level: float, model: str, season_length: int, refit: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """The model asked for, fitted once, on the whole history, for the forecast; with a holdout
     (``k``), the same fitted model is run forward over the history without its last ``k`` points
     and forecasts those ``k`` for the backtest (statsforecast's ``forward``, as its
     ``cross_validation(refit=False)`` does). ``forward`` refits where the shorter history would
-    give the model another form (fewer than two seasons): docs/models.md."""
+    give the model another form (fewer than two seasons); ``refit`` refits the holdout anyway
+    (the total and the parent levels: docs/models.md says why)."""
     from shared.engine.models import make_model
 
     if y.size < 3:
@@ -135,7 +139,8 @@ def _model_with_holdout(
     p = fitted.predict(h, level=level)
     backtest = None
     if k is not None:
-        b = fitted.forward(y[:-k]).predict(k, level=level)
+        trained = make_model(model, season_length=season_length).fit(y[:-k]) if refit else fitted.forward(y[:-k])
+        b = trained.predict(k, level=level)
         backtest = (b.mean, b.low, b.high)
     return p.mean, p.low, p.high, getattr(fitted, "description_", model), backtest
 
@@ -159,7 +164,9 @@ def forecast_one(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if method == "model":
-                mean, low, high, label, backtest = _model_with_holdout(y, holdout, horizon, level, model, season_length)
+                mean, low, high, label, backtest = _model_with_holdout(
+                    y, holdout, horizon, level, model, season_length, refit=bool(item.get("refit_backtest"))
+                )
             else:
                 mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
     except Exception as exc:

@@ -157,3 +157,11 @@ def test_a_series_with_a_holdout_is_fitted_once(monkeypatch):
     assert sorted(built) == ["ces", "ces", "ets_damped", "seasonal_naive", "theta"]
     assert len(out["backtest"]["forecast"]) == 12 and len(out["mean"]) == 3
     assert "median" in out["label"]
+    built.clear()  # the total and the parent levels keep a refitted holdout: two fits
+    again = forecast_one({"index": 0, "y": y, "is_total": True, "refit_backtest": True}, horizon=3, level=90.0)
+    assert len(built) == 10 and again["mean"] == out["mean"]
+
+
+def test_only_the_bottom_level_runs_its_backtest_forward(panel):
+    items = series_inputs(panel)
+    assert [it["refit_backtest"] for it in items] == [bool(lv < panel.n_levels - 1) for lv in panel.level]
