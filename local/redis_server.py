@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 
 def free_port() -> int:
@@ -49,8 +50,10 @@ class RedisServer:
         password: str | None = None,
         appendonly: bool = False,
         data_dir: str | Path | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.port = port or free_port()
+        self.extra_args = list(extra_args)  # more redis-server options (a replica's --replicaof)
         self.password = password
         self.appendonly = appendonly
         self._own_dir = data_dir is None
@@ -81,6 +84,7 @@ class RedisServer:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        args += self.extra_args
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )

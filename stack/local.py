@@ -40,7 +40,7 @@ class Managed:
 
 
 class LocalStack:
-    """Redis (embedded unless REDIS_URL is set), the demo source (unless LARAVEL_API_URL is set),
+    """Redis (embedded unless REDIS_URL or REDIS_SENTINELS is set), the demo source (unless LARAVEL_API_URL is set),
     worker, web, and optionally Flower and beat."""
 
     def __init__(
@@ -88,7 +88,7 @@ class LocalStack:
     def _start_all(self, ready_timeout: float) -> None:
         env = self.env
         env.setdefault("PYTHONUNBUFFERED", "1")
-        if not env.get("REDIS_URL"):
+        if not env.get("REDIS_URL") and not env.get("REDIS_SENTINELS"):
             data_dir = self.root / "var" / "redis"
             self.redis = RedisServer(data_dir=data_dir, appendonly=True).start()
             env["REDIS_URL"] = self.redis.url

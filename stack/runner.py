@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             # A generated login is printed (no one else knows it); an operator's own is not.
             login = f"login {env['FLOWER_BASIC_AUTH']}  (generated)" if generated_flower else "login from FLOWER_BASIC_AUTH"
             lines.append(f"  flower     http://{stack.env['FLOWER_ADDRESS']}:{settings.flower_port}   {login}")
-        lines.append(f"  redis      {redact_url(settings.redis_url)}" + ("  (embedded)" if stack.embedded_redis else ""))
+        lines.append(f"  redis      {settings.redis_description}" + ("  (embedded)" if stack.embedded_redis else ""))
         if stack.demo_source:
             lines += ["", "  !!! LARAVEL_API_URL is unset: serving the BUNDLED DEMO sales history !!!",
                       f"  !!! demo source at {settings.laravel_api_url}; set LARAVEL_API_URL for real data !!!"]

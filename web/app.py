@@ -13,11 +13,12 @@ from celery import Celery
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
-from shared.contract.config import Settings, redact_url
+from shared.contract.config import Settings
 from shared.stores.grouped_store import GroupedStore
+from shared.stores.redis_client import Purpose, connect
 from web import api, dashboard, health, history, legacy, openapi, series
 from web.auth import init_auth
-from web.celery_client import create_celery_client, redis_client
+from web.celery_client import create_celery_client
 from web.errors import register_error_handlers
 from web.logging_setup import init_logging
 from web.metrics import WebMetrics
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
     settings = settings or Settings.from_env()
     if celery_app is None:
         celery_app = create_celery_client(settings)
-    client = redis_client(settings.redis_url)
+    client = connect(settings, purpose=Purpose.WEB)
     metrics = WebMetrics(multiproc_dir=settings.prometheus_multiproc_dir)
 
     app = Flask(__name__)
@@ -41,11 +42,13 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
     app.extensions[series.STORE_KEY] = series.SeriesReader(
         GroupedStore(client, ttl_seconds=settings.result_ttl_seconds)
     )
+    history.init_app(app, settings)  # the forecast history's database (§9), read by web/history.py
     app.extensions[health.READINESS_KEY] = health.ReadinessProbe(
         client,
         celery_app,
         settings.forecast_queue,
-        broker_is_redis=settings.celery_broker_url == settings.redis_url,
+        broker_is_redis=settings.celery_broker_url == settings.service_redis_url,
+        history=app.extensions[history.EXTENSION_KEY],
     )
 
     _init_request_metrics(app, metrics)  # first: it must time what auth rejects, too
@@ -62,13 +65,12 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
         max_age=600,
         send_wildcard=True,
     )
-    history.init_app(app, settings)  # the forecast history's database (§9), read by web/history.py
     for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp, history.bp):
         app.register_blueprint(blueprint)
 
     log.info(
         "web app: redis=%s queue=%s timezone=%s auth=%s",
-        redact_url(settings.redis_url),
+        settings.redis_description,
         settings.forecast_queue,
         settings.sales_timezone,
         "api keys" if settings.api_keys else "none",

@@ -7,17 +7,16 @@ schedule or worker logging, and imports nothing from ``worker/``.
 """
 from __future__ import annotations
 
-import redis
 from celery import Celery
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from shared.contract.config import Settings
 from shared.contract.protocol import celery_conf
+from shared.stores.redis_client import WEB_TIMEOUT_SECONDS
 
 # An outage must answer 503 within a bound, not hang a request: every Redis call of the web tier
 # gives up after this, with one quick retry (a pooled connection may be stale after a restart).
-REDIS_TIMEOUT_SECONDS = 2.0
+# The web's own Redis client (shared.stores.redis_client, Purpose.WEB) waits the same.
+REDIS_TIMEOUT_SECONDS = WEB_TIMEOUT_SECONDS
 RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
@@ -48,13 +47,3 @@ def bound_for_web(celery_app: Celery) -> None:
         redis_socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
     )
 
-
-def redis_client(url: str) -> redis.Redis:
-    """The web tier's own Redis client (job store, readiness), with the same bounded waits."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-        health_check_interval=30,
-    )

@@ -1,4 +1,10 @@
-"""GET /healthz (process up), /readyz (Redis answers and a worker consumes the queue), /metrics."""
+"""GET /healthz (process up), /readyz (Redis answers and a worker consumes the queue), /metrics.
+
+/readyz is 503 only for what jobs need: Redis (the broker, the results, the job records) and a
+worker. The forecast history's database is not one of them (jobs succeed without it and the
+history catches up from the outbox, worker/history.py): when only it is down, /readyz answers 200
+``degraded`` naming ``database``, so a load balancer keeps the web in service.
+"""
 from __future__ import annotations
 
 import threading
@@ -8,6 +14,7 @@ import redis
 from celery import Celery
 from flask import Blueprint, Response, current_app, jsonify
 
+from shared.history.repository import HistoryRepository
 from web.errors import BROKER_ERRORS
 from web.schemas import Health, Readiness
 
@@ -20,17 +27,31 @@ INSPECT_TIMEOUT_SECONDS = 1.0
 # every test stack) is seen within about a second, not after the rest of a long cache.
 WORKER_CHECK_CACHE_SECONDS = 5.0
 NO_WORKER_CACHE_SECONDS = 1.0
+# The database is asked at most this often (a probe every second would be a query a second).
+DATABASE_CHECK_CACHE_SECONDS = 2.0
 
 
 class ReadinessProbe:
-    def __init__(self, client: redis.Redis, celery_app: Celery, queue: str, *, broker_is_redis: bool) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        celery_app: Celery,
+        queue: str,
+        *,
+        broker_is_redis: bool,
+        history: HistoryRepository | None = None,
+    ) -> None:
         self.redis = client
         self.celery = celery_app
         self.queue = queue
         self.broker_is_redis = broker_is_redis
+        self.history = history
         self._lock = threading.Lock()
         self._worker_ok = False
         self._checked_at = float("-inf")
+        self._db_lock = threading.Lock()
+        self._db_ok = True
+        self._db_checked_at = float("-inf")
 
     def redis_ok(self) -> bool:
         try:
@@ -56,16 +77,35 @@ class ReadinessProbe:
             self._checked_at = time.monotonic()
             return self._worker_ok
 
+    def forget_workers(self) -> None:
+        """Ask the workers afresh next time: after Redis was away (a restart, a failover) they
+        may still be reconnecting, and a cached "yes" from before would be a false 200."""
+        with self._lock:
+            self._checked_at = float("-inf")
+
+    def database_ok(self) -> bool:
+        if self.history is None:
+            return True
+        with self._db_lock:
+            if time.monotonic() - self._db_checked_at >= DATABASE_CHECK_CACHE_SECONDS:
+                self._db_ok = self.history.ping()
+                self._db_checked_at = time.monotonic()
+            return self._db_ok
+
     def missing(self) -> list[str]:
         missing: list[str] = []
         if not self.redis_ok():
             missing.append("redis")
+            self.forget_workers()
             if self.broker_is_redis:
                 # The workers are asked through that same Redis: nothing more can be known.
                 return missing
         if not self.worker_ok():
             missing.append("worker")
         return missing
+
+    def degraded(self) -> list[str]:
+        return [] if self.database_ok() else ["database"]
 
 
 @bp.get("/healthz")
@@ -81,6 +121,9 @@ def readyz() -> Response:
         response = jsonify(Readiness(status="unavailable", missing=missing).to_json_dict())
         response.status_code = 503
         return response
+    degraded = probe.degraded()
+    if degraded:
+        return jsonify(Readiness(status="degraded", degraded=degraded).to_json_dict())
     return jsonify(Readiness(status="ready").to_json_dict())
 
 

@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 
 MAX_TASK_ID_LENGTH = 255
 POLL_INTERVAL_SECONDS = 0.1
+# Behind Sentinel, a 202 waits (this long at most) until the job is on the replica too: Redis
+# replicates asynchronously, and a master that dies just after taking a job would take it along.
+REPLICA_WAIT_MS = 200
+# After a wait that timed out (no replica: it is down, or a failover left the new master alone),
+# submissions stop waiting for this long rather than each paying REPLICA_WAIT_MS.
+NO_REPLICA_BACKOFF_SECONDS = 10.0
 
 
 @dataclass
@@ -68,6 +74,7 @@ class ForecastService:
         self.tz = ZoneInfo(settings.sales_timezone)
         self.finished = FinishedBodies(ttl_seconds=settings.result_ttl_seconds)
         self.grouped = GroupedStore(client, ttl_seconds=settings.result_ttl_seconds)
+        self._no_replica_until = float("-inf")
 
     def today(self) -> date:
         return clock.today(self.settings.sales_timezone)
@@ -154,6 +161,24 @@ class ForecastService:
         except BROKER_ERRORS:
             self._mark_undispatched(task_id, params_key)
             raise
+        if self.settings.redis_sentinels:
+            self._await_replica(task_id)
+
+    def _await_replica(self, task_id: str) -> None:
+        """Best effort: the job is queued on the master whatever happens here, so it is accepted."""
+        if time.monotonic() < self._no_replica_until:
+            return
+        try:
+            copies = self.jobs.await_replicas(1, REPLICA_WAIT_MS)
+        except BROKER_ERRORS as exc:
+            log.warning("task %s: queued, but not confirmed on a replica (%s)", task_id, type(exc).__name__)
+            return
+        if copies < 1:
+            self._no_replica_until = time.monotonic() + NO_REPLICA_BACKOFF_SECONDS
+            log.warning(
+                "task %s: no Redis replica confirmed it within %d ms; jobs are accepted on the master "
+                "alone for %.0f s", task_id, REPLICA_WAIT_MS, NO_REPLICA_BACKOFF_SECONDS,
+            )
 
     def _mark_undispatched(self, task_id: str, params_key: str) -> None:
         """The message never left: say so in the task's result, so no one waits on it forever."""

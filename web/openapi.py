@@ -292,9 +292,11 @@ def probe_paths(ctx: SpecContext) -> dict[str, Any]:
                 tag="operations",
                 operation_id="readyz",
                 summary="Redis answers and a worker consumes the forecast queue",
-                description="Readiness: 503 names what is missing (`redis`, `worker`).",
+                description="Readiness: 503 names what is missing (`redis`, `worker`). 200 `degraded` "
+                "names what is down while jobs still run (`database`: the forecast history, which "
+                "catches up once it is back).",
                 responses={
-                    "200": json_response("Readiness", "Ready.", {"status": "ready"}),
+                    "200": json_response("Readiness", "Ready, or degraded.", {"status": "ready"}),
                     "503": json_response(
                         "Readiness", "Not ready.", {"status": "unavailable", "missing": ["worker"]}
                     ),

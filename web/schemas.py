@@ -36,11 +36,17 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """GET /readyz: ready (200), or unavailable (503) naming what is missing."""
+    """GET /readyz: ready (200); degraded (200) when only something jobs do not wait on is down,
+    named; or unavailable (503) naming what is missing."""
 
-    status: Literal["ready", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable"]
     missing: list[Literal["redis", "worker"]] | None = Field(
         None, description="What is missing (only when unavailable)."
+    )
+    degraded: list[Literal["database"]] | None = Field(
+        None,
+        description="What is down while the service still takes and runs jobs (only when degraded): "
+        "`database`, the forecast history, which catches up once it is back.",
     )
 
     def to_json_dict(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from kombu import Exchange, Queue
 
 from shared.contract.config import Settings
 from shared.contract.protocol import celery_conf
-from worker import logging_setup, poison, warmup
+from worker import consumer, logging_setup, poison, warmup
 from worker.schedule import beat_schedule
 
 
@@ -29,6 +29,10 @@ def create_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A lost broker (a restart, a Sentinel failover) is retried every few seconds from the
+        # first attempt, not on kombu's 2-4-6 ... 30 s schedule (worker/consumer.py).
+        worker_consumer=consumer.CONSUMER,
+        broker_connection_max_retries=consumer.RECONNECT_MAX_RETRIES,
         # Nothing runs forever: a job stuck in a model or a library ends at the soft limit
         # (worker/tasks.py reports it), or is killed at the hard one (0 in the settings: none).
         task_soft_time_limit=settings.task_soft_time_limit_seconds or None,

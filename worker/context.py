@@ -24,6 +24,7 @@ from shared.engine.model_store import ModelStore
 from shared.engine.pipeline import LaravelSource, ProgressCallback, SalesSource, run_forecast
 from shared.sources.deadline import Deadline
 from shared.stores.jobs import JobStore, RedisResultCache
+from shared.stores.redis_client import Purpose, connect
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,17 @@ class WorkerContext:
 
 
 @lru_cache(maxsize=4)
+def redis_client(app: Celery) -> redis.Redis:
+    """This process's one Redis client (one connection pool) for ``app``: the jobs, the caches, the
+    grouped stores, the history outbox and the webhooks all use it."""
+    return connect(app.settings, purpose=Purpose.WORKER)
+
+
+@lru_cache(maxsize=4)
 def context(app: Celery) -> WorkerContext:
     """This process's context for ``app`` (built once, on the first job)."""
     settings: Settings = app.settings
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    client = redis_client(app)
     source = LaravelSource.from_settings(settings) if settings.laravel_api_url else None
     models = ModelStore(settings.model_dir, settings.secret_key) if settings.secret_key else None
     if models is None:

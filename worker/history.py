@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import redis
 from celery import Celery, shared_task
 from celery.signals import task_success, worker_ready, worker_shutdown
 
@@ -31,6 +30,7 @@ from shared.contract.protocol import DRAIN_TASK, FORECAST_TASK
 from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
 from shared.history.records import DEFAULT_MEASURE, outbox_item
 from shared.history.repository import HistoryRepository
+from worker.context import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class HistoryContext:
 @lru_cache(maxsize=4)
 def _context(app: Celery) -> HistoryContext:
     settings: Settings = app.settings
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    client = redis_client(app)
     return HistoryContext(
         settings=settings,
         outbox=HistoryOutbox(client),

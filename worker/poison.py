@@ -55,6 +55,7 @@ CONTENT_ENCODING = "utf-8"
 # Celery's own ids are UUIDs; anything printable up to this length is a usable result key.
 TASK_ID_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 GUARDED_TRANSPORT = "worker.poison:GuardedTransport"
+GUARDED_SENTINEL_TRANSPORT = "worker.poison:GuardedSentinelTransport"
 # kombu names remote-control reply queues "<uuid>.reply.<app>.pidbox".
 PIDBOX_SUFFIX = ".pidbox"
 
@@ -339,6 +340,21 @@ class GuardedTransport(kombu_redis.Transport):
     Channel = GuardedChannel
 
 
+class GuardedSentinelChannel(GuardedChannel, kombu_redis.SentinelChannel):
+    """kombu's Sentinel channel (the master found through the sentinels) with the same guard:
+    the guard's methods come first, the Sentinel channel's pool and options after them."""
+
+    from_transport_options = tuple(
+        dict.fromkeys(GuardedChannel.from_transport_options + kombu_redis.SentinelChannel.from_transport_options)
+    )
+
+
+class GuardedSentinelTransport(kombu_redis.SentinelTransport):
+    """kombu's Sentinel transport with :class:`GuardedSentinelChannel` (REDIS_SENTINELS)."""
+
+    Channel = GuardedSentinelChannel
+
+
 def _store_refusal_result(refusal: Refused) -> None:
     """Give the refused message's id a FAILURE result (invalid_request), unless it has one."""
     from celery import current_app
@@ -359,5 +375,7 @@ def install(conf: Any, broker_url: str) -> None:
     scheme = broker_url.split("://", 1)[0].lower() if "://" in broker_url else ""
     if scheme in ("redis", "rediss"):
         conf.broker_transport = GUARDED_TRANSPORT
+    elif scheme == "sentinel":
+        conf.broker_transport = GUARDED_SENTINEL_TRANSPORT
     else:  # the guard is Redis-specific; another broker keeps stock kombu
         log.warning("broker %r is not Redis: the poison-message guard is not installed", scheme)

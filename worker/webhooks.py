@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import lru_cache
 from typing import Any
 
-import redis
 import requests
 from celery import shared_task
 
@@ -30,6 +28,7 @@ from shared.contract.protocol import FINAL_STATES, WEBHOOK_TASK
 from shared.contract.status import build_status, read_meta
 from shared.contract.webhooks import check_callback_url, signature_headers, signing_key
 from shared.stores.jobs import JobStore
+from worker.context import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,8 @@ def backoff_seconds(retries: int) -> float:
     return backoff.backoff_seconds(retries, base=WEBHOOK_BACKOFF_BASE_SECONDS, cap=WEBHOOK_BACKOFF_MAX_SECONDS)
 
 
-@lru_cache(maxsize=4)
-def _jobs(redis_url: str, ttl_seconds: int) -> JobStore:
-    client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
-    return JobStore(client, ttl_seconds=ttl_seconds)
+def _jobs(app: Any) -> JobStore:
+    return JobStore(redis_client(app), ttl_seconds=app.settings.result_ttl_seconds)
 
 
 def status_document(task_id: str, meta: dict[str, Any], submitted_at: float | None) -> dict[str, Any]:
@@ -108,7 +105,7 @@ def deliver_webhook(self, task_id: str) -> None:
         log.warning("webhook for %s: not sent to %r (%s)", task_id, url, exc)
         return
 
-    record = _jobs(settings.redis_url, settings.result_ttl_seconds).get(task_id)
+    record = _jobs(app).get(task_id)
     document = status_document(task_id, meta, record.submitted_at if record else None)
     body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     headers = signature_headers(signing_key(settings.effective_webhook_secret), task_id, body)

@@ -32,7 +32,25 @@ def redact_url(url: str | None) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 DEFAULT_DATABASE_URL = "sqlite:///var/history.sqlite3"
+DEFAULT_SENTINEL_MASTER = "mymaster"
+
+
+def _split_sentinels(value: str | None) -> tuple[tuple[str, int], ...]:
+    """``host:port,host:port`` (port 26379 when left out) -> ((host, port), ...)."""
+    sentinels = []
+    for part in _split_csv(value):
+        host, sep, port = part.rpartition(":")
+        if not sep:
+            host, port = part, "26379"
+        if not host or not port.isdigit():
+            raise ValueError(f"REDIS_SENTINELS: {part!r} is not host:port")
+        sentinels.append((host.strip("[]"), int(port)))
+    return tuple(sentinels)
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,14 @@ class Settings:
     explicitly in tests. Secrets are kept out of ``repr`` so a logged Settings leaks none."""
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel: the sentinels to ask (host, port) and the name of the master they
+    # watch. Set, every client (Celery's broker and result backend, the stores, the caches) asks
+    # them for the master and follows a failover; REDIS_URL then gives only the master's
+    # password, user and database number (its host and port are not used).
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = DEFAULT_SENTINEL_MASTER
+    # The sentinels' own password (``requirepass`` in sentinel.conf), when they have one.
+    redis_sentinel_password: str | None = field(default=None, repr=False)
     broker_url: str | None = None
     result_backend: str | None = None
 
@@ -104,14 +130,35 @@ class Settings:
     history_retention_days: int = 1095
 
     @property
+    def service_redis_url(self) -> str:
+        """The service's Redis as Celery names it: REDIS_URL, or with sentinels
+        ``sentinel://[:password@]host:port/db;sentinel://...`` (kombu's and Celery's form)."""
+        if not self.redis_sentinels:
+            return self.redis_url
+        parts = urlsplit(self.redis_url)
+        auth = ""
+        if parts.password is not None:
+            auth = f"{parts.username or ''}:{parts.password}@"
+        db = parts.path.lstrip("/") or "0"
+        return ";".join(f"sentinel://{auth}{_netloc(host, port)}/{db}" for host, port in self.redis_sentinels)
+
+    @property
     def celery_broker_url(self) -> str:
-        """CELERY_BROKER_URL, or REDIS_URL when unset (one Redis serves as broker by default)."""
-        return self.broker_url or self.redis_url
+        """CELERY_BROKER_URL, or the service's Redis (REDIS_URL, or the sentinels) when unset."""
+        return self.broker_url or self.service_redis_url
 
     @property
     def celery_result_backend(self) -> str:
-        """CELERY_RESULT_BACKEND, or REDIS_URL when unset: where ``celery-task-meta-<id>`` keys live."""
-        return self.result_backend or self.redis_url
+        """CELERY_RESULT_BACKEND, or the service's Redis when unset: where ``celery-task-meta-<id>`` keys live."""
+        return self.result_backend or self.service_redis_url
+
+    @property
+    def redis_description(self) -> str:
+        """Where Redis is, for logs and banners (never a password)."""
+        if self.redis_sentinels:
+            sentinels = ",".join(_netloc(host, port) for host, port in self.redis_sentinels)
+            return f"sentinel master {self.redis_sentinel_master!r} via {sentinels}"
+        return redact_url(self.redis_url)
 
     @property
     def effective_database_url(self) -> str:
@@ -154,6 +201,9 @@ class Settings:
 
         return cls(
             redis_url=get("REDIS_URL", defaults.redis_url),
+            redis_sentinels=_split_sentinels(get("REDIS_SENTINELS")),
+            redis_sentinel_master=get("REDIS_SENTINEL_MASTER", defaults.redis_sentinel_master),
+            redis_sentinel_password=get("REDIS_SENTINEL_PASSWORD"),
             broker_url=get("CELERY_BROKER_URL"),
             result_backend=get("CELERY_RESULT_BACKEND"),
             laravel_api_url=get("LARAVEL_API_URL"),

@@ -125,6 +125,7 @@ def secrets_of(settings: Any) -> list[str]:
         getattr(settings, "laravel_api_token", None),
         getattr(settings, "secret_key", None),
         getattr(settings, "webhook_secret", None),
+        getattr(settings, "redis_sentinel_password", None),
         *(getattr(settings, "api_keys", None) or ()),
     ]
     auth = getattr(settings, "flower_basic_auth", None) or ""

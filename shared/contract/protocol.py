@@ -53,6 +53,30 @@ def result_key(task_id: str) -> str:
     return f"{RESULT_KEY_PREFIX}{task_id}"
 
 
+# How long one question to a sentinel may take: a sentinel that does not answer is skipped for
+# the next one, so a dead sentinel costs a client this much, not a hang.
+SENTINEL_SOCKET_TIMEOUT_SECONDS = 1.0
+
+
+def sentinel_kwargs(settings: Settings) -> dict[str, Any]:
+    """The options of a connection to a sentinel (not to the master it names)."""
+    options: dict[str, Any] = {
+        "socket_timeout": SENTINEL_SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": SENTINEL_SOCKET_TIMEOUT_SECONDS,
+    }
+    if settings.redis_sentinel_password:
+        options["password"] = settings.redis_sentinel_password
+    return options
+
+
+def sentinel_transport_options(settings: Settings) -> dict[str, Any]:
+    """kombu's Sentinel transport and Celery's Sentinel result backend read the master's name
+    and the sentinels' own connection options from their transport options."""
+    if not settings.redis_sentinels:
+        return {}
+    return {"master_name": settings.redis_sentinel_master, "sentinel_kwargs": sentinel_kwargs(settings)}
+
+
 def status_url(task_id: str) -> str:
     """Where a job's status document is read (docs/api.md §4)."""
     return f"/api/v1/forecasts/{task_id}"
@@ -88,8 +112,14 @@ def celery_conf(settings: Settings) -> dict[str, Any]:
         "task_send_sent_event": True,
         "result_extended": True,  # the stored meta carries the job's kwargs (webhooks read them)
         "result_expires": settings.result_ttl_seconds,
-        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout_seconds},
-        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_seconds},
+        "broker_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            **sentinel_transport_options(settings),
+        },
+        "result_backend_transport_options": {
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            **sentinel_transport_options(settings),
+        },
         "broker_connection_retry_on_startup": True,
         "task_default_queue": queue,
         "task_routes": {

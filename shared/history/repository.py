@@ -170,6 +170,16 @@ class HistoryRepository:
             return sqlite.insert
         raise ValueError(f"the history supports SQLite and PostgreSQL, not {name}")
 
+    def ping(self) -> bool:
+        """Whether the database answers now (a connection and ``SELECT 1``, within the engine's
+        bounds). For readiness probes: never raises."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            return True
+        except (sa_exc.SQLAlchemyError, self._dbapi.Error, OSError):
+            return False
+
     # -- writing ----------------------------------------------------------------------------
     def record(self, publication: Publication, *, now: datetime | None = None) -> RecordOutcome:
         """Store a publication, idempotently. Raises HistoryUnavailable (try again later) or

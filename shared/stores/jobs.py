@@ -136,6 +136,20 @@ class JobStore:
             task_id,
         )
 
+    # -- replication ------------------------------------------------------------------------
+    def await_replicas(self, replicas: int, timeout_ms: int) -> int:
+        """Wait until what Redis has taken so far is on ``replicas`` replicas (at most
+        ``timeout_ms``); return how many replicas have it.
+
+        WAIT waits for the calling connection's own last write, and a master replicates its
+        writes in the order it took them: so one small write, then WAIT on the same connection
+        (one pipeline), covers every write any client finished before it -- the job's record and
+        its queued message included."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(self._key("replication", "mark"))
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        return int(pipe.execute()[-1])
+
     # -- cancellation -----------------------------------------------------------------------
     def request_cancel(self, task_id: str) -> None:
         """Flag the job as cancelled, for ``ttl_seconds``. A running job sees the flag only when it next

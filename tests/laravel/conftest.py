@@ -22,6 +22,7 @@ import redis
 
 from local.redis_server import RedisServer
 from stack.local import LocalStack
+from tests.laravel.runtimes import HOST, Runtime, open_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "forecasts"
@@ -30,6 +31,35 @@ WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"laravel-tests-webhook-key-32byte"
 # A valid job that is cheap to run: the original linear method on the demo history.
 VALID_KWARGS = {"model": "linear", "horizon": 3}
 FINAL = ("SUCCESS", "FAILURE", "REVOKED")
+
+
+# The Laravel runtimes that tests ran on, for the summary line (name -> runtime).
+_RAN_ON: dict[str, Runtime] = {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that take ``laravel`` run on this machine's Laravel, and, in a module that sets
+    ``LARAVEL_RUNTIMES`` (tests/laravel/runtimes.NAMES), on each Laravel it names."""
+    if "laravel" in metafunc.fixturenames:
+        names = getattr(metafunc.module, "LARAVEL_RUNTIMES", (HOST,))
+        metafunc.parametrize("laravel", names, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def laravel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    """A Laravel runtime (tests/laravel/runtimes.py); chroots see the checkout and the tests' tmp dirs."""
+    # The parent of this run's tmp dir (pytest-of-<user>): one directory made in the chroot for every run.
+    runtime = open_runtime(getattr(request, "param", HOST), binds=(ROOT, tmp_path_factory.getbasetemp().parent))
+    _RAN_ON[runtime.name] = runtime
+    return runtime
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the Laravel versions the Laravel tests ran on, so CI's log says which were exercised."""
+    if _RAN_ON:
+        terminalreporter.section("Laravel versions tested")
+        for runtime in _RAN_ON.values():
+            terminalreporter.write_line(runtime.describe())
 
 
 def require_php() -> str:

@@ -1,11 +1,14 @@
-"""A real Laravel application for the tests: tests/laravel/shop, booted from Debian's Laravel 8.
+"""A real Laravel application for the tests: tests/laravel/shop, booted from Debian's Laravel.
 
 :func:`build_shop` copies the app into a temporary directory and installs the sales-forecast
 package into it as its docs tell a user to (a Composer path repository, then
-``composer require``), offline: the app's composer.json ``provide``s the framework, which Debian's
-php-laravel-framework supplies under /usr/share/php. Then ``vendor:publish`` and ``migrate``, as a
-user would. :class:`Shop` runs artisan, seeds the SQLite database and serves the app with PHP's
-built-in server. Without the Debian packages the tests skip locally and fail in CI.
+``composer require``), offline, with the runtime's own composer (tests/laravel/runtimes.py: this
+machine's Laravel 8.83, or Laravel 10 or 13 in a Debian chroot). The app's composer.json
+``provide``s the framework at the runtime's exact version, which Debian's php-laravel-framework
+supplies under /usr/share/php, so Composer resolves the package's ``illuminate/*`` ranges against
+the Laravel that really runs. Then ``vendor:publish`` and ``migrate``, as a user would.
+:class:`Shop` runs artisan, seeds the SQLite database and serves the app with PHP's built-in
+server. Without the Debian packages the tests skip locally and fail in CI.
 """
 from __future__ import annotations
 
@@ -24,43 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from local.redis_server import free_port
 from shared.contract.schema import months_before
+from tests.laravel.runtimes import Runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP_SOURCE = ROOT / "tests" / "laravel" / "shop"
 PACKAGE = ROOT / "packages" / "laravel-sales-forecast"
 SHOP_TOKEN = "shop-sales-api-token"
-# The PHP side of what the suite needs: Debian's php-laravel-framework, php-predis, php-redis,
-# php-sqlite3, php-guzzlehttp-guzzle, composer (.ci/run installs them).
-_PHP_CHECK = (
-    "exit(class_exists('Redis') && extension_loaded('pdo_sqlite') && extension_loaded('curl')"
-    " && stream_resolve_include_path('Illuminate/autoload.php')"
-    " && stream_resolve_include_path('Predis/autoload.php')"
-    " && stream_resolve_include_path('GuzzleHttp/autoload.php') ? 0 : 1);"
-)
-APT_HINT = (
-    "apt-get install php-cli php-redis php-sqlite3 php-curl php-mbstring php-xml php-laravel-framework "
-    "php-predis php-guzzlehttp-guzzle composer"
-)
-
-
-def require_laravel() -> str:
-    """The php binary, with Debian's Laravel 8 and composer; skipped locally without them, a failure in CI."""
-    php = shutil.which("php")
-    ok = bool(php and shutil.which("composer")) and subprocess.run(
-        [php, "-r", _PHP_CHECK], capture_output=True
-    ).returncode == 0
-    if not ok:
-        message = f"Laravel 8 from Debian is required ({APT_HINT})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: CI must not skip these tests")
-        pytest.skip(message)
-    return php  # type: ignore[return-value]
-
-
 @dataclass
 class Sale:
     id: int
@@ -134,7 +109,7 @@ class ShopServer:
 class Shop:
     """The installed app in ``root``; ``env`` is the environment artisan and the server run with."""
 
-    php: str
+    runtime: Runtime
     root: Path
     env: dict[str, str]
     dotenv: dict[str, str] = field(default_factory=dict)
@@ -146,10 +121,7 @@ class Shop:
         (self.root / ".env").write_text(text)
 
     def artisan(self, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [self.php, "artisan", *args], cwd=self.root, capture_output=True, text=True,
-            timeout=timeout, env={**self.env, **(env or {})},
-        )
+        return self.runtime.run(["php", "artisan", *args], cwd=self.root, timeout=timeout, env={**self.env, **(env or {})})
 
     def artisan_json(self, *args: str, env: dict[str, str] | None = None, timeout: float = 180) -> tuple[int, Any, str]:
         """(exit code, the JSON on stdout's last line or None, stderr + stdout for messages)."""
@@ -183,7 +155,7 @@ class Shop:
         log_path = self.root / "storage" / "logs" / f"server-{port}.log"
         log = open(log_path, "wb")
         process = subprocess.Popen(
-            [self.php, "-S", f"127.0.0.1:{port}", "-t", "public", "public/index.php"],
+            self.runtime.argv(["php", "-S", f"127.0.0.1:{port}", "-t", "public", "public/index.php"], self.root),
             cwd=self.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**self.env, "PHP_CLI_SERVER_WORKERS": str(workers), **(env or {})},
         )
@@ -209,16 +181,19 @@ class Shop:
         return json.loads(path.read_text()) if path.exists() else None
 
 
-def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> None:
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+def _run(runtime: Runtime, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+    done = runtime.run(argv, cwd=cwd, env=env, timeout=300)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
-def build_shop(php: str, tmp: Path) -> Shop:
+def build_shop(runtime: Runtime, tmp: Path) -> Shop:
     """A fresh copy of the shop with the package installed, configured, migrated (see the module docstring)."""
     root = tmp / "shop"
     shutil.copytree(SHOP_SOURCE, root, ignore=shutil.ignore_patterns("vendor", "composer.lock", ".env", "storage", "*.sqlite"))
+    composer_json = json.loads((root / "composer.json").read_text())
+    composer_json["provide"] = {name: runtime.laravel for name in composer_json["provide"]}
+    (root / "composer.json").write_text(json.dumps(composer_json, indent=4) + "\n")
     for sub in ("app/forecasts", "logs", "framework/cache/data", "framework/views", "framework/sessions"):
         (root / "storage" / sub).mkdir(parents=True, exist_ok=True)
     (root / "database" / "database.sqlite").touch()
@@ -228,9 +203,9 @@ def build_shop(php: str, tmp: Path) -> Shop:
         COMPOSER_DISABLE_NETWORK="1",  # offline: everything comes from the path repository and Debian
     )
     # docs/laravel.md, "Install": the two composer commands a user runs.
-    _run(["composer", "config", "repositories.sales-forecast", "path", str(PACKAGE)], root, env)
-    _run(["composer", "require", "sales-forecast/laravel:@dev"], root, env)
-    shop = Shop(php, root, env)
+    _run(runtime, ["composer", "config", "repositories.sales-forecast", "path", str(PACKAGE)], root, env)
+    _run(runtime, ["composer", "require", "sales-forecast/laravel:@dev"], root, env)
+    shop = Shop(runtime, root, env)
     shop.write_dotenv(APP_NAME="Shop", APP_ENV="testing", APP_DEBUG="false",
                       APP_KEY="base64:c2hvcC10ZXN0cy1hcHAta2V5LTMyLWJ5dGVzLWxvbmc=", SHOP_API_TOKEN=SHOP_TOKEN)
     for argv in (["vendor:publish", "--tag=sales-forecast-config"], ["migrate", "--force"]):

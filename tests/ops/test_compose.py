@@ -244,3 +244,26 @@ def test_the_history_database_and_its_one_shot_migrations(compose):
         assert services[name]["environment"]["DATABASE_URL"] == url, name
     for name in ("web", "worker"):  # they never migrate themselves: they wait for the one-shot
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+
+
+def test_the_sentinel_profile(raw):
+    """`--profile sentinel`: one master (redis), one replica, three sentinels with a quorum of two."""
+    compose = interpolate(raw, {**SAMPLE_ENV, "REDIS_SENTINEL_MASTER": "sales"})
+    services = compose["services"]
+    profiled = {name for name, service in services.items() if "sentinel" in service.get("profiles", [])}
+    assert profiled == {"redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"}
+    replica = services["redis-replica"]["command"]
+    assert replica[replica.index("--replicaof") + 1: replica.index("--replicaof") + 3] == ["redis", "6379"]
+    for argv in (replica, services["redis"]["command"]):  # either may be the master's replica
+        assert argv[argv.index("--masterauth") + 1] == SAMPLE_ENV["REDIS_PASSWORD"]
+    volumes = set()
+    for name in ("sentinel-1", "sentinel-2", "sentinel-3"):
+        script = services[name]["command"][-1]
+        assert "sentinel monitor sales redis 6379 2" in script and "--sentinel" in script
+        assert f"sentinel auth-pass sales {SAMPLE_ENV['REDIS_PASSWORD']}" in script
+        assert services[name]["healthcheck"]["test"] and "ports" not in services[name]
+        volumes |= {v.split(":")[0] for v in services[name]["volumes"]}
+    assert len(volumes) == 3 and volumes <= set(compose["volumes"])  # each its own configuration
+    # the default profile is unchanged: no app container waits for a sentinel
+    for name in ("web", "worker", "beat", "flower", "migrate"):
+        assert not set(services[name].get("depends_on", {})) & profiled, name

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import psutil
 import pytest
 import redis
+import requests
 
 from local.sample import Laravel, sales_rows
 from stack.local import LocalStack
@@ -26,6 +30,59 @@ from tests.waiting import wait_for
 __all__ = ["CHEAP", "ROOT", "TERMINAL", "Client", "Laravel", "base_env", "sales_rows", "start_stack", "wait_for"]
 
 API_KEY = "reliability-key-5b1e"
+
+
+@dataclass
+class Traffic:
+    """Submits and polls from a few threads, recording every answer and how long it took."""
+
+    client: Client
+    accepted: list[str] = field(default_factory=list)
+    answers: list[tuple[float, str, int, str, float]] = field(default_factory=list)  # (t, op, status, code, latency)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counter: int = 0
+    seed: list[str] = field(default_factory=list)  # polled until the traffic has ids of its own
+
+    def _record(self, op: str, response: requests.Response | None, latency: float, error: str = "") -> None:
+        status = response.status_code if response is not None else 0
+        code = error
+        if response is not None and status >= 400:
+            try:
+                code = response.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = "<not a JSON error>"
+        with self.lock:
+            self.answers.append((time.monotonic(), op, status, code, latency))
+            if op == "submit" and status == 202:
+                self.accepted.append(response.json()["task_id"])
+
+    def submitter(self) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                self.counter += 1
+                n = self.counter
+            body = {"model": "linear", "horizon": 1 + n % 24, "level": 50 + n % 40, "refresh": True}
+            began = time.monotonic()
+            try:
+                response = self.client.submit(body, timeout=30)
+                self._record("submit", response, time.monotonic() - began)
+            except requests.RequestException as exc:
+                self._record("submit", None, time.monotonic() - began, type(exc).__name__)
+            time.sleep(0.2)
+
+    def poller(self) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                ids = list(self.accepted[-5:])
+            for task_id in ids or self.seed[-5:]:
+                began = time.monotonic()
+                try:
+                    response = self.client.get(task_id, timeout=30)
+                    self._record("poll", response, time.monotonic() - began)
+                except requests.RequestException as exc:
+                    self._record("poll", None, time.monotonic() - began, type(exc).__name__)
+            time.sleep(0.05)
 
 
 def stack_env(tmp: Path, laravel: Laravel, **extra: str) -> dict[str, str]:

@@ -24,6 +24,30 @@ def test_readyz_names_the_missing_worker(web_client):
     assert response.get_json() == {"status": "unavailable", "missing": ["worker"]}
 
 
+def _with_a_worker(app):
+    """The probe as if a worker consumed the queue (none runs in these tests)."""
+    from web.health import READINESS_KEY
+
+    app.extensions[READINESS_KEY].worker_ok = lambda: True
+    return app.test_client()
+
+
+def test_readyz_is_ready_with_redis_a_worker_and_the_database(make_web_app, tmp_path):
+    client = _with_a_worker(make_web_app(database_url=f"sqlite:///{tmp_path / 'history.sqlite3'}"))
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ready"}
+
+
+def test_readyz_reports_the_database_as_degraded_not_the_service_as_down(make_web_app):
+    # Nothing listens there: the history is unreachable, but jobs do not wait on it.
+    client = _with_a_worker(make_web_app(database_url=f"postgresql://app@127.0.0.1:{free_port()}/history"))
+    started = time.monotonic()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "degraded", "degraded": ["database"]}
+    assert time.monotonic() - started < OUTAGE_BOUND_SECONDS
+
+
 def test_metrics_is_prometheus_text(web_client):
     web_client.get("/healthz")
     response = web_client.get("/metrics")

@@ -4,8 +4,10 @@ declare(strict_types=1);
 
 namespace SalesForecast\Laravel;
 
+use Closure;
 use GuzzleHttp\Exception\TransferException;
 use Illuminate\Http\Client\ConnectionException;
+use Illuminate\Http\Client\RequestException;
 use Illuminate\Http\Client\Factory;
 use Illuminate\Http\Client\PendingRequest;
 use Illuminate\Http\Client\Response;
@@ -16,55 +18,62 @@ use SalesForecast\Laravel\Exceptions\ApiException;
 use SalesForecast\Laravel\Exceptions\ForecastTimeout;
 
 /**
- * The forecast web API (CONTRACT §4, §8, §9) through Laravel's Http client, so Http::fake() and
- * the app's HTTP middleware apply. Errors become ApiException with the service's stable code.
+ * The forecast web API through Laravel's Http client, so Http::fake() and the app's HTTP
+ * middleware apply: the factory is resolved at each call (Http::fake() swaps it after this client
+ * was built). Errors become ApiException with the service's stable code; a service that does not
+ * answer is `unreachable`. Reads are retried on a connection error, 429 and 502-504
+ * (sales-forecast.api.retries); a submission only when it carries an idempotency key.
  */
 final class ForecastClient
 {
+    /** @var Closure(): Factory */
+    private Closure $http;
+
+    /** @param Factory|Closure(): Factory $http the factory, or how to get it at each call */
     public function __construct(
-        private Factory $http,
+        Factory|Closure $http,
         private string $baseUrl,
         private ?string $apiKey = null,
         private float $timeout = 10.0,
+        private float $connectTimeout = 5.0,
+        private int $retries = 0,
+        private int $retryDelayMs = 200,
     ) {
-    }
-
-    /** POST /api/v1/forecasts: ['task_id', 'status' => 'PENDING', 'status_url']. */
-    public function submit(array $body = [], ?string $idempotencyKey = null): array
-    {
-        $request = $this->request();
-        if ($idempotencyKey !== null) {
-            $request = $request->withHeaders(['Idempotency-Key' => $idempotencyKey]);
-        }
-        // A JSON object even when empty ({} runs the default forecast; [] would be refused).
-        $json = json_encode((object) $body, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
-        return $this->json(fn () => $request->withBody($json, 'application/json')->post('/api/v1/forecasts'));
-    }
-
-    /** GET /api/v1/forecasts/{id}: task_id, status, progress, submitted_at, finished_at, result, error. */
-    public function status(string $taskId): array
-    {
-        return $this->json(fn () => $this->request()->get('/api/v1/forecasts/' . rawurlencode($taskId)));
+        $this->http = $http instanceof Factory ? fn () => $http : $http;
     }
 
     /**
-     * Poll status() until SUCCESS, FAILURE or REVOKED; returns that status document.
+     * POST /api/v1/forecasts, after checking the request as the service will: a PENDING result
+     * whose taskId() is the job's.
+     *
+     * @throws Exceptions\InvalidForecastRequest|ApiException
+     */
+    public function submit(ForecastRequest|array $request = [], ?string $idempotencyKey = null): ForecastResult
+    {
+        $body = ForecastRequest::from($request);
+        $pending = $this->request(retry: $idempotencyKey !== null);
+        if ($idempotencyKey !== null) {
+            $pending = $pending->withHeaders(['Idempotency-Key' => $idempotencyKey]);
+        }
+        // A JSON object even when empty ({} runs the default forecast; [] would be refused).
+        $json = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
+        return ForecastResult::fromStatus($this->json(fn () => $pending->withBody($json, 'application/json')->post('/api/v1/forecasts')));
+    }
+
+    /** GET /api/v1/forecasts/{id}: the job's state, progress, result or error. */
+    public function status(string $taskId): ForecastResult
+    {
+        return ForecastResult::fromStatus($this->json(fn () => $this->request()->get('/api/v1/forecasts/' . rawurlencode($taskId))));
+    }
+
+    /**
+     * Poll status() until SUCCESS, FAILURE or REVOKED (sleeping through Laravel's Sleep).
      *
      * @throws ForecastTimeout when $timeout seconds pass first (the job may still finish later)
      */
-    public function wait(string $taskId, float $timeout = 60.0, float $interval = 0.5): array
+    public function wait(string $taskId, float $timeout = 60.0, float $interval = 0.5): ForecastResult
     {
-        $deadline = microtime(true) + $timeout;
-        while (true) {
-            $status = $this->status($taskId);
-            if (in_array($status['status'] ?? null, ForecastResult::FINAL_STATES, true)) {
-                return $status;
-            }
-            if (microtime(true) >= $deadline) {
-                throw new ForecastTimeout($taskId, $timeout, (string) ($status['status'] ?? 'PENDING'));
-            }
-            usleep((int) (max(0.05, $interval) * 1e6));
-        }
+        return Poll::until(fn () => $this->status($taskId), $taskId, $timeout, $interval);
     }
 
     /** DELETE /api/v1/forecasts/{id}: cancel a job that has not finished. */
@@ -154,11 +163,21 @@ final class ForecastClient
         return $this->json(fn () => $this->request()->get('/api/v1/history', $query));
     }
 
-    private function request(string $accept = 'application/json', ?float $timeout = null): PendingRequest
+    private function request(string $accept = 'application/json', ?float $timeout = null, bool $retry = true): PendingRequest
     {
-        $request = $this->http->baseUrl(rtrim($this->baseUrl, '/'))
+        $request = ($this->http)()->baseUrl(rtrim($this->baseUrl, '/'))
             ->accept($accept)
             ->timeout((int) ceil($timeout ?? $this->timeout));
+        // connectTimeout() is Laravel 9+; the Guzzle option is the same on every version.
+        $request = method_exists($request, 'connectTimeout')
+            ? $request->connectTimeout((int) ceil($this->connectTimeout))
+            : $request->withOptions(['connect_timeout' => $this->connectTimeout]);
+        if ($retry && $this->retries > 0) {
+            // The fourth argument (Laravel 9+: throw when retries are spent) is false so an error
+            // answer is read as the service's error document; Laravel 8 ignores it.
+            $request = $request->retry($this->retries + 1, $this->retryDelayMs, fn ($e) => $e instanceof ConnectionException
+                || ($e instanceof RequestException && in_array($e->response->status(), [429, 502, 503, 504], true)), false);
+        }
         return $this->apiKey ? $request->withToken($this->apiKey) : $request;
     }
 
@@ -178,6 +197,8 @@ final class ForecastClient
     {
         try {
             return $send();
+        } catch (RequestException $e) {  // an error answer after retries (Laravel 8 throws it): read it as any
+            return $e->response;
         } catch (ConnectionException | TransferException $e) {  // Guzzle's own: a transfer cut short
             throw new ApiException('unreachable', 'the forecast web API did not answer: ' . $e->getMessage(), 0);
         }

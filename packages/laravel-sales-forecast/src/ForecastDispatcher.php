@@ -5,14 +5,15 @@ declare(strict_types=1);
 namespace SalesForecast\Laravel;
 
 use Illuminate\Redis\Connections\Connection;
-use InvalidArgumentException;
 use SalesForecast\Laravel\Exceptions\ForecastTimeout;
+use SalesForecast\Laravel\Exceptions\InvalidForecastRequest;
+use SalesForecast\Laravel\Exceptions\RedisUnavailable;
 
 /**
- * Queues `forecast.sales` jobs through one of the application's Redis connections (phpredis or
- * predis, through Illuminate\Redis) and reads their results (CONTRACT §6): a Celery protocol-2
- * message LPUSHed onto the forecast queue, the outcome read from `celery-task-meta-<id>`.
- * docs/laravel.md describes every field written and read here.
+ * Queues `forecast.sales` jobs through a Redis connection (phpredis or predis, through
+ * Illuminate\Redis) and reads their results: a Celery protocol-2 message LPUSHed onto the
+ * forecast queue, the outcome read from `celery-task-meta-<id>`. docs/laravel.md describes every
+ * field written and read here. A Redis that does not answer is Exceptions\RedisUnavailable.
  */
 final class ForecastDispatcher
 {
@@ -24,32 +25,32 @@ final class ForecastDispatcher
     public function __construct(
         private Connection $redis,
         private string $queue = 'forecasts',
-        string $connectionName = 'sales-forecast',
+        private string $connectionName = 'sales-forecast',
     ) {
         if ($queue === '') {
-            throw new InvalidArgumentException('the queue name must not be empty (sales-forecast.redis.queue)');
+            throw new Exceptions\MisconfiguredConnection("the queue name must not be empty (sales-forecast.redis.queue)");
         }
-        KeyPrefix::assertNone($redis, $connectionName, $queue);
+        $this->guard(fn () => KeyPrefix::assertNone($redis, $connectionName, $queue));
     }
 
     /**
-     * Queue a forecast; returns its task id. $kwargs are the body fields of POST /api/v1/forecasts
-     * (start_date, end_date, status, horizon, level, model, callback_url, refresh, group_by, measure),
-     * all optional. The worker validates them: a wrong one ends the job FAILURE invalid_request.
+     * Queue a forecast; returns its task id. The request is checked first, with the service's
+     * rules (ForecastRequest): one it would refuse throws InvalidForecastRequest and is not sent.
+     *
+     * @throws InvalidForecastRequest|RedisUnavailable
      */
-    public function dispatch(array $kwargs = [], ?string $taskId = null): string
+    public function dispatch(ForecastRequest|array $request = [], ?string $taskId = null): string
     {
         $taskId ??= self::uuid4();
-        $this->redis->command('lpush', [$this->queue, $this->message($kwargs, $taskId)]);
+        $message = $this->message($request, $taskId);
+        $this->guard(fn () => $this->redis->command('lpush', [$this->queue, $message]));
         return $taskId;
     }
 
     /** The message dispatch() pushes, as the JSON string the worker reads. */
-    public function message(array $kwargs, string $taskId): string
+    public function message(ForecastRequest|array $request, string $taskId): string
     {
-        if ($kwargs !== [] && array_is_list($kwargs)) {
-            throw new InvalidArgumentException('kwargs must be an associative array (field => value)');
-        }
+        $kwargs = ForecastRequest::from($request)->toArray();
         $kwargsJson = json_encode((object) $kwargs, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_THROW_ON_ERROR);
         // The body: [positional args, keyword args, embed]; this task takes keyword args only.
         $body = '[[],' . $kwargsJson . ',{"callbacks":null,"errbacks":null,"chain":null,"chord":null}]';
@@ -90,7 +91,7 @@ final class ForecastDispatcher
         ];
         $json = json_encode($envelope, JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
         if (strlen($json) > self::MAX_MESSAGE_BYTES) {
-            throw new InvalidArgumentException('the message is over 1 MB: the workers would refuse it');
+            throw new InvalidForecastRequest(null, 'the message is over 1 MB: the workers would refuse it');
         }
         return $json;
     }
@@ -98,7 +99,7 @@ final class ForecastDispatcher
     /** The job's stored result, or null while it has none (queued, unknown, or expired after RESULT_TTL_SECONDS). */
     public function result(string $taskId): ?ForecastResult
     {
-        $raw = $this->redis->command('get', ['celery-task-meta-' . $taskId]);
+        $raw = $this->guard(fn () => $this->redis->command('get', ['celery-task-meta-' . $taskId]));
         if (!is_string($raw) || $raw === '') {  // phpredis answers false, predis null
             return null;
         }
@@ -113,22 +114,59 @@ final class ForecastDispatcher
      */
     public function wait(string $taskId, float $timeout = 60.0, float $interval = 0.25): ForecastResult
     {
-        $deadline = microtime(true) + $timeout;
-        while (true) {
-            $result = $this->result($taskId);
-            if ($result !== null && $result->finished()) {
-                return $result;
-            }
-            if (microtime(true) >= $deadline) {
-                throw new ForecastTimeout($taskId, $timeout, $result?->status() ?? 'PENDING');
-            }
-            usleep((int) (max(0.01, $interval) * 1e6));
-        }
+        return Poll::until(fn () => $this->result($taskId), $taskId, $timeout, $interval);
     }
 
     public function queue(): string
     {
         return $this->queue;
+    }
+
+    /** The Laravel Redis connection messages go through. */
+    public function connection(): Connection
+    {
+        return $this->redis;
+    }
+
+    /** How many messages wait on the queue, and how many the workers refused (<queue>.dead). */
+    public function lengths(): array
+    {
+        return $this->guard(fn () => [
+            'queue' => (int) $this->redis->command('llen', [$this->queue]),
+            'dead' => (int) $this->redis->command('llen', [$this->queue . '.dead']),
+        ]);
+    }
+
+    /**
+     * @template T
+     * @param callable(): T $call
+     * @return T
+     */
+    private function guard(callable $call): mixed
+    {
+        try {
+            return $call();
+        } catch (\RedisException | \Predis\CommunicationException $e) {  // refused, timed out, dropped
+            throw new RedisUnavailable($this->connectionName, $e);
+        } catch (\Predis\Response\ServerException $e) {
+            if ($this->throughSentinel()) {  // predis' sentinels named no master: no Redis to talk to
+                throw new RedisUnavailable($this->connectionName, $e);
+            }
+            throw $e;
+        }
+    }
+
+    private function throughSentinel(): bool
+    {
+        $client = $this->redis->client();
+        $connection = $client instanceof \Predis\ClientInterface ? $client->getConnection() : null;
+        return $connection instanceof \Predis\Connection\Aggregate\SentinelReplication      // predis 1
+            || $connection instanceof \Predis\Connection\Replication\SentinelReplication;   // predis 2
+    }
+
+    public static function newTaskId(): string
+    {
+        return self::uuid4();
     }
 
     private static function uuid4(): string

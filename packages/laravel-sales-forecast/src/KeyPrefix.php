@@ -40,9 +40,9 @@ final class KeyPrefix
         if ($prefix !== '') {
             throw new MisconfiguredConnection(sprintf(
                 "Redis connection [%s] prefixes every key with '%s': forecasts would be pushed onto '%s%s', "
-                . "a list no forecast worker reads, and never run. Fix: in config/database.php give the "
-                . "connection its own options, 'options' => ['prefix' => ''], or set "
-                . "SALES_FORECAST_REDIS_CONNECTION to a connection without a prefix (docs/laravel.md, \"The key prefix\").",
+                . "a list no forecast worker reads, and never run. Fix: unset SALES_FORECAST_REDIS_CONNECTION "
+                . "(the package's own connection, from SALES_FORECAST_REDIS_URL, has no prefix), or give this "
+                . "connection its own options in config/database.php, 'options' => ['prefix' => ''] (docs/laravel.md, \"The key prefix\").",
                 $name, $prefix, $prefix, $queue,
             ));
         }

@@ -33,6 +33,23 @@ final class WebhookSignature
         return 'v1,' . base64_encode(hash_hmac('sha256', "$id.$timestamp.$body", self::key($secret), true));
     }
 
+    /**
+     * The headers the service sends with $body, signed with $secret: for tests that post a
+     * completion webhook to the app (Testing\SignedWebhook builds the whole request).
+     *
+     * @return array{webhook-id: string, webhook-timestamp: string, webhook-signature: string, content-type: string}
+     */
+    public static function headers(string $secret, string $id, string $body, ?int $timestamp = null): array
+    {
+        $timestamp ??= time();
+        return [
+            'webhook-id' => $id,
+            'webhook-timestamp' => (string) $timestamp,
+            'webhook-signature' => self::sign($secret, $id, $timestamp, $body),
+            'content-type' => 'application/json',
+        ];
+    }
+
     /** Whether $body (the RAW bytes received) was signed with $secret within $tolerance seconds of now. */
     public static function verify(
         string $secret,

@@ -17,7 +17,7 @@ final class ForecastClientTest extends TestCase
         $http = new Factory();
         $http->fake(['*' => $http->response(['task_id' => 't1', 'status' => 'PENDING', 'status_url' => '/api/v1/forecasts/t1'], 202)]);
         $client = new ForecastClient($http, 'https://forecast.test/', 'k-1');
-        $this->assertSame('t1', $client->submit([], 'idem-1')['task_id']);
+        $this->assertSame('t1', $client->submit([], 'idem-1')->taskId());
         $http->assertSent(fn (Request $r) => $r->url() === 'https://forecast.test/api/v1/forecasts'
             && $r->method() === 'POST' && $r->body() === '{}'
             && $r->header('Authorization') === ['Bearer k-1'] && $r->header('Idempotency-Key') === ['idem-1']
@@ -31,7 +31,7 @@ final class ForecastClientTest extends TestCase
             'code' => 'invalid_request', 'message' => 'horizon: too large', 'field' => 'horizon',
         ]], 422)]);
         try {
-            (new ForecastClient($http, 'https://forecast.test'))->submit(['horizon' => 99]);
+            (new ForecastClient($http, 'https://forecast.test'))->submit(['horizon' => 12]);
             $this->fail('no exception');
         } catch (ApiException $e) {
             $this->assertSame(['invalid_request', 422, 'horizon'], [$e->errorCode, $e->status, $e->field]);
@@ -99,8 +99,36 @@ final class ForecastClientTest extends TestCase
             ->push(['task_id' => 't1', 'status' => 'SUCCESS', 'result' => ['status' => 'success']])
             ->whenEmpty($http->response(['task_id' => 't2', 'status' => 'STARTED']))]);
         $client = new ForecastClient($http, 'https://forecast.test');
-        $this->assertSame('SUCCESS', $client->wait('t1', 10.0, 0.01)['status']);
+        $this->assertSame('SUCCESS', $client->wait('t1', 10.0, 0.01)->status());
         $this->expectException(ForecastTimeout::class);
         $client->wait('t2', 0.1, 0.05);
+    }
+
+    public function testReadsAreRetriedAndSubmissionsOnlyWithAnIdempotencyKey(): void
+    {
+        $http = new Factory();
+        $http->fake(['*' => $http->sequence()
+            ->push(['status' => 'error', 'error' => ['code' => 'broker_unavailable', 'message' => 'down']], 503)
+            ->push(['task_id' => 't1', 'status' => 'STARTED'])
+            ->push(['status' => 'error', 'error' => ['code' => 'broker_unavailable', 'message' => 'down']], 503)
+            ->push(['status' => 'error', 'error' => ['code' => 'broker_unavailable', 'message' => 'down']], 503)
+            ->push(['task_id' => 't2', 'status' => 'PENDING'], 202)
+            ->push(['status' => 'error', 'error' => ['code' => 'not_found', 'message' => 'no such job']], 404)]);
+        $client = new ForecastClient(fn () => $http, 'https://forecast.test', null, 10.0, 1.0, 2, 0);
+        $this->assertSame('STARTED', $client->status('t1')->status());      // a 503, then the answer
+        try {
+            $client->submit(['horizon' => 3]);                              // no idempotency key: not retried
+            $this->fail('no exception');
+        } catch (ApiException $e) {
+            $this->assertSame(['broker_unavailable', 503], [$e->errorCode, $e->status]);
+        }
+        $this->assertSame('t2', $client->submit(['horizon' => 3], 'idem-2')->taskId());   // a 503, then 202
+        try {
+            $client->status('gone');                                        // a 404 is an answer: not retried
+            $this->fail('no exception');
+        } catch (ApiException $e) {
+            $this->assertSame(['not_found', 404], [$e->errorCode, $e->status]);
+        }
+        $http->assertSentCount(6);
     }
 }

@@ -38,7 +38,8 @@ final class ForecastResultTest extends TestCase
         $failed = new ForecastResult('t', ['status' => 'FAILURE', 'result' => [
             'exc_type' => 'InvalidRequest', 'exc_message' => ['invalid_request', 'horizon: too large'],
         ]]);
-        $this->assertSame(['code' => 'invalid_request', 'message' => 'horizon: too large'], $failed->error());
+        $this->assertSame(['code' => 'invalid_request', 'message' => 'horizon: too large', 'field' => null], $failed->error()->toArray());
+        $this->assertSame('invalid_request', $failed->error()['code']);  // read as an array, as before
         $this->assertNull($failed->document());
         $lost = new ForecastResult('t', ['status' => 'FAILURE', 'result' => ['exc_type' => 'WorkerLostError', 'exc_message' => ['lost']]]);
         $this->assertSame('internal_error', $lost->error()['code']);

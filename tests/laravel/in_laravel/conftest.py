@@ -1,8 +1,10 @@
-"""Fixtures: the shop (a real Laravel 8 app with the package installed), served by `php -S`, and
+"""Fixtures: the shop (a real Laravel app with the package installed), served by `php -S`, and
 the forecast service (Redis, gunicorn, a Celery worker) reading its sales from that shop.
 
-One of each for the package: building the shop runs composer and migrations, and the stack
-takes a few seconds to start. Tests use fresh task ids, so they do not disturb one another.
+One of each for the package and Laravel runtime (``laravel``, tests/laravel/conftest.py: this
+machine's Laravel 8.83 for every module; test_package.py and test_package_phpunit.py also run on
+Laravel 10 and 13 in Debian chroots): building the shop runs composer and migrations, and the
+stack takes a few seconds to start. Tests use fresh task ids, so they do not disturb one another.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import requests
 
 from local.redis_server import RedisServer, free_port
 from stack.local import LocalStack
-from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer, build_shop, require_laravel, shop_history
+from tests.laravel.runtimes import Runtime
+from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer, build_shop, shop_history
 
 ROOT = Path(__file__).resolve().parents[3]
 API_KEY = "shop-forecast-api-key"
@@ -28,18 +31,13 @@ PER_PAGE = 25  # small pages: the service walks many of them
 
 
 @pytest.fixture(scope="package")
-def php() -> str:
-    return require_laravel()
-
-
-@pytest.fixture(scope="package")
 def history() -> list[Sale]:
     return shop_history(date.today())
 
 
 @pytest.fixture(scope="package")
-def shop(php: str, history: list[Sale], tmp_path_factory: pytest.TempPathFactory) -> Shop:
-    shop = build_shop(php, tmp_path_factory.mktemp("laravel"))
+def shop(laravel: Runtime, history: list[Sale], tmp_path_factory: pytest.TempPathFactory) -> Shop:
+    shop = build_shop(laravel, tmp_path_factory.mktemp(f"laravel-{laravel.name}"))
     shop.seed(history)
     shop.write_dotenv(SHOP_PER_PAGE=str(PER_PAGE))
     return shop
@@ -94,7 +92,7 @@ def service(shop: Shop, shop_server: ShopServer, tmp_path_factory: pytest.TempPa
             port = str(server.port)
             shop.write_dotenv(
                 REDIS_HOST="127.0.0.1", REDIS_PORT=port,  # the app's own connections, prefixed as Laravel's are
-                SALES_FORECAST_REDIS_HOST="127.0.0.1", SALES_FORECAST_REDIS_PORT=port,
+                SALES_FORECAST_REDIS_URL=server.url,  # the package makes its own connection, unprefixed
                 SALES_FORECAST_API_URL=stack.web_url, SALES_FORECAST_API_KEY=API_KEY,
                 SALES_FORECAST_WEBHOOK_SECRET=WEBHOOK_SECRET,
             )

@@ -43,6 +43,7 @@ def test_every_setting_shown_is_read_by_the_published_config() -> None:
 def test_every_command_shown_is_one_the_tests_run() -> None:
     tests = (ROOT / "tests" / "laravel" / "shop.py").read_text()
     signature = (PACKAGE / "src" / "Console" / "DispatchCommand.php").read_text()
+    package_tests = (ROOT / "tests" / "laravel" / "in_laravel" / "test_package.py").read_text()
     for line in (line for block in _blocks("sh") for line in block.splitlines() if line.strip()):
         words = line.split()
         if words[:2] == ["composer", "config"]:
@@ -54,5 +55,8 @@ def test_every_command_shown_is_one_the_tests_run() -> None:
         elif words[:3] == ["php", "artisan", "sales-forecast:dispatch"]:
             for option in words[3:]:
                 assert "{" + option.split("=")[0] in signature, option
+                assert f'"{option.split("=")[0]}' in package_tests, f"{option}: no test passes it"
+        elif words[:3] == ["php", "artisan", "sales-forecast:check"]:
+            assert '"sales-forecast:check"' in package_tests
         else:
             raise AssertionError(f"a command no test runs: {line}")

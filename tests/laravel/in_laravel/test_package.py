@@ -1,4 +1,5 @@
-"""The sales-forecast package inside a real Laravel 8 app, against the real service (CONTRACT §4, §6).
+"""The sales-forecast package inside a real Laravel app, against the real service (CONTRACT §4, §6),
+on each Laravel runtime: this machine's 8.83, and 10 and 13 in Debian chroots (tests/laravel/runtimes.py).
 
 The shop (tests/laravel/shop) installed the package with composer from a path repository and
 published its config; here it dispatches through the Redis facade with phpredis and with predis,
@@ -17,9 +18,11 @@ import requests
 
 from shared.contract.webhooks import signature_headers, signing_key
 from tests.laravel.in_laravel.conftest import WEBHOOK_SECRET, Service
+from tests.laravel.runtimes import NAMES, Runtime
 from tests.laravel.shop import PACKAGE, ROOT, Sale, Shop, ShopServer, monthly_totals
 
 pytestmark = pytest.mark.slow
+LARAVEL_RUNTIMES = NAMES  # every test here runs on Laravel 8.83, 10 and 13 (tests/laravel/runtimes.py)
 CLIENTS = {"phpredis": "Redis", "predis": "Predis\\Client"}
 LINEAR = {"model": "linear", "horizon": 3}
 
@@ -64,14 +67,22 @@ def test_dispatch_through_the_redis_facade_and_read_the_result(
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_the_artisan_command_dispatches_waits_and_exits_by_outcome(client: str, shop: Shop, service: Service) -> None:
     env = {"REDIS_CLIENT": client}
-    done = shop.artisan("sales-forecast:dispatch", "--horizon=2", "--model=linear", "--level=80", "--wait", env=env)
+    done = shop.artisan("sales-forecast:dispatch", "--horizon=2", "--model=linear", "--level=80", "--wait", "--timeout=120", env=env)
     assert done.returncode == 0, done.stderr + done.stdout
     meta = json.loads(done.stdout)
     assert meta["status"] == "SUCCESS" and meta["result"]["data"]["forecast"]["confidence_level"] == 80
     assert meta["kwargs"] == {"horizon": 2, "model": "linear", "level": 80}
 
+    # A request the service would refuse is refused before Redis, naming the field as its 422 would.
+    queued = service.redis.llen("forecasts")
     done = shop.artisan("sales-forecast:dispatch", "--horizon=99", "--wait", env=env)
-    assert done.returncode == 1
+    assert done.returncode == 64, done.stdout + done.stderr
+    assert "invalid_request: horizon: must be between 1 and 24 for frequency month" in done.stdout + done.stderr
+    assert service.redis.llen("forecasts") == queued
+
+    # A job the service refuses when it runs still ends FAILURE with its code (an unknown sale field).
+    done = shop.artisan("sales-forecast:dispatch", "--group-by=colour", "--model=linear", "--horizon=2", "--wait", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
     assert "failed: invalid_request" in done.stdout + done.stderr
 
     done = shop.artisan("sales-forecast:dispatch", "--kwargs=[1,2]", env=env)
@@ -80,6 +91,48 @@ def test_the_artisan_command_dispatches_waits_and_exits_by_outcome(client: str, 
     done = shop.artisan("sales-forecast:dispatch", "--dry-run", "--group-by=category, product_id", "--measure=units", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {"group_by": ["category", "product_id"], "measure": "units"}
+
+    # Every field has an option (docs/laravel.md §2 shows each).
+    events = '[{"name":"Sale","start":"2025-07-01","end":"2025-07-14"}]'
+    done = shop.artisan("sales-forecast:dispatch", "--frequency=week", "--horizon=26", "--holidays=US-CA", f"--events={events}",
+                        "--dry-run", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {
+        "frequency": "week", "horizon": 26, "holidays": "US-CA", "events": [{"name": "Sale", "start": "2025-07-01", "end": "2025-07-14"}]}
+    done = shop.artisan("sales-forecast:dispatch", "--lead-time=2", "--review-period=1", "--service-level=95", "--start-date=2023-01-01",
+                        "--end-date=2025-12-31", "--status=completed", "--refresh", "--dry-run", "--callback-url=http://127.0.0.1/x",
+                        "--holidays=none", "--level=80", "--model=ets", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(base64.b64decode(json.loads(done.stdout)["body"]))[1] == {
+        "level": 80, "model": "ets", "status": "completed", "start_date": "2023-01-01", "end_date": "2025-12-31",
+        "callback_url": "http://127.0.0.1/x", "holidays": [], "inventory": {"lead_time": 2, "review_period": 1, "service_level": 95},
+        "refresh": True}
+    done = shop.artisan("sales-forecast:dispatch", "--frequency=day", "--horizon=400", "--dry-run", env=env)
+    assert done.returncode == 64 and "invalid_request: horizon: must be between 1 and 366" in done.stdout + done.stderr
+    done = shop.artisan("sales-forecast:dispatch", "--events=[{\"name\":\"Sale\"}]", "--dry-run", env=env)
+    assert done.returncode == 64 and "invalid_request: events.0.start: is required" in done.stdout + done.stderr
+
+
+def test_the_check_command_and_the_about_entry(laravel: Runtime, shop: Shop, service: Service) -> None:
+    done = shop.artisan("sales-forecast:check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = {line.split()[0] + ("" if line.split()[1] in ("ok", "WARN", "FAIL") else " " + line.split()[1]): line
+             for line in done.stdout.splitlines() if line.strip()}
+    assert "connection [sales-forecast] answers" in lines["redis"] and " ok " in lines["redis"]
+    assert "no key prefix" in lines["prefix"] and "'forecasts':" in lines["queue"] and "'forecasts.dead':" in lines["dead letters"]
+    assert " ok " in lines["api key"] and " ok " in lines["webhook secret"]
+    assert "CALLBACK_ALLOWED_HOSTS must name" in lines["callback host"]
+
+    done = shop.artisan("sales-forecast:check", env={"SALES_FORECAST_REDIS_URL": "redis://127.0.0.1:9/0", "SALES_FORECAST_WEBHOOK_SECRET": ""})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL" in done.stdout and "unavailable" in done.stdout and "webhook secret is empty" in done.stdout
+    done = shop.artisan("sales-forecast:check", env={"SALES_FORECAST_REDIS_CONNECTION": "default"})
+    assert done.returncode == 1 and "prefixes every key" in done.stdout
+
+    if tuple(int(p) for p in laravel.laravel.split(".")[:2]) >= (9, 21):  # `about` and AboutCommand::add()
+        done = shop.artisan("about", "--only=sales_forecast")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Sales Forecast" in done.stdout and "forecasts" in done.stdout and "NOT SET" not in done.stdout
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
@@ -142,7 +195,7 @@ def test_a_signed_completion_webhook_reaches_the_event_listener(
     assert stored["status"] == "SUCCESS" and stored["error"] is None
     assert stored["forecast"] == out["forecast"]
 
-    code, out, _ = shop.artisan_json("shop:forecast", f"--kwargs={json.dumps({'horizon': 99, 'callback_url': callback})}")
+    code, out, _ = shop.artisan_json("shop:forecast", f"--kwargs={json.dumps({'group_by': ['colour'], 'callback_url': callback})}")
     assert code == 1
     stored = _wait_for(lambda: shop.stored_webhook(out["task_id"]), what="the failure webhook")
     assert stored["status"] == "FAILURE" and stored["error"]["code"] == "invalid_request"
@@ -193,7 +246,7 @@ def test_the_web_api_through_laravels_http_client(shop: Shop, service: Service) 
     assert service.status(out["submitted"]["task_id"])["status"] == "SUCCESS"
 
     code, out, _ = shop.artisan_json("shop:forecast-api-error", '--kwargs={"horizon": 99}')
-    assert code == 1 and out["code"] == "invalid_request" and out["status"] == 422
+    assert code == 2 and out["code"] == "invalid_request" and out["field"] == "horizon" and out["status"] is None  # never sent
 
     code, out, _ = shop.artisan_json("shop:forecast-api-error", "--kwargs={}", env={"SALES_FORECAST_API_KEY": "wrong"})
     assert code == 1 and out["code"] == "unauthorized" and out["status"] == 401

@@ -209,6 +209,6 @@ def test_single_grouped_failed_and_unknown_results(client: str, shop: Shop, serv
     _, out, _ = shop.artisan_json("shop:read", grouped, env=env)
     assert out["total"] == 1500.0 and out["grouped"] is True and out["levels"] == HIERARCHY["levels"]
     _, out, _ = shop.artisan_json("shop:read", failed, env=env)
-    assert out["error"] == {"code": "insufficient_history", "message": "2 complete months; 3 needed"}
+    assert out["error"] == {"code": "insufficient_history", "message": "2 complete months; 3 needed", "field": None}
     _, out, _ = shop.artisan_json("shop:read", unknown, env=env)
     assert out == {"status": None, "total": None, "grouped": None, "levels": None, "error": None}

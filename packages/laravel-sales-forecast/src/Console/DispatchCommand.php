@@ -5,29 +5,43 @@ declare(strict_types=1);
 namespace SalesForecast\Laravel\Console;
 
 use Illuminate\Console\Command;
-use InvalidArgumentException;
 use JsonException;
 use SalesForecast\Laravel\Exceptions\ForecastTimeout;
+use SalesForecast\Laravel\Exceptions\InvalidForecastRequest;
 use SalesForecast\Laravel\Exceptions\MisconfiguredConnection;
+use SalesForecast\Laravel\Exceptions\RedisUnavailable;
+use SalesForecast\Laravel\ForecastRequest;
 use SalesForecast\Laravel\SalesForecast;
 
 /**
- * php artisan sales-forecast:dispatch [--horizon=6] [--model=ets] [--level=80] [--group-by=category,product_id]
- *     [--measure=units] [--kwargs=JSON] [--wait] [--timeout=60]
+ * php artisan sales-forecast:dispatch [--horizon=6] [--model=ets] [--frequency=week] ... [--wait]
  *
- * Prints the task id; with --wait, the stored result as JSON; with --dry-run, the message, unsent. Exit codes: 0 queued or SUCCESS,
- * 1 FAILURE or REVOKED, 2 timed out, 64 bad usage, 78 a misconfigured Redis connection.
+ * Builds the request with ForecastRequest (checked before anything is sent), prints the task id;
+ * with --wait, the stored result as JSON; with --dry-run, the message, unsent. Exit codes: 0
+ * queued or SUCCESS, 1 FAILURE or REVOKED, 2 timed out, 64 bad usage or a request the service
+ * would refuse, 69 Redis unavailable, 78 a misconfigured Redis connection.
  */
 final class DispatchCommand extends Command
 {
     protected $signature = 'sales-forecast:dispatch
-        {--horizon= : months to forecast (1-24)}
+        {--horizon= : periods to forecast (1-24 months, 1-104 weeks, 1-366 days)}
         {--model= : auto, linear, seasonal_naive, ets, theta or arima}
         {--level= : interval level in % (50-99.9)}
+        {--frequency= : month, week or day}
+        {--start-date= : first day of history, YYYY-MM-DD}
+        {--end-date= : last day of history, YYYY-MM-DD}
+        {--status= : the sale status to read (default completed)}
         {--group-by= : a grouped forecast: sale-line fields, outermost first, comma-separated (category,product_id)}
-        {--measure= : what a grouped forecast sums: revenue, units or orders}
-        {--kwargs= : any other job fields, as a JSON object}
-        {--connection= : the Redis connection (default: sales-forecast.redis.connection)}
+        {--measure= : what is summed: revenue, units or orders}
+        {--holidays= : a country or region code (US, US-CA, DE-BY), or "none"}
+        {--events= : known events, a JSON list of {"name", "start", "end"}}
+        {--lead-time= : inventory advice: the supplier lead time in periods (0-52)}
+        {--review-period= : inventory advice: periods between stock reviews (1-52)}
+        {--service-level= : inventory advice: the service level in % (50-99.9)}
+        {--callback-url= : where the service POSTs the signed final status}
+        {--refresh : bypass the service\'s result cache}
+        {--kwargs= : any fields, as a JSON object (the options above win)}
+        {--connection= : a Redis connection of the app (default: the package\'s own)}
         {--wait : wait for the result and print it}
         {--dry-run : print the message instead of pushing it}
         {--timeout=60 : seconds to wait}';
@@ -37,51 +51,85 @@ final class DispatchCommand extends Command
     public function handle(SalesForecast $forecasts): int
     {
         try {
-            $kwargs = json_decode($this->option('kwargs') ?? '{}', true, 32, JSON_THROW_ON_ERROR);
+            $request = $this->request();
         } catch (JsonException $e) {
-            $this->error('--kwargs is not JSON: ' . $e->getMessage());
+            $this->error('--kwargs and --events must be JSON: ' . $e->getMessage());
             return 64;
-        }
-        if (!is_array($kwargs) || ($kwargs !== [] && array_is_list($kwargs))) {
-            $this->error('--kwargs must be a JSON object');
+        } catch (InvalidForecastRequest $e) {
+            $this->error("invalid_request: {$e->getMessage()}");
             return 64;
-        }
-        foreach (['horizon' => 'int', 'level' => 'float', 'model' => 'string', 'measure' => 'string'] as $field => $type) {
-            $value = $this->option($field);
-            if ($value !== null) {
-                $kwargs[$field] = $type === 'string' ? $value : (is_numeric($value) ? $value + 0 : $value);
-            }
-        }
-        if ($this->option('group-by') !== null) {
-            $kwargs['group_by'] = array_map('trim', explode(',', $this->option('group-by')));  // the worker checks the names
         }
         try {
+            $dispatcher = $forecasts->dispatcher($this->option('connection'));
             if ($this->option('dry-run')) {
-                $this->line($forecasts->dispatcher($this->option('connection'))->message($kwargs, 'dry-run'));
+                $this->line($dispatcher->message($request, 'dry-run'));
                 return 0;
             }
-            $id = $forecasts->dispatcher($this->option('connection'))->dispatch($kwargs);
+            $id = $dispatcher->dispatch($request);
             $this->getOutput()->getErrorStyle()->writeln("dispatched $id");
             if (!$this->option('wait')) {
                 $this->line($id);
                 return 0;
             }
-            $result = $forecasts->dispatcher($this->option('connection'))->wait($id, (float) $this->option('timeout'));
+            $result = $dispatcher->wait($id, (float) $this->option('timeout'));
         } catch (MisconfiguredConnection $e) {
             $this->error($e->getMessage());
             return 78;
-        } catch (InvalidArgumentException $e) {
+        } catch (RedisUnavailable $e) {
             $this->error($e->getMessage());
-            return 64;
+            return 69;
         } catch (ForecastTimeout $e) {
             $this->error($e->getMessage());
             return 2;
         }
         $this->line(json_encode($result->meta(), JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_PRETTY_PRINT));
         if ($error = $result->error()) {
-            $this->error("forecast $id failed: {$error['code']}: {$error['message']}");
+            $this->error("forecast $id failed: {$error->code}: {$error->message}");
             return 1;
         }
         return 0;
+    }
+
+    /** @throws JsonException|InvalidForecastRequest */
+    private function request(): ForecastRequest
+    {
+        $kwargs = json_decode($this->option('kwargs') ?? '{}', true, 32, JSON_THROW_ON_ERROR);
+        if (!is_array($kwargs) || ($kwargs !== [] && array_is_list($kwargs))) {
+            throw new InvalidForecastRequest(null, '--kwargs must be a JSON object');
+        }
+        $request = ForecastRequest::fromArray($kwargs);
+        $number = fn (string $option) => is_numeric($this->option($option)) ? $this->option($option) + 0 : $this->option($option);
+        foreach (['horizon', 'level'] as $option) {
+            if ($this->option($option) !== null) {
+                $request->{$option}($number($option));
+            }
+        }
+        foreach (['model' => 'model', 'frequency' => 'frequency', 'measure' => 'measure', 'status' => 'status',
+            'start-date' => 'startDate', 'end-date' => 'endDate', 'callback-url' => 'callbackUrl'] as $option => $setter) {
+            if ($this->option($option) !== null) {
+                $request->{$setter}($this->option($option));
+            }
+        }
+        if ($this->option('group-by') !== null) {
+            $request->groupBy(...array_map('trim', explode(',', $this->option('group-by'))));
+        }
+        if ($this->option('holidays') !== null) {
+            $request->holidays(in_array($this->option('holidays'), ['none', ''], true) ? [] : $this->option('holidays'));
+        }
+        if ($this->option('events') !== null) {
+            $events = json_decode($this->option('events'), true, 32, JSON_THROW_ON_ERROR);
+            $request->events(is_array($events) ? $events : [$events]);
+        }
+        if ($this->option('lead-time') === null && ($this->option('review-period') !== null || $this->option('service-level') !== null)) {
+            throw new InvalidForecastRequest('inventory.lead_time', 'is required (--lead-time)');
+        }
+        if ($this->option('lead-time') !== null) {
+            $request->inventory($number('lead-time'), $this->option('review-period') === null ? null : $number('review-period'),
+                $this->option('service-level') === null ? null : $number('service-level'));
+        }
+        if ($this->option('refresh')) {
+            $request->refresh();
+        }
+        return $request->validate();
     }
 }

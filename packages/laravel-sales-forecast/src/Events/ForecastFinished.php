@@ -4,24 +4,34 @@ declare(strict_types=1);
 
 namespace SalesForecast\Laravel\Events;
 
+use SalesForecast\Laravel\ForecastError;
+use SalesForecast\Laravel\ForecastResult;
+
 /**
- * A verified completion webhook: the job's status document as GET /api/v1/forecasts/{id} gives it.
- * The same delivery may arrive more than once (retries): dedupe on $webhookId.
+ * A verified completion webhook, whatever its outcome; then ForecastSucceeded or ForecastFailed
+ * is dispatched for the same delivery. $result is the job's ForecastResult, as SalesForecast::result()
+ * and the web API give it. The same delivery may arrive more than once (retries): dedupe on $webhookId.
  */
 final class ForecastFinished
 {
+    public readonly string $taskId;
+    /** SUCCESS, FAILURE or REVOKED */
+    public readonly string $status;
+    /** Why a FAILURE or REVOKED job ended (code, message, field), else null */
+    public readonly ?ForecastError $error;
+
     public function __construct(
         public readonly string $webhookId,
-        public readonly string $taskId,
-        public readonly string $status,        // SUCCESS, FAILURE or REVOKED
-        public readonly ?array $result,        // the result document (CONTRACT §5) when SUCCESS
-        public readonly ?array $error,         // ['code', 'message'] when FAILURE or REVOKED
-        public readonly array $payload,        // the whole status document
+        public readonly ForecastResult $result,
+        public readonly array $payload,        // the status document as received
     ) {
+        $this->taskId = $result->taskId();
+        $this->status = $result->status();
+        $this->error = $result->error();
     }
 
     public function successful(): bool
     {
-        return $this->status === 'SUCCESS';
+        return $this->result->successful();
     }
 }

@@ -4,21 +4,41 @@ declare(strict_types=1);
 
 namespace SalesForecast\Laravel\Facades;
 
+use Closure;
 use Illuminate\Support\Facades\Facade;
+use SalesForecast\Laravel\Contracts\SalesForecast as Contract;
+use SalesForecast\Laravel\ForecastResult;
+use SalesForecast\Laravel\Testing\SalesForecastFake;
 
 /**
- * @method static string dispatch(array $kwargs = [], ?string $taskId = null)
+ * @method static string dispatch(\SalesForecast\Laravel\ForecastRequest|array $request = [], ?string $taskId = null, ?bool $afterCommit = null)
  * @method static \SalesForecast\Laravel\ForecastResult|null result(string $taskId)
  * @method static \SalesForecast\Laravel\ForecastResult wait(string $taskId, float $timeout = 60.0)
  * @method static \SalesForecast\Laravel\ForecastDispatcher dispatcher(?string $connection = null)
  * @method static \SalesForecast\Laravel\ForecastClient api()
+ * @method static void assertDispatched(?Closure $callback = null, ?int $times = null)
+ * @method static void assertNotDispatched(?Closure $callback = null)
+ * @method static void assertNothingDispatched()
  *
  * @see \SalesForecast\Laravel\SalesForecast
+ * @see \SalesForecast\Laravel\Testing\SalesForecastFake
  */
 final class SalesForecast extends Facade
 {
+    /**
+     * Replace the service in the container by a fake that records what is dispatched and answers
+     * every job with $result: a ForecastResult (SalesForecastFake::success(), failure(), grouped()),
+     * a Closure(ForecastRequest, string $taskId): ForecastResult, or null for a canned success.
+     */
+    public static function fake(ForecastResult|Closure|null $result = null): SalesForecastFake
+    {
+        $real = static::getFacadeApplication()->make(\SalesForecast\Laravel\SalesForecast::class);
+        static::swap($fake = new SalesForecastFake($real, $result));
+        return $fake;
+    }
+
     protected static function getFacadeAccessor(): string
     {
-        return \SalesForecast\Laravel\SalesForecast::class;
+        return Contract::class;
     }
 }

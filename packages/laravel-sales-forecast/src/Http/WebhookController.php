@@ -8,9 +8,16 @@ use Illuminate\Contracts\Events\Dispatcher;
 use Illuminate\Http\JsonResponse;
 use Illuminate\Http\Request;
 use Illuminate\Http\Response;
+use SalesForecast\Laravel\Enums\State;
+use SalesForecast\Laravel\Events\ForecastFailed;
 use SalesForecast\Laravel\Events\ForecastFinished;
+use SalesForecast\Laravel\Events\ForecastSucceeded;
+use SalesForecast\Laravel\ForecastResult;
 
-/** Receives a verified completion webhook and hands it to the ForecastFinished event; answers 204 fast. */
+/**
+ * Receives a verified completion webhook: the event ForecastFinished, then ForecastSucceeded or
+ * ForecastFailed, each with the job's ForecastResult; answers 204 fast.
+ */
 final class WebhookController
 {
     public function __invoke(Request $request, Dispatcher $events): Response|JsonResponse
@@ -21,14 +28,14 @@ final class WebhookController
                 'code' => 'invalid_request', 'message' => 'not a forecast status document',
             ]], 422);
         }
-        $events->dispatch(new ForecastFinished(
-            (string) $request->header('webhook-id'),
-            $payload['task_id'],
-            $payload['status'],
-            is_array($payload['result'] ?? null) ? $payload['result'] : null,
-            is_array($payload['error'] ?? null) ? $payload['error'] : null,
-            $payload,
-        ));
+        $webhookId = (string) $request->header('webhook-id');
+        $result = ForecastResult::fromStatus($payload);
+        $events->dispatch(new ForecastFinished($webhookId, $result, $payload));
+        if ($result->state() === State::Success) {
+            $events->dispatch(new ForecastSucceeded($webhookId, $result));
+        } elseif ($result->failed()) {
+            $events->dispatch(new ForecastFailed($webhookId, $result));
+        }
         return response()->noContent();
     }
 }

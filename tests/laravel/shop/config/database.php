@@ -16,7 +16,7 @@ return [
 
     'migrations' => 'migrations',
 
-    // Laravel 8's stock 'redis' block, plus the forecast service's connection.
+    // Laravel's stock 'redis' block: the forecast package makes its own connection (SALES_FORECAST_REDIS_URL).
     'redis' => [
         'client' => env('REDIS_CLIENT', 'phpredis'),
 
@@ -41,21 +41,10 @@ return [
             'database' => env('REDIS_CACHE_DB', '1'),
         ],
 
-        // The forecast service's Redis (its REDIS_URL), without a key prefix.
-        'sales-forecast' => [
-            'url' => env('SALES_FORECAST_REDIS_URL'),
-            'host' => env('SALES_FORECAST_REDIS_HOST', '127.0.0.1'),
-            'username' => env('SALES_FORECAST_REDIS_USERNAME'),
-            'password' => env('SALES_FORECAST_REDIS_PASSWORD'),
-            'port' => env('SALES_FORECAST_REDIS_PORT', '6379'),
-            'database' => env('SALES_FORECAST_REDIS_DB', '0'),
-            'options' => ['prefix' => ''],
-        ],
-
         // For the tests: a connection that serializes values, which the package refuses.
         'serialized' => [
-            'host' => env('SALES_FORECAST_REDIS_HOST', '127.0.0.1'),
-            'port' => env('SALES_FORECAST_REDIS_PORT', '6379'),
+            'host' => env('REDIS_HOST', '127.0.0.1'),
+            'port' => env('REDIS_PORT', '6379'),
             'options' => ['prefix' => '', 'serializer' => 1],  // Redis::SERIALIZER_PHP
         ],
     ],

@@ -3,9 +3,15 @@
 // The shop's own commands, written as docs/laravel.md shows: the tests run each of them.
 
 use Illuminate\Support\Facades\Artisan;
-use Illuminate\Support\Facades\Redis;
+use SalesForecast\Laravel\Enums\Frequency;
+use SalesForecast\Laravel\Enums\Measure;
+use SalesForecast\Laravel\Enums\Model;
 use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\InvalidForecastRequest;
+use SalesForecast\Laravel\Exceptions\SalesForecastException;
 use SalesForecast\Laravel\Facades\SalesForecast;
+use SalesForecast\Laravel\ForecastRequest;
+use SalesForecast\Laravel\SalesForecast as Manager;
 
 Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
     $kwargs = json_decode($this->option('kwargs') ?? '{}', true);
@@ -28,7 +34,7 @@ Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
         'forecast' => $forecast ?? null,
         'hierarchy' => $hierarchy ?? null,
         'actual_sales' => $result->actualSales(),
-        'client' => get_class(Redis::connection(config('sales-forecast.redis.connection'))->client()),
+        'client' => SalesForecast::getFacadeRoot() instanceof Manager ? get_class(SalesForecast::dispatcher()->connection()->client()) : 'fake',
     ], JSON_PRESERVE_ZERO_FRACTION));
     return $error ? 1 : 0;
 });
@@ -39,11 +45,11 @@ Artisan::command('shop:forecast-api {--kwargs=} {--timeout=120}', function () {
     // docs: web api
     $api = SalesForecast::api();                     // Laravel's Http client: Http::fake() applies
     $job = $api->submit($kwargs, 'shop-' . md5(json_encode($kwargs)));  // Idempotency-Key: optional
-    $status = $api->wait($job['task_id'], (float) $this->option('timeout'));  // or $api->status($id) later
-    $forecast = $status['result']['data']['forecast'] ?? null;   // error: $status['error']['code']
+    $status = $api->wait($job->taskId(), (float) $this->option('timeout'));  // or $api->status($id) later
+    $forecast = $status->forecast();                 // a ForecastResult, as from Redis; error: $status->error()->code
     // end docs
 
-    $this->line(json_encode(['submitted' => $job, 'status' => $status, 'forecast' => $forecast], JSON_PRESERVE_ZERO_FRACTION));
+    $this->line(json_encode(['submitted' => $job->toArray(), 'status' => $status->toArray(), 'forecast' => $forecast], JSON_PRESERVE_ZERO_FRACTION));
 });
 
 Artisan::command('shop:forecast-api-error {--kwargs=}', function () {
@@ -53,6 +59,9 @@ Artisan::command('shop:forecast-api-error {--kwargs=}', function () {
     } catch (ApiException $e) {
         $this->line(json_encode(['code' => $e->errorCode, 'status' => $e->status, 'field' => $e->field, 'message' => $e->getMessage()]));
         return 1;
+    } catch (SalesForecastException $e) {            // refused before sending: InvalidForecastRequest
+        $this->line(json_encode(['code' => $e->errorCode(), 'status' => null, 'field' => $e->field ?? null, 'message' => $e->getMessage()]));
+        return 2;
     }
 });
 
@@ -114,7 +123,7 @@ Artisan::command('shop:grouped {--measure=revenue} {--page-size=100} {--timeout=
         'cached' => $result->document()['data']['meta']['cached'] ?? null,
         'csv' => $path,
         'csv_bytes' => $bytes,
-        'client' => get_class(Redis::connection(config('sales-forecast.redis.connection'))->client()),
+        'client' => SalesForecast::getFacadeRoot() instanceof Manager ? get_class(SalesForecast::dispatcher()->connection()->client()) : 'fake',
     ], JSON_PRESERVE_ZERO_FRACTION));
     return 0;
 });
@@ -137,4 +146,33 @@ Artisan::command('shop:read {task_id}', function () {
         'levels' => $levels ?? null,
         'error' => $result?->error(),
     ], JSON_PRESERVE_ZERO_FRACTION));
+});
+
+Artisan::command('shop:forecast-typed', function () {
+    // docs: builder
+    $request = ForecastRequest::make()
+        ->horizon(12)->frequency(Frequency::Week)    // 1-24 months, 1-104 weeks or 1-366 days
+        ->model(Model::Ets)->level(80)->measure(Measure::Units)
+        ->holidays('US-CA')                          // public holidays as a regressor; [] for none
+        ->event('Summer sale', '2025-07-01', '2025-07-14')   // up to 500 known events; end optional
+        ->inventory(leadTime: 2, reviewPeriod: 1, serviceLevel: 95)   // stock advice with the forecast
+        ->callbackUrl(route('sales-forecast.webhook'));
+    $id = SalesForecast::dispatch($request);         // refused here, naming the field, if the service would refuse it
+    // end docs
+    $this->line($id);
+});
+
+Artisan::command('shop:refused {--kwargs=}', function () {
+    // docs: refused
+    try {
+        SalesForecast::dispatch(json_decode($this->option('kwargs'), true));
+    } catch (InvalidForecastRequest $e) {            // nothing was sent
+        $this->error($e->getMessage());             // "inventory.lead_time: must be ..."; $e->field as the service's 422 names it
+        return 1;
+    } catch (SalesForecastException $e) {            // any other: RedisUnavailable, MisconfiguredConnection...
+        $this->error("{$e->errorCode()}: {$e->getMessage()}");
+        return 2;
+    }
+    // end docs
+    return 0;
 });

@@ -11,7 +11,7 @@ class RecordFinishedForecast
         // Deliveries are retried: the same webhook-id may arrive twice; writing by task id is idempotent.
         file_put_contents(
             storage_path("app/forecasts/{$event->taskId}.json"),
-            json_encode(['status' => $event->status, 'forecast' => $event->result['data']['forecast'] ?? null, 'error' => $event->error]),
+            json_encode(['status' => $event->status, 'forecast' => $event->result->forecast(), 'error' => $event->error]),
         );
     }
 }
