@@ -68,3 +68,47 @@ def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path):
             assert chunk_id in log
         finally:
             stack.stop()
+
+
+def test_a_chunk_whose_process_is_killed_twice_ends_the_job_with_a_stable_code(tmp_path):
+    """Out of memory, every time: the chunk runs again once, then the job ends FAILURE
+    internal_error naming the chunk, instead of killing worker process after worker process; no
+    result is stored as SUCCESS."""
+    import psutil
+
+    today = date.today()
+    rows = demo_rows(today)
+    with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as url:
+        env = base_env(tmp_path, LARAVEL_API_URL=url, API_KEYS=API_KEY, CHUNK_SIZE="3")
+        stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=2)
+        stack.start(ready_timeout=120)
+        try:
+            body = {"group_by": ["category", "product_id"], "model": "arima", "horizon": 2, "refresh": True}
+            task_id = requests.post(f"{stack.web_url}/api/v1/forecasts", json=body, headers=HEADERS, timeout=30).json()["task_id"]
+            app = control_app(stack.env["REDIS_URL"])
+
+            def running(chunk_id: str | None) -> tuple[str, int] | None:
+                active = app.control.inspect(timeout=1.0).active() or {}
+                for tasks in active.values():
+                    for task in tasks:
+                        if (task.get("name") == "forecast.grouped.chunk" and task.get("worker_pid")
+                                and (chunk_id is None or task["id"] == chunk_id)):
+                            return task["id"], int(task["worker_pid"])
+                return None
+
+            chunk_id, pid = wait_for("a chunk running", lambda: running(None), 120)
+            psutil.Process(pid).kill()
+            _, pid = wait_for("the same chunk running again", lambda: running(chunk_id), 120)
+            psutil.Process(pid).kill()
+
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                doc = requests.get(f"{stack.web_url}/api/v1/forecasts/{task_id}", headers=HEADERS, timeout=30).json()
+                if doc["status"] in ("SUCCESS", "FAILURE", "REVOKED"):
+                    break
+                time.sleep(0.5)
+            assert doc["status"] == "FAILURE", doc
+            assert doc["error"]["code"] == "internal_error" and "killed 2 times" in doc["error"]["message"]
+            assert doc["result"] is None
+        finally:
+            stack.stop()

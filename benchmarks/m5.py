@@ -1,0 +1,188 @@
+"""The M5-shaped shop (local/m5.py) through the service, against the engine alone, in the same run.
+
+    .venv/bin/python benchmarks/m5.py [--stores 10] [--days 1941] [--horizon 3] [--skip-engine]
+
+The shop's sale lines are served by local/m5.py's server (its own process, pages of 1,000).
+One grouped job, ``group_by [store_id, dept_id, product_id]`` in ``units`` over the shop's whole
+history, is run twice:
+
+1. **engine, 2 processes**: the fetch and panel here, every series' base forecast in a pool of two
+   warm processes, the reconcile and documents here;
+2. **service, 2 workers**: Redis, gunicorn and two Celery workers of one process each, the job
+   from submit to SUCCESS.
+
+Prints lines/s fetched and parsed, each stage's time, CPU-s per series, peak RSS per process
+(target < 2 GB), total wall time and the throughput ratio (target >= 0.85), with the machine's
+load. The service's calendar is monthly until daily and weekly periods are merged (issue 25):
+until then this runs the M5 shop at monthly frequency, and ``--stores``/``--days`` scale it down
+(labelled as such in the output).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from grouped_service import BASELINE_CHUNK, RssSampler, _at, _chunk, _log_lines, _warm_process, wait_done
+
+from local.m5 import M5_DAYS, M5Server, M5Shop
+from local.redis_server import free_port
+from stack.local import LocalStack
+
+GROUP_BY = ["store_id", "dept_id", "product_id"]
+
+
+def _serve(stores: int, days: int, port: int, ready: Any) -> None:
+    shop = M5Shop(stores=stores, days=days)
+    ready.put((len(shop), shop.n_series, shop.first_day.isoformat(), shop.end.isoformat()))
+    M5Server(shop, port=port, per_page=1000).serve_forever()
+
+
+def _body(first: str, end: str, horizon: int) -> dict[str, Any]:
+    return {"group_by": GROUP_BY, "measure": "units", "horizon": horizon, "start_date": first, "end_date": end}
+
+
+def run_engine(url: str, body: dict[str, Any], today: date) -> dict[str, float]:
+    from shared.contract.schema import ForecastRequest
+    from shared.engine.grouped import LaravelLineSource, assemble, fetch_panel
+    from shared.engine.hierarchy import series_inputs
+    from shared.sources.laravel_client import LaravelClient
+
+    request = ForecastRequest.parse(body).resolved(today)
+    with multiprocessing.get_context("spawn").Pool(2, initializer=_warm_process) as pool:
+        pool.map(time.sleep, [1.0, 1.0], chunksize=1)
+        cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        source = LaravelLineSource(LaravelClient(url, timeout=60), url)
+        panel = fetch_panel(request, source, timezone="UTC", today=today, report=lambda stage, percent: None)
+        fetch_cpu = time.process_time() - cpu0
+        t1 = time.perf_counter()
+        items = series_inputs(panel)
+        tasks = [(items[lo : lo + BASELINE_CHUNK], request.horizon, float(request.level), request.model)
+                 for lo in range(0, len(items), BASELINE_CHUNK)]
+        results, peak_child = [], 0
+        children = [psutil.Process(p.pid) for p in pool._pool]  # type: ignore[attr-defined]
+        cpu_children0 = sum(c.cpu_times().user + c.cpu_times().system for c in children)
+        for chunk, rss in pool.imap_unordered(_chunk, tasks):
+            results.extend(chunk)
+            peak_child = max(peak_child, rss)
+        cpu_children = sum(c.cpu_times().user + c.cpu_times().system for c in children) - cpu_children0
+        t2 = time.perf_counter()
+        grouped = assemble(panel, request, results)
+        t3 = time.perf_counter()
+    assert grouped.document["data"]["hierarchy"]["coherent"]
+    lines = int(panel.data_quality.get("rows_fetched", 0)) or int(panel.lines[0])
+    return {"series": len(panel), "lines": lines, "fetch": t1 - t0, "fetch_cpu": fetch_cpu, "forecast": t2 - t1,
+            "forecast_cpu": cpu_children, "assemble": t3 - t2, "total": t3 - t0, "peak_child_mb": peak_child / 2**20,
+            "peak_main_mb": psutil.Process().memory_info().rss / 2**20}
+
+
+def run_service(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:
+    web = stack.web_url
+    session = requests.Session()
+    pids = {name: stack.processes[name].process.pid for name in ("worker", "worker2")}
+    sampler = RssSampler(pids)
+    sampler.start()
+    cpu0 = {n: sum(p.cpu_times().user + p.cpu_times().system for p in [psutil.Process(pid), *psutil.Process(pid).children(True)])
+            for n, pid in pids.items()}
+    submitted = time.time()
+    t0 = time.perf_counter()
+    task_id = session.post(f"{web}/api/v1/forecasts", json=body, timeout=30).json()["task_id"]
+    doc = wait_done(session, web, task_id, 7200, poll=0.5)
+    wall = time.perf_counter() - t0
+    cpu = {n: sum(p.cpu_times().user + p.cpu_times().system for p in [psutil.Process(pid), *psutil.Process(pid).children(True)]) - cpu0[n]
+           for n, pid in pids.items()}
+    sampler.stop()
+    if doc["status"] != "SUCCESS":
+        raise SystemExit(f"the job ended {doc['status']}: {doc.get('error')}")
+    time.sleep(2)
+    logs = [stack.log_dir / "worker.log", stack.log_dir / "worker2.log"]
+    lines = [e for p in logs for e in _log_lines(p, f"grouped job {task_id}: ")]
+    fanout = [e for e in lines if "chunks of" in e["message"]]
+    fanin = [e for e in lines if "reconciled in" in e["message"]]
+    split: dict[str, float] = {}
+    if fanout and fanin:
+        panel_s = float(re.search(r"fetch and panel ([\d.]+) s", fanout[0]["message"]).group(1))
+        rec_s, write_s = map(float, re.search(r"reconciled in ([\d.]+) s and written in ([\d.]+) s", fanin[0]["message"]).groups())
+        split = {"queue + fetch + panel": _at(fanout[0]) - submitted, "(of which fetch + panel)": panel_s,
+                 "chunks": _at(fanin[0]) - rec_s - write_s - _at(fanout[0]), "reconcile": rec_s, "write": write_s}
+    return {"wall": wall, "series": doc["result"]["data"]["hierarchy"]["series"], "split": split, "cpu": cpu,
+            "rss": sampler.peak}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stores", type=int, default=10)
+    parser.add_argument("--days", type=int, default=M5_DAYS)
+    parser.add_argument("--horizon", type=int, default=3)
+    parser.add_argument("--skip-engine", action="store_true")
+    args = parser.parse_args()
+    port = free_port()
+    ready: Any = multiprocessing.get_context("spawn").Queue()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(args.stores, args.days, port, ready), daemon=True)
+    server.start()
+    n_lines, n_series, first, end = ready.get(timeout=1800)
+    url = f"http://127.0.0.1:{port}"
+    time.sleep(1)
+    scaled = "" if (args.stores, args.days) == (10, M5_DAYS) else " (SCALED DOWN from 10 stores × 1,941 days)"
+    print(f"M5 shop: {args.stores} store(s) × 3,049 products = {n_series:,} bottom series, {n_lines:,} sale lines over "
+          f"{args.days} days ({first} to {end}){scaled}; monthly, h = {args.horizon}; {os.cpu_count()} cores, "
+          f"load {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    body = _body(first, end, args.horizon)
+    today = date.fromisoformat(end)
+    root = Path(tempfile.mkdtemp(prefix="sf-m5-bench-"))
+    try:
+        engine = None
+        if not args.skip_engine:
+            engine = run_engine(url, body, date.today())
+            print(f"\nengine, 2 processes: {engine['series']:,} series in {engine['total']:.1f} s "
+                  f"(fetch + panel {engine['fetch']:.1f} s = {engine['lines'] / engine['fetch']:,.0f} lines/s wall, "
+                  f"{engine['lines'] / engine['fetch_cpu']:,.0f} lines/s of CPU; forecasts {engine['forecast']:.1f} s, "
+                  f"{engine['forecast_cpu'] / engine['series']:.4f} CPU-s a series; reconcile + documents {engine['assemble']:.1f} s); "
+                  f"peak RSS main {engine['peak_main_mb']:.0f} MB, pool process {engine['peak_child_mb']:.0f} MB; "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+        del today
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "API_KEYS", "CELERY_"))}
+        env.update(LARAVEL_API_URL=url, LARAVEL_ITEMS_PATH="/sales/items", WEB_PORT=str(free_port()),
+                   SECRET_KEY="bench", MODEL_DIR=str(root / "models"), LARAVEL_DEADLINE_SECONDS="3600",
+                   LARAVEL_TIMEOUT_SECONDS="60")
+        stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
+        stack.start(ready_timeout=600)
+        stack.add_worker("worker2", 1)
+        try:
+            time.sleep(5)
+            service = run_service(stack, body)
+            cpu = sum(service["cpu"].values())
+            print(f"service, 2 workers: {service['series']:,} series in {service['wall']:.1f} s; "
+                  f"{cpu / service['series']:.4f} CPU-s a series (both workers, all their processes); load {os.getloadavg()[0]:.1f}")
+            for name, seconds in service["split"].items():
+                print(f"  {name:28s} {seconds:8.1f} s")
+            print("peak RSS by process: " + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in sorted(service["rss"].items()))
+                  + "   [target < 2048 MB]")
+            if engine:
+                ratio = (service["series"] / service["wall"]) / (engine["series"] / engine["total"])
+                print(f"THROUGHPUT RATIO service / engine: {ratio:.3f}   [target >= 0.85]")
+        finally:
+            stack.stop()
+    finally:
+        server.terminate()
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
