@@ -169,7 +169,7 @@ def run_engine(laravel_url: str) -> dict[str, float]:
         pool.map(time.sleep, [1.0, 1.0], chunksize=1)  # both processes warm before the clock starts
         t0 = time.perf_counter()
         source = LaravelLineSource(LaravelClient(laravel_url), laravel_url)
-        panel = fetch_panel(request, source, timezone="UTC", today=TODAY, report=lambda stage, percent: None)
+        panel = fetch_panel(request.resolved(TODAY), source, timezone="UTC", today=TODAY, report=lambda stage, percent: None)
         t1 = time.perf_counter()
         items = series_inputs(panel)
         tasks = [(items[lo : lo + BASELINE_CHUNK], HORIZON, float(request.level), request.model)

@@ -74,7 +74,7 @@ def _direct(args: tuple[str, int]) -> float:
     base_url, shop = args
     started = time.perf_counter()
     client = LaravelClient(base_url)
-    run_forecast(ForecastRequest.parse(request_for(shop)), LaravelSource(client, base_url), today=TODAY)
+    run_forecast(ForecastRequest.parse(request_for(shop)).resolved(TODAY), LaravelSource(client, base_url), today=TODAY)
     return time.perf_counter() - started
 
 

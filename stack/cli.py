@@ -3,13 +3,17 @@
     sales-forecast forecast (--laravel URL | --csv FILE | --demo) [--horizon 3] [--level 90]
                             [--model auto] [--start-date YYYY-MM-DD] [--end-date YYYY-MM-DD]
                             [--group-by category,product_id] [--measure revenue|units|orders]
-                            [--format json|csv]
+                            [--frequency month|week|day] [--holidays US-CA | --holidays none]
+                            [--events FILE] [--format json|csv]
 
 prints the result document (docs/api.md §5). `--demo` serves the bundled demo history through a
 local Laravel-like server and the real client, the same path as Laravel data. With `--group-by`
 (or a `--measure` other than revenue) it reads sale lines instead and forecasts every group
 (docs/api.md §8): JSON is the total's document with `data.hierarchy` plus every series under
-`series`; CSV is one line per series and horizon month.
+`series`; CSV is one line per series and horizon period. `--frequency` forecasts ISO weeks or days
+instead of months (the horizon's default and limits follow it); `--holidays` names the country
+(and subdivision) whose public holidays are known effects (default: $HOLIDAY_COUNTRY; `none`: off);
+`--events` reads the shop's own events from a JSON file: a list of {"name", "start", "end"?}.
 """
 from __future__ import annotations
 
@@ -41,7 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--token", help="Bearer token for --laravel (default: $LARAVEL_API_TOKEN)")
     run.add_argument("--sales-path", default=None, help="default: $LARAVEL_SALES_PATH or /sales")
     run.add_argument("--timezone", default=None, help="business time zone (default: $SALES_TIMEZONE or UTC)")
-    run.add_argument("--horizon", type=int, default=3)
+    run.add_argument("--horizon", type=int, default=None, help="periods ahead (default: 3 months, 13 weeks, 28 days)")
+    run.add_argument("--frequency", default=None, choices=["month", "week", "day"], help="default: month")
+    run.add_argument(
+        "--holidays", default=None,
+        help="country[-subdivision] codes, comma-separated (US, US-CA, DE-BY); none: off (default: $HOLIDAY_COUNTRY)",
+    )
+    run.add_argument("--events", type=Path, default=None, help='a JSON file: [{"name", "start", "end"?}, ...]')
     run.add_argument("--level", type=float, default=90.0)
     run.add_argument("--model", default="auto")
     run.add_argument("--start-date", default=None)
@@ -119,6 +129,14 @@ def _source(args: argparse.Namespace, settings, today: date) -> Iterator[object]
     )
 
 
+def _holidays(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    if value.strip().lower() in ("none", "off", ""):
+        return []
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``sales-forecast forecast`` command: print the result document (or CSV) to stdout; on error,
     a JSON error object on stderr and exit status 2 for an invalid request or bad input, 1 for
@@ -144,11 +162,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "status": args.status,
                     "group_by": [f.strip() for f in args.group_by.split(",")] if args.group_by is not None else None,
                     "measure": args.measure,
+                    "frequency": args.frequency,
+                    "holidays": _holidays(args.holidays),
+                    "events": json.loads(args.events.read_text()) if args.events else None,
                 }.items()
                 if value is not None
             }
         )
         today = date.fromisoformat(args.today) if args.today else datetime.now(ZoneInfo(settings.sales_timezone)).date()
+        request = request.resolved(today, settings.holiday_country)  # where the request enters
 
         from shared.engine.model_store import ModelStore
         from shared.engine.pipeline import run_forecast

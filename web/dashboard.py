@@ -87,7 +87,7 @@ def _summary(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not isinstance(forecast, Mapping):
         return None
     keys = ("period", "model", "next_month_forecast", "expected_range_low", "expected_range_high",
-            "confidence_level", "model_accuracy")
+            "confidence_level", "model_accuracy", "next_period_forecast", "frequency")
     return {key: forecast.get(key) for key in keys}
 
 

@@ -1,4 +1,5 @@
-"""GET /api/v1/history and GET /api/v1/track-record (docs/api.md §9): the forecast history, read back.
+"""GET /api/v1/history and GET /api/v1/track-record (docs/api.md §9): the forecast history, read back;
+GET /api/v1/alerts (docs/api.md §11): the alerts kept beside it.
 
 Thin: parse the query, ask shared.history's repository, answer. The database being unreachable is
 a 503 ``history_unavailable`` within a few seconds (the engine bounds connecting and every
@@ -6,20 +7,25 @@ statement); forecasting itself never waits on it. The /api/ auth applies (web/au
 """
 from __future__ import annotations
 
+import base64
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
+from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
 from shared.contract.schema import Measure
+from shared.history.alerts import AlertKind
 from shared.history.models import TOTAL_KEY
 from shared.history.records import series_key
 from shared.history.repository import MAX_HISTORY_LIMIT, HistoryRepository, make_engine
 
 EXTENSION_KEY = "sales_forecast_history"
 MEASURES = tuple(m.value for m in Measure)
+ALERT_KINDS = tuple(k.value for k in AlertKind)
 DEFAULT_HISTORY_LIMIT = 100
 # In characters. Percent-encoded, a character may take 12 bytes, and gunicorn refuses request
 # lines over 4094 bytes (414): with both at their longest, the line still fits.
@@ -80,6 +86,13 @@ def _source() -> str | None:
     return value
 
 
+def _frequency() -> str:
+    value = request.args.get("frequency", Frequency.MONTH.value)
+    if value not in tuple(Frequency):
+        raise InvalidRequest(f"frequency must be one of {', '.join(Frequency)}", field="frequency")
+    return value
+
+
 def _limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
@@ -89,22 +102,68 @@ def _limit() -> int:
     return int(raw)
 
 
-def _series(group: str, measure: str) -> dict[str, Any]:
-    return {"group": json.loads(group), "measure": measure}
+def _series(group: str, measure: str, frequency: str) -> dict[str, Any]:
+    return {"group": json.loads(group), "measure": measure, "frequency": frequency}
+
+
+def _since() -> datetime | None:
+    raw = request.args.get("since")
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw) if len(raw) > 10 else datetime.fromisoformat(raw + "T00:00:00+00:00")
+    except ValueError:
+        raise InvalidRequest("since must be an ISO 8601 date or date-time, e.g. 2025-06-01T00:00:00Z",
+                             field="since") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _kind() -> str | None:
+    value = request.args.get("kind")
+    if value is not None and value not in ALERT_KINDS:
+        raise InvalidRequest(f"kind must be one of {', '.join(ALERT_KINDS)}", field="kind")
+    return value
+
+
+def _cursor() -> tuple[datetime, str] | None:
+    raw = request.args.get("cursor")
+    if raw is None:
+        return None
+    try:
+        at, alert_id = base64.urlsafe_b64decode(raw.encode("ascii") + b"==").decode("ascii").split("|", 1)
+        return datetime.fromisoformat(at), alert_id
+    except (ValueError, UnicodeError):
+        raise InvalidRequest("cursor is not one this API gave out", field="cursor") from None
+
+
+def _next_cursor(alerts: list[Any], limit: int) -> str | None:
+    if len(alerts) < limit:
+        return None
+    last = alerts[-1]
+    return base64.urlsafe_b64encode(f"{last.created_at.isoformat()}|{last.id}".encode("ascii")).decode("ascii").rstrip("=")
+
+
+@bp.get("/alerts")
+def alerts() -> Response:
+    """The alerts, newest first: since a time, of a kind, of one series (``group``), a page at a time."""
+    group = _group() if request.args.get("group") is not None else None
+    since, kind, limit, cursor = _since(), _kind(), _limit(), _cursor()
+    found = repository().alerts(since=since, kind=kind, series_key=group, before=cursor, limit=limit)
+    return jsonify({"alerts": [a.to_json() for a in found], "next_cursor": _next_cursor(found, limit), "limit": limit})
 
 
 @bp.get("/history")
 def history() -> Response:
-    group, measure, source, limit = _group(), _measure(), _source(), _limit()
-    rows = repository().history(group, measure=measure, source=source, limit=limit)
-    return jsonify({"series": _series(group, measure), "forecasts": rows, "limit": limit})
+    group, measure, source, limit, frequency = _group(), _measure(), _source(), _limit(), _frequency()
+    rows = repository().history(group, measure=measure, source=source, limit=limit, frequency=frequency)
+    return jsonify({"series": _series(group, measure, frequency), "forecasts": rows, "limit": limit})
 
 
 @bp.get("/track-record")
 def track_record() -> Response:
-    group, measure, source = _group(), _measure(), _source()
-    record = repository().track_record(group, measure=measure, source=source)
-    return jsonify({"series": _series(group, measure), **record})
+    group, measure, source, frequency = _group(), _measure(), _source(), _frequency()
+    record = repository().track_record(group, measure=measure, source=source, frequency=frequency)
+    return jsonify({"series": _series(group, measure, frequency), **record})
 
 
 # ---- the OpenAPI document's part (web/openapi.py merges these in) --------------------------
@@ -117,6 +176,12 @@ _QUERY = [
         "description": 'The series: its group fields as a JSON object, e.g. `{"category":"Shoes"}`; absent: the total.',
     },
     {"name": "measure", "in": "query", "schema": {"type": "string", "enum": list(MEASURES)}},
+    {
+        "name": "frequency",
+        "in": "query",
+        "schema": {"type": "string", "enum": [f.value for f in Frequency], "default": "month"},
+        "description": "Forecasts of this frequency only: a series' monthly and weekly records are kept apart.",
+    },
     {
         "name": "source",
         "in": "query",
@@ -142,26 +207,76 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
                     *_QUERY,
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
                 ],
-                "responses": {"200": ok("HistoryList", "One row per job and month forecast."), **errors, **URI_TOO_LONG},
+                "responses": {"200": ok("HistoryList", "One row per job and period forecast."), **errors, **URI_TOO_LONG},
+            }
+        },
+        "/api/v1/alerts": {
+            "get": {
+                "summary": "Alerts, newest first: actuals outside their published range, outlooks falling",
+                "operationId": "listAlerts",
+                "security": secured,
+                "parameters": [
+                    {"name": "since", "in": "query", "schema": {"type": "string"},
+                     "description": "Only alerts raised at or after this ISO 8601 date or date-time."},
+                    {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(ALERT_KINDS)}},
+                    {**_QUERY[0], "description": "Only this series' alerts (its group fields as JSON; `{}`: the total)."},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_LIMIT}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                     "description": "`next_cursor` of the previous page."},
+                ],
+                "responses": {"200": ok("AlertList", "One page of alerts."), **errors, **URI_TOO_LONG},
             }
         },
         "/api/v1/track-record": {
             "get": {
-                "summary": "Realised accuracy of the published forecasts, per months ahead: MAPE, WAPE, coverage",
+                "summary": "Realised accuracy of the published forecasts, per periods ahead: MAPE, WAPE, coverage",
                 "operationId": "trackRecord",
                 "security": secured,
                 "parameters": _QUERY,
-                "responses": {"200": ok("TrackRecord", "Per months ahead and level."), **errors, **URI_TOO_LONG},
+                "responses": {"200": ok("TrackRecord", "Per periods ahead and level."), **errors, **URI_TOO_LONG},
             }
         },
     }
 
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
+    "Alert": {
+        "type": "object",
+        "description": "An alert (docs/api.md §11), kept once whoever sees it again.",
+        "properties": {
+            "id": {"type": "string", "description": "Stable: a hash of the series, kind and period."},
+            "created_at": {"type": "string", "format": "date-time"},
+            "series": {"type": "object", "description": "The series' group fields; `{}`: the total."},
+            "kind": {"enum": list(ALERT_KINDS)},
+            "period": {"type": "string", "description": "The period seen (range alerts) or the first forecast (drops)."},
+            "frequency": {"enum": [f.value for f in Frequency]},
+            "measure": {"enum": list(MEASURES)},
+            "task_id": {"type": "string", "description": "The job that raised it."},
+            "actual": {"type": "number", "description": "Range alerts: the period's actual."},
+            "low": {"type": "number", "description": "Range alerts: the published interval's low bound."},
+            "high": {"type": "number", "description": "Range alerts: its high bound."},
+            "level": {"type": "number", "description": "The interval's level, in %."},
+            "change_pct": {"type": "number", "description": "forecast_drop: the outlook against a year before, in %."},
+        },
+        "required": ["id", "created_at", "series", "kind", "period", "frequency", "measure", "task_id"],
+    },
+    "AlertList": {
+        "type": "object",
+        "properties": {
+            "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
+            "next_cursor": {"type": ["string", "null"], "description": "The next page's cursor; null on the last."},
+            "limit": {"type": "integer"},
+        },
+        "required": ["alerts", "next_cursor", "limit"],
+    },
     "HistorySeries": {
         "type": "object",
-        "properties": {"group": {"type": "object"}, "measure": {"enum": list(MEASURES)}},
-        "required": ["group", "measure"],
+        "properties": {
+            "group": {"type": "object"},
+            "measure": {"enum": list(MEASURES)},
+            "frequency": {"enum": [f.value for f in Frequency]},
+        },
+        "required": ["group", "measure", "frequency"],
     },
     "HistoryForecast": {
         "type": "object",
@@ -169,15 +284,15 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "task_id": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
             "source": {"type": "string"},
-            "origin": {"type": "string", "description": "The last complete month the forecast was made from."},
-            "period": {"type": "string", "description": "The month forecast (YYYY-MM)."},
-            "months_ahead": {"type": "integer", "minimum": 1},
+            "origin": {"type": "string", "description": "The last complete period the forecast was made from."},
+            "period": {"type": "string", "description": "The period forecast: 2025-01, 2025-W03 or 2025-01-15."},
+            "months_ahead": {"type": "integer", "minimum": 1, "description": "Periods ahead of `origin` (months, weeks or days)."},
             "forecast": {"type": "number"},
             "low": {"type": "number"},
             "high": {"type": "number"},
             "level": {"type": "number"},
             "model": {"type": "string"},
-            "actual": {**_NUMBER_OR_NULL, "description": "Filled in once a later job sees the month complete."},
+            "actual": {**_NUMBER_OR_NULL, "description": "Filled in once a later job sees the period complete."},
             "error_pct": {**_NUMBER_OR_NULL, "description": "(actual - forecast) / |actual|, in %; null while unknown or when the actual is 0."},
             "inside": {"type": ["boolean", "null"], "description": "Whether the actual fell in [low, high]."},
         },
@@ -195,9 +310,9 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     "TrackRecordHorizon": {
         "type": "object",
         "properties": {
-            "months_ahead": {"type": "integer", "minimum": 1},
+            "months_ahead": {"type": "integer", "minimum": 1, "description": "Periods ahead (months, weeks or days)."},
             "level": {"type": "number", "description": "The nominal coverage of these forecasts' ranges, in %."},
-            "count": {"type": "integer", "description": "Distinct forecasts whose month has closed."},
+            "count": {"type": "integer", "description": "Distinct forecasts whose period has closed."},
             "inside": {"type": "integer"},
             "coverage": {**_NUMBER_OR_NULL, "description": "Share of actuals inside the range, in %: compare with `level`."},
             "mape": _NUMBER_OR_NULL,
@@ -210,7 +325,7 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         "properties": {
             "series": {"$ref": "#/components/schemas/HistorySeries"},
             "horizons": {"type": "array", "items": {"$ref": "#/components/schemas/TrackRecordHorizon"}},
-            "pending": {"type": "integer", "description": "Forecast months still waiting for their actual."},
+            "pending": {"type": "integer", "description": "Forecast periods still waiting for their actual."},
         },
         "required": ["series", "horizons", "pending"],
     },

@@ -92,7 +92,7 @@ class ForecastService:
         body_digest: str | None = None,
     ) -> Submission:
         """Queue ``req`` (parsed and checked where it entered), or join or replay a job for it."""
-        req = req.resolved(self.today())
+        req = req.resolved(self.today(), self.settings.holiday_country)
         kwargs = req.model_dump(mode="json")
         params_key = req.params_key()
         new_id = str(uuid.uuid4())

@@ -5,8 +5,8 @@ LEGACY_WAIT_SECONDS, and answers in the original shape: the result document exac
 stored it. A failure answers with its code's status (502 Laravel unreachable, 422 too little
 history...); a job still running when the bound passes answers 202 with its task id, like POST.
 
-The original endpoint took no parameters; start_date, end_date, horizon, level and model are
-accepted as query parameters and validated like the POST body. Other query parameters (cache
+The original endpoint took no parameters; start_date, end_date, horizon, level, model and frequency
+are accepted as query parameters and validated like the POST body. Other query parameters (cache
 busters such as jQuery's ``_=``) are ignored, as they always were.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from web.requests import parse_request
 
 bp = Blueprint("legacy", __name__)
 
-QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model")
+QUERY_FIELDS = ("start_date", "end_date", "horizon", "level", "model", "frequency")
 
 
 @bp.get("/api/sales-forecast")

@@ -26,6 +26,17 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "model": "ets",
         },
     },
+    "weekly": {
+        "summary": "Weekly, with holidays and events",
+        "description": "ISO weeks (Monday to Sunday) in SALES_TIMEZONE: the 156 complete weeks before today, "
+        "13 weeks ahead; California's public holidays and the shop's own promotion as known effects, "
+        "named in the horizon entries they fall in.",
+        "value": {
+            "frequency": "week",
+            "holidays": "US-CA",
+            "events": [{"name": "Black Friday sale", "start": "2025-11-28", "end": "2025-11-30"}],
+        },
+    },
 }
 
 SUBMITTED: dict[str, Any] = {"task_id": TASK_ID, "status": "PENDING", "status_url": STATUS_URL}
@@ -73,6 +84,8 @@ RESULT: dict[str, Any] = {
                 "backtest_origins": 6,
                 "interval_coverage": 83.3,
             },
+            "next_period_forecast": 15620.0,
+            "frequency": "month",
         },
         "data_quality": {
             "rows_fetched": 532,
@@ -82,6 +95,8 @@ RESULT: dict[str, Any] = {
             "negative_totals": 0,
             "months_zero_filled": [],
             "partial_month": {"period": "2025-11", "total_sales": 4210.0, "transaction_count": 16},
+            "partial_period": {"period": "2025-11", "start": "2025-11-01", "end": "2025-11-30", "total_sales": 4210.0,
+                               "transaction_count": 16, "days_elapsed": 8, "days_in_period": 30},
         },
         "meta": {
             "task_id": TASK_ID,

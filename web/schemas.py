@@ -87,6 +87,8 @@ class JobHeadline(BaseModel):
     expected_range_high: float | None = None
     confidence_level: float | None = None
     model_accuracy: float | None = None
+    next_period_forecast: float | None = None  # every frequency (next_month_forecast: monthly jobs)
+    frequency: str | None = None
 
 
 class JobSummary(BaseModel):
@@ -137,7 +139,7 @@ class SeriesQuery(BaseModel):
     )
     sort: Literal["key", "forecast", "-forecast", "growth", "-growth", "accuracy", "-accuracy"] = Field(
         "key",
-        description="Order: by key (the hierarchy's order), or by next month's forecast, its growth or the "
+        description="Order: by key (the hierarchy's order), or by the next period's forecast, its growth or the "
         "backtest accuracy; a leading `-` for the largest first. Series without the figure come last.",
     )
 

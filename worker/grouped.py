@@ -57,7 +57,7 @@ def start(task: Any, ctx: WorkerContext, request: ForecastRequest, *, progress: 
         raise UpstreamUnavailable("LARAVEL_API_URL is not configured on the worker")
     today = ctx.today()
     planned = grouped_job.plan_job(
-        job_id, request.resolved(today), source=ctx.line_source, settings=ctx.settings, store=_grouped(ctx),
+        job_id, request, source=ctx.line_source, settings=ctx.settings, store=_grouped(ctx),
         cache=ctx.cache, today=today, progress=progress, deadline=deadline,
     )
     if planned.document is not None:

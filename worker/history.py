@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,9 +28,11 @@ from shared.contract import backoff
 from shared.contract.config import Settings
 from shared.contract.errors import HistoryUnavailable
 from shared.contract.protocol import DRAIN_TASK, FORECAST_TASK
+from shared.history.alerts import ALERT_STATS_KEY
 from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
-from shared.history.records import DEFAULT_MEASURE, outbox_item
-from shared.history.repository import HistoryRepository
+from shared.history.records import DEFAULT_MEASURE, Publication, outbox_item
+from shared.history.repository import HistoryRepository, RecordOutcome
+from worker import webhooks
 from worker.context import redis_client
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,10 @@ def publish_document(
     try:
         status = kwargs.get("status") if isinstance(kwargs.get("status"), str) else "completed"
         measure = kwargs.get("measure") if isinstance(kwargs.get("measure"), str) else DEFAULT_MEASURE
-        _context(app).outbox.push(outbox_item(task_id, document, status=status, measure=measure, series=series))
+        callback_url = kwargs.get("callback_url") if isinstance(kwargs.get("callback_url"), str) else None
+        _context(app).outbox.push(
+            outbox_item(task_id, document, status=status, measure=measure, series=series, callback_url=callback_url)
+        )
     except Exception:
         # Redis just stored this job's result, so this is rare; it is the one loss the outbox
         # cannot hold, and it is said loudly, with the job id, so it can be replayed.
@@ -88,10 +94,31 @@ def _record_history(sender: Any = None, result: Any = None, **_: Any) -> None:
         publish(sender, sender.request.id, result)
 
 
+def _writer(app: Celery, ctx: HistoryContext) -> Callable[[Publication], RecordOutcome]:
+    """Record a publication, then count and send the alerts it raised for the first time."""
+
+    def write(publication: Publication) -> RecordOutcome:
+        outcome = ctx.repository.record(publication, drop_pct=ctx.settings.alert_drop_pct)
+        if outcome.alerts:
+            try:
+                pipe = ctx.outbox.redis.pipeline()
+                for alert in outcome.alerts:
+                    pipe.hincrby(ALERT_STATS_KEY, alert.kind, 1)
+                pipe.execute()
+            except Exception:
+                log.warning("alerts: not counted (Redis)")
+            sent = webhooks.enqueue_alerts(app, outcome.alerts, publication.callback_url)
+            log.info("alerts: job %s raised %d (%s); %d webhook(s) queued", publication.task_id,
+                     len(outcome.alerts), ", ".join(sorted({a.kind for a in outcome.alerts})), sent)
+        return outcome
+
+    return write
+
+
 def drain_once(app: Celery) -> DrainReport:
-    """One drain of the outbox into the database, then the retention."""
+    """One drain of the outbox into the database (each publication's alerts with it), then the retention."""
     ctx = _context(app)
-    report = ctx.outbox.drain(ctx.repository.record)
+    report = ctx.outbox.drain(_writer(app, ctx))
     if report.written:
         try:
             pruned = ctx.repository.prune(ctx.settings.history_retention_days)

@@ -1,4 +1,7 @@
-"""Beat's schedule: `forecast.refresh` (worker/refresh.py) on FORECAST_REFRESH_CRON (02:00 on the 1st).
+"""Beat's schedule: `forecast.refresh` (worker/refresh.py) at the start of each new period.
+
+Months on FORECAST_REFRESH_CRON (02:00 on the 1st); when FORECAST_REFRESH_FREQUENCIES names them,
+weeks at 02:00 each Monday and days at 02:00 each day, in SALES_TIMEZONE.
 
 Plain schedule data for ``worker.celery_app``: it imports no task.
 """
@@ -11,7 +14,9 @@ from celery.schedules import crontab
 from shared.contract.config import Settings
 from shared.contract.protocol import REFRESH_TASK
 
-REFRESH_ENTRY = "forecast-refresh"
+REFRESH_ENTRY = "forecast-refresh"  # the monthly one; weekly and daily: "forecast-refresh-week", ...
+# When a new week or day has begun (a month's is FORECAST_REFRESH_CRON).
+PERIOD_CRON = {"week": "0 2 * * 1", "day": "0 2 * * *"}
 # FORECAST_REFRESH_CRON set to one of these turns the scheduled refresh off.
 CRON_OFF = frozenset({"off", "none", "disabled", "-"})
 # A refresh still queued this long after it was due is dropped: the next one is a month away,
@@ -55,10 +60,13 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     schedule = parse_cron(settings.forecast_refresh_cron)
     if schedule is None:
         return {}
-    return {
-        REFRESH_ENTRY: {
+    entries: dict[str, dict[str, Any]] = {}
+    for frequency in settings.forecast_refresh_frequencies:
+        monthly = frequency == "month"
+        entries[REFRESH_ENTRY if monthly else f"{REFRESH_ENTRY}-{frequency}"] = {
             "task": REFRESH_TASK,
-            "schedule": schedule,
+            "schedule": schedule if monthly else parse_cron(PERIOD_CRON[frequency]),
             "options": {"queue": settings.forecast_queue, "expires": REFRESH_EXPIRES_SECONDS},
+            **({} if monthly else {"kwargs": {"frequency": frequency}}),
         }
-    }
+    return entries

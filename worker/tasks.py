@@ -69,6 +69,9 @@ def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
     # Wrong kwargs, or a callback host outside CALLBACK_ALLOWED_HOSTS: FAILURE invalid_request,
     # before any request is made, no retry.
     request = ForecastRequest.parse(kwargs, callback_hosts=ctx.settings.effective_callback_hosts)
+    # Resolved where it enters (a message from Laravel may leave the defaults out; one from the
+    # web tier arrives resolved and stays as it is, so its in-flight key is the one it joined on).
+    request = request.resolved(ctx.today(), ctx.settings.holiday_country)
     deadline = job_deadline(self, ctx.settings)
     finished = True  # False while a retry keeps the job in flight
     try:

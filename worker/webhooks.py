@@ -24,7 +24,7 @@ from celery import shared_task
 from shared.contract import backoff
 from shared.contract.config import Settings
 from shared.contract.errors import DeliveryFailed, InvalidRequest
-from shared.contract.protocol import FINAL_STATES, WEBHOOK_TASK
+from shared.contract.protocol import ALERT_WEBHOOK_TASK, FINAL_STATES, WEBHOOK_TASK
 from shared.contract.status import build_status, read_meta
 from shared.contract.webhooks import check_callback_url, signature_headers, signing_key
 from shared.stores.jobs import JobStore
@@ -126,4 +126,75 @@ def deliver_webhook(self, task_id: str) -> None:
             return
         countdown = backoff_seconds(self.request.retries)
         log.warning("webhook for %s to %s failed (%s); retry %d in %.0fs", task_id, url, exc, attempt, countdown)
+        raise self.retry(countdown=countdown, exc=exc)
+
+
+# ---- alerts (docs/api.md §11) ------------------------------------------------------------------
+ALERT_EVENT = "forecast.alert"
+
+
+def enqueue_alerts(app: Any, alerts: Any, callback_url: str | None) -> int:
+    """Queue a ``forecast.alert`` webhook for each alert to the job's ``callback_url`` (when its host
+    is allowed) and to ALERT_WEBHOOK_URL (when set); the number queued. Never raises: an alert is
+    stored whatever happens to its webhook."""
+    settings: Settings = app.settings
+    urls = []
+    if callback_url:
+        try:
+            urls.append(check_callback_url(callback_url, settings.effective_callback_hosts))
+        except InvalidRequest as exc:
+            log.warning("alerts: not sent to %r (%s)", callback_url, exc)
+    if settings.alert_webhook_url:
+        urls.append(settings.alert_webhook_url)
+    sent = 0
+    for alert in alerts:
+        for url in urls:
+            try:
+                app.send_task(ALERT_WEBHOOK_TASK, kwargs={"alert": alert.to_json(), "url": url},
+                              queue=settings.forecast_queue)
+                sent += 1
+            except Exception:
+                log.exception("alert %s: could not queue its webhook to %s", alert.id, url)
+    return sent
+
+
+def alert_body(alert: dict[str, Any], timestamp: int) -> bytes:
+    """The ``forecast.alert`` payload, in Standard Webhooks' shape: type, timestamp, data."""
+    from datetime import datetime, timezone
+
+    document = {"type": ALERT_EVENT, "timestamp": datetime.fromtimestamp(timestamp, timezone.utc).isoformat(),
+                "data": alert}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+@shared_task(bind=True, name=ALERT_WEBHOOK_TASK, max_retries=WEBHOOK_MAX_RETRIES, ignore_result=True)
+def deliver_alert(self, alert: dict[str, Any], url: str) -> None:
+    """POST one alert to ``url``, signed (``webhook-id`` = the alert's id, so a receiver that sees a
+    retry can tell), retried with back-off like the completion webhooks."""
+    import time
+
+    settings: Settings = self.app.settings
+    if not isinstance(alert, dict) or not isinstance(alert.get("id"), str) or not isinstance(url, str):
+        log.warning("alert webhook: malformed arguments; not sent")
+        return
+    timestamp = int(time.time())
+    body = alert_body(alert, timestamp)
+    headers = signature_headers(signing_key(settings.effective_webhook_secret), alert["id"], body, timestamp=timestamp)
+    attempt = self.request.retries + 1
+    try:
+        response = _deliver(url, body, headers)
+        code = response.status_code
+        if 200 <= code < 300:
+            log.info("alert %s delivered to %s (HTTP %d, attempt %d)", alert["id"], url, code, attempt)
+            return
+        if 300 <= code < 400 or code == 410:
+            log.error("alert %s: %s answered HTTP %d; redirects and 410 are final", alert["id"], url, code)
+            return
+        raise DeliveryFailed(f"HTTP {code}")
+    except (requests.RequestException, DeliveryFailed) as exc:
+        if self.request.retries >= self.max_retries:
+            log.error("alert %s: giving up on %s after %d attempts (%s)", alert["id"], url, attempt, exc)
+            return
+        countdown = backoff_seconds(self.request.retries)
+        log.warning("alert %s to %s failed (%s); retry %d in %.0fs", alert["id"], url, exc, attempt, countdown)
         raise self.retry(countdown=countdown, exc=exc)

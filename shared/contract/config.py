@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from shared.contract import calendar
+
 
 def _split_csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
@@ -80,6 +82,9 @@ class Settings:
     laravel_items_path: str = "/sales/items"  # sale lines, for grouped forecasts (docs/api.md §3, §8)
 
     sales_timezone: str = "UTC"
+    # Public holidays of this country (and subdivision: "US", "US-CA", "DE-BY") are known effects of
+    # every job that does not say otherwise (docs/api.md §10); None: no holidays unless a job asks.
+    holiday_country: str | None = None
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -98,6 +103,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     callback_allowed_hosts: tuple[str, ...] = ()
     forecast_refresh_cron: str = "0 2 1 * *"
+    # Which frequencies' default forecasts the scheduled refresh recomputes (docs/api.md §10): months
+    # on FORECAST_REFRESH_CRON, weeks at 02:00 each Monday, days at 02:00 each day.
+    forecast_refresh_frequencies: tuple[str, ...] = ("month",)
     max_body_bytes: int = 64 * 1024
     # The Laravel client retries within a fetch; a job whose fetch still failed is retried this
     # many more times by the queue, after UPSTREAM_RETRY_DELAY_SECONDS, doubling.
@@ -128,6 +136,10 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     # Forecasts made longer ago than this are deleted from the history (0: kept for ever).
     history_retention_days: int = 1095
+    # Alerts (docs/api.md §11): a forecast this many percent below a year before raises
+    # forecast_drop; every new alert is also POSTed to ALERT_WEBHOOK_URL when it is set.
+    alert_drop_pct: float = 10.0
+    alert_webhook_url: str | None = None
 
     @property
     def service_redis_url(self) -> str:
@@ -215,6 +227,7 @@ class Settings:
             ),
             laravel_items_path=get("LARAVEL_ITEMS_PATH", defaults.laravel_items_path),
             sales_timezone=get("SALES_TIMEZONE", defaults.sales_timezone),
+            holiday_country=_holiday_country(get("HOLIDAY_COUNTRY")),
             web_host=get("WEB_HOST", defaults.web_host),
             web_port=int(get("WEB_PORT", str(defaults.web_port))),
             flower_port=int(get("FLOWER_PORT", str(defaults.flower_port))),
@@ -228,6 +241,7 @@ class Settings:
             webhook_secret=get("WEBHOOK_SECRET"),
             callback_allowed_hosts=_split_csv(get("CALLBACK_ALLOWED_HOSTS")),
             forecast_refresh_cron=get("FORECAST_REFRESH_CRON", defaults.forecast_refresh_cron),
+            forecast_refresh_frequencies=_frequencies(get("FORECAST_REFRESH_FREQUENCIES")),
             max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
             upstream_task_retries=int(get("UPSTREAM_TASK_RETRIES", str(defaults.upstream_task_retries))),
             visibility_timeout_seconds=int(
@@ -246,4 +260,25 @@ class Settings:
             task_time_limit_seconds=float(get("TASK_TIME_LIMIT_SECONDS", str(defaults.task_time_limit_seconds))),
             database_url=get("DATABASE_URL"),
             history_retention_days=int(get("HISTORY_RETENTION_DAYS", str(defaults.history_retention_days))),
+            alert_drop_pct=float(get("ALERT_DROP_PCT", str(defaults.alert_drop_pct))),
+            alert_webhook_url=get("ALERT_WEBHOOK_URL"),
         )
+
+
+def _frequencies(value: str | None) -> tuple[str, ...]:
+    """FORECAST_REFRESH_FREQUENCIES: month, week, day, comma-separated (unset: month)."""
+    names = _split_csv(value) or ("month",)
+    unknown = [n for n in names if n not in tuple(calendar.Frequency)]
+    if unknown:
+        raise ValueError(f"FORECAST_REFRESH_FREQUENCIES: unknown frequency {unknown[0]!r} (month, week, day)")
+    return tuple(dict.fromkeys(names))
+
+
+def _holiday_country(value: str | None) -> str | None:
+    """HOLIDAY_COUNTRY, canonical (``de-by`` → ``DE-BY``); an unknown code stops start-up."""
+    if value is None:
+        return None
+    try:
+        return calendar.holiday_code(value)
+    except ValueError as exc:
+        raise ValueError(f"HOLIDAY_COUNTRY: {exc}") from None

@@ -18,6 +18,7 @@ from shared.contract.config import Settings
 FORECAST_TASK = "forecast.sales"
 REFRESH_TASK = "forecast.refresh"
 WEBHOOK_TASK = "forecast.webhook"
+ALERT_WEBHOOK_TASK = "forecast.alert_webhook"  # one alert to one URL (worker/webhooks.py)
 DRAIN_TASK = "history.drain"  # writes the history outbox into DATABASE_URL (worker/history.py)
 CHUNK_TASK = "forecast.grouped.chunk"  # one chunk of a grouped job's series (worker/grouped.py)
 

@@ -6,7 +6,6 @@ into Redis gets the same checks as an HTTP request.
 """
 from __future__ import annotations
 
-import calendar
 import hashlib
 import json
 import re
@@ -16,6 +15,8 @@ from typing import Annotated, Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
+from shared.contract import calendar
+from shared.contract.calendar import Frequency
 from shared.contract.errors import InvalidRequest
 from shared.contract.webhooks import check_callback_shape, check_callback_url
 
@@ -45,7 +46,11 @@ assert tuple(Measure) == MeasureName.__args__  # type: ignore[attr-defined]
 # A sale line's field name as Laravel's JSON would carry it (docs/api.md §8).
 GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 MAX_GROUP_FIELDS = 3
-DEFAULT_HISTORY_MONTHS = 36
+DEFAULT_HISTORY_MONTHS = calendar.SPECS[Frequency.MONTH].default_window
+MAX_EVENTS = 500
+MAX_HOLIDAY_CODES = 1  # one calendar: a shop's country (and region); a list form for [] and symmetry
+MAX_EVENT_DAYS = 366  # an event longer than a year is not an event
+HOLIDAY_CODE_PATTERN = r"^[A-Za-z]{2}(-[A-Za-z0-9 ]{1,40})?$"  # the list decides; this is its shape
 # Control characters and lone surrogates have no business in any string field: they would travel
 # on to Laravel in URLs and to webhook targets. Checked here, so a message put straight into
 # Redis is checked as strictly as an HTTP request.
@@ -65,13 +70,54 @@ def months_before(day: date, months: int) -> date:
 
 def month_label(period: str) -> str:
     """'2025-01' -> 'Jan' (the original endpoint's `month` field)."""
-    return calendar.month_abbr[int(period[5:7])]
+    return calendar.short_label(calendar.parse_label(period, Frequency.MONTH), Frequency.MONTH)
+
+
+class Event(BaseModel):
+    """One of the shop's own known effects (docs/api.md §10): a promotion, a closure, Black Friday."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(..., min_length=1, max_length=100, description="What it is, as horizon entries name it.")
+    start: RequestDate = Field(..., description="Its first day.")
+    end: RequestDate | None = Field(None, description="Its last day, inclusive (default: start).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Event":
+        if self.end is not None:
+            if self.end < self.start:
+                raise ValueError("end must not be before start")
+            if (self.end - self.start).days >= MAX_EVENT_DAYS:
+                raise ValueError(f"an event lasts at most {MAX_EVENT_DAYS} days")
+        for value in (self.start, self.end):
+            if value is not None and not (MIN_YEAR <= value.year <= MAX_YEAR):
+                raise ValueError(f"dates must be in {MIN_YEAR}-{MAX_YEAR}")
+        return self
 
 
 class ForecastRequest(BaseModel):
     """Body of POST /api/v1/forecasts, and the kwargs of the `forecast.sales` task."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # The horizon's bound per frequency (absent: month): 24 months, 104 weeks, 366 days.
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"not": {"required": ["frequency"]}},
+                    "then": {"properties": {"horizon": {"maximum": calendar.SPECS[Frequency.MONTH].max_horizon}}},
+                },
+                *(
+                    {
+                        "if": {"properties": {"frequency": {"const": f.value}}, "required": ["frequency"]},
+                        "then": {"properties": {"horizon": {"maximum": spec.max_horizon}}},
+                    }
+                    for f, spec in calendar.SPECS.items()
+                ),
+            ]
+        },
+    )
 
     start_date: RequestDate | None = Field(
         None,
@@ -81,7 +127,21 @@ class ForecastRequest(BaseModel):
     status: str = Field(
         "completed", pattern=r"^[A-Za-z0-9_\-]{1,32}$", description="Laravel sale status to fetch."
     )
-    horizon: int = Field(3, ge=1, le=24, description="Months to forecast.")
+    frequency: Frequency = Field(
+        Frequency.MONTH, description="Calendar months, ISO weeks (Monday to Sunday) or days, in SALES_TIMEZONE."
+    )
+    horizon: Annotated[
+        int | None,
+        WithJsonSchema(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": max(s.max_horizon for s in calendar.SPECS.values())},
+                       {"type": "null"}]}
+        ),
+    ] = Field(
+        None,
+        ge=1,
+        le=max(s.max_horizon for s in calendar.SPECS.values()),
+        description="Periods to forecast: 1-24 months (default 3), 1-104 weeks (default 13), 1-366 days (default 28).",
+    )
     level: float = Field(90.0, ge=50, le=99.9, description="Prediction interval level, in %.")
     model: ModelName = Field("auto", description="Forecasting model; `linear` is the original method.")
     callback_url: str | None = Field(
@@ -99,6 +159,48 @@ class ForecastRequest(BaseModel):
     measure: MeasureName = Field(
         Measure.REVENUE.value, description="What is forecast: revenue (line totals), units (quantities) or orders."
     )
+    holidays: Annotated[
+        list[str] | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "pattern": HOLIDAY_CODE_PATTERN},
+                    {"type": "array", "items": {"type": "string", "pattern": HOLIDAY_CODE_PATTERN},
+                     "maxItems": MAX_HOLIDAY_CODES},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
+        None,
+        max_length=MAX_HOLIDAY_CODES,
+        description="Public holidays as known effects: a country code and optional subdivision "
+        "(\"US\", \"US-CA\", \"DE-BY\"), alone or as a one-element list; [] turns them off (default: HOLIDAY_COUNTRY).",
+    )
+    events: list[Event] | None = Field(
+        None, max_length=MAX_EVENTS, description="The shop's own known effects, past and future (at most 500)."
+    )
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _holiday_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holiday_codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        codes = [calendar.holiday_code(code) for code in value]
+        return list(dict.fromkeys(codes))
+
+    @model_validator(mode="after")
+    def _horizon_for_frequency(self) -> "ForecastRequest":
+        limit = calendar.spec(self.frequency).max_horizon
+        if self.horizon is not None and self.horizon > limit:
+            noun = calendar.spec(self.frequency).noun
+            raise InvalidRequest(f"horizon: at most {limit} {noun}s for frequency {self.frequency}", field="horizon")
+        return self
 
     @field_validator("group_by")
     @classmethod
@@ -190,13 +292,52 @@ class ForecastRequest(BaseModel):
             check_callback_url(request.callback_url, callback_hosts)
         return request
 
-    def resolved(self, today: date) -> "ForecastRequest":
-        """Fill in the default date range relative to ``today``."""
-        start = self.start_date or months_before(today, DEFAULT_HISTORY_MONTHS)
-        end = self.end_date or today
+    def resolved(self, today: date, holiday_country: str | None = None) -> "ForecastRequest":
+        """The request with every default filled in, once, where it enters the service.
+
+        Dates: see :func:`shared.contract.calendar.default_window` (with only ``start_date``, the
+        window ends today); ``horizon``: the frequency's default; ``holidays``: ``holiday_country``
+        (HOLIDAY_COUNTRY) unless the request says; each event's ``end``. Resolving a resolved
+        request changes nothing, so later stages may resolve defensively.
+        """
+        if self.is_resolved:
+            return self
+        if self.start_date is None:
+            start, end = calendar.default_window(today, self.frequency, self.end_date)
+        else:
+            start, end = self.start_date, self.end_date or today
         if start > end:
             raise InvalidRequest("start_date must not be after end_date", field="start_date")
-        return self.model_copy(update={"start_date": start, "end_date": end})
+        holidays = self.holidays
+        if holidays is None:
+            holidays = [calendar.holiday_code(holiday_country)] if holiday_country else []
+        events = [e if e.end is not None else e.model_copy(update={"end": e.start}) for e in self.events or []]
+        return self.model_copy(
+            update={
+                "start_date": start,
+                "end_date": end,
+                "horizon": self.horizon or calendar.spec(self.frequency).default_horizon,
+                "holidays": holidays,
+                "events": events,
+            }
+        )
+
+    @property
+    def is_resolved(self) -> bool:
+        return (
+            self.start_date is not None
+            and self.end_date is not None
+            and self.horizon is not None
+            and self.holidays is not None
+            and self.events is not None
+            and all(e.end is not None for e in self.events)
+        )
+
+    def require_resolved(self) -> "ForecastRequest":
+        """The engine's check: it is handed resolved requests only (a bug otherwise)."""
+        if not self.is_resolved:
+            raise ValueError("the request was not resolved where it entered (ForecastRequest.resolved)")
+        return self
 
     def cache_params(self) -> dict[str, Any]:
         """The parameters that determine the result (not callback_url, not refresh)."""
@@ -209,6 +350,10 @@ class ForecastRequest(BaseModel):
             "model": self.model,
             # Only when set, so that single-series requests keep the keys they always had.
             **({"group_by": list(self.group_by or []), "measure": self.measure} if self.grouped else {}),
+            # Likewise: a monthly request without holidays or events keys as it always did.
+            **({"frequency": str(self.frequency)} if self.frequency is not Frequency.MONTH else {}),
+            **({"holidays": list(self.holidays)} if self.holidays else {}),
+            **({"events": [e.model_dump(mode="json") for e in self.events]} if self.events else {}),
         }
 
     def params_key(self) -> str:
@@ -220,21 +365,53 @@ class ForecastRequest(BaseModel):
 # ---- the result document (docs/api.md §5) -------------------------------------------------------
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class ActualSale(BaseModel):
-    month: str
+    month: str  # the period's short name: "Jan"; "W03"; "Jan 15"
     period: str
-    total_sales: float
+    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
+    total_sales: float  # in the job's measure (revenue unless a grouped job says otherwise)
     transaction_count: int
+
+
+class AnomalyKind(StrEnum):
+    """Whether an anomalous period sold far more or far less than expected."""
+
+    SPIKE = "spike"
+    DIP = "dip"
+
+
+class Anomaly(BaseModel):
+    """A complete period of a series' history far outside what was expected of it (docs/api.md §11)."""
+
+    period: str = Field(description="The period's label.")
+    value: float = Field(description="What it sold, in the job's measure.")
+    expected: float = Field(description="What a robust decomposition of the series (trend and season) expected.")
+    kind: AnomalyKind = Field(description="spike: far above; dip: far below.")
 
 
 class HorizonPoint(BaseModel):
     period: str
+    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
     forecast: float
     low: float
     high: float
+    # The holidays and events falling in the period, when the job has any (docs/api.md §10).
+    events: list[str] | None = Field(None, exclude_if=_absent)
 
 
 class Metrics(BaseModel):
+    """The ``metrics`` block of a forecast: the backtest's report (shared.engine.backtest builds it).
+
+    Percentages (mape, smape, wape, interval_coverage) are in %. Every figure is None when the
+    history allowed no origin (backtest_origins == 0).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
     mae: float | None
     mape: float | None
     smape: float | None
@@ -243,9 +420,12 @@ class Metrics(BaseModel):
     backtest_origins: int
     interval_coverage: float | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
 
 class Forecast(BaseModel):
-    next_month_forecast: float
+    next_month_forecast: float | None = Field(None, exclude_if=_absent)  # monthly jobs only
     confidence_level: float
     expected_range_low: float
     expected_range_high: float
@@ -256,6 +436,8 @@ class Forecast(BaseModel):
     forecast_growth_rate: float | None
     horizon: list[HorizonPoint]
     metrics: Metrics
+    next_period_forecast: float
+    frequency: Frequency
 
 
 class PartialMonth(BaseModel):
@@ -263,6 +445,19 @@ class PartialMonth(BaseModel):
     period: str
     total_sales: float
     transaction_count: int
+
+
+class PartialPeriod(BaseModel):
+    """The period in progress: reported, never trained on (docs/api.md §10)."""
+
+    period: str
+    start: date
+    end: date
+    total_sales: float  # in the job's measure
+    transaction_count: int
+    days_elapsed: int
+    days_in_period: int
+    measure: str | None = Field(None, exclude_if=_absent)  # grouped jobs: what total_sales counts
 
 
 class DataQuality(BaseModel):
@@ -275,7 +470,9 @@ class DataQuality(BaseModel):
     months_zero_filled: list[str]
     # Empty months before the first sale: not history, neither trained on nor counted (§5).
     leading_empty_months: list[str] = Field(default_factory=list)
-    partial_month: PartialMonth | None
+    # Monthly jobs: the month in progress, as it always was (absent for other frequencies).
+    partial_month: PartialMonth | None = None
+    partial_period: PartialPeriod | None = None
 
 
 class Meta(BaseModel):
@@ -292,6 +489,10 @@ class ResultData(BaseModel):
     forecast: Forecast
     data_quality: DataQuality
     meta: Meta
+    anomalies: list[Anomaly] = Field(
+        default_factory=list,
+        description="Periods of actual_sales far outside what was expected (known holidays and events excepted).",
+    )
 
 
 class ResultDocument(BaseModel):
@@ -299,7 +500,10 @@ class ResultDocument(BaseModel):
     data: ResultData
 
     def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        body = self.model_dump(mode="json")
+        if self.data.forecast.frequency is not Frequency.MONTH:
+            body["data"]["data_quality"].pop("partial_month", None)  # a monthly field only
+        return body
 
 
 # ---- grouped forecasts (docs/api.md §8) ------------------------------------------------------------
@@ -326,6 +530,7 @@ class Hierarchy(BaseModel):
 
 class SeriesPoint(BaseModel):
     period: str
+    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
     value: float
 
 
@@ -337,6 +542,9 @@ class SeriesForecast(BaseModel):
     actual: list[SeriesPoint]
     forecast: Forecast
     data_quality: dict[str, Any]
+    anomalies: list[Anomaly] = Field(
+        default_factory=list, description="Periods of `actual` far outside what was expected (docs/api.md §11)."
+    )
 
 
 # ---- the status document (docs/api.md §4) --------------------------------------------------------

@@ -1,87 +1,78 @@
-"""Transactions → a monthly sales series plus the ``data_quality`` block (docs/api.md §5).
+"""Transactions → a sales series per period plus the ``data_quality`` block (docs/api.md §5, §10).
 
-Months are calendar months in the business's time zone. Month boundaries are computed once with
-zoneinfo (a handful of instants, DST-exact) and every transaction is placed with one
+Periods are the job's frequency (:mod:`shared.contract.calendar`): calendar months, ISO weeks or
+days in the business's time zone. Their boundaries are computed once with zoneinfo
+(:class:`shared.engine.periods.PeriodGrid`, DST-exact) and every transaction is placed with one
 ``np.searchsorted``; sums are over integer cents, so totals are exact to the cent.
 
-Which months count (``start_date``/``end_date`` are inclusive local dates):
+Which periods count (``start_date``/``end_date`` are inclusive local dates):
 
-* ``periods`` are *complete* months only, oldest first, zero-filled. The first is ``start_date``'s
-  month when ``start_date`` is the 1st, otherwise the month after: a month seen from its middle
+* ``periods`` are *complete* periods only, oldest first, zero-filled. The first is ``start_date``'s
+  period when ``start_date`` is its first day, otherwise the next one: a period seen from its middle
   would look like a slump and mislead every model. Its rows are reported as rejected
-  ``incomplete_first_month``.
-* The last is the month before the one containing ``today``, or earlier when ``end_date`` is
-  earlier. If ``end_date`` cuts a month short (and that month is before today's), that month is left
-  out too and its rows are rejected ``incomplete_last_month``.
-* The month containing ``today`` is never a period; it is ``data_quality.partial_month`` (null when
-  ``end_date`` is before it). ``days_elapsed`` counts the days it covers, today included
-  (``min(today, end_date).day``), so ``total_sales / days_elapsed * days_in_month`` is a naive
-  full-month estimate.
+  ``incomplete_first_month`` (``incomplete_first_period`` for weeks).
+* The last is the period before the one containing ``today``, or earlier when ``end_date`` is
+  earlier. If ``end_date`` cuts a period short (and that period is before today's), that period is
+  left out too and its rows are rejected ``incomplete_last_month`` (``incomplete_last_period``).
+* The period containing ``today`` is never trained on; it is ``data_quality.partial_period``
+  (monthly jobs: also ``partial_month``, as always; null when ``end_date`` is before it).
+  ``days_elapsed`` counts the days it covers, today included, so
+  ``total_sales / days_elapsed * days_in_period`` is a naive full-period estimate.
 * Rows dated after ``today`` are rejected ``in_future``; rows outside ``[start_date, end_date]``
   are rejected ``out_of_range``.
 
 Every fetched row is accounted for exactly once:
 ``rows_fetched == rows_used + sum(rows_rejected.values()) + duplicates``.
 
-History starts at the first month with a sale (docs/api.md §5): :func:`from_first_sale` drops the
-empty months before it, which a window reaching back before a young shop opened would otherwise
-present as real zeros, and lists them in ``data_quality.leading_empty_months``. Empty months
-after the first sale are real zeros and stay.
+History starts at the first period with a sale (docs/api.md §5): :func:`from_first_sale` drops the
+empty periods before it, which a window reaching back before a young shop opened would otherwise
+present as real zeros, and lists them in ``data_quality.leading_empty_months`` (the name is the
+monthly one; it lists periods of the job's frequency). Empty periods after the first sale are real
+zeros and stay.
 """
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from shared.contract import calendar
+from shared.contract.calendar import Frequency
+from shared.engine.periods import PeriodGrid, local_midnight_ns
 from shared.sources.transactions import TransactionColumns, validate_timezone
 
 OUT_OF_RANGE = "out_of_range"
 IN_FUTURE = "in_future"
 INCOMPLETE_FIRST_MONTH = "incomplete_first_month"
 INCOMPLETE_LAST_MONTH = "incomplete_last_month"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+INCOMPLETE_FIRST_PERIOD = "incomplete_first_period"
+INCOMPLETE_LAST_PERIOD = "incomplete_last_period"
 # A float64 bincount adds integers exactly while every partial sum stays below 2**53.
 _EXACT_FLOAT_SUM = 2**53
 
 
 @dataclass
-class MonthlySeries:
+class PeriodSeries:
+    """Complete periods (labels, totals, counts) and the data-quality block.
+
+    ``grid`` is where each of ``periods`` starts and ends (DST-exact instants): the panel places
+    sale lines with it, so lines and sales fall into exactly the same periods.
+    """
+
     periods: list[str]
     totals: np.ndarray
     counts: np.ndarray
     data_quality: dict[str, Any]
+    frequency: Frequency = Frequency.MONTH
+    grid: PeriodGrid | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.periods)
 
 
-def local_midnight_ns(day: date, tz: ZoneInfo) -> int:
-    """The UTC instant (ns) at which ``day`` starts in ``tz``.
-
-    Where midnight does not exist (zones that switch DST at 00:00) zoneinfo reads it with the
-    pre-transition offset, which lands exactly on the transition: still the first instant of the day.
-    """
-    delta = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(dt_timezone.utc) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-
-
-def _month_index(d: date) -> int:
-    return d.year * 12 + d.month - 1
-
-
-def _month_start(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _period(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+MonthlySeries = PeriodSeries  # the name it had when every job was monthly
 
 
 def first_occurrences(ids: np.ndarray) -> np.ndarray | None:
@@ -115,17 +106,20 @@ def sum_by_month(month: np.ndarray, cents: np.ndarray, n_months: int) -> np.ndar
     return out
 
 
-def aggregate_monthly(
+def aggregate(
     cols: TransactionColumns,
     *,
+    frequency: Frequency | str = Frequency.MONTH,
     timezone: str,
     today: date,
     start_date: date,
     end_date: date,
-) -> MonthlySeries:
-    """Monthly totals and counts of ``cols`` (see the module docstring for which months count)."""
+) -> PeriodSeries:
+    """Totals and counts of ``cols`` per period (see the module docstring for which periods count)."""
     if end_date < start_date:
         raise ValueError(f"end_date {end_date} is before start_date {start_date}")
+    f = Frequency(frequency)
+    monthly = f is Frequency.MONTH
     tz = validate_timezone(timezone)
     rejected: dict[str, int] = dict(cols.rejected)
 
@@ -152,53 +146,66 @@ def aggregate_monthly(
         in_range &= ~future
     ts, cents = ts[in_range], cents[in_range]
 
-    # Months spanned by the rows that are left: start_date's month .. min(end_date, today)'s month.
-    first_m = _month_index(start_date)
-    last_seen_m = _month_index(min(end_date, today))
-    today_m = _month_index(today)
+    # Periods spanned by the rows that are left: start_date's period .. min(end_date, today)'s.
+    first_m = calendar.period_index(start_date, f)
+    last_seen_m = calendar.period_index(min(end_date, today), f)
+    today_m = calendar.period_index(today, f)
     n_m = max(last_seen_m - first_m + 1, 0)
-    bounds = np.array(
-        [local_midnight_ns(_month_start(first_m + k), tz) for k in range(n_m + 1)], dtype=np.int64
-    )
-    month = np.searchsorted(bounds, ts, side="right") - 1 if n_m else np.zeros(0, dtype=np.int64)
+    grid = PeriodGrid.spanning(first_m, n_m, f, timezone)
+    month = grid.place(ts) if n_m else np.zeros(0, dtype=np.int64)
     counts_all = np.bincount(month, minlength=n_m).astype(np.int64) if n_m else np.zeros(0, np.int64)
     sums_all = sum_by_month(month, cents, n_m)
 
-    # Which of those months are complete periods.
-    first_complete = first_m if start_date.day == 1 else first_m + 1
-    end_m = _month_index(end_date)
-    end_is_month_end = end_date.day == calendar.monthrange(end_date.year, end_date.month)[1]
-    last_complete = min(today_m - 1, end_m if end_is_month_end else end_m - 1)
+    # Which of those periods are complete.
+    first_complete = first_m if start_date == calendar.period_start(first_m, f) else first_m + 1
+    end_m = calendar.period_index(end_date, f)
+    end_is_period_end = end_date == calendar.period_end(end_m, f)
+    last_complete = min(today_m - 1, end_m if end_is_period_end else end_m - 1)
 
     # Classify each spanned month once; rows inherit their month's class.
     k_lo, k_hi = first_complete - first_m, last_complete - first_m  # inclusive, may be empty
     is_period = np.zeros(n_m, dtype=bool)
     if k_hi >= k_lo:
         is_period[max(k_lo, 0) : k_hi + 1] = True
-    periods = [_period(first_m + k) for k in np.flatnonzero(is_period)]
+    kept = np.flatnonzero(is_period)
+    periods = [calendar.label(first_m + int(k), f) for k in kept]
     counts = counts_all[is_period]
     totals_cents = sums_all[is_period]
+    period_grid = grid.sub(int(kept[0]), int(kept[-1]) + 1) if kept.size else grid.sub(0, 0)
 
     used_month = is_period.copy()
     partial_month: dict[str, Any] | None = None
+    partial_period: dict[str, Any] | None = None
     k_today = today_m - first_m
-    if end_date >= _month_start(today_m) and 0 <= k_today < n_m:
+    if end_date >= calendar.period_start(today_m, f) and 0 <= k_today < n_m:
         used_month[k_today] = True
-        partial_month = {
-            "period": _period(today_m),
+        days_elapsed = (min(today, end_date) - calendar.period_start(today_m, f)).days + 1
+        days_in_period = calendar.period_days(today_m, f)
+        partial_period = {
+            "period": calendar.label(today_m, f),
+            "start": calendar.period_start(today_m, f).isoformat(),
+            "end": calendar.period_end(today_m, f).isoformat(),
             "total_sales": int(sums_all[k_today]) / 100,
             "transaction_count": int(counts_all[k_today]),
-            "days_elapsed": min(today, end_date).day,
-            "days_in_month": calendar.monthrange(today.year, today.month)[1],
+            "days_elapsed": days_elapsed,
+            "days_in_period": days_in_period,
         }
+        if monthly:
+            partial_month = {
+                "period": partial_period["period"],
+                "total_sales": partial_period["total_sales"],
+                "transaction_count": partial_period["transaction_count"],
+                "days_elapsed": days_elapsed,
+                "days_in_month": days_in_period,
+            }
     if n_m and not used_month[0] and first_complete != first_m:
-        reject(INCOMPLETE_FIRST_MONTH, int(counts_all[0]))
+        reject(INCOMPLETE_FIRST_MONTH if monthly else INCOMPLETE_FIRST_PERIOD, int(counts_all[0]))
         left_out = ~used_month
         left_out[0] = False
     else:
         left_out = ~used_month
-    # The only other month that can be left out is end_date's, when end_date cuts it short.
-    reject(INCOMPLETE_LAST_MONTH, int(counts_all[left_out].sum()))
+    # The only other period that can be left out is end_date's, when end_date cuts it short.
+    reject(INCOMPLETE_LAST_MONTH if monthly else INCOMPLETE_LAST_PERIOD, int(counts_all[left_out].sum()))
 
     rows_used = int(counts_all[used_month].sum())
     negative_totals = int(np.count_nonzero(cents[used_month[month]] < 0)) if n_m else 0
@@ -212,17 +219,25 @@ def aggregate_monthly(
         "negative_totals": negative_totals,
         "months_zero_filled": zero_filled,
         "leading_empty_months": [],
-        "partial_month": partial_month,
+        **({"partial_month": partial_month} if monthly else {}),
+        "partial_period": partial_period,
     }
-    return MonthlySeries(
+    return PeriodSeries(
         periods=periods,
         totals=totals_cents.astype(np.float64) / 100.0,
         counts=np.asarray(counts, dtype=np.int64),
         data_quality=data_quality,
+        frequency=f,
+        grid=period_grid,
     )
 
 
-def from_first_sale(series: MonthlySeries) -> MonthlySeries:
+def aggregate_monthly(cols: TransactionColumns, **kwargs: Any) -> PeriodSeries:
+    """:func:`aggregate` by calendar month."""
+    return aggregate(cols, frequency=Frequency.MONTH, **kwargs)
+
+
+def from_first_sale(series: PeriodSeries) -> PeriodSeries:
     """``series`` from its first month with a sale on; the months before it are not history.
 
     They are listed in ``data_quality.leading_empty_months`` and leave ``months_zero_filled``. A
@@ -235,9 +250,12 @@ def from_first_sale(series: MonthlySeries) -> MonthlySeries:
     quality = dict(series.data_quality)
     quality["leading_empty_months"] = list(quality.get("leading_empty_months", [])) + leading
     quality["months_zero_filled"] = quality["months_zero_filled"][len(leading):]
-    return MonthlySeries(
+    grid = series.grid.sub(first, len(series.periods)) if series.grid is not None else None
+    return PeriodSeries(
         periods=series.periods[first:],
         totals=series.totals[first:],
         counts=series.counts[first:],
         data_quality=quality,
+        frequency=series.frequency,
+        grid=grid,
     )

@@ -6,14 +6,16 @@ M3 figures with exactly the code that produces a job's `forecast.metrics`.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from shared.contract import metrics as contract_metrics
+from shared.contract.schema import Metrics
 from shared.engine.models import make_model
 
 __all__ = [
+    "NO_BACKTEST",
     "BacktestReport",
     "interval_coverage",
     "mae",
@@ -102,10 +104,7 @@ def mase(
 def wape(actual: np.ndarray, forecast: np.ndarray) -> float | None:
     """Weighted absolute percentage error (%): sum|y-f| / sum|y|; None when every actual is 0."""
     a, f = _pair(actual, forecast)
-    total = float(np.sum(np.abs(a)))
-    if total <= 0:
-        return None
-    return 100.0 * float(np.sum(np.abs(a - f))) / total
+    return contract_metrics.wape_from_sums(float(np.sum(np.abs(a - f))), float(np.sum(np.abs(a))))
 
 
 def interval_coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | None:
@@ -117,27 +116,13 @@ def interval_coverage(actual: np.ndarray, low: np.ndarray, high: np.ndarray) -> 
     return 100.0 * float(np.mean((a >= lo) & (a <= hi)))
 
 
-@dataclass(frozen=True)
-class BacktestReport:
-    """Accuracy of one-step-ahead forecasts over a rolling-origin backtest.
-
-    Percentages (mape, smape, wape, interval_coverage) are in %. Every figure is None when the
-    history allowed no origin (backtest_origins == 0).
-    """
-
-    mae: float | None
-    mape: float | None
-    smape: float | None
-    mase: float | None
-    wape: float | None
-    backtest_origins: int
-    interval_coverage: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# One report for the backtest and the result's ``metrics`` block: the schema's model.
+BacktestReport = Metrics
 
 
-_EMPTY_REPORT = BacktestReport(None, None, None, None, None, 0, None)
+NO_BACKTEST = BacktestReport(
+    mae=None, mape=None, smape=None, mase=None, wape=None, backtest_origins=0, interval_coverage=None
+)
 
 
 def rolling_origin_backtest(
@@ -147,6 +132,10 @@ def rolling_origin_backtest(
     max_origins: int = 12,
     min_train: int = 3,
     season_length: int = 12,
+    frequency: str = "month",
+    X: np.ndarray | None = None,
+    effects: Any = None,
+    closed: np.ndarray | None = None,
 ) -> BacktestReport:
     """Refit `model` at each of the last `max_origins` points and forecast that point one step ahead.
 
@@ -154,7 +143,14 @@ def rolling_origin_backtest(
     lows are clipped at 0 before scoring, because that is what the service shows (sales are never
     negative), so the figures describe the numbers a user actually sees. MASE is scaled by the
     seasonal-naive error of the history before the first origin.
+
+    Weekly and daily series (``frequency`` "week" or "day"): the models of
+    :func:`shared.engine.frequency_models.make_model`, with the regressor rows ``X`` (one per point of y)
+    and the ``effects`` (or ``closed``) they were built with; MASE is then scaled by the lag of
+    :func:`shared.engine.seasonality.mase_lag` (52 weeks, 7 days) and ``season_length`` is not used.
     """
+    if frequency != "month":
+        return _calendar_backtest(y, model, level, max_origins, min_train, frequency, X, effects, closed)
     if max_origins < 1 or min_train < 3:
         raise ValueError("max_origins must be >= 1 and min_train >= 3")
     series = np.asarray(y, dtype=float).ravel()
@@ -163,7 +159,7 @@ def rolling_origin_backtest(
     n = series.size
     first = max(min_train, n - max_origins)
     if n <= first:
-        return _EMPTY_REPORT
+        return NO_BACKTEST
     means, lows, highs = [], [], []
     for t in range(first, n):
         pred = make_model(model, season_length=season_length).fit(series[:t]).predict(1, level=level)
@@ -185,8 +181,57 @@ def rolling_origin_backtest(
     )
 
 
+def _calendar_backtest(
+    y: np.ndarray,
+    model: str,
+    level: float,
+    max_origins: int,
+    min_train: int,
+    frequency: str,
+    X: np.ndarray | None,
+    effects: Any,
+    closed: np.ndarray | None,
+) -> BacktestReport:
+    from shared.engine.frequency_models import make_model as make_calendar_model
+    from shared.engine.seasonality import mase_lag
+
+    if max_origins < 1 or min_train < 3:
+        raise ValueError("max_origins must be >= 1 and min_train >= 3")
+    series = np.asarray(y, dtype=float).ravel()
+    if not np.all(np.isfinite(series)):
+        raise ValueError("y must be finite")
+    n = series.size
+    if X is not None and np.asarray(X).shape[0] != n:
+        raise ValueError("X must have one row per point of y")
+    first = max(min_train, n - max_origins)
+    if n <= first:
+        return NO_BACKTEST
+    means, lows, highs = [], [], []
+    for t in range(first, n):
+        fitted = make_calendar_model(model, frequency, effects=effects, closed=closed)
+        if X is None:
+            pred = fitted.fit(series[:t]).predict(1, level=level)
+        else:
+            pred = fitted.fit(series[:t], X[:t]).predict(1, level=level, X_future=X[t : t + 1])
+        means.append(pred.mean[0])
+        lows.append(pred.low[0])
+        highs.append(pred.high[0])
+    actual = series[first:]
+    forecast = np.maximum(np.asarray(means), 0.0)
+    low = np.maximum(np.asarray(lows), 0.0)
+    high = np.asarray(highs)
+    return BacktestReport(
+        mae=_finite_or_none(mae(actual, forecast)),
+        mape=_finite_or_none(mape(actual, forecast)),
+        smape=_finite_or_none(smape(actual, forecast)),
+        mase=_finite_or_none(mase(actual, forecast, series[:first], mase_lag(frequency))),
+        wape=_finite_or_none(wape(actual, forecast)),
+        backtest_origins=int(actual.size),
+        interval_coverage=_finite_or_none(interval_coverage(actual, low, high)),
+    )
+
+
 def model_accuracy(report: BacktestReport) -> float | None:
-    """`model_accuracy` of the result document: 100 - WAPE (%), clipped to [0, 100]."""
-    if report.wape is None:
-        return None
-    return float(min(100.0, max(0.0, 100.0 - report.wape)))
+    """`model_accuracy` of the result document: 100 - WAPE (%), clipped to [0, 100]
+    (shared.contract.metrics, the one formula)."""
+    return contract_metrics.model_accuracy(report.wape)

@@ -12,30 +12,26 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import date
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from shared.contract import calendar, clock
+from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
-from shared.contract.errors import InsufficientHistory
+from shared.contract.metrics import model_accuracy, wape_from_sums
 from shared.contract.protocol import series_csv_url, series_url
-from shared.contract.schema import (
-    STAGE_PERCENT,
-    ForecastRequest,
-    Hierarchy,
-    ResultDocument,
-    SeriesForecast,
-    Stage,
-    month_label,
-)
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Hierarchy, SeriesForecast, Stage
+from shared.engine.anomalies import find_anomalies, known_periods
+from shared.engine.effects import request_effects
+from shared.engine.frequency_models import closed_columns
 from shared.engine.hierarchy import Reconciled, Reconciliation, forecast_chunk, reconcile, series_inputs, series_metrics
-from shared.engine.models import MODEL_VERSION
+from shared.engine.models import MODEL_VERSION, season_length_for
 from shared.engine.panel import Panel, build_panel
-from shared.engine.pipeline import MIN_COMPLETE_MONTHS, ProgressCallback, next_periods, pct_change
+from shared.engine.pipeline import ProgressCallback, check_history
+from shared.engine.result import forecast_block, horizon_effects, result_document, series_actual
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
@@ -101,34 +97,21 @@ class GroupedResult:
 # ------------------------------------------------------------------------------------ documents
 
 
-def _r2(v: float) -> float:
-    return round(float(v), 2)
-
-
-def _forecast_block(panel: Panel, rec: Reconciled, i: int, level: float, horizon: int, metrics: dict[str, Any]) -> dict[str, Any]:
-    y = panel.history(i)
-    periods = next_periods(panel.periods[-1], horizon)
-    mean, low, high = rec.mean[i], rec.low[i], rec.high[i]
-    wape = metrics.get("wape")
-    accuracy = None if wape is None else round(min(100.0, max(0.0, 100.0 - wape)), 2)
-    last = float(y[-1]) if y.size else 0.0
-    previous = float(y[-2]) if y.size >= 2 else 0.0
-    return {
-        "next_month_forecast": _r2(mean[0]),
-        "confidence_level": float(level),
-        "expected_range_low": _r2(low[0]),
-        "expected_range_high": _r2(high[0]),
-        "growth_rate": pct_change(last, previous) if y.size >= 2 else None,
-        "model_accuracy": accuracy,
-        "period": periods[0],
-        "model": rec.labels[i],
-        "forecast_growth_rate": pct_change(float(mean[0]), last) if y.size else None,
-        "horizon": [
-            {"period": p, "forecast": _r2(m), "low": _r2(lo), "high": _r2(hi)}
-            for p, m, lo, hi in zip(periods, mean, low, high)
-        ],
-        "metrics": metrics,
-    }
+def _forecast_block(
+    panel: Panel, rec: Reconciled, i: int, level: float, metrics: dict[str, Any], effects: list[list[str]] | None
+) -> dict[str, Any]:
+    return forecast_block(
+        frequency=panel.frequency,
+        history=panel.history(i),
+        last_period=panel.periods[-1],
+        mean=rec.mean[i],
+        low=rec.low[i],
+        high=rec.high[i],
+        level=level,
+        model=rec.labels[i],
+        metrics=metrics,
+        effects=effects,
+    )
 
 
 def _level_accuracy(panel: Panel, rows: np.ndarray, rec: Reconciled, all_metrics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -144,10 +127,11 @@ def _level_accuracy(panel: Panel, rows: np.ndarray, rec: Reconciled, all_metrics
             abs_act += float(np.abs(a).sum())
     mases = [m["mase"] for m in (all_metrics[int(i)] for i in rows) if m["mase"] is not None]
     cover = [m["interval_coverage"] for m in (all_metrics[int(i)] for i in rows) if m["interval_coverage"] is not None]
-    wape = 100.0 * abs_err / abs_act if abs_act > 0 else None
+    wape = wape_from_sums(abs_err, abs_act)
+    accuracy = model_accuracy(wape)
     return {
         "wape": None if wape is None else round(wape, 2),
-        "model_accuracy": None if wape is None else round(min(100.0, max(0.0, 100.0 - wape)), 2),
+        "model_accuracy": None if accuracy is None else round(accuracy, 2),
         "mase": round(float(np.mean(mases)), 4) if mases else None,
         "interval_coverage": round(float(np.mean(cover)), 2) if cover else None,
         "backtested_series": int(sum(1 for i in rows if rec.backtests[int(i)])),
@@ -185,7 +169,10 @@ def assemble(
     """Reconcile the collected base forecasts and build the documents (the fan-in step)."""
     rec = reconcile(panel, results, reconciliation)
     level = float(request.level)
-    all_metrics = [series_metrics(panel, i, rec.backtests[i]) for i in range(len(panel))]
+    effects = horizon_effects(request, panel.periods[-1], request.horizon)
+    season = season_length_for(panel.frequency)
+    all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
+    known = known_periods(request, panel.periods)
     series: list[dict[str, Any]] = []
     for i in range(len(panel)):
         s = int(panel.start[i])
@@ -194,8 +181,9 @@ def assemble(
             {
                 "key": panel.keys[i],
                 "level": int(panel.level[i]),
-                "actual": [{"period": p, "value": _r2(v)} for p, v in zip(panel.periods[s:], y)],
-                "forecast": _forecast_block(panel, rec, i, level, request.horizon, all_metrics[i]),
+                "actual": series_actual(panel.frequency, panel.periods[s:], y),
+                "forecast": _forecast_block(panel, rec, i, level, all_metrics[i], effects),
+                "anomalies": find_anomalies(y, panel.periods[s:], season, known),
                 "data_quality": {
                     "lines_used": int(panel.lines[i]),
                     "first_period": panel.periods[s] if s < len(panel.periods) else None,
@@ -225,29 +213,37 @@ def assemble(
     dq.pop("series", None)
     dq["leading_empty_months"] = panel.periods[:s0]
     dq["months_zero_filled"] = [p for p, c in zip(panel.periods[s0:], panel.total_orders[s0:]) if c == 0]
-    document = {
-        "status": "success",
-        "data": {
-            "actual_sales": [
-                {"month": month_label(p), "period": p, "total_sales": _r2(v), "transaction_count": int(c)}
-                for p, v, c in zip(panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:])
-            ],
-            "forecast": series[0]["forecast"],
-            "data_quality": dq,
-            "meta": {
-                "task_id": task_id,
-                "data_fingerprint": fingerprint(panel, request),
-                "model_version": MODEL_VERSION,
-                "generated_at": datetime.now(dt_timezone.utc).isoformat(),
-                "cached": False,
-                "source": source_name,
-            },
-        },
-    }
-    document = ResultDocument.model_validate(document).to_json_dict()
+    document = result_document(
+        panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], series[0]["forecast"], dq,
+        task_id=task_id, fingerprint=fingerprint(panel, request), cached=False, source=source_name,
+        anomalies=series[0]["anomalies"],
+    )
     document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
     series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]
     return GroupedResult(document=document, series=series)
+
+
+def chunk_options(panel: Panel, request: ForecastRequest) -> dict[str, Any]:
+    """The keyword arguments of :func:`shared.engine.hierarchy.forecast_chunk` for this job: the
+    model, and for weekly and daily panels the frequency, the known effects over the panel's
+    periods and the horizon (every series takes its rows from them), and which holidays and
+    events close the shop, decided once on the total (a single product cannot tell)."""
+    options: dict[str, Any] = {
+        "horizon": request.horizon, "level": float(request.level), "model": request.model,
+        "season_length": season_length_for(panel.frequency),
+    }
+    if panel.frequency is Frequency.MONTH:
+        return options
+    T = len(panel.periods)
+    effects = None
+    closed = None
+    if T:
+        first = calendar.parse_label(panel.periods[0], panel.frequency)
+        effects = request_effects(panel.frequency, first, T + request.horizon, request.holidays, request.events)
+    if effects is not None and len(panel) and panel.frequency is Frequency.DAY:
+        s0 = int(panel.start[0])
+        closed = closed_columns(panel.values[0, s0:], effects.X[s0:T], effects.closable)
+    return {**options, "frequency": str(panel.frequency), "effects": effects, "closed": closed}
 
 
 def fetch_panel(
@@ -260,7 +256,9 @@ def fetch_panel(
     deadline: Deadline | None = None,
 ) -> Panel:
     """Fetch the (resolved) request's sale lines once and build its panel, reporting the fetch
-    page by page; InsufficientHistory when the total has under 3 complete months from its first sale."""
+    page by page; InsufficientHistory when the total has too few complete periods from its first
+    sale (3; 28 days)."""
+    request = request.require_resolved()
     group_by = list(request.group_by or [])
     report(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
 
@@ -274,14 +272,10 @@ def fetch_panel(
     report(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
     panel = build_panel(
         lines, group_by, request.measure, timezone=timezone, today=today,
-        start_date=request.start_date, end_date=request.end_date,
+        start_date=request.start_date, end_date=request.end_date, frequency=request.frequency,
     )
-    months = len(panel.periods) - int(panel.start[0]) if len(panel) else 0
-    if months < MIN_COMPLETE_MONTHS:
-        raise InsufficientHistory(
-            f"{max(months, 0)} complete month(s) of sale lines from the first sale between {request.start_date} "
-            f"and {request.end_date}; at least {MIN_COMPLETE_MONTHS} are needed"
-        )
+    first = int(panel.start[0]) if len(panel) else len(panel.periods)
+    check_history(panel.periods[first:], request, "sale lines")
 
     return panel
 
@@ -299,18 +293,16 @@ def run_grouped_forecast(
 ) -> GroupedResult:
     """The whole grouped job in this process: fetch, panel, forecast every series, reconcile."""
     report: ProgressCallback = progress or (lambda stage, percent: None)
-    today = today or datetime.now(ZoneInfo(timezone)).date()
-    request = request.resolved(today)
+    today = today or clock.today(timezone)
     panel = fetch_panel(request, source, timezone=timezone, today=today, report=report)
 
     items = series_inputs(panel)
+    options = chunk_options(panel, request)
     results: list[dict[str, Any]] = []
     span = STAGE_PERCENT[Stage.PREDICTING] - STAGE_PERCENT[Stage.TRAINING]
     for lo in range(0, len(items), chunk_size):
         report(Stage.TRAINING, STAGE_PERCENT[Stage.TRAINING] + int(span * lo / max(len(items), 1)))
-        results.extend(
-            forecast_chunk(items[lo : lo + chunk_size], horizon=request.horizon, level=float(request.level), model=request.model)
-        )
+        results.extend(forecast_chunk(items[lo : lo + chunk_size], **options))
     report(Stage.PREDICTING, STAGE_PERCENT[Stage.PREDICTING])
     return assemble(panel, request, results, reconciliation=reconciliation, task_id=task_id, source_name=source.name)
 
@@ -319,7 +311,7 @@ def run_grouped_forecast(
 
 
 def series_csv(series: Sequence[dict[str, Any]], group_by: Sequence[str]) -> str:
-    """One line per series and horizon month: level, the key fields, period, forecast, low, high.
+    """One line per series and horizon period: level, the key fields, period, forecast, low, high.
 
     A key field the series' level does not have is empty; a null key is the text ``null``.
     """

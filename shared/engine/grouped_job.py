@@ -26,7 +26,7 @@ from shared.contract.config import Settings
 from shared.contract.errors import TooManySeries
 from shared.contract.protocol import series_csv_url, series_url
 from shared.contract.schema import ForecastRequest
-from shared.engine.grouped import GroupedResult, LineSource, assemble, fetch_panel, fingerprint
+from shared.engine.grouped import GroupedResult, LineSource, assemble, chunk_options, fetch_panel, fingerprint
 from shared.engine.hierarchy import forecast_chunk, series_inputs
 from shared.engine.panel import Panel
 from shared.engine.pipeline import ProgressCallback
@@ -130,8 +130,8 @@ def run_chunk(store: GroupedStore, plan: Plan, k: int) -> bool:
     else:
         request = ForecastRequest.parse(plan.request)
         lo, hi = plan.chunk_bounds(k)
-        items = series_inputs(_panel(store, plan.job_id), range(lo, hi))
-        results = forecast_chunk(items, horizon=request.horizon, level=float(request.level), model=request.model)
+        panel = _panel(store, plan.job_id)
+        results = forecast_chunk(series_inputs(panel, range(lo, hi)), **chunk_options(panel, request))
         done = store.finish_chunk(plan.job_id, k, results)
     return done >= plan.n_chunks and store.claim_finalize(plan.job_id)
 

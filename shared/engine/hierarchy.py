@@ -38,7 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from shared.engine.backtest import interval_coverage, mae, mape, mase, smape, wape
+from shared.engine.backtest import NO_BACKTEST, BacktestReport, interval_coverage, mae, mape, mase, smape, wape
 from shared.engine.intermittent import METHOD_FOR, DemandPattern, classify, mixture_interval, point_forecast
 from shared.engine.panel import Panel
 
@@ -146,9 +146,24 @@ def _model_with_holdout(
 
 
 def forecast_one(
-    item: dict[str, Any], *, horizon: int, level: float, model: str = "auto", season_length: int = 12
+    item: dict[str, Any],
+    *,
+    horizon: int,
+    level: float,
+    model: str = "auto",
+    season_length: int = 12,
+    frequency: str = "month",
+    effects: Any = None,
+    closed: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring)."""
+    """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring).
+
+    Weekly and daily series (``frequency``): see :func:`forecast_one_calendar`.
+    """
+    if frequency != "month":
+        return forecast_one_calendar(
+            item, horizon=horizon, level=level, model=model, frequency=frequency, effects=effects, closed=closed
+        )
     y = np.asarray(item["y"], dtype=float)
     n = int(y.size)
     out: dict[str, Any] = {"index": item["index"], "n": n}
@@ -197,11 +212,95 @@ def forecast_one(
     return out
 
 
+# Fewer periods than this since a series' first sale (and not the total): share of its parent.
+MIN_OWN_HISTORY_CALENDAR = {"week": 6, "day": 28}
+
+
+def forecast_one_calendar(
+    item: dict[str, Any],
+    *,
+    horizon: int,
+    level: float,
+    model: str = "auto",
+    frequency: str = "week",
+    effects: Any = None,
+    closed: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """:func:`forecast_one` for a weekly or daily series (shared/frequency_models.py).
+
+    ``effects`` (:func:`shared.engine.effects.calendar_effects` over the panel's periods then the
+    horizon's, the same for every series) gives each series its regressor rows: a history from the
+    first sale is the last ``len(y)`` periods before the horizon. ``closed`` (per column, e.g.
+    :func:`shared.engine.frequency_models.closed_columns` on the total's history) tells every series which
+    holidays and events close the shop. The model handles intermittent demand itself, so every
+    series with history enough gets ``model``; shorter ones their parent's share, as monthly.
+    """
+    from shared.engine.frequency_models import make_model as make_calendar_model
+
+    y = np.asarray(item["y"], dtype=float)
+    n = int(y.size)
+    out: dict[str, Any] = {"index": item["index"], "n": n}
+    unit = "week" if frequency == "week" else "day"
+    if n < MIN_OWN_HISTORY_CALENDAR.get(frequency, 6) and not item.get("is_total"):
+        out.update(method=SHARE, pattern=None, label=f"{SHARE} ({n} {unit}{'s' if n != 1 else ''} of history)")
+        return out
+    if effects is not None:
+        total = effects.X.shape[0] - horizon
+        X, X_future = effects.X[total - n : total], effects.X[total : total + horizon]
+    else:
+        X = X_future = None
+
+    def run(hist: np.ndarray, Xh: np.ndarray | None, Xf: np.ndarray | None, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+        if hist.size < 3:
+            mean, low, high = _naive(hist, h, level)
+            return mean, low, high, "naive (short history)"
+        fitted = make_calendar_model(model, frequency, effects=effects, closed=closed).fit(hist, Xh)
+        p = fitted.predict(h, level=level, X_future=Xf)
+        return p.mean, p.low, p.high, getattr(fitted, "description_", model)
+
+    method = "model"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mean, low, high, label = run(y, X, X_future, horizon)
+    except Exception as exc:
+        log.warning("series %s: %s failed (%s); naive forecast", item["index"], model, exc)
+        mean, low, high = _naive(y, horizon, level)
+        label, method = "naive (model failed)", "naive"
+    out.update(method=method, pattern=classify(y).value, label=label)
+    out["mean"], out["low"], out["high"] = _clean(mean, low, high)
+
+    k = min(BACKTEST_MAX, n // 3)
+    out["backtest"] = None
+    if k >= 1 and n - k >= BACKTEST_MIN_TRAIN:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bm, bl, bh, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
+        except Exception:
+            bm, bl, bh = _naive(y[:-k], k, level)
+        f, lo, hi = _clean(bm, bl, bh)
+        out["backtest"] = {"forecast": f, "low": lo, "high": hi}
+    return out
+
+
 def forecast_chunk(
-    items: Sequence[dict[str, Any]], *, horizon: int, level: float, model: str = "auto", season_length: int = 12
+    items: Sequence[dict[str, Any]],
+    *,
+    horizon: int,
+    level: float,
+    model: str = "auto",
+    season_length: int = 12,
+    frequency: str = "month",
+    effects: Any = None,
+    closed: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`forecast_one` over a chunk: the unit of work a worker would take."""
-    return [forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length) for it in items]
+    return [
+        forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length,
+                     frequency=frequency, effects=effects, closed=closed)
+        for it in items
+    ]
 
 
 # ------------------------------------------------------------------------------------ step 3
@@ -379,19 +478,18 @@ def _finite(v: float | None) -> float | None:
 def series_metrics(panel: Panel, i: int, backtest: dict[str, Any] | None, season_length: int = 12) -> dict[str, Any]:
     """The §5 ``metrics`` block of series ``i`` from its one-origin holdout backtest."""
     if not backtest:
-        return {"mae": None, "mape": None, "smape": None, "mase": None, "wape": None,
-                "backtest_origins": 0, "interval_coverage": None}
+        return NO_BACKTEST.to_dict()
     f = np.asarray(backtest["forecast"], dtype=float)
     k = f.size
     y = panel.history(i)
     actual = y[-k:]
     insample = y[:-k]
-    return {
-        "mae": _finite(mae(actual, f)),
-        "mape": _finite(mape(actual, f)),
-        "smape": _finite(smape(actual, f)),
-        "mase": _finite(mase(actual, f, insample, season_length)) if insample.size else None,
-        "wape": _finite(wape(actual, f)),
-        "backtest_origins": 1,
-        "interval_coverage": _finite(interval_coverage(actual, np.asarray(backtest["low"]), np.asarray(backtest["high"]))),
-    }
+    return BacktestReport(
+        mae=_finite(mae(actual, f)),
+        mape=_finite(mape(actual, f)),
+        smape=_finite(smape(actual, f)),
+        mase=_finite(mase(actual, f, insample, season_length)) if insample.size else None,
+        wape=_finite(wape(actual, f)),
+        backtest_origins=1,
+        interval_coverage=_finite(interval_coverage(actual, np.asarray(backtest["low"]), np.asarray(backtest["high"]))),
+    ).to_dict()

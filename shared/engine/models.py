@@ -21,6 +21,8 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from shared.contract import calendar
+from shared.contract.calendar import Frequency
 from shared.contract.schema import MODEL_NAMES  # the public names live with the request schema
 
 __all__ = [
@@ -656,6 +658,13 @@ _MODELS: dict[str, type[Forecaster]] = {
     "arima": ArimaForecaster,
 }
 assert tuple(_MODELS) == MODEL_NAMES
+
+
+def season_length_for(frequency: Frequency | str) -> int:
+    """The seasonal lag of a frequency: 12 months, 52 weeks, 7 days (the monthly models' season,
+    the seasonal-naive lag and MASE's scale). Weekly and daily models have seasons of their own
+    (52.18 weeks; 7 and 365.25 days): shared.engine.frequency_models.make_model, the seam."""
+    return calendar.spec(frequency).season_length
 
 
 def make_model(name: str, season_length: int = 12) -> Forecaster:

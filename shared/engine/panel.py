@@ -1,12 +1,14 @@
-"""Sale lines → the monthly panel of every group at every level (docs/api.md §8).
+"""Sale lines → the panel of every group at every level, per period of the job's frequency (docs/api.md §8, §10).
 
 For ``group_by = (f1, f2, ...)`` the levels are the total (level 0), ``(f1,)`` (level 1),
 ``(f1, f2)`` (level 2), ...: each prefix of ``group_by`` is a level, and every group's parent is the
 group one level up that shares its prefix. A null field is a group of its own (key ``None``).
 
-Which months count, which lines are out of range or in the month in progress, and what a duplicate
-is: exactly as for the sales (:func:`shared.engine.aggregate.aggregate_monthly`, run on the line ids, times
-and totals), so the panel's total revenue is the sales series the single forecast would see.
+Which periods count, which lines are out of range or in the period in progress, and what a
+duplicate is: exactly as for the sales (:func:`shared.engine.aggregate.aggregate`, run on the line
+ids, times and totals, and its period grid places the lines), so the panel's total revenue is the
+sales series the single forecast would see. The period in progress is reported in the job's
+measure (``total_sales`` is units for a ``units`` job) and counts its orders.
 
 Measures: ``revenue`` is summed in integer cents (exact at every level), ``units`` sums
 ``quantity``, ``orders`` counts distinct ``sale_id`` per group and month (an order with two lines
@@ -22,14 +24,17 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Sequence
 
 import numpy as np
 
+from shared.contract import calendar
+from shared.contract.calendar import Frequency
 from shared.contract.errors import InvalidRequest
 from shared.contract.schema import Measure
-from shared.engine.aggregate import aggregate_monthly, first_occurrences, local_midnight_ns, sum_by_month
+from shared.engine.aggregate import aggregate, first_occurrences, sum_by_month
+from shared.engine.periods import PeriodGrid, local_midnight_ns
 from shared.sources.lines import LineColumns
 from shared.sources.transactions import TransactionColumns, validate_timezone
 
@@ -42,7 +47,7 @@ PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_o
 
 @dataclass
 class Panel:
-    """Every series of the hierarchy on one calendar of complete months.
+    """Every series of the hierarchy on one calendar of complete periods.
 
     Series are ordered by level (the total first), and within a level by key, so each group's
     children are contiguous. ``values[i, start[i]:]`` is series i's history; ``start[i] == T``
@@ -61,6 +66,7 @@ class Panel:
     lines: np.ndarray  # int64, lines used per series
     total_orders: np.ndarray  # int64 (T,), distinct sales per month, whatever the measure
     data_quality: dict[str, Any]
+    frequency: Frequency = Frequency.MONTH
     _children: list[np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
@@ -104,6 +110,7 @@ class Panel:
             "keys": list(self.keys),
             "data_quality": self.data_quality,
             "has_cents": self.cents is not None,
+            "frequency": str(self.frequency),
         }
         arrays = {name: getattr(self, name) for name in PANEL_ARRAYS if getattr(self, name) is not None}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
@@ -123,6 +130,7 @@ class Panel:
             periods=meta["periods"],
             keys=meta["keys"],
             data_quality=meta["data_quality"],
+            frequency=Frequency(meta.get("frequency", "month")),
             cents=arrays.pop("cents", None) if meta["has_cents"] else None,
             **{name: arrays[name] for name in PANEL_ARRAYS if name != "cents"},
         )
@@ -141,18 +149,6 @@ class Panel:
                 cols.append(j)
                 node = int(self.parent[node])
         return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, b))
-
-
-def _period_bounds(periods: list[str], tz_name: str) -> np.ndarray:
-    tz = validate_timezone(tz_name)
-    if not periods:
-        return np.zeros(1, dtype=np.int64)
-    y, m = int(periods[0][:4]), int(periods[0][5:7])
-    first = y * 12 + m - 1
-    return np.array(
-        [local_midnight_ns(date((first + k) // 12, (first + k) % 12 + 1, 1), tz) for k in range(len(periods) + 1)],
-        dtype=np.int64,
-    )
 
 
 def _distinct_count(group: np.ndarray, month: np.ndarray, sale: np.ndarray, n_groups: int, T: int) -> np.ndarray:
@@ -177,6 +173,7 @@ def build_panel(
     today: date,
     start_date: date,
     end_date: date,
+    frequency: Frequency | str = Frequency.MONTH,
 ) -> Panel:
     """The panel of ``lines`` for ``group_by`` and ``measure`` (see the module docstring)."""
     group_by = tuple(group_by)
@@ -187,22 +184,24 @@ def build_panel(
         if lines.rows_fetched and lines.present.get(f, 0) == 0:
             raise InvalidRequest(f"group_by: no fetched sale line has the field {f!r}", field="group_by")
 
-    # Months, rejections and duplicates exactly as the sales pipeline counts them.
+    # Periods, rejections and duplicates exactly as the sales pipeline counts them.
     as_sales = TransactionColumns(
         ids=lines.ids, ts_ns=lines.ts_ns, cents=lines.cents, rows_fetched=lines.rows_fetched, rejected=lines.rejected
     )
-    monthly = aggregate_monthly(as_sales, timezone=timezone, today=today, start_date=start_date, end_date=end_date)
-    periods = monthly.periods
+    series = aggregate(
+        as_sales, frequency=frequency, timezone=timezone, today=today, start_date=start_date, end_date=end_date
+    )
+    periods = series.periods
     T = len(periods)
-    dq = dict(monthly.data_quality)
+    dq = dict(series.data_quality)
+    grid = series.grid
+    assert grid is not None and len(grid) == T
 
     keep = first_occurrences(lines.ids)
-    idx = np.arange(len(lines)) if keep is None else np.flatnonzero(keep)
-    bounds = _period_bounds(periods, timezone)
-    ts = lines.ts_ns[idx]
-    inside = (ts >= bounds[0]) & (ts < bounds[-1]) if T else np.zeros(idx.size, dtype=bool)
-    idx = idx[inside]
-    month = np.searchsorted(bounds, lines.ts_ns[idx], side="right") - 1
+    unique = np.arange(len(lines)) if keep is None else np.flatnonzero(keep)
+    _partial_in_measure(dq, lines, unique, measure, series.frequency, timezone, start_date, end_date, today)
+    idx = unique[grid.inside(lines.ts_ns[unique])]
+    month = grid.place(lines.ts_ns[idx])
     cents = lines.cents[idx]
     qty = lines.quantity[idx]
     sale = lines.sale_ids[idx]
@@ -271,4 +270,40 @@ def build_panel(
         lines=line_counts.sum(axis=1),
         total_orders=orders,
         data_quality=dq,
+        frequency=series.frequency,
     )
+
+
+def _partial_in_measure(
+    dq: dict[str, Any],
+    lines: LineColumns,
+    unique: np.ndarray,
+    measure: Measure,
+    frequency: Frequency,
+    timezone: str,
+    start_date: date,
+    end_date: date,
+    today: date,
+) -> None:
+    """The period in progress in the job's measure: ``total_sales`` is its revenue, units or
+    orders, ``transaction_count`` its orders (as ``actual_sales`` counts them), whatever the measure."""
+    partial = dq.get("partial_period")
+    if partial is None:
+        return
+    tz = validate_timezone(timezone)
+    p = calendar.parse_label(partial["period"], frequency)
+    lo = max(PeriodGrid.spanning(p, 1, frequency, timezone).bounds[0], local_midnight_ns(start_date, tz))
+    hi = local_midnight_ns(min(end_date, today) + timedelta(days=1), tz)
+    ts = lines.ts_ns[unique]
+    rows = unique[(ts >= lo) & (ts < hi)]
+    orders = int(np.unique(lines.sale_ids[rows]).size)
+    if measure is Measure.REVENUE:
+        value = int(sum_by_month(np.zeros(rows.size, dtype=np.int64), lines.cents[rows], 1)[0]) / 100
+    elif measure is Measure.UNITS:
+        value = round(float(lines.quantity[rows].sum()), 6)
+    else:
+        value = float(orders)
+    partial = {**partial, "total_sales": value, "transaction_count": orders, "measure": measure.value}
+    dq["partial_period"] = partial
+    if "partial_month" in dq:
+        dq["partial_month"] = {**dq["partial_month"], "total_sales": value, "transaction_count": orders}

@@ -2,7 +2,8 @@
 
 The Celery task and the command line are thin adapters over :func:`run_forecast`. It reports its
 stage through a callback, reuses signed fitted models while the monthly series is unchanged, and
-reuses a cached forecast for the same series and parameters.
+reuses a cached forecast for the same series and parameters. It is handed a request resolved where
+it entered the service (:meth:`ForecastRequest.resolved`: the web tier, the task, the command line).
 """
 from __future__ import annotations
 
@@ -10,28 +11,32 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import date
 from typing import Any, Callable, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from shared.contract import clock
+from shared.contract import calendar, clock
+from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InsufficientHistory
-from shared.contract.schema import STAGE_PERCENT, ForecastRequest, ResultDocument, Stage, month_label
-from shared.engine.aggregate import MonthlySeries, aggregate_monthly, from_first_sale
-from shared.engine.backtest import BacktestReport, model_accuracy, rolling_origin_backtest
+from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Stage
+from shared.engine.aggregate import PeriodSeries, aggregate, from_first_sale
+from shared.engine.anomalies import find_anomalies, known_periods
+from shared.engine.backtest import BacktestReport, rolling_origin_backtest
+from shared.engine.effects import Effects, request_effects
+from shared.engine.frequency_models import make_model as model_for  # every frequency's models: the seam
 from shared.engine.model_store import ModelStore
-from shared.engine.models import MODEL_VERSION, make_model
+from shared.engine.models import MODEL_VERSION, season_length_for
+from shared.engine.result import forecast_block, horizon_effects, pct_change, result_document  # noqa: F401 (pct_change: re-exported)
 from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.transactions import TransactionColumns
 
 log = logging.getLogger(__name__)
 
-MIN_COMPLETE_MONTHS = 3
+MIN_COMPLETE_MONTHS = calendar.SPECS[Frequency.MONTH].min_history
 BACKTEST_ORIGINS = 12  # one-step-ahead forecasts over the last year: enough to estimate WAPE
 
 
@@ -97,80 +102,81 @@ class FittedBundle:
     backtests: dict[float, BacktestReport]
 
 
-def series_key(series: MonthlySeries, model: str) -> str:
-    """Identifies a fitted model: the monthly series (to the cent) and the model's name."""
+def series_key(series: PeriodSeries, request: ForecastRequest) -> str:
+    """Identifies a fitted model: the series (its periods, to the cent) and the model's name; for
+    weekly and daily ones also what their regressors are made of (holidays, events, the horizon
+    their columns were laid out over)."""
     cents = np.round(series.totals * 100).astype(np.int64)
+    # The period labels already tell the frequencies apart.
+    effects = (
+        {"horizon": request.horizon, **{k: v for k, v in request.cache_params().items() if k in ("holidays", "events")}}
+        if series.frequency is not Frequency.MONTH
+        else {}
+    )
     blob = json.dumps(
-        {"periods": series.periods, "cents": cents.tolist(), "model": model, "version": MODEL_VERSION},
+        {"periods": series.periods, "cents": cents.tolist(), "model": request.model, "version": MODEL_VERSION, **effects},
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
-def data_fingerprint(series: MonthlySeries, request: ForecastRequest) -> str:
+def data_fingerprint(series: PeriodSeries, request: ForecastRequest) -> str:
     """A hash of the monthly series and the parameters: the result cache's key."""
     # The dates only choose which months are fetched, and the series already says which those
     # are: leaving them out lets a request on the 2nd reuse the refresh computed on the 1st.
     params = {k: v for k, v in request.cache_params().items() if k not in ("start_date", "end_date")}
     blob = json.dumps(
-        {"series": series_key(series, request.model), "params": params},
+        {"series": series_key(series, request), "params": params},
         sort_keys=True,
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
-def pct_change(new: float, old: float) -> float | None:
-    if old == 0:
-        return None
-    return round((new - old) / abs(old) * 100.0, 2)
-
-
-def next_periods(last_period: str, h: int) -> list[str]:
-    year, month = int(last_period[:4]), int(last_period[5:7])
-    out = []
-    for step in range(1, h + 1):
-        index = year * 12 + month - 1 + step
-        out.append(f"{index // 12:04d}-{index % 12 + 1:02d}")
-    return out
-
-
-def check_history(series: MonthlySeries, request: ForecastRequest) -> None:
-    """Raise :class:`InsufficientHistory` unless ``series`` has MIN_COMPLETE_MONTHS complete months
-    from its first sale on, whatever window was asked for (docs/api.md §5)."""
-    if len(series.periods) >= MIN_COMPLETE_MONTHS:
+def check_history(periods: list[str], request: ForecastRequest, what: str = "sales") -> None:
+    """Raise :class:`InsufficientHistory` unless there are the frequency's minimum of complete
+    periods (3; 28 days) from the first sale on, whatever window was asked for (docs/api.md §5, §10)."""
+    spec = calendar.spec(request.frequency)
+    need, noun = spec.min_history, spec.noun
+    if len(periods) >= need:
         return
     window = f"between {request.start_date} and {request.end_date}"
-    if not series.periods:
+    if not periods:
         raise InsufficientHistory(
-            f"no complete month with a sale {window}; at least {MIN_COMPLETE_MONTHS} complete months "
+            f"no complete {noun} with a sale {window}; at least {need} complete {noun}s "
             "from the first sale on are needed"
         )
     raise InsufficientHistory(
-        f"{len(series.periods)} complete month(s) of sales from the first sale ({series.periods[0]}) "
-        f"to {series.periods[-1]}, {window}; at least {MIN_COMPLETE_MONTHS} are needed"
+        f"{len(periods)} complete {noun}(s) of {what} from the first sale ({periods[0]}) "
+        f"to {periods[-1]}, {window}; at least {need} are needed"
     )
 
 
 def _fit_bundle(
-    series: MonthlySeries,
+    series: PeriodSeries,
     request: ForecastRequest,
     store: ModelStore | None,
     progress: ProgressCallback,
 ) -> FittedBundle:
     """The stored fit for this series when there is one (not on refresh), else a new one, stored."""
-    key = series_key(series, request.model)
+    key = series_key(series, request)
     bundle = store.load(key, MODEL_VERSION) if store and not request.refresh else None
     changed = False
+    effects = _effects(series, request)
+    X = None if effects is None else effects.X[: len(series)]
     if not isinstance(bundle, FittedBundle):
         progress(Stage.TRAINING, STAGE_PERCENT[Stage.TRAINING])
-        bundle = FittedBundle(model=make_model(request.model).fit(series.totals), backtests={})
+        model = model_for(request.model, series.frequency, effects=effects, season_length=season_length_for(series.frequency))
+        fitted = model.fit(series.totals) if X is None else model.fit(series.totals, X)
+        bundle = FittedBundle(model=fitted, backtests={})
         changed = True
     level = float(request.level)
     if level not in bundle.backtests:
         progress(Stage.BACKTESTING, STAGE_PERCENT[Stage.BACKTESTING])
         bundle.backtests[level] = rolling_origin_backtest(
-            series.totals, request.model, level=level, max_origins=BACKTEST_ORIGINS
+            series.totals, request.model, level=level, max_origins=BACKTEST_ORIGINS,
+            season_length=season_length_for(series.frequency),
+            **({} if series.frequency is Frequency.MONTH else {"frequency": str(series.frequency), "X": X, "effects": effects}),
         )
         changed = True
     if store and changed:
@@ -181,34 +187,34 @@ def _fit_bundle(
     return bundle
 
 
-def _forecast_block(series: MonthlySeries, request: ForecastRequest, bundle: FittedBundle) -> dict[str, Any]:
+def _effects(series: PeriodSeries, request: ForecastRequest) -> Effects | None:
+    """A weekly or daily series' known effects over its history and the horizon (monthly models
+    take none: their holidays only name the horizon's entries)."""
+    if series.frequency is Frequency.MONTH or not series.periods:
+        return None
+    first = calendar.parse_label(series.periods[0], series.frequency)
+    return request_effects(series.frequency, first, len(series) + request.horizon, request.holidays, request.events)
+
+
+def _forecast_block(series: PeriodSeries, request: ForecastRequest, bundle: FittedBundle) -> dict[str, Any]:
     level = float(request.level)
-    prediction = bundle.model.predict(request.horizon, level=level)
-    mean = np.maximum(np.asarray(prediction.mean, dtype=float), 0.0)
-    low = np.maximum(np.asarray(prediction.low, dtype=float), 0.0)
-    high = np.maximum(np.asarray(prediction.high, dtype=float), mean)
-    low = np.minimum(low, mean)
-    periods = next_periods(series.periods[-1], request.horizon)
-    report = bundle.backtests[level]
-    accuracy = model_accuracy(report)
-    last = float(series.totals[-1])
-    previous = float(series.totals[-2])
-    return {
-        "next_month_forecast": round(float(mean[0]), 2),
-        "confidence_level": level,
-        "expected_range_low": round(float(low[0]), 2),
-        "expected_range_high": round(float(high[0]), 2),
-        "growth_rate": pct_change(last, previous),
-        "model_accuracy": None if accuracy is None else round(accuracy, 2),
-        "period": periods[0],
-        "model": getattr(bundle.model, "description_", request.model),
-        "forecast_growth_rate": pct_change(float(mean[0]), last),
-        "horizon": [
-            {"period": p, "forecast": round(float(m), 2), "low": round(float(lo), 2), "high": round(float(hi), 2)}
-            for p, m, lo, hi in zip(periods, mean, low, high)
-        ],
-        "metrics": report.to_dict(),
-    }
+    effects = _effects(series, request)
+    if effects is None:
+        prediction = bundle.model.predict(request.horizon, level=level)
+    else:
+        prediction = bundle.model.predict(request.horizon, level=level, X_future=effects.X[len(series) :])
+    return forecast_block(
+        frequency=series.frequency,
+        history=series.totals,
+        last_period=series.periods[-1],
+        mean=prediction.mean,
+        low=prediction.low,
+        high=prediction.high,
+        level=level,
+        model=getattr(bundle.model, "description_", request.model),
+        metrics=bundle.backtests[level].to_dict(),
+        effects=horizon_effects(request, series.periods[-1], request.horizon),
+    )
 
 
 def run_forecast(
@@ -229,7 +235,7 @@ def run_forecast(
     """
     report_progress: ProgressCallback = progress or (lambda stage, percent: None)
     today = today or clock.today(timezone)
-    request = request.resolved(today)
+    request = request.require_resolved()
 
     report_progress(Stage.FETCHING, STAGE_PERCENT[Stage.FETCHING])
 
@@ -242,11 +248,12 @@ def run_forecast(
 
     report_progress(Stage.AGGREGATING, STAGE_PERCENT[Stage.AGGREGATING])
     series = from_first_sale(
-        aggregate_monthly(
-            columns, timezone=timezone, today=today, start_date=request.start_date, end_date=request.end_date
+        aggregate(
+            columns, frequency=request.frequency, timezone=timezone, today=today,
+            start_date=request.start_date, end_date=request.end_date,
         )
     )
-    check_history(series, request)
+    check_history(series.periods, request)
 
     fingerprint = data_fingerprint(series, request)
     forecast = cache.get(fingerprint) if cache is not None and not request.refresh else None
@@ -258,24 +265,11 @@ def run_forecast(
         if cache is not None:
             cache.set(fingerprint, forecast)
 
-    document = {
-        "status": "success",
-        "data": {
-            "actual_sales": [
-                {"month": month_label(p), "period": p, "total_sales": round(float(t), 2), "transaction_count": int(c)}
-                for p, t, c in zip(series.periods, series.totals, series.counts)
-            ],
-            "forecast": forecast,
-            "data_quality": series.data_quality,
-            "meta": {
-                "task_id": task_id,
-                "data_fingerprint": fingerprint,
-                "model_version": MODEL_VERSION,
-                "generated_at": datetime.now(dt_timezone.utc).isoformat(),
-                "cached": cached,
-                "source": source.name,
-            },
-        },
-    }
-    # Validate against the published schema: a document that breaks the contract fails here, loudly.
-    return ResultDocument.model_validate(document).to_json_dict()
+    return result_document(
+        series.frequency, series.periods, series.totals, series.counts, forecast, series.data_quality,
+        task_id=task_id, fingerprint=fingerprint, cached=cached, source=source.name,
+        anomalies=find_anomalies(
+            series.totals, series.periods, calendar.spec(series.frequency).season_length,
+            known_periods(request, series.periods),
+        ),
+    )

@@ -1,5 +1,9 @@
 """The history tables. The migrations in ``migrations/versions`` create them; keep both in step.
 
+Periods are the labels of the job's frequency (``2025-01``, ``2025-W03``, ``2025-01-15``): a
+forecast row says its ``frequency``, and readers ask for one, so monthly and weekly forecasts of the
+same series never mix; an actual's period label alone tells which frequency it belongs to.
+
 One row per (job, series, horizon month), denormalised: a grouped job's 10,000 series x horizon
 rows go in with one bulk INSERT, and the track record reads one table without joins.
 """
@@ -45,8 +49,11 @@ class ForecastRow(Base):
     model: Mapped[str] = mapped_column(String(64))
     level: Mapped[float] = mapped_column(Float)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    origin: Mapped[str] = mapped_column(String(7))  # the last complete month the model saw
-    period: Mapped[str] = mapped_column(String(7))  # the month forecast, YYYY-MM
+    # month, week or day (docs/api.md §10); every period below is a label of it.
+    frequency: Mapped[str] = mapped_column(String(8), server_default="month")
+    origin: Mapped[str] = mapped_column(String(10))  # the last complete period the model saw
+    period: Mapped[str] = mapped_column(String(10))  # the period forecast: 2025-01, 2025-W03, 2025-01-15
+    # Periods ahead of the origin (the column keeps its first name: months were all there was).
     months_ahead: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     forecast: Mapped[float] = mapped_column(Float)
     low: Mapped[float] = mapped_column(Float)
@@ -66,7 +73,7 @@ class ForecastRow(Base):
 
 
 class ActualRow(Base):
-    """A complete month's actual, as the job that first saw it complete fetched it."""
+    """A complete period's actual, as the job that first saw it complete fetched it."""
 
     __tablename__ = "series_actuals"
 
@@ -74,7 +81,34 @@ class ActualRow(Base):
     status: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
     series_key: Mapped[str] = mapped_column(Text, primary_key=True)
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     task_id: Mapped[str] = mapped_column(String(255))
+
+
+class AlertRow(Base):
+    """One alert (docs/api.md §11): a series' actual outside the interval published for it, or its
+    outlook falling more than ALERT_DROP_PCT below a year before. Kept once: the id is a hash of
+    what the alert is about, so a rerun, a second job over the same data or an outbox item written
+    twice raises no duplicate."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(16))
+    frequency: Mapped[str] = mapped_column(String(8))
+    series_key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))  # below_range, above_range, forecast_drop
+    period: Mapped[str] = mapped_column(String(10))
+    actual: Mapped[float | None] = mapped_column(Float, nullable=True)
+    low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    level: Mapped[float | None] = mapped_column(Float, nullable=True)
+    change_pct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    task_id: Mapped[str] = mapped_column(String(255))  # the job that saw it
+
+    __table_args__ = (Index("ix_alerts_created_at", "created_at"),)

@@ -7,7 +7,7 @@ repository writes. A grouped job's publication carries one :class:`SeriesForecas
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -57,8 +57,10 @@ class Publication:
     measure: str
     level: float
     fingerprint: str
-    origin: str  # the last complete month the job trained on
+    origin: str  # the last complete period the job trained on
     series: tuple[SeriesForecast, ...] = field(default_factory=tuple)
+    frequency: str = "month"  # month, week or day: what every period label here is
+    callback_url: str | None = None  # where the job's own webhooks go: its alerts too
 
 
 def _horizon(forecast: Mapping[str, Any]) -> tuple[HorizonMonth, ...]:
@@ -102,6 +104,7 @@ def publication_from_document(
         fingerprint=str(meta.get("data_fingerprint") or ""),
         origin=str(actual[-1]["period"]) if actual else "",
         series=(total, *extra_series),
+        frequency=str(forecast.get("frequency") or "month"),
     )
 
 
@@ -112,6 +115,7 @@ def outbox_item(
     status: str,
     measure: str = DEFAULT_MEASURE,
     series: Iterable[Mapping[str, Any]] = (),
+    callback_url: str | None = None,
 ) -> str:
     """The outbox's JSON for a finished job: its id, what it fetched, its result document, and a
     grouped job's series (docs/api.md §8's series shape; the total is the document's own)."""
@@ -128,6 +132,8 @@ def outbox_item(
     item = {"v": ITEM_VERSION, "task_id": task_id, "status": status, "measure": measure, "document": document}
     if grouped:
         item["series"] = grouped
+    if callback_url:
+        item["callback_url"] = callback_url
     return json.dumps(item, separators=(",", ":"))
 
 
@@ -145,7 +151,9 @@ def publication_from_item(raw: bytes | str) -> Publication:
         )
         for s in item.get("series") or ()
     )
-    return publication_from_document(
+    publication = publication_from_document(
         str(item["task_id"]), item["document"], status=str(item["status"]), measure=str(item["measure"]),
         extra_series=extra,
     )
+    callback_url = item.get("callback_url")
+    return replace(publication, callback_url=callback_url) if isinstance(callback_url, str) else publication

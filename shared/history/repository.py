@@ -6,7 +6,8 @@ series' horizon rows in bulk (PostgreSQL: COPY into a temporary table, then one 
 saw, for the months that past forecasts are still waiting on, and fills in those forecasts'
 actual, error and inside (PostgreSQL: one UPDATE ... FROM the COPYed actuals).
 
-Reading: :meth:`history` (newest first) and :meth:`track_record` (per months ahead and level).
+Reading: :meth:`history` (newest first) and :meth:`track_record` (per periods ahead and level), each
+of one frequency (docs/api.md §10: monthly and weekly forecasts of a series are separate records).
 """
 from __future__ import annotations
 
@@ -37,13 +38,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 
 from shared.contract.errors import HistoryRejected, HistoryUnavailable
-from shared.history.models import TOTAL_KEY, ActualRow, ForecastRow
+from shared.contract.metrics import wape_from_sums
+from shared.history.alerts import Alert, Published, drop_alerts, range_alerts
+from shared.history.models import TOTAL_KEY, ActualRow, AlertRow, ForecastRow
 from shared.history.records import DEFAULT_MEASURE, Publication
 
 log = logging.getLogger(__name__)
 
 FORECASTS = ForecastRow.__table__
 ACTUALS = ActualRow.__table__
+ALERTS = AlertRow.__table__
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 MAX_HISTORY_LIMIT = 1000
@@ -111,15 +115,16 @@ class RecordOutcome:
     forecast_rows: int  # horizon rows inserted (0 when the job was already recorded)
     actuals: int  # (series, month) actuals recorded
     filled: int  # past forecasts that got their actual
+    alerts: tuple[Alert, ...] = ()  # alerts raised for the first time (shared.history.alerts)
 
 
 FORECAST_COLUMNS = (
     "task_id", "created_at", "source", "status", "measure", "series_key", "model", "level", "fingerprint",
-    "origin", "period", "months_ahead", "forecast", "low", "high",
+    "origin", "period", "months_ahead", "forecast", "low", "high", "frequency",
 )
 FORECAST_TYPES = (
     "varchar(255)", "timestamptz", "varchar(255)", "varchar(32)", "varchar(16)", "text", "varchar(64)", "float8",
-    "varchar(64)", "varchar(7)", "varchar(7)", "smallint", "float8", "float8", "float8",
+    "varchar(64)", "varchar(10)", "varchar(10)", "smallint", "float8", "float8", "float8", "varchar(8)",
 )
 
 
@@ -145,6 +150,13 @@ def _copy_then_insert(
     cols = ", ".join(columns)
     result = conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} {conflict}")
     return max(result.rowcount, 0)
+
+
+def _alert_from_row(row: Any) -> Alert:
+    created_at = row["created_at"]
+    if created_at.tzinfo is None:  # SQLite keeps no zone: the rows are written in UTC
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    return Alert(**{**dict(row), "created_at": created_at})
 
 
 class HistoryRepository:
@@ -181,14 +193,18 @@ class HistoryRepository:
             return False
 
     # -- writing ----------------------------------------------------------------------------
-    def record(self, publication: Publication, *, now: datetime | None = None) -> RecordOutcome:
-        """Store a publication, idempotently. Raises HistoryUnavailable (try again later) or
-        HistoryRejected (these rows will never go in)."""
+    def record(
+        self, publication: Publication, *, now: datetime | None = None, drop_pct: float | None = None
+    ) -> RecordOutcome:
+        """Store a publication, idempotently, and the alerts it raises (``drop_pct``: ALERT_DROP_PCT;
+        None raises none). Raises HistoryUnavailable (try again later) or HistoryRejected (these rows
+        will never go in)."""
         now = now or datetime.now(timezone.utc)
         try:
             with self.engine.begin() as conn:
                 inserted = self._insert_forecasts(conn, publication)
-                actuals, filled = self._fill_actuals(conn, publication, now)
+                actuals, filled, completed = self._fill_actuals(conn, publication, now)
+                alerts = () if drop_pct is None else self._raise_alerts(conn, publication, completed, drop_pct, now)
         except _REJECTED as exc:
             raise HistoryRejected(f"job {publication.task_id}: {type(exc).__name__}: {exc.orig}") from exc
         except sa_exc.SQLAlchemyError as exc:
@@ -197,13 +213,14 @@ class HistoryRepository:
             if isinstance(exc, (self._dbapi.DataError, self._dbapi.IntegrityError)):
                 raise HistoryRejected(f"job {publication.task_id}: {type(exc).__name__}: {exc}") from exc
             raise HistoryUnavailable(f"the history database failed: {type(exc).__name__}") from exc
-        return RecordOutcome(inserted, actuals, filled)
+        return RecordOutcome(inserted, actuals, filled, alerts)
 
     def _insert_forecasts(self, conn: Connection, pub: Publication) -> int:
         rows = [
             (
                 pub.task_id, pub.created_at, pub.source, pub.status, pub.measure, series.key, series.model[:64],
                 pub.level, pub.fingerprint, pub.origin, month.period, step, month.forecast, month.low, month.high,
+                pub.frequency,
             )
             for series in pub.series
             for step, month in enumerate(series.horizon, start=1)
@@ -220,10 +237,12 @@ class HistoryRepository:
         )
         return max(conn.execute(statement, [dict(zip(FORECAST_COLUMNS, row)) for row in rows]).rowcount, 0)
 
-    def _fill_actuals(self, conn: Connection, pub: Publication, now: datetime) -> tuple[int, int]:
+    def _fill_actuals(self, conn: Connection, pub: Publication, now: datetime) -> tuple[int, int, set[str]]:
+        """Record the actuals of the periods past forecasts still wait on, and fill those forecasts in:
+        (actuals recorded, forecasts filled, the periods this job saw complete first)."""
         seen = sorted({period for series in pub.series for period, _ in series.actuals})
         if not seen:
-            return 0, 0
+            return 0, 0, set()
         F = FORECASTS.c
         # Only the months some past forecast of this source and measure still waits for: a
         # grouped job sees 36 months x 10,000 series, and usually one month has just closed.
@@ -235,6 +254,7 @@ class HistoryRepository:
                 .where(
                     F.series_key == TOTAL_KEY,
                     F.measure == pub.measure,
+                    F.frequency == pub.frequency,
                     F.period.in_(seen),
                     F.source == pub.source,
                     F.status == pub.status,
@@ -250,9 +270,9 @@ class HistoryRepository:
             if period in waiting
         ]
         if not actuals:
-            return 0, 0
+            return 0, 0, set()
         if self.engine.dialect.name == "postgresql":
-            return len(actuals), self._fill_actuals_postgresql(conn, pub, now, actuals)
+            return len(actuals), self._fill_actuals_postgresql(conn, pub, now, actuals), waiting
         params = [{"b_key": key, "b_period": period, "b_value": value} for key, period, value in actuals]
         conn.execute(
             self._insert(ACTUALS).on_conflict_do_nothing(
@@ -279,6 +299,7 @@ class HistoryRepository:
                 F.source == literal(pub.source),
                 F.status == literal(pub.status),
                 F.measure == literal(pub.measure),
+                F.frequency == literal(pub.frequency),
                 F.series_key == bindparam("b_key"),
                 F.period == bindparam("b_period"),
                 F.actual.is_(None),
@@ -291,7 +312,74 @@ class HistoryRepository:
             )
         )
         result = conn.execute(fill, params)
-        return len(params), max(result.rowcount, 0)
+        return len(params), max(result.rowcount, 0), waiting
+
+    def _raise_alerts(
+        self, conn: Connection, pub: Publication, completed: set[str], drop_pct: float, now: datetime
+    ) -> tuple[Alert, ...]:
+        """The alerts ``pub`` raises that were not raised before, stored (shared.history.alerts)."""
+        candidates = drop_alerts(pub, drop_pct, now)
+        if completed:
+            actuals = {(s.key, period): value for s in pub.series for period, value in s.actuals if period in completed}
+            candidates += range_alerts(pub, self._published(conn, pub, completed), actuals, now)
+        if not candidates:
+            return ()
+        known = set()
+        ids = [a.id for a in candidates]
+        for lo in range(0, len(ids), 500):
+            known.update(conn.execute(select(ALERTS.c.id).where(ALERTS.c.id.in_(ids[lo : lo + 500]))).scalars())
+        new = tuple({a.id: a for a in candidates if a.id not in known}.values())
+        if new:
+            conn.execute(self._insert(ALERTS).on_conflict_do_nothing(index_elements=["id"]), [a.row() for a in new])
+        return new
+
+    def _published(self, conn: Connection, pub: Publication, periods: set[str]) -> list[Published]:
+        """Per series and period of ``periods``: the interval of the forecast made nearest before it
+        (the latest made by another job)."""
+        F = FORECASTS.c
+        rows = conn.execute(
+            select(F.series_key, F.period, F.low, F.high, F.level, F.created_at)
+            .where(
+                F.source == pub.source, F.status == pub.status, F.measure == pub.measure,
+                F.frequency == pub.frequency, F.period.in_(sorted(periods)), F.task_id != pub.task_id,
+            )
+        ).all()
+        latest: dict[tuple[str, str], Any] = {}
+        for row in rows:
+            key = (row.series_key, row.period)
+            if key not in latest or row.created_at > latest[key].created_at:
+                latest[key] = row
+        return [Published(r.series_key, r.period, float(r.low), float(r.high), float(r.level)) for r in latest.values()]
+
+    def alerts(
+        self,
+        *,
+        since: datetime | None = None,
+        kind: str | None = None,
+        series_key: str | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Alerts newest first: raised at or after ``since``, of ``kind``, of one series, older than
+        the ``before`` cursor (created_at, id); at most ``limit``."""
+        A = ALERTS.c
+        query = select(ALERTS)
+        if since is not None:
+            query = query.where(A.created_at >= since)
+        if kind is not None:
+            query = query.where(A.kind == kind)
+        if series_key is not None:
+            query = query.where(A.series_key == series_key)
+        if before is not None:
+            at, last_id = before
+            query = query.where((A.created_at < at) | ((A.created_at == at) & (A.id < last_id)))
+        query = query.order_by(A.created_at.desc(), A.id.desc()).limit(max(1, min(limit, MAX_HISTORY_LIMIT)))
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+        except sa_exc.SQLAlchemyError as exc:
+            raise HistoryUnavailable(f"the history database failed: {type(exc).__name__}") from exc
+        return [_alert_from_row(row) for row in rows]
 
     @staticmethod
     def _fill_actuals_postgresql(
@@ -299,10 +387,13 @@ class HistoryRepository:
     ) -> int:
         """The actuals COPYed into a temporary table, then one INSERT and one UPDATE ... FROM."""
         conn.exec_driver_sql(
-            "CREATE TEMP TABLE history_actuals_in (series_key text, period varchar(7), value float8) ON COMMIT DROP"
+            "CREATE TEMP TABLE history_actuals_in (series_key text, period varchar(10), value float8) ON COMMIT DROP"
         )
         _copy(conn, "history_actuals_in", ("series_key", "period", "value"), actuals)
-        bound = {"source": pub.source, "status": pub.status, "measure": pub.measure, "now": now, "task_id": pub.task_id}
+        bound = {
+            "source": pub.source, "status": pub.status, "measure": pub.measure, "now": now, "task_id": pub.task_id,
+            "frequency": pub.frequency,
+        }
         conn.execute(
             text(
                 "INSERT INTO series_actuals (source, status, measure, series_key, period, value, recorded_at, task_id) "
@@ -318,6 +409,7 @@ class HistoryRepository:
                 "inside = (f.low <= a.value AND a.value <= f.high), actual_at = :now "
                 "FROM history_actuals_in AS a "
                 "WHERE f.series_key = a.series_key AND f.measure = :measure AND f.period = a.period "
+                "AND f.frequency = :frequency "
                 "AND f.source = :source AND f.status = :status AND f.actual IS NULL"
             ),
             bound,
@@ -339,9 +431,9 @@ class HistoryRepository:
         return max(deleted, 0)
 
     # -- reading ----------------------------------------------------------------------------
-    def _filters(self, series_key: str, measure: str, source: str | None) -> list[Any]:
+    def _filters(self, series_key: str, measure: str, source: str | None, frequency: str) -> list[Any]:
         F = FORECASTS.c
-        filters = [F.series_key == series_key, F.measure == measure]
+        filters = [F.series_key == series_key, F.measure == measure, F.frequency == frequency]
         if source:
             filters.append(F.source == source)
         return filters
@@ -353,6 +445,7 @@ class HistoryRepository:
         measure: str = DEFAULT_MEASURE,
         source: str | None = None,
         limit: int = 100,
+        frequency: str = "month",
     ) -> list[dict[str, Any]]:
         """Past forecasts of one series, newest first (each job's months in order)."""
         F = FORECASTS.c
@@ -361,7 +454,7 @@ class HistoryRepository:
                 F.task_id, F.created_at, F.source, F.origin, F.period, F.months_ahead, F.forecast, F.low,
                 F.high, F.level, F.model, F.actual, F.error_pct, F.inside,
             )
-            .where(*self._filters(series_key, measure, source))
+            .where(*self._filters(series_key, measure, source, frequency))
             .order_by(F.created_at.desc(), F.task_id, F.months_ahead)
             .limit(max(1, min(int(limit), MAX_HISTORY_LIMIT)))
         )
@@ -396,9 +489,10 @@ class HistoryRepository:
         return out
 
     def track_record(
-        self, series_key: str = TOTAL_KEY, *, measure: str = DEFAULT_MEASURE, source: str | None = None
+        self, series_key: str = TOTAL_KEY, *, measure: str = DEFAULT_MEASURE, source: str | None = None,
+        frequency: str = "month",
     ) -> dict[str, Any]:
-        """Realised accuracy of one series' published forecasts, per months ahead and level.
+        """Realised accuracy of one series' published forecasts, per periods ahead and level.
 
         A forecast published twice on the same data (a cached result under another job id, same
         fingerprint) counts once: the record is of distinct forecasts, not of how often they
@@ -407,7 +501,7 @@ class HistoryRepository:
         F = FORECASTS.c
         closed = (
             select(F.fingerprint, F.months_ahead, F.level, F.forecast, F.actual, F.inside)
-            .where(*self._filters(series_key, measure, source), F.actual.is_not(None))
+            .where(*self._filters(series_key, measure, source, frequency), F.actual.is_not(None))
             .distinct()
             .subquery()
         )
@@ -420,12 +514,15 @@ class HistoryRepository:
                 func.count().label("count"),
                 func.sum(case((c.inside, 1), else_=0)).label("inside"),
                 func.avg(case((c.actual != 0, abs_error * 100.0 / func.abs(c.actual)), else_=None)).label("mape"),
-                (func.sum(abs_error) * 100.0 / func.nullif(func.sum(func.abs(c.actual)), 0)).label("wape"),
+                func.sum(abs_error).label("abs_error"),
+                func.sum(func.abs(c.actual)).label("abs_actual"),
             )
             .group_by(c.months_ahead, c.level)
             .order_by(c.months_ahead, c.level)
         )
-        pending_query = select(func.count()).where(*self._filters(series_key, measure, source), F.actual.is_(None))
+        pending_query = select(func.count()).where(
+            *self._filters(series_key, measure, source, frequency), F.actual.is_(None)
+        )
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(query).mappings().all()
@@ -436,6 +533,7 @@ class HistoryRepository:
         for row in rows:
             count = int(row["count"])
             inside = int(row["inside"] or 0)
+            wape = wape_from_sums(row["abs_error"], row["abs_actual"])
             horizons.append(
                 {
                     "months_ahead": int(row["months_ahead"]),
@@ -444,7 +542,7 @@ class HistoryRepository:
                     "inside": inside,
                     "coverage": round(inside * 100.0 / count, 2) if count else None,
                     "mape": None if row["mape"] is None else round(float(row["mape"]), 2),
-                    "wape": None if row["wape"] is None else round(float(row["wape"]), 2),
+                    "wape": None if wape is None else round(wape, 2),
                 }
             )
         return {"horizons": horizons, "pending": int(pending)}

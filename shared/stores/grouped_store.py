@@ -230,7 +230,12 @@ class GroupedStore:
 
 
 # What a level's series can be sorted by: the name in `sort`, and the forecast block's field.
-SORT_FIGURES = {"forecast": "next_month_forecast", "growth": "forecast_growth_rate", "accuracy": "model_accuracy"}
+# "forecast": the next period's (series published before weekly and daily jobs have only the month's).
+SORT_FIGURES = {
+    "forecast": ("next_period_forecast", "next_month_forecast"),
+    "growth": ("forecast_growth_rate",),
+    "accuracy": ("model_accuracy",),
+}
 
 
 def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -241,7 +246,7 @@ def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
         key = s.get("key") or {}
         index["text"].append(" ".join("null" if v is None else str(v) for v in key.values()).lower())
         forecast = s.get("forecast") or {}
-        for name, field in SORT_FIGURES.items():
-            value = forecast.get(field)
+        for name, fields in SORT_FIGURES.items():
+            value = next((forecast[f] for f in fields if forecast.get(f) is not None), None)
             index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
     return index

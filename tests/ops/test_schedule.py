@@ -97,6 +97,19 @@ def test_beat_entry():
     assert "worker.refresh" in app.conf.include, "workers register forecast.refresh"
 
 
+def test_weekly_and_daily_refreshes_start_each_new_period():
+    settings = Settings(forecast_refresh_frequencies=("month", "week", "day"))
+    entries = create_celery(settings).conf.beat_schedule
+    assert set(entries) == {REFRESH_ENTRY, f"{REFRESH_ENTRY}-week", f"{REFRESH_ENTRY}-day"}
+    assert "kwargs" not in entries[REFRESH_ENTRY]
+    assert entries[f"{REFRESH_ENTRY}-week"]["kwargs"] == {"frequency": "week"}
+    assert entries[f"{REFRESH_ENTRY}-week"]["schedule"] == crontab(minute=0, hour=2, day_of_week=1)  # Mondays
+    assert entries[f"{REFRESH_ENTRY}-day"]["schedule"] == crontab(minute=0, hour=2)
+    assert Settings.from_env({"FORECAST_REFRESH_FREQUENCIES": "week,month"}).forecast_refresh_frequencies == ("week", "month")
+    with pytest.raises(ValueError, match="FORECAST_REFRESH_FREQUENCIES"):
+        Settings.from_env({"FORECAST_REFRESH_FREQUENCIES": "quarter"})
+
+
 # ---- the refresh, against a real Redis and the fake Laravel ------------------------------------
 
 def _rows(today: date) -> list[dict]:
@@ -167,3 +180,12 @@ def test_refresh_without_a_laravel_url_fails_with_the_stable_code(refresh_app):
     with pytest.raises(UpstreamUnavailable):
         refresh_default_forecast(app)
     context.cache_clear()
+
+
+@pytest.mark.slow
+def test_a_weekly_refresh_fills_the_cache_for_the_weekly_default(refresh_app):
+    summary = refresh_app.tasks[REFRESH_TASK].apply(kwargs={"frequency": "week"}).get(disable_sync_subtasks=False)
+    assert summary["frequency"] == "week" and "-W" in summary["period"] and "next_month_forecast" not in summary
+    document = refresh_app.tasks["forecast.sales"].apply(kwargs={"frequency": "week"}).get(disable_sync_subtasks=False)
+    assert document["data"]["meta"]["cached"] is True
+    assert document["data"]["meta"]["data_fingerprint"] == summary["data_fingerprint"]

@@ -161,7 +161,7 @@ def test_forecasts_recorded_actuals_fill_in_and_the_track_record_matches_the_raw
     response = clocked.api_get("/api/v1/track-record")
     assert response.status_code == 200, response.text
     record = response.json()
-    assert record["series"] == {"group": {}, "measure": "revenue"}
+    assert record["series"] == {"group": {}, "measure": "revenue", "frequency": "month"}
     got = {h["months_ahead"]: h for h in record["horizons"]}
     assert sorted(got) == [1, 2, 3]
     for step, items in per_step.items():

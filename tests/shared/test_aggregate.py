@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shared.engine.aggregate import aggregate_monthly, from_first_sale
 from shared.sources.transactions import ColumnBuilder, TransactionColumns, columns_from_rows
 
-DQ_KEYS = ["rows_fetched", "rows_used", "rows_rejected", "duplicates", "negative_totals", "months_zero_filled", "leading_empty_months", "partial_month"]
+DQ_KEYS = ["rows_fetched", "rows_used", "rows_rejected", "duplicates", "negative_totals", "months_zero_filled", "leading_empty_months", "partial_month", "partial_period"]
 PARTIAL_KEYS = {"period", "total_sales", "transaction_count", "days_elapsed", "days_in_month"}
 
 

@@ -103,7 +103,7 @@ def test_report_is_json_safe_with_zero_sales() -> None:
 
 
 def test_model_accuracy_is_clipped() -> None:
-    awful = BacktestReport(1.0, 300.0, 150.0, 5.0, 250.0, 3, 0.0)
+    awful = BacktestReport(mae=1.0, mape=300.0, smape=150.0, mase=5.0, wape=250.0, backtest_origins=3, interval_coverage=0.0)
     assert model_accuracy(awful) == 0.0
 
 

@@ -57,7 +57,7 @@ def test_grouped_job_over_http():
     request = ForecastRequest.parse({"group_by": ["store_id", "product_id"], "measure": "revenue", "model": "seasonal_naive"})
     with FakeLaravel([], items=lines(), per_page=50) as base:
         source = LaravelLineSource(LaravelClient(base), base, "/sales/items")
-        result = run_grouped_forecast(request, source, today=TODAY, task_id="t-1")
+        result = run_grouped_forecast(request.resolved(TODAY), source, today=TODAY, task_id="t-1")
     data = result.document["data"]
     h = data["hierarchy"]
     assert h["group_by"] == ["store_id", "product_id"] and h["coherent"] is True
@@ -80,14 +80,14 @@ def test_units_and_orders_measures_only_total():
     cols = lines_from_rows(rows, [])
     src = StaticLineSource(lambda fields: cols, "mem")
     for measure in ("units", "orders"):
-        res = run_grouped_forecast(ForecastRequest.parse({"measure": measure, "model": "seasonal_naive"}), src, today=TODAY)
+        res = run_grouped_forecast(ForecastRequest.parse({"measure": measure, "model": "seasonal_naive"}).resolved(TODAY), src, today=TODAY)
         assert res.document["data"]["hierarchy"]["measure"] == measure and len(res.series) == 1
 
 
 def test_a_field_no_line_carries_fails_naming_it():
     cols = lines_from_rows(lines(), ["channel"])
     with pytest.raises(InvalidRequest) as err:
-        run_grouped_forecast(ForecastRequest.parse({"group_by": ["channel"]}), StaticLineSource(lambda f: cols, "mem"), today=TODAY)
+        run_grouped_forecast(ForecastRequest.parse({"group_by": ["channel"]}).resolved(TODAY), StaticLineSource(lambda f: cols, "mem"), today=TODAY)
     assert "channel" in str(err.value)
 
 

@@ -151,6 +151,27 @@ def test_an_unreachable_database_is_a_named_error_within_a_bound():
     assert normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
 
 
+def test_monthly_weekly_and_daily_records_of_a_series_are_kept_apart(repo):
+    """docs/api.md §10: the same shop's forecasts per frequency, each with its own labels and record."""
+    def of(frequency, *args, **kwargs):
+        return Publication(**{**publication(*args, **kwargs).__dict__, "frequency": frequency})
+
+    repo.record(of("month", "m-1", "2025-01", [("2025-02", 400, 300, 500)], [("2025-01", 390)]))
+    repo.record(of("week", "w-1", "2025-W05", [("2025-W06", 100, 80, 120), ("2025-W07", 100, 80, 120)], [("2025-W05", 90)]))
+    repo.record(of("day", "d-1", "2025-02-02", [("2025-02-03", 15, 10, 20)], [("2025-02-02", 14)]))
+    assert [r["task_id"] for r in repo.history()] == ["m-1"]
+    assert [r["period"] for r in repo.history(frequency="week")] == ["2025-W06", "2025-W07"]
+    assert [r["period"] for r in repo.history(frequency="day")] == ["2025-02-03"]  # a day's 10-character label
+    # A week closes: its actual fills the weekly forecast, never a monthly one.
+    later = of("week", "w-2", "2025-W06", [("2025-W07", 100, 80, 120)], [("2025-W05", 90), ("2025-W06", 130)],
+               created=NOW + timedelta(days=7))
+    assert repo.record(later).filled == 1
+    weekly = repo.track_record(frequency="week")
+    assert weekly["horizons"][0]["months_ahead"] == 1 and weekly["horizons"][0]["count"] == 1
+    assert weekly["horizons"][0]["wape"] == 23.08  # |130 - 100| / 130
+    assert repo.track_record()["horizons"] == [] and repo.track_record(frequency="day")["horizons"] == []
+
+
 def test_rows_the_database_refuses_are_a_rejection_not_an_outage(repo):
     bad = publication("x", "2025-01", [("2025-02", 1, 0, 2)], [])
     bad = Publication(**{**bad.__dict__, "status": "s" * 200})  # longer than the column

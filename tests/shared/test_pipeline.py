@@ -44,7 +44,7 @@ class DictCache:
 
 
 def run(request: dict | None = None, **kwargs):
-    return run_forecast(ForecastRequest.parse(request or {}), kwargs.pop("src", None) or source(), today=TODAY, **kwargs)
+    return run_forecast(ForecastRequest.parse(request or {}).resolved(TODAY), kwargs.pop("src", None) or source(), today=TODAY, **kwargs)
 
 
 def test_document_fields_mean_what_they_say():
@@ -82,8 +82,8 @@ def test_fitted_models_are_reused_while_the_data_is_unchanged(tmp_path, monkeypa
     fits = []
     import shared.engine.pipeline as pipeline
 
-    original = pipeline.make_model
-    monkeypatch.setattr(pipeline, "make_model", lambda name: fits.append(name) or original(name))
+    original = pipeline.model_for
+    monkeypatch.setattr(pipeline, "model_for", lambda name, frequency, **kw: fits.append(name) or original(name, frequency, **kw))
     second = run(model_store=store)
     assert fits == []  # loaded from the signed file, not re-fitted
     assert second["data"]["forecast"] == first["data"]["forecast"]

@@ -45,3 +45,32 @@ def test_errors_are_json_with_codes(tmp_path, capsys):
 def test_installed_console_script():
     out = subprocess.run([sys.executable, "-m", "stack.cli", "--help"], capture_output=True, text=True, check=True)
     assert "forecast" in out.stdout
+
+
+def test_weekly_with_holidays_and_events(tmp_path, capsys):
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"name": "Black Friday", "start": "2026-11-27"}]))
+    code = main(["forecast", "--demo", "--frequency", "week", "--horizon", "2", "--holidays", "us-ca",
+                 "--events", str(events), "--model", "seasonal_naive", "--today", TODAY])
+    assert code == 0
+    forecast = json.loads(capsys.readouterr().out)["data"]["forecast"]
+    assert forecast["frequency"] == "week" and forecast["period"] == "2026-W48"
+    assert forecast["horizon"][0]["events"] == ["Thanksgiving Day", "Day After Thanksgiving", "Black Friday"]
+
+
+def test_daily_grouped_csv_and_holidays_off(capsys):
+    code = main(["forecast", "--demo", "--frequency", "day", "--horizon", "3", "--holidays", "none",
+                 "--group-by", "category", "--model", "seasonal_naive", "--format", "csv", "--today", TODAY])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "level,category,period,forecast,low,high"
+    assert {line.split(",")[2] for line in lines[1:]} == {"2026-11-24", "2026-11-25", "2026-11-26"}
+
+
+def test_bad_holidays_and_events_are_invalid_request(tmp_path, capsys):
+    assert main(["forecast", "--demo", "--holidays", "XX", "--today", TODAY]) == 2
+    assert json.loads(capsys.readouterr().err)["error"]["field"] == "holidays"
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"name": "x"}]))
+    assert main(["forecast", "--demo", "--events", str(events), "--today", TODAY]) == 2
+    assert json.loads(capsys.readouterr().err)["error"]["field"] == "events.0.start"

@@ -53,6 +53,10 @@ def test_the_message_is_on_the_queue_with_resolved_kwargs(web_client, web_redis)
         "refresh": False,
         "group_by": None,  # docs/api.md §8; the single-series forecast when unset
         "measure": "revenue",
+        # docs/api.md §10, resolved: the frequency, HOLIDAY_COUNTRY's holidays (unset: none), no events
+        "frequency": "month",
+        "holidays": [],
+        "events": [],
     }
 
 

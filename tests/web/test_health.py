@@ -63,7 +63,10 @@ def test_openapi_describes_the_api(web_client):
     for name in ("ForecastRequest", "Submitted", "TaskStatus", "ResultDocument", "ErrorDocument"):
         assert name in schemas
     request = schemas["ForecastRequest"]
-    assert request["properties"]["horizon"]["maximum"] == 24
+    # The horizon's bound follows the frequency (docs/api.md §10): 24 months, the default, 104 weeks, 366 days.
+    bounds = {(c["if"].get("properties", {}).get("frequency", {}).get("const")): c["then"]["properties"]["horizon"]["maximum"]
+              for c in request["allOf"]}
+    assert bounds == {None: 24, "month": 24, "week": 104, "day": 366}
     assert set(request["properties"]["model"]["enum"]) >= {"auto", "linear", "ets"}
     post = spec["paths"]["/api/v1/forecasts"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/ForecastRequest"

@@ -37,7 +37,7 @@ def test_history_lists_past_forecasts_newest_first_with_their_actuals(client):
     response = client.get("/api/v1/history")
     assert response.status_code == 200
     body = response.json
-    assert body["series"] == {"group": {}, "measure": "revenue"}
+    assert body["series"] == {"group": {}, "measure": "revenue", "frequency": "month"}
     first, second = body["forecasts"]
     assert (first["task_id"], first["period"], first["actual"], first["inside"]) == ("job-1", "2025-03", None, None)
     assert (second["task_id"], second["period"], second["actual"], second["inside"]) == ("job-0", "2025-02", 130.0, False)

@@ -94,3 +94,23 @@ def test_legacy_accepts_query_parameters(make_web_app, web_redis):
 
     kwargs = json.loads(base64.b64decode(message["body"]))[1]
     assert kwargs["horizon"] == 6 and kwargs["model"] == "linear" and kwargs["start_date"] == "2024-01-01"
+
+
+@pytest.mark.parametrize(
+    "query,start,end",
+    [
+        # "The forecast as of June 2024": the 36 months up to June, not 7.
+        ("end_date=2024-06-30", "2021-07-01", "2024-06-30"),
+        # An end_date older than the default window's start: a window of its own, not a 422.
+        ("end_date=2019-01-15", "2016-01-01", "2018-12-31"),
+        ("end_date=2024-06-30&frequency=week", "2021-07-05", "2024-06-30"),
+    ],
+)
+def test_legacy_end_date_alone_reaches_back_from_it(make_web_app, web_redis, query, start, end):
+    client = make_web_app(legacy_wait_seconds=0).test_client()
+    response = client.get(f"/api/sales-forecast?{query}")
+    assert response.status_code == 202
+    import base64
+
+    kwargs = json.loads(base64.b64decode(json.loads(web_redis.lindex("forecasts", 0))["body"]))[1]
+    assert (kwargs["start_date"], kwargs["end_date"]) == (start, end)
