@@ -13,9 +13,9 @@ history, is run twice:
 
 Prints lines/s fetched and parsed, each stage's time, CPU-s per series, peak RSS per process
 (target < 2 GB), total wall time and the throughput ratio (target >= 0.85), with the machine's
-load. The service's calendar is monthly until daily and weekly periods are merged (issue 25):
-until then this runs the M5 shop at monthly frequency, and ``--stores``/``--days`` scale it down
-(labelled as such in the output).
+load. ``--frequency`` (month, week or day: the M5's own is day, h = 28) and ``--stores``/``--days``
+scale it down (labelled as such in the output). ``--accuracy H`` scores every level on the last H periods held out
+(engine, naive, seasonal naive; MASE, RMSSE and the M5's WRMSSE) instead.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 import requests
 
@@ -41,9 +42,11 @@ from grouped_service import BASELINE_CHUNK, RssSampler, _at, _chunk, _log_lines,
 
 from local.m5 import M5_DAYS, M5Server, M5Shop
 from local.redis_server import free_port
+from shared.engine.backtest import mase
 from stack.local import LocalStack
 
 GROUP_BY = ["store_id", "dept_id", "product_id"]
+ADJECTIVE = {"month": "monthly", "week": "weekly", "day": "daily"}
 
 
 def _serve(stores: int, days: int, port: int, ready: Any) -> None:
@@ -52,8 +55,9 @@ def _serve(stores: int, days: int, port: int, ready: Any) -> None:
     M5Server(shop, port=port, per_page=1000).serve_forever()
 
 
-def _body(first: str, end: str, horizon: int) -> dict[str, Any]:
-    return {"group_by": GROUP_BY, "measure": "units", "horizon": horizon, "start_date": first, "end_date": end}
+def _body(first: str, end: str, horizon: int, frequency: str) -> dict[str, Any]:
+    body = {"group_by": GROUP_BY, "measure": "units", "horizon": horizon, "start_date": first, "end_date": end}
+    return body if frequency == "month" else {**body, "frequency": frequency}
 
 
 def run_engine(url: str, body: dict[str, Any], today: date) -> dict[str, float]:
@@ -89,6 +93,77 @@ def run_engine(url: str, body: dict[str, Any], today: date) -> dict[str, float]:
     return {"series": len(panel), "lines": lines, "fetch": t1 - t0, "fetch_cpu": fetch_cpu, "forecast": t2 - t1,
             "forecast_cpu": cpu_children, "assemble": t3 - t2, "total": t3 - t0, "peak_child_mb": peak_child / 2**20,
             "peak_main_mb": psutil.Process().memory_info().rss / 2**20}
+
+
+def _rmsse_scale(y: np.ndarray) -> float | None:
+    """The M5's RMSSE denominator: mean squared one-step naive error from the first sale on."""
+    nz = np.flatnonzero(y)
+    if nz.size == 0:
+        return None
+    x = y[nz[0]:]
+    if x.size < 2:
+        return None
+    scale = float(np.mean(np.diff(x) ** 2))
+    return scale if scale > 0 else None
+
+
+def run_accuracy(url: str, body: dict[str, Any], holdout: int, season: int = 12) -> None:
+    """Every level's accuracy on the shop's last ``holdout`` periods, held out: the engine
+    (reconciled), naive and seasonal naive; and the M5's WRMSSE over all levels."""
+    import dataclasses
+
+    from shared.contract.schema import ForecastRequest
+    from shared.engine.grouped import LaravelLineSource, fetch_panel
+    from shared.engine.hierarchy import forecast_chunk, reconcile, series_inputs
+    from shared.sources.laravel_client import LaravelClient
+
+    request = ForecastRequest.parse(body).resolved(date.today())
+    source = LaravelLineSource(LaravelClient(url, timeout=60), url)
+    full = fetch_panel(request, source, timezone="UTC", today=date.today(), report=lambda stage, percent: None)
+    T = full.values.shape[1]
+    H = holdout
+    train = dataclasses.replace(full, values=full.values[:, : T - H].copy(), cents=None, periods=full.periods[: T - H],
+                                total_orders=full.total_orders[: T - H], start=np.minimum(full.start, T - H))
+    actual = full.values[:, T - H :]
+    cpu0 = time.process_time()
+    results = forecast_chunk(series_inputs(train), horizon=H, level=90.0, model=request.model)
+    rec = reconcile(train, results)
+    cpu = time.process_time() - cpu0
+    forecasts: dict[str, np.ndarray] = {"engine (reconciled)": rec.mean}
+    last = train.values[:, -1:]
+    forecasts["naive"] = np.repeat(last, H, axis=1)
+    sn = np.zeros_like(actual)
+    for j in range(H):
+        sn[:, j] = train.values[:, T - H - season + (j % season)] if T - H >= season else train.values[:, -1]
+    forecasts["seasonal naive"] = sn
+    weight_span = min(season, T - H)  # the M5 weighs by the last 28 days; here the last year
+    weights_raw = np.abs(train.values[:, -weight_span:]).sum(axis=1)
+    print(f"\naccuracy: the last {H} periods held out ({T - H} to train), every level; engine {cpu:.0f} CPU-s "
+          f"({len(train):,} series); load {os.getloadavg()[0]:.1f}")
+    print(f"  {'level':>5} {'series':>7}  " + "  ".join(f"{name:>28}" for name in forecasts))
+    wrmsse = {name: 0.0 for name in forecasts}
+    for k in range(train.n_levels):
+        rows = train.level_indices(k)
+        cells = []
+        w = weights_raw[rows]
+        w = w / w.sum() if w.sum() > 0 else np.full(rows.size, 1.0 / rows.size)
+        for name, f in forecasts.items():
+            mases, rmsses, wsum = [], [], 0.0
+            for j, i in enumerate(rows):
+                y = train.history(int(i))
+                m = mase(actual[i], f[i], y, season) if y.size > 1 else None
+                if m is not None:
+                    mases.append(m)
+                scale = _rmsse_scale(y)
+                if scale is not None:
+                    r = float(np.sqrt(np.mean((actual[i] - f[i]) ** 2) / scale))
+                    rmsses.append(r)
+                    wsum += w[j] * r
+            wrmsse[name] += wsum / train.n_levels
+            cells.append(f"MASE {np.mean(mases):6.3f} RMSSE {np.mean(rmsses):6.3f}")
+        print(f"  {k:>5} {rows.size:>7}  " + "  ".join(f"{c:>28}" for c in cells))
+    print("  WRMSSE (the M5's: levels weighted equally, series by their units over the last year of training): "
+          + ", ".join(f"{name} {v:.3f}" for name, v in wrmsse.items()))
 
 
 def run_service(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +204,11 @@ def main() -> int:
     parser.add_argument("--stores", type=int, default=10)
     parser.add_argument("--days", type=int, default=M5_DAYS)
     parser.add_argument("--horizon", type=int, default=3)
+    parser.add_argument("--frequency", choices=["month", "week", "day"], default="month",
+                        help="the M5's own is day with horizon 28")
     parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--accuracy", type=int, default=0, metavar="H",
+                        help="only the accuracy part: the last H periods held out, every level, and WRMSSE")
     args = parser.parse_args()
     port = free_port()
     ready: Any = multiprocessing.get_context("spawn").Queue()
@@ -140,9 +219,15 @@ def main() -> int:
     time.sleep(1)
     scaled = "" if (args.stores, args.days) == (10, M5_DAYS) else " (SCALED DOWN from 10 stores × 1,941 days)"
     print(f"M5 shop: {args.stores} store(s) × 3,049 products = {n_series:,} bottom series, {n_lines:,} sale lines over "
-          f"{args.days} days ({first} to {end}){scaled}; monthly, h = {args.horizon}; {os.cpu_count()} cores, "
+          f"{args.days} days ({first} to {end}){scaled}; {ADJECTIVE[args.frequency]}, h = {args.horizon}; {os.cpu_count()} cores, "
           f"load {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
-    body = _body(first, end, args.horizon)
+    body = _body(first, end, args.horizon, args.frequency)
+    if args.accuracy:
+        try:
+            run_accuracy(url, body, args.accuracy)
+        finally:
+            server.terminate()
+        return 0
     today = date.fromisoformat(end)
     root = Path(tempfile.mkdtemp(prefix="sf-m5-bench-"))
     try:
