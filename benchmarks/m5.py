@@ -38,7 +38,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from grouped_service import BASELINE_CHUNK, RssSampler, _at, _chunk, _log_lines, _warm_process, wait_done
+from grouped_service import BASELINE_CHUNK, RssSampler, _at, _log_lines, _warm_process, wait_done
 
 from local.m5 import M5_DAYS, M5Server, M5Shop
 from local.redis_server import free_port
@@ -47,12 +47,21 @@ from stack.local import LocalStack
 
 GROUP_BY = ["store_id", "dept_id", "product_id"]
 ADJECTIVE = {"month": "monthly", "week": "weekly", "day": "daily"}
+SEASON = {"month": 12, "week": 52, "day": 7}
 
 
 def _serve(stores: int, days: int, port: int, ready: Any) -> None:
     shop = M5Shop(stores=stores, days=days)
     ready.put((len(shop), shop.n_series, shop.first_day.isoformat(), shop.end.isoformat()))
     M5Server(shop, port=port, per_page=1000).serve_forever()
+
+
+def _options_chunk(args: tuple[list[dict], dict[str, Any]]) -> tuple[list[dict], int]:
+    """One chunk with the job's own forecast_chunk options (frequency, effects), in a pool process."""
+    from shared.engine.hierarchy import forecast_chunk
+
+    items, options = args
+    return forecast_chunk(items, **options), psutil.Process().memory_info().rss
 
 
 def _body(first: str, end: str, horizon: int, frequency: str) -> dict[str, Any]:
@@ -62,7 +71,7 @@ def _body(first: str, end: str, horizon: int, frequency: str) -> dict[str, Any]:
 
 def run_engine(url: str, body: dict[str, Any], today: date) -> dict[str, float]:
     from shared.contract.schema import ForecastRequest
-    from shared.engine.grouped import LaravelLineSource, assemble, fetch_panel
+    from shared.engine.grouped import LaravelLineSource, assemble, chunk_options, fetch_panel
     from shared.engine.hierarchy import series_inputs
     from shared.sources.laravel_client import LaravelClient
 
@@ -76,12 +85,12 @@ def run_engine(url: str, body: dict[str, Any], today: date) -> dict[str, float]:
         fetch_cpu = time.process_time() - cpu0
         t1 = time.perf_counter()
         items = series_inputs(panel)
-        tasks = [(items[lo : lo + BASELINE_CHUNK], request.horizon, float(request.level), request.model)
-                 for lo in range(0, len(items), BASELINE_CHUNK)]
+        options = chunk_options(panel, request)
+        tasks = [(items[lo : lo + BASELINE_CHUNK], options) for lo in range(0, len(items), BASELINE_CHUNK)]
         results, peak_child = [], 0
         children = [psutil.Process(p.pid) for p in pool._pool]  # type: ignore[attr-defined]
         cpu_children0 = sum(c.cpu_times().user + c.cpu_times().system for c in children)
-        for chunk, rss in pool.imap_unordered(_chunk, tasks):
+        for chunk, rss in pool.imap_unordered(_options_chunk, tasks):
             results.extend(chunk)
             peak_child = max(peak_child, rss)
         cpu_children = sum(c.cpu_times().user + c.cpu_times().system for c in children) - cpu_children0
@@ -113,7 +122,7 @@ def run_accuracy(url: str, body: dict[str, Any], holdout: int, season: int = 12)
     import dataclasses
 
     from shared.contract.schema import ForecastRequest
-    from shared.engine.grouped import LaravelLineSource, fetch_panel
+    from shared.engine.grouped import LaravelLineSource, chunk_options, fetch_panel
     from shared.engine.hierarchy import forecast_chunk, reconcile, series_inputs
     from shared.sources.laravel_client import LaravelClient
 
@@ -126,7 +135,8 @@ def run_accuracy(url: str, body: dict[str, Any], holdout: int, season: int = 12)
                                 total_orders=full.total_orders[: T - H], start=np.minimum(full.start, T - H))
     actual = full.values[:, T - H :]
     cpu0 = time.process_time()
-    results = forecast_chunk(series_inputs(train), horizon=H, level=90.0, model=request.model)
+    options = chunk_options(train, request.model_copy(update={"horizon": H, "level": 90}))
+    results = forecast_chunk(series_inputs(train), **options)
     rec = reconcile(train, results)
     cpu = time.process_time() - cpu0
     forecasts: dict[str, np.ndarray] = {"engine (reconciled)": rec.mean}
@@ -224,7 +234,7 @@ def main() -> int:
     body = _body(first, end, args.horizon, args.frequency)
     if args.accuracy:
         try:
-            run_accuracy(url, body, args.accuracy)
+            run_accuracy(url, body, args.accuracy, season=SEASON[args.frequency])
         finally:
             server.terminate()
         return 0
