@@ -179,7 +179,7 @@ def run_accuracy(url: str, body: dict[str, Any], holdout: int, season: int = 12)
 def run_service(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:
     web = stack.web_url
     session = requests.Session()
-    pids = {name: stack.processes[name].process.pid for name in ("worker", "worker2")}
+    pids = {name: stack.processes[name].process.pid for name in stack.processes if name.startswith("worker")}
     sampler = RssSampler(pids)
     sampler.start()
     cpu0 = {n: sum(p.cpu_times().user + p.cpu_times().system for p in [psutil.Process(pid), *psutil.Process(pid).children(True)])
@@ -195,7 +195,7 @@ def run_service(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:
     if doc["status"] != "SUCCESS":
         raise SystemExit(f"the job ended {doc['status']}: {doc.get('error')}")
     time.sleep(2)
-    logs = [stack.log_dir / "worker.log", stack.log_dir / "worker2.log"]
+    logs = [stack.log_dir / f"{name}.log" for name in pids]
     lines = [e for p in logs for e in _log_lines(p, f"grouped job {task_id}: ")]
     fanout = [e for e in lines if "chunks of" in e["message"]]
     fanin = [e for e in lines if "reconciled in" in e["message"]]
@@ -217,6 +217,8 @@ def main() -> int:
     parser.add_argument("--frequency", choices=["month", "week", "day"], default="month",
                         help="the M5's own is day with horizon 28")
     parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="separately started workers (default 2)")
+    parser.add_argument("--concurrency", type=int, default=1, help="pool processes per worker (default 1)")
     parser.add_argument("--accuracy", type=int, default=0, metavar="H",
                         help="only the accuracy part: the last H periods held out, every level, and WRMSSE")
     args = parser.parse_args()
@@ -255,14 +257,15 @@ def main() -> int:
         env.update(LARAVEL_API_URL=url, LARAVEL_ITEMS_PATH="/sales/items", WEB_PORT=str(free_port()),
                    SECRET_KEY="bench", MODEL_DIR=str(root / "models"), LARAVEL_DEADLINE_SECONDS="3600",
                    LARAVEL_TIMEOUT_SECONDS="60")
-        stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=1)
+        stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=args.concurrency)
         stack.start(ready_timeout=600)
-        stack.add_worker("worker2", 1)
+        for w in range(2, args.workers + 1):
+            stack.add_worker(f"worker{w}", args.concurrency)
         try:
             time.sleep(5)
             service = run_service(stack, body)
             cpu = sum(service["cpu"].values())
-            print(f"service, 2 workers: {service['series']:,} series in {service['wall']:.1f} s; "
+            print(f"service, {args.workers} worker(s) × {args.concurrency} process(es): {service['series']:,} series in {service['wall']:.1f} s; "
                   f"{cpu / service['series']:.4f} CPU-s a series (both workers, all their processes); load {os.getloadavg()[0]:.1f}")
             for name, seconds in service["split"].items():
                 print(f"  {name:28s} {seconds:8.1f} s")
