@@ -79,7 +79,9 @@ def test_a_chunk_whose_process_is_killed_twice_ends_the_job_with_a_stable_code(t
     today = date.today()
     rows = demo_rows(today)
     with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as url:
-        env = base_env(tmp_path, LARAVEL_API_URL=url, API_KEYS=API_KEY, CHUNK_SIZE="3")
+        # Bigger chunks than the test above: each kill must land while the chunk still runs (a
+        # chunk of 3 arima series can finish between the inspection and the kill).
+        env = base_env(tmp_path, LARAVEL_API_URL=url, API_KEYS=API_KEY, CHUNK_SIZE="8")
         stack = LocalStack(env, root=tmp_path, log_dir=tmp_path / "logs", worker_concurrency=2)
         stack.start(ready_timeout=120)
         try:
