@@ -10,14 +10,15 @@ from kombu import Exchange, Queue
 
 from shared.contract.config import Settings
 from shared.contract.protocol import celery_conf
-from worker import consumer, logging_setup, poison
+from worker import consumer, logging_setup, poison, warmup
 from worker.schedule import beat_schedule
 
 
 def create_celery(settings: Settings) -> Celery:
     """The app of every process that runs the service's tasks or schedule: worker, beat, Flower.
 
-    The only place that adds the poison guard, the beat schedule and the worker's logging.
+    The only place that adds the poison guard, the beat schedule, the worker's logging and its
+    warm-up.
     """
     app = Celery("sales_forecast", set_as_current=True)
     queue = settings.forecast_queue
@@ -61,6 +62,9 @@ def create_celery(settings: Settings) -> Celery:
     app.conf.beat_schedule = beat_schedule(settings)
     # JSON log lines with the task id for the worker and beat (they send Celery's setup_logging).
     logging_setup.install()
+    # The modelling stack imported and run once in the worker's main process before its pool
+    # forks and before it takes a job (worker/warmup.py): the first job costs what later ones do.
+    warmup.install()
     app.settings = settings  # read by the tasks: configuration is read once, by the entry point
     # worker.tasks: `forecast.sales`; worker.webhooks: `forecast.webhook`, the signed completion
     # callbacks; worker.refresh: `forecast.refresh`, which beat sends.

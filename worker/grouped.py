@@ -31,7 +31,7 @@ from celery import shared_task
 from celery.exceptions import Ignore
 
 from shared.contract.backoff import backoff_seconds
-from shared.contract.errors import ForecastError, UpstreamUnavailable
+from shared.contract.errors import ForecastError, UpstreamUnavailable, WorkerLost
 from shared.contract.protocol import CHUNK_TASK, FORECAST_TASK, CeleryState
 from shared.contract.schema import STAGE_PERCENT, ForecastRequest, Stage
 from shared.engine import grouped_job
@@ -42,6 +42,7 @@ from worker.context import WorkerContext, context
 log = logging.getLogger(__name__)
 
 CHUNK_RETRIES = 2  # a chunk that fails this many more times ends its job
+KILLED_RETRIES = 1  # a chunk whose process is killed this many more times ends its job
 CHUNK_RETRY_SECONDS = 2.0
 
 
@@ -121,6 +122,19 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
             _end(self, plan, CeleryState.REVOKED, None)
             grouped_job.forget(store, job_id)
         return "cancelled"
+    # A run that died without a word (its process killed: out of memory) left its start counted;
+    # task_reject_on_worker_lost redelivers it at once. One such death is retried, a second ends
+    # the job with a stable code instead of killing worker after worker.
+    starts = store.begin_chunk(job_id, k)
+    if starts > KILLED_RETRIES + 1:
+        store.end_chunk(job_id, k)
+        log.error("chunk %d/%d of %s: its worker process died %d times; the job ends", k + 1, n, job_id, starts - 1)
+        if store.claim_finalize(job_id):
+            error = WorkerLost(f"chunk {k + 1} of {n}: its worker process was killed {starts - 1} times "
+                               f"(out of memory?); the job ends, no partial result is kept")
+            _end(self, plan, CeleryState.FAILURE, error)
+            grouped_job.forget(store, job_id)
+        return "failed"
     try:
         last = grouped_job.run_chunk(store, plan, k)
         events.grouped_counts(self.app, job_id, store)  # live updates
@@ -141,3 +155,8 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
             _end(self, plan, CeleryState.FAILURE, error)
             grouped_job.forget(store, job_id)
         return "failed"
+    finally:
+        try:
+            store.end_chunk(job_id, k)
+        except Exception:  # Redis gone: the start stays counted, as if killed; the record expires
+            log.warning("chunk %d/%d of %s: could not record its end", k + 1, n, job_id)

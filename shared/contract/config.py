@@ -121,7 +121,7 @@ class Settings:
     # (the last chunk is the only one some worker waits for), big enough that a chunk's own cost
     # (a message, the panel read once per process, its results in Redis) stays under 1 %.
     chunk_size: int = 100
-    max_series: int = 20000
+    max_series: int = 50000
     # Set by the process manager (gunicorn's runner) when the web tier runs several processes:
     # where prometheus_client keeps the per-process metric files.
     prometheus_multiproc_dir: str | None = None

@@ -87,6 +87,12 @@ class JobTimeLimit(ForecastError):
     code = ErrorCode.INTERNAL_ERROR
 
 
+class WorkerLost(ForecastError):
+    """A grouped chunk's worker process was killed (the kernel's OOM killer) twice: the job ends."""
+
+    code = ErrorCode.INTERNAL_ERROR
+
+
 class UpstreamInvalid(ForecastError):
     """Laravel answered, but not with sales data (HTML, truncated JSON, wrong shape, looping pages)."""
 
@@ -143,6 +149,12 @@ class PayloadTooLarge(ForecastError):
     """The request body is larger than MAX_BODY_BYTES."""
 
     code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class TooManySeries(PayloadTooLarge):
+    """A grouped job would have more series than MAX_SERIES: refused while its lines are fetched,
+    as soon as they name more groups, or when its panel is built; never halfway through the
+    forecasts (docs/api.md §8 and docs/scaling.md give the limit's memory cost)."""
 
 
 class HistoryUnavailable(ForecastError):

@@ -76,21 +76,24 @@ class LaravelLineSource:
     """Sale lines from ``{LARAVEL_API_URL}{LARAVEL_ITEMS_PATH}`` with the sales client's paging and retries."""
 
     def __init__(
-        self, client: LaravelClient, base_url: str, items_path: str = "/sales/items", stock_path: str = "/stock"
+        self, client: LaravelClient, base_url: str, items_path: str = "/sales/items", stock_path: str = "/stock",
+        max_series: int | None = None,
     ) -> None:
         self.client = client
         self.items_path = items_path
         self.stock_path = stock_path
+        self.max_series = max_series
         parts = urlsplit(base_url)
         self.name = f"laravel:{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LaravelLineSource":
         client = LaravelClient.from_settings(settings)
-        return cls(client, settings.laravel_api_url, settings.laravel_items_path, settings.laravel_stock_path)
+        return cls(client, settings.laravel_api_url, settings.laravel_items_path, settings.laravel_stock_path,
+                   settings.max_series)
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
-        builder = LineBuilder(group_fields, self.client.timezone)
+        builder = LineBuilder(group_fields, self.client.timezone, max_series=self.max_series)
         return self.client.fetch_pages(builder, start, end, status, on_page, path=self.items_path, deadline=deadline)
 
     def fetch_stock(self, today: date, deadline: Deadline | None = None) -> Stock:

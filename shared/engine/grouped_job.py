@@ -4,8 +4,9 @@ The steps of one grouped job, each a plain function over the stores, so the Cele
 (worker/grouped.py) only carry them: they send the chunk messages, report state and store the
 job's result. Redis is the only meeting point (:mod:`shared.stores.grouped_store`):
 
-1. :func:`plan_job`: fetch the sale lines once, build the panel, refuse more than MAX_SERIES
-   series, answer from the cache when an identical panel was forecast already, else store the
+1. :func:`plan_job`: fetch the sale lines once (the source refuses a job whose lines name more
+   than MAX_SERIES groups while it fetches them), build the panel, refuse more than MAX_SERIES
+   series (``payload_too_large``), answer from the cache when an identical panel was forecast already, else store the
    plan and the panel. The caller then sends one chunk message per chunk.
 2. :func:`run_chunk`: forecast chunk k's slice and record it; a chunk that runs twice (its worker
    killed, the message redelivered: acks_late) counts once. True when the set is complete and this
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shared.contract.config import Settings
-from shared.contract.errors import InvalidRequest
+from shared.contract.errors import TooManySeries
 from shared.contract.protocol import inventory_csv_url, series_csv_url, series_url
 from shared.contract.schema import ForecastRequest
 from shared.engine.grouped import (
@@ -80,10 +81,9 @@ def plan_job(
     panel = fetch_panel(request, source, timezone=settings.sales_timezone, today=today, report=report, deadline=deadline)
     n_series = len(panel)
     if n_series > settings.max_series:
-        raise InvalidRequest(
-            f"group_by {list(request.group_by or [])} gives {n_series} series, more than MAX_SERIES "
-            f"({settings.max_series}): group by fewer or coarser fields, or ask for a shorter window",
-            field="group_by",
+        raise TooManySeries(
+            f"group_by {list(request.group_by or [])} gives {n_series:,} series, more than MAX_SERIES "
+            f"({settings.max_series:,}): group by fewer or coarser fields, or ask for a shorter window"
         )
     stock = stock_for(request, source, today, deadline)
     fp = fingerprint(panel, request)

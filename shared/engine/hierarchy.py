@@ -18,10 +18,14 @@ Which model a series gets (``forecast.model`` says it):
   (:mod:`shared.engine.intermittent`). The total always gets the model asked for.
 * anything that fails falls back to the naive forecast: a group never fails the job.
 
-Backtest (accuracy without refitting for every origin): each series is fitted once more, on its
-history without the last ``k = min(12, n // 3)`` months, and forecast ``1..k`` months ahead from that
-origin; the metrics compare those ``k`` forecasts with what happened. Those holdout errors also give
-MinTrace its error covariance. See docs/grouped.md for what the figures mean.
+Backtest (accuracy without refitting): each series' model is fitted once, on its whole history,
+for the forecast; the fitted model is then run forward (statsforecast's ``forward``: states
+recomputed, nothing re-estimated) over the history without its last ``k = min(12, n // 3)``
+months and forecasts them ``1..k`` months ahead from that origin; the metrics compare those ``k``
+forecasts with what happened. So a bottom series costs one fit, not two; it is refitted on the
+shorter history where that gives the model another form, and the total and the parent levels
+(a few series, the figures read first) keep a refitted holdout (docs/models.md). Those holdout errors also give MinTrace its error covariance. See
+docs/grouped.md for what the figures mean.
 """
 from __future__ import annotations
 
@@ -71,8 +75,10 @@ SHARE = "share_of_parent"
 def series_inputs(panel: Panel, indices: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """JSON-safe items for :func:`forecast_chunk` (the series' histories from their first sale)."""
     idx = range(len(panel)) if indices is None else indices
+    bottom = panel.n_levels - 1
     return [
-        {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0)}
+        {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0),
+         "refit_backtest": bool(panel.level[int(i)] < bottom)}
         for i in idx
     ]
 
@@ -113,6 +119,30 @@ def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[fl
     low = np.minimum(np.maximum(np.nan_to_num(np.asarray(low, dtype=float)), 0.0), mean)
     high = np.maximum(np.nan_to_num(np.asarray(high, dtype=float), posinf=0.0), mean)
     return mean.tolist(), low.tolist(), high.tolist()
+
+
+def _model_with_holdout(
+    y: np.ndarray, k: int | None, h: int, level: float, model: str, season_length: int, refit: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """The model asked for, fitted once, on the whole history, for the forecast; with a holdout
+    (``k``), the same fitted model is run forward over the history without its last ``k`` points
+    and forecasts those ``k`` for the backtest (statsforecast's ``forward``, as its
+    ``cross_validation(refit=False)`` does). ``forward`` refits where the shorter history would
+    give the model another form (fewer than two seasons); ``refit`` refits the holdout anyway
+    (the total and the parent levels: docs/models.md says why)."""
+    from shared.engine.models import make_model
+
+    if y.size < 3:
+        mean, low, high = _naive(y, h, level)
+        return mean, low, high, "naive (short history)", None
+    fitted = make_model(model, season_length=season_length).fit(y)
+    p = fitted.predict(h, level=level)
+    backtest = None
+    if k is not None:
+        trained = make_model(model, season_length=season_length).fit(y[:-k]) if refit else fitted.forward(y[:-k])
+        b = trained.predict(k, level=level)
+        backtest = (b.mean, b.low, b.high)
+    return p.mean, p.low, p.high, getattr(fitted, "description_", model), backtest
 
 
 def forecast_one(
@@ -222,10 +252,18 @@ def _forecast_one(
         return out
     pattern = classify(y)
     method = "model" if item.get("is_total") or pattern in (DemandPattern.SMOOTH, DemandPattern.ERRATIC) else METHOD_FOR[pattern]
+    k = min(BACKTEST_MAX, n // 3)
+    holdout = k if k >= 1 and n - k >= BACKTEST_MIN_TRAIN else None
+    backtest = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
+            if method == "model":
+                mean, low, high, label, backtest = _model_with_holdout(
+                    y, holdout, horizon, level, model, season_length, refit=bool(item.get("refit_backtest"))
+                )
+            else:
+                mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
     except Exception as exc:
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], method, exc)
         mean, low, high = _naive(y, horizon, level)
@@ -237,16 +275,19 @@ def _forecast_one(
     out.update(method=method, pattern=pattern.value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
 
-    k = min(BACKTEST_MAX, n // 3)
     out["backtest"] = None
-    if k >= 1 and n - k >= BACKTEST_MIN_TRAIN:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                bm, bl, bh, _ = _fit_predict(method if method != "naive" else "model", y[:-k], k, level, model, season_length)
-        except Exception:
-            bm, bl, bh = _naive(y[:-k], k, level)
-        f, lo, hi = _clean(bm, bl, bh)
+    if holdout is not None:
+        if backtest is None:
+            # The intermittent methods are cheap (a few smoothing passes): refitted on the holdout;
+            # a failed model's series is scored as the model it asked for, or naive.
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    bm, bl, bh, _ = _fit_predict(method if method != "naive" else "model", y[:-holdout], holdout, level, model, season_length)
+            except Exception:
+                bm, bl, bh = _naive(y[:-holdout], holdout, level)
+            backtest = (bm, bl, bh)
+        f, lo, hi = _clean(*backtest)
         out["backtest"] = {"forecast": f, "low": lo, "high": hi}
     return out
 

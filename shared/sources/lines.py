@@ -27,7 +27,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from shared.contract.errors import InvalidRequest
+from shared.contract.errors import InvalidRequest, TooManySeries
 from shared.sources.transactions import ColumnBuilder, cents_page, ids_page
 
 
@@ -122,8 +122,13 @@ def _quantity_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
 class LineBuilder:
     """Accumulates pages of sale lines into :class:`LineColumns` (a ``PageSink`` for the client)."""
 
-    def __init__(self, group_fields: Sequence[str] = (), timezone: str = "UTC") -> None:
+    def __init__(self, group_fields: Sequence[str] = (), timezone: str = "UTC", *, max_series: int | None = None) -> None:
         self.group_fields = tuple(group_fields)
+        # With max_series, the distinct bottom-level groups seen so far are counted page by page
+        # (a set of packed codes, ~50 bytes a group), so a job that would be too large is refused
+        # while it is fetched, not after every line is in memory.
+        self.max_series = max_series
+        self._groups: set[int] = set()
         self._times = ColumnBuilder(timezone)  # its vectorised created_at parser, nothing else
         self._arrays: dict[str, list[np.ndarray]] = {k: [] for k in ("ids", "sale", "ts", "cents", "qty")}
         self._codes: dict[str, list[np.ndarray]] = {f: [] for f in self.group_fields}
@@ -204,10 +209,30 @@ class LineBuilder:
         keep = None if ok.all() else ok
         for name, arr in (("ids", id_arr), ("sale", sale_arr), ("ts", ts_arr), ("cents", cents_arr), ("qty", qty_arr)):
             self._arrays[name].append(arr if keep is None else arr[keep])
+        page_codes = []
         for f in self.group_fields:
             values = group_values.get(f)
             codes = self._encode(f, values if values is not None else [None] * n)
-            self._codes[f].append(codes if keep is None else codes[keep])
+            codes = codes if keep is None else codes[keep]
+            self._codes[f].append(codes)
+            page_codes.append(codes)
+        if self.max_series is not None and page_codes:
+            self._check_series(page_codes)
+
+    def _check_series(self, page_codes: list[np.ndarray]) -> None:
+        """TooManySeries once the bottom level alone has more groups than max_series allows
+        (the total and every parent level come on top: the count is a lower bound)."""
+        packed = np.zeros(page_codes[0].size, dtype=np.int64)
+        for codes in page_codes:  # at most 3 fields of < 2**21 groups each: 63 bits
+            packed = (packed << 21) | (codes.astype(np.int64) + 1)
+        self._groups.update(np.unique(packed).tolist())
+        assert self.max_series is not None
+        if 1 + len(self._groups) > self.max_series:
+            raise TooManySeries(
+                f"group_by {list(self.group_fields)} gives more than {len(self._groups):,} groups at its last level "
+                f"alone, more than MAX_SERIES ({self.max_series:,}) series in all: group by fewer or coarser "
+                f"fields, or ask for a shorter window"
+            )
 
     def _encode(self, f: str, values: list[Any]) -> np.ndarray:
         """Page values → global int32 codes: one pandas factorize, then a small remap."""

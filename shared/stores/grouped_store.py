@@ -111,6 +111,20 @@ class GroupedStore:
         pipe.hlen(self._key(job_id, "done"))
         return int(pipe.execute()[-1])
 
+    def begin_chunk(self, job_id: str, k: int) -> int:
+        """Record that chunk ``k`` starts; how many of its starts have not ended (this one
+        included). A worker process killed mid-chunk (the kernel's OOM killer) never ends its
+        start, so 2 means the chunk's last run died, 3 that two did."""
+        key = self._key(job_id, "running")
+        pipe = self.redis.pipeline()
+        pipe.hincrby(key, str(k), 1)
+        pipe.expire(key, WORK_TTL_SECONDS)
+        return int(pipe.execute()[0])
+
+    def end_chunk(self, job_id: str, k: int) -> None:
+        """Chunk ``k``'s run ended in Python, however (done, retried or failed)."""
+        self.redis.hincrby(self._key(job_id, "running"), str(k), -1)
+
     def finish_count(self, job_id: str) -> int:
         """How many distinct chunks have recorded their results so far."""
         return int(self.redis.hlen(self._key(job_id, "done")))
@@ -149,7 +163,7 @@ class GroupedStore:
     def clear_work(self, job_id: str) -> None:
         """Delete a job's work records (plan, panel, tally, claim, every chunk's results); the published
         series are kept."""
-        keys = [self._key(job_id, name) for name in ("plan", "panel", "done", "finalizing", "stock")]
+        keys = [self._key(job_id, name) for name in ("plan", "panel", "done", "finalizing", "stock", "running")]
         plan = self.plan(job_id)
         if plan is not None:
             keys += [self._key(job_id, "chunk", str(k)) for k in range(plan.n_chunks)]

@@ -1,15 +1,16 @@
 """A grouped job's steps (shared.engine.grouped_job) on a real Redis, without workers: the plan,
-the MAX_SERIES refusal before anything is stored, a chunk counted once, the fan-in and the cache."""
+the MAX_SERIES refusal before anything is stored (while the lines are fetched, or from the panel),
+a chunk counted once, a chunk whose process died counted, the fan-in and the cache."""
 from __future__ import annotations
 
 import pytest
 
 from shared.contract.config import Settings
-from shared.contract.errors import InvalidRequest
+from shared.contract.errors import ErrorCode, PayloadTooLarge, TooManySeries
 from shared.contract.schema import ForecastRequest
 from shared.engine import grouped_job
 from shared.engine.grouped import StaticLineSource
-from shared.sources.lines import lines_from_rows
+from shared.sources.lines import LineBuilder, lines_from_rows
 from shared.stores.grouped_store import GroupedStore
 from shared.stores.jobs import RedisResultCache
 from tests.shared.test_grouped import TODAY, lines
@@ -36,10 +37,40 @@ def _plan(parts, job_id: str, **settings):
 
 
 def test_more_series_than_max_series_is_refused_before_anything_is_stored(parts, web_redis):
-    with pytest.raises(InvalidRequest) as err:
+    with pytest.raises(TooManySeries) as err:
         _plan(parts, "job-big", max_series=3)
-    assert err.value.field == "group_by" and "MAX_SERIES (3)" in str(err.value)
+    assert err.value.code == ErrorCode.PAYLOAD_TOO_LARGE and isinstance(err.value, PayloadTooLarge)
+    assert "MAX_SERIES (3)" in str(err.value)
     assert not web_redis.keys("*"), "a refused job leaves nothing in Redis"
+
+
+def test_max_series_defaults_to_50000():
+    assert Settings().max_series == 50_000
+    assert Settings.from_env({"MAX_SERIES": "70000"}).max_series == 70_000
+
+
+def test_the_line_builder_refuses_too_many_groups_page_by_page_before_the_last_page():
+    builder = LineBuilder(GROUP_BY, max_series=101)
+    page = [{"id": i, "sale_id": i, "created_at": "2025-01-05T10:00:00Z", "line_total": "1.00", "quantity": 1,
+             "store_id": i % 2, "product_id": i} for i in range(60)]
+    builder.add_rows(page)  # 60 groups: 61 series at least, under 101
+    later = [{**r, "id": r["id"] + 60, "product_id": r["product_id"] + 60} for r in page]
+    with pytest.raises(TooManySeries) as err:
+        builder.add_rows(later)  # 120 groups at the last level: refused on this page
+    assert "MAX_SERIES (101)" in str(err.value)
+    same = LineBuilder(GROUP_BY, max_series=101)
+    for _ in range(5):
+        same.add_rows(page)  # repeated groups count once
+    assert len(same.finish()) == 300
+
+
+def test_a_chunk_start_that_never_ended_is_counted(parts):
+    _, store, _ = parts
+    assert store.begin_chunk("job-k", 3) == 1
+    store.end_chunk("job-k", 3)
+    assert store.begin_chunk("job-k", 3) == 1  # the last run ended: not a death
+    assert store.begin_chunk("job-k", 3) == 2  # no end: its process died, this is the retry
+    assert store.begin_chunk("job-k", 3) == 3  # died again: the task ends the job
 
 
 def test_a_job_is_planned_run_chunk_by_chunk_once_and_then_answered_from_the_cache(parts):

@@ -140,3 +140,28 @@ def test_metrics_from_the_holdout(panel, results):
     assert m["backtest_origins"] == 1 and 0 <= m["interval_coverage"] <= 100 and m["wape"] > 0
     i_new = panel.keys.index({"category": "A", "product_id": "new"})
     assert series_metrics(panel, i_new, None)["backtest_origins"] == 0
+
+
+def test_a_series_with_a_holdout_is_fitted_once(monkeypatch):
+    """The backtest without refitting: the model fitted on the holdout-trimmed history is run
+    forward for the forecast (statsforecast's refit=False), so auto's five members are built
+    five times, not ten."""
+    from shared.engine import models
+
+    built = []
+    real = models._build_statsforecast
+    monkeypatch.setattr(models, "_build_statsforecast", lambda kind, m: built.append(kind) or real(kind, m))
+    t = np.arange(48)
+    y = (100 + 20 * np.sin(2 * np.pi * t / 12) + np.random.default_rng(1).normal(0, 4, 48)).tolist()
+    out = forecast_one({"index": 0, "y": y, "is_total": True}, horizon=3, level=90.0)
+    assert sorted(built) == ["ces", "ces", "ets_damped", "seasonal_naive", "theta"]
+    assert len(out["backtest"]["forecast"]) == 12 and len(out["mean"]) == 3
+    assert "median" in out["label"]
+    built.clear()  # the total and the parent levels keep a refitted holdout: two fits
+    again = forecast_one({"index": 0, "y": y, "is_total": True, "refit_backtest": True}, horizon=3, level=90.0)
+    assert len(built) == 10 and again["mean"] == out["mean"]
+
+
+def test_only_the_bottom_level_runs_its_backtest_forward(panel):
+    items = series_inputs(panel)
+    assert [it["refit_backtest"] for it in items] == [bool(lv < panel.n_levels - 1) for lv in panel.level]

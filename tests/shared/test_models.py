@@ -231,3 +231,33 @@ def test_auto_gives_finite_forecasts_with_valid_intervals(case: str) -> None:
         assert np.all(pred.low <= pred.mean + 1e-6) and np.all(pred.mean <= pred.high + 1e-6)
     if case.startswith("flat"):
         np.testing.assert_allclose(model.predict(6).mean, y[0], rtol=1e-6)
+
+
+# ------------------------------------------------------------------ forward (refit=False)
+
+
+@pytest.mark.parametrize("name", ["auto", "ets", "theta", "arima"])
+def test_forward_runs_the_fitted_model_over_a_longer_history_without_refitting(name: str) -> None:
+    y = _seasonal(60)
+    trained = make_model(name).fit(y[:-12])
+    moved = trained.forward(y)
+    assert moved.refit_ is False and moved.n_obs_ == 60
+    assert moved.description_ == trained.description_
+    pred = moved.predict(12, level=90)
+    truth = 1000 * (1 + 0.01 * np.arange(60, 72)) * (1 + 0.25 * np.sin(2 * np.pi * np.arange(60, 72) / 12))
+    assert np.all(pred.low <= pred.mean) and np.all(pred.mean <= pred.high)
+    # It starts from the last 12 months it was not fitted on: closer to them than the fit alone.
+    assert np.mean(np.abs(pred.mean - truth) / truth) < 0.08, name
+
+
+def test_forward_refits_where_the_longer_history_gives_the_model_another_form() -> None:
+    y = _seasonal(30)
+    short = make_model("auto").fit(y[:-10])  # 20 months: not seasonal
+    moved = short.forward(y)  # 30 months: seasonal, so a new fit
+    assert moved.refit_ is True and "median" in moved.description_
+    assert make_model("linear").fit(y).forward(y).refit_ is True  # nothing to run forward: refitted
+
+
+def test_forward_before_fit_raises() -> None:
+    with pytest.raises(ValueError, match="not fitted"):
+        make_model("auto").forward(_seasonal(30))

@@ -191,3 +191,48 @@ def test_a_client_that_accepts_gzip_gets_the_page_compressed(client):
         assert gzip.decompress(packed.get_data()) == plain.get_data()
     refused = client.get(f"/api/v1/forecasts/{JOB}/series?limit=4", headers={"Accept-Encoding": "gzip;q=0"})
     assert "Content-Encoding" not in refused.headers
+
+
+def test_a_client_that_accepts_gzip_gets_the_csv_compressed_as_it_streams(client):
+    import gzip
+
+    plain = client.get(f"/api/v1/forecasts/{JOB}/series.csv")
+    packed = client.get(f"/api/v1/forecasts/{JOB}/series.csv", headers={"Accept-Encoding": "gzip"})
+    assert packed.is_streamed and packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"] and "Content-Encoding" not in plain.headers
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+
+
+def test_a_large_csv_is_streamed_in_bounded_memory(make_web_app, web_redis):
+    """6,000 series × 28 days (~170,000 lines, 6.7 MB): written out batch by batch, so the web
+    process never holds more than a batch, compressed or not."""
+    import gzip
+    import tracemalloc
+
+    horizon = [{"period": f"2026-02-{d:02d}", "forecast": 12.5 + d, "low": 1.0, "high": 40.0} for d in range(1, 29)]
+    big = [{"key": {"store_id": f"S{i % 10}", "product_id": f"P{i:05d}"}, "level": 2, "actual": [],
+            "forecast": {"next_month_forecast": 13.5, "forecast_growth_rate": None, "model_accuracy": None,
+                         "horizon": horizon}, "data_quality": {}} for i in range(6000)]
+    GroupedStore(web_redis, ttl_seconds=600).publish(JOB, "fp-big", [{**TOTAL, "key": {}}, *big])
+    client = make_web_app().test_client()
+    for headers in ({}, {"Accept-Encoding": "gzip"}):
+        response = client.get(f"/api/v1/forecasts/{JOB}/series.csv", headers=headers, buffered=False)
+        tracemalloc.start()
+        size, chunks, largest = 0, 0, 0
+        body = []
+        for chunk in response.response:
+            size += len(chunk)
+            chunks += 1
+            largest = max(largest, len(chunk))
+            if headers:
+                body.append(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        response.close()
+        text = gzip.decompress(b"".join(body)) if headers else None
+        if not headers:
+            assert size > 6_000_000 and chunks >= 10, (size, chunks)
+            assert largest < 1_500_000 and peak < 6_000_000, (largest, peak)
+        else:
+            assert text.count(b"\n") == 1 + (1 + 6000) * 28 - 26  # the total has 2 months
+            assert size < 2_000_000 and largest < 500_000
