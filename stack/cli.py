@@ -103,6 +103,7 @@ def _engine() -> SimpleNamespace:
         from shared.engine.model_store import ModelStore
         from shared.engine.pipeline import LaravelSource, StaticSource, run_forecast
         from shared.sources.lines import read_lines_csv
+        from shared.sources.stock import stock_from_rows
         from shared.sources.transactions import read_csv
     except ModuleNotFoundError as exc:
         raise ValueError(
@@ -112,7 +113,7 @@ def _engine() -> SimpleNamespace:
     return SimpleNamespace(
         LaravelLineSource=LaravelLineSource, StaticLineSource=StaticLineSource, run_grouped_forecast=run_grouped_forecast,
         series_csv=series_csv, inventory_csv=inventory_csv, ModelStore=ModelStore, LaravelSource=LaravelSource, StaticSource=StaticSource,
-        run_forecast=run_forecast, read_lines_csv=read_lines_csv, read_csv=read_csv,
+        run_forecast=run_forecast, read_lines_csv=read_lines_csv, stock_from_rows=stock_from_rows, read_csv=read_csv,
     )
 
 
@@ -132,7 +133,7 @@ def _demo() -> SimpleNamespace:
 def _line_source(args: argparse.Namespace, settings, today: date, engine: SimpleNamespace) -> Iterator[object]:
     if args.csv:
         path = args.csv
-        stock = _stock_csv(args.stock_csv) if args.stock_csv else None
+        stock = _stock_csv(args.stock_csv, engine) if args.stock_csv else None
         yield engine.StaticLineSource(
             lambda fields: engine.read_lines_csv(path, fields, timezone=settings.sales_timezone), f"csv:{path.name}",
             stock,
@@ -162,14 +163,12 @@ def _line_source(args: argparse.Namespace, settings, today: date, engine: Simple
     )
 
 
-def _stock_csv(path: Path) -> object:
+def _stock_csv(path: Path, engine: SimpleNamespace) -> object:
     """Stock rows from a CSV file, parsed (and counted) like Laravel's (docs/api.md §12)."""
     import csv
 
-    from shared.sources.stock import stock_from_rows
-
     with open(path, newline="", encoding="utf-8") as handle:
-        return stock_from_rows(dict(row) for row in csv.DictReader(handle))
+        return engine.stock_from_rows(dict(row) for row in csv.DictReader(handle))
 
 
 @contextlib.contextmanager
