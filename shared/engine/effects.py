@@ -62,6 +62,7 @@ class HolidaySpec:
 
     @property
     def code(self) -> str:
+        """The code as a request writes it: ``US`` or ``DE-BY``."""
         return self.country if self.subdivision is None else f"{self.country}-{self.subdivision}"
 
 
