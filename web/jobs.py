@@ -241,7 +241,7 @@ class ForecastService:
             self.metrics.jobs_finished.labels(doc.status, code).inc()
 
     def cancel(self, task_id: str) -> TaskStatus:
-        """Cancel ``task_id``, finally: it reads REVOKED from now on; AlreadyFinished (409) for a job already final."""
+        """Cancel ``task_id`` for good: it reads REVOKED from now on; AlreadyFinished (409) for a job already final."""
         record, meta = self._known(task_id)
         if is_terminal(meta):
             raise AlreadyFinished("the job has already finished")
