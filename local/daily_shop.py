@@ -87,6 +87,9 @@ def _events(first: date, last: date) -> list[dict]:
 def daily_shop(
     seed: int = 25, end_of_history: date = END_OF_HISTORY, history_days: int = HISTORY_DAYS, horizon: int = HORIZON
 ) -> DailyShop:
+    """A synthetic Bavarian shop's daily units: STORES stores × PRODUCTS products, DE-BY holidays with closed
+    days, promotions as events; ``history_days`` up to ``end_of_history``, then ``horizon`` days to score on.
+    The same ``seed`` gives the same shop."""
     import holidays as holiday_calendars
 
     rng = np.random.default_rng(seed)

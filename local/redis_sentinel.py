@@ -55,6 +55,7 @@ class SentinelGroup:
 
     @property
     def sentinels(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of each sentinel, all on loopback: what a client is given to find the master."""
         return [("127.0.0.1", port) for port in self.sentinel_ports]
 
     @property
@@ -77,6 +78,8 @@ class SentinelGroup:
         return conf
 
     def start(self, timeout: float = 30.0) -> "SentinelGroup":
+        """Start the master, its replica and the sentinels, and wait up to ``timeout`` seconds until the replica
+        is in sync and every sentinel knows the others; on failure stop what was started and raise. Returns the group."""
         try:
             self.master.start()
             self.replica.start()
@@ -129,6 +132,7 @@ class SentinelGroup:
         return None
 
     def stop(self) -> None:
+        """Stop the sentinels, then the replica and the master; their data directories stay."""
         for process in self.sentinel_processes:
             if process.poll() is None:
                 process.terminate()
@@ -142,6 +146,7 @@ class SentinelGroup:
         self.master.stop()
 
     def cleanup(self) -> None:
+        """Stop everything and remove the data directories when the group made them (no ``root`` given)."""
         self.stop()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)

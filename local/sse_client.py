@@ -13,6 +13,9 @@ import requests
 
 @dataclass
 class Event:
+    """One Server-Sent Event as the client received it: its ``event`` name, decoded JSON ``data``, ``id``, and
+    when it arrived."""
+
     event: str
     data: Any  # the JSON data, decoded
     id: str | None = None
@@ -57,6 +60,7 @@ class Stream:
                 fields[name] = value
 
     def close(self) -> None:
+        """Close the connection: the server sees the client leave."""
         self.response.close()
 
     def __enter__(self) -> "Stream":

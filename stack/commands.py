@@ -16,6 +16,15 @@ WEB_APP = "web.app:create_app()"
 CONTAINER_ADDRESS = "0.0.0.0"
 
 
+# A worker's numeric libraries run one thread per pool process. The weekly and daily models solve
+# least squares through numpy's BLAS (OpenBLAS in the wheels; MKL or OpenMP builds read the other
+# two), which otherwise starts a thread per core in every pool process: two pool processes on 2 cores
+# make 4 busy threads contending for 2 cores. The pool's processes are the parallelism; BLAS adds
+# none. Dockerfile.worker and docker-compose.yml set the same values (tests/ops compares them); the
+# local runner sets them unless the environment already does.
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def web(host: str = CONTAINER_ADDRESS, port: int = Settings.web_port, workers: int = 2, connections: int = 1000) -> list[str]:
     """The gunicorn command for the web tier on ``host:port``: ``workers`` processes of gevent
     workers, each serving up to ``connections`` connections at once, access log on stdout."""

@@ -111,7 +111,8 @@ class LocalStack:
         if self.migrate:
             self._migrate_history()
         if self.want["worker"]:
-            self._spawn("worker", self._argv(commands.worker(settings.forecast_queue, self.worker_concurrency)))
+            self._spawn("worker", self._argv(commands.worker(settings.forecast_queue, self.worker_concurrency)),
+                        env=self.worker_env())
         if self.want["beat"]:
             schedule = self.root / "var" / "celerybeat-schedule"
             schedule.parent.mkdir(parents=True, exist_ok=True)
@@ -134,7 +135,12 @@ class LocalStack:
         """One more Celery worker, started on its own with node name ``<name>@<host>`` and logging
         to ``<log_dir>/<name>.log``: as another machine's worker would join (Redis the only link)."""
         argv = self._argv(commands.worker(self.env.get("FORECAST_QUEUE", Settings.forecast_queue), concurrency))
-        return self._spawn(name, argv + ["--hostname", f"{name}@%h"])
+        return self._spawn(name, argv + ["--hostname", f"{name}@%h"], env=self.worker_env())
+
+    def worker_env(self) -> dict[str, str]:
+        """The environment a worker starts with: the stack's, with BLAS and OpenMP on one thread per pool
+        process (:data:`stack.commands.WORKER_ENV`) unless the stack's environment sets them itself."""
+        return {**commands.WORKER_ENV, **self.env}
 
     def _migrate_history(self) -> None:
         """The history database's migrations (DATABASE_URL; unset: var/history.sqlite3), run once,
@@ -153,7 +159,7 @@ class LocalStack:
         settings = Settings.from_env(self.env)
         return f"http://{settings.web_host}:{settings.web_port}"
 
-    def _spawn(self, name: str, argv: list[str]) -> Managed:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Managed:
         out: int | IO[bytes]
         log_path = None
         if self.log_dir:
@@ -164,7 +170,7 @@ class LocalStack:
             out = subprocess.PIPE
         process = subprocess.Popen(
             argv,
-            env=self.env,
+            env=self.env if env is None else env,
             cwd=self.root,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -20,10 +20,12 @@ bp = Blueprint("forecasts", __name__, url_prefix="/api/v1/forecasts")
 
 
 def service() -> ForecastService:
+    """This app's :class:`ForecastService`, made once by the app factory."""
     return current_app.extensions[EXTENSION_KEY]
 
 
 def status_url(task_id: str) -> str:
+    """The path of ``task_id``'s status document (GET /api/v1/forecasts/<id>)."""
     return url_for("forecasts.get_forecast", task_id=task_id)
 
 
@@ -33,6 +35,8 @@ def job_events_url(task_id: str) -> str:
 
 
 def submitted_response(task_id: str) -> Response:
+    """The 202 answer to a submission: the task id and where to poll and to stream, with ``Location`` and
+    ``Retry-After``."""
     url = status_url(task_id)
     submitted = Submitted(task_id=task_id, status_url=url, events_url=job_events_url(task_id))
     response = jsonify(submitted.model_dump(mode="json"))
@@ -49,6 +53,7 @@ def status_body(doc: TaskStatus) -> dict:
 
 
 def status_response(doc: TaskStatus, status: int = 200) -> Response:
+    """The status document as a response, with ``Retry-After: 1`` while the job is not final."""
     response = jsonify(status_body(doc))
     response.status_code = status
     if doc.status not in TERMINAL:
@@ -61,6 +66,8 @@ def status_response(doc: TaskStatus, status: int = 200) -> Response:
 
 @bp.post("")
 def submit_forecast() -> Response:
+    """POST /api/v1/forecasts: validate the request and queue it (or join an identical job in flight, or
+    replay an Idempotency-Key); 202."""
     data = read_json_body()
     forecasts = service()
     req = parse_request(data, forecasts.settings.effective_callback_hosts)
@@ -74,6 +81,8 @@ def submit_forecast() -> Response:
 
 @bp.get("/<task_id>")
 def get_forecast(task_id: str) -> Response:
+    """GET /api/v1/forecasts/<id>: the job's status document, with its result once finished (a final body is
+    kept in this process and served as it was)."""
     forecasts = service()
     body = forecasts.finished.get(task_id)
     if body is not None:
@@ -87,4 +96,6 @@ def get_forecast(task_id: str) -> Response:
 
 @bp.delete("/<task_id>")
 def cancel_forecast(task_id: str) -> Response:
+    """DELETE /api/v1/forecasts/<id>: cancel the job; 202 with its status (REVOKED from now on), 409
+    ``already_finished`` for a job already final."""
     return status_response(service().cancel(task_id), 202)

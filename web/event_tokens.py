@@ -25,6 +25,8 @@ def _signature(key: bytes, task_id: str, expires: int) -> str:
 
 
 def make_token(key: bytes, task_id: str, *, now: float | None = None, seconds: int = TOKEN_SECONDS) -> str:
+    """A token ``<expiry>.<signature>`` that opens ``task_id``'s live-update stream without the API key, for
+    ``seconds`` from ``now`` (an EventSource cannot send headers)."""
     expires = int((time.time() if now is None else now) + seconds)
     return f"{expires}.{_signature(key, task_id, expires)}"
 

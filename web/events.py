@@ -70,6 +70,7 @@ class StreamSlots:
         self._lock = threading.Lock()
 
     def take(self) -> None:
+        """Hold a slot for a new stream; TooManyStreams (503 ``too_many_streams``) when all ``limit`` are open."""
         with self._lock:
             if self.open >= self.limit:
                 raise TooManyStreams(
@@ -78,6 +79,7 @@ class StreamSlots:
             self.open += 1
 
     def give(self) -> None:
+        """Free the slot of a stream that ended."""
         with self._lock:
             self.open -= 1
 
@@ -96,10 +98,12 @@ class Relay:
 
 
 def relay() -> Relay:
+    """This app's :class:`Relay`."""
     return current_app.extensions[RELAY_KEY]
 
 
 def init_app(app: Any, settings: Settings) -> None:
+    """Give ``app`` its relay and the live-update route."""
     app.extensions[RELAY_KEY] = Relay(settings)
     app.register_blueprint(bp)
 
@@ -261,6 +265,8 @@ class Hub:
         self.feeds: dict[str, _Feed] = {}
 
     def subscribe(self, key: str, quiet: Callable[[], bool] | None) -> _Subscriber:
+        """A new subscriber to stream ``key``; the first one starts the key's feed, one Redis reader per key
+        however many clients follow it."""
         sub = _Subscriber()
         with self.lock:
             feed = self.feeds.get(key)
@@ -273,6 +279,7 @@ class Hub:
         return sub
 
     def unsubscribe(self, key: str, sub: _Subscriber) -> None:
+        """Remove ``sub`` from ``key``'s feed: its client has gone."""
         with self.lock:
             feed = self.feeds.get(key)
             if feed is not None:
@@ -391,6 +398,8 @@ def _check_token(task_id: str, settings: Settings) -> None:
 
 @bp.get("/api/v1/forecasts/<task_id>/events")
 def job_events(task_id: str) -> Response:
+    """GET /api/v1/forecasts/<id>/events: the job's live updates as Server-Sent Events, resumed after
+    Last-Event-ID when the stream still holds it; 404 for an id no one submitted."""
     svc = service()
     _check_token(task_id, svc.settings)
     bind(task_id=task_id)

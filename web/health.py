@@ -32,6 +32,9 @@ DATABASE_CHECK_CACHE_SECONDS = 2.0
 
 
 class ReadinessProbe:
+    """What /readyz asks: Redis, a worker consuming the forecast queue and the history database; the
+    worker's and the database's answers are kept a few seconds, so probes stay cheap."""
+
     def __init__(
         self,
         client: redis.Redis,
@@ -54,12 +57,14 @@ class ReadinessProbe:
         self._db_checked_at = float("-inf")
 
     def redis_ok(self) -> bool:
+        """True when Redis answers a PING."""
         try:
             return bool(self.redis.ping())
         except BROKER_ERRORS:
             return False
 
     def worker_ok(self) -> bool:
+        """True when some worker consumes the forecast queue (asked through Celery's control, answer kept a while)."""
         with self._lock:
             now = time.monotonic()
             kept = WORKER_CHECK_CACHE_SECONDS if self._worker_ok else NO_WORKER_CACHE_SECONDS
@@ -84,6 +89,8 @@ class ReadinessProbe:
             self._checked_at = float("-inf")
 
     def database_ok(self) -> bool:
+        """True when the history database answers, or none is configured; asked at most every
+        DATABASE_CHECK_CACHE_SECONDS."""
         if self.history is None:
             return True
         with self._db_lock:
@@ -93,6 +100,7 @@ class ReadinessProbe:
             return self._db_ok
 
     def missing(self) -> list[str]:
+        """What the service cannot take or run jobs without right now (``redis``, ``worker``); empty when ready."""
         missing: list[str] = []
         if not self.redis_ok():
             missing.append("redis")
@@ -105,16 +113,19 @@ class ReadinessProbe:
         return missing
 
     def degraded(self) -> list[str]:
+        """What is down while jobs still run: ``database`` (the history catches up once it is back)."""
         return [] if self.database_ok() else ["database"]
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """GET /healthz: liveness, 200 while the process runs."""
     return jsonify(Health().model_dump(mode="json"))
 
 
 @bp.get("/readyz")
 def readyz() -> Response:
+    """GET /readyz: 200 ready, or degraded naming what is down; 503 naming what is missing."""
     probe: ReadinessProbe = current_app.extensions[READINESS_KEY]
     missing = probe.missing()
     if missing:
@@ -129,5 +140,6 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """GET /metrics: the Prometheus exposition of the web's figures and the workers' counters."""
     body, content_type = current_app.extensions["sales_forecast"].metrics.exposition()
     return Response(body, mimetype=None, content_type=content_type)

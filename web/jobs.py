@@ -52,6 +52,8 @@ NO_REPLICA_BACKOFF_SECONDS = 10.0
 
 @dataclass
 class Submission:
+    """What a submission came to: the job's task id, and whether it was created, joined or replayed."""
+
     task_id: str
     outcome: SubmissionOutcome
 
@@ -78,6 +80,7 @@ class ForecastService:
         self._no_replica_until = float("-inf")
 
     def today(self) -> date:
+        """Today's date in SALES_TIMEZONE, through shared.clock (tests can move it)."""
         return clock.today(self.settings.sales_timezone)
 
     def read_meta(self, task_id: str) -> dict[str, Any] | None:
@@ -203,6 +206,8 @@ class ForecastService:
         return record, meta
 
     def status(self, task_id: str) -> TaskStatus:
+        """The status document of ``task_id`` (404 for an id no one submitted); REVOKED once a cancel was
+        accepted, whatever a worker wrote after it."""
         record, meta = self._known(task_id)
         if job_status(meta) != JobStatus.REVOKED and self.jobs.is_cancelled(task_id):
             # A cancel once accepted is final: whatever a worker still wrote (a progress report
@@ -236,6 +241,7 @@ class ForecastService:
             self.metrics.jobs_finished.labels(doc.status, code).inc()
 
     def cancel(self, task_id: str) -> TaskStatus:
+        """Cancel ``task_id`` for good: it reads REVOKED from now on; AlreadyFinished (409) for a job already final."""
         record, meta = self._known(task_id)
         if is_terminal(meta):
             raise AlreadyFinished("the job has already finished")

@@ -45,9 +45,11 @@ class WorkerFigures:
         self.client: redis.Redis | None = None
 
     def describe(self) -> list[Metric]:
+        """Nothing: the figures are read only at a scrape (prometheus_client's collector protocol)."""
         return []  # nothing to read before a scrape (the registry would otherwise call collect)
 
     def collect(self) -> Iterator[Metric]:
+        """The history outbox's, webhooks' and alerts' counters from Redis; none when Redis is unreachable."""
         if self.client is None:
             return
         try:

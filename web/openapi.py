@@ -78,10 +78,12 @@ ERROR_TEXT = {
 
 
 def ref(name: str) -> dict[str, str]:
+    """A JSON reference to the component schema ``name``."""
     return {"$ref": REF.format(model=name)}
 
 
 def json_response(name: str, description: str, example: Any = None) -> dict[str, Any]:
+    """An OpenAPI response: ``description`` and a JSON body of schema ``name``, with ``example`` when given."""
     media: dict[str, Any] = {"schema": ref(name)}
     if example is not None:
         media["example"] = example
@@ -97,6 +99,7 @@ class SpecContext:
 
     @property
     def secured(self) -> bool:
+        """True when API keys are configured: the operations then declare the API-key security schemes."""
         return bool(self.settings.api_keys)
 
     def operation(
@@ -170,6 +173,7 @@ def _submitted_headers() -> dict[str, Any]:
 
 
 def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
+    """The job operations: list and submit (/api/v1/forecasts), status and cancel (/api/v1/forecasts/{task_id})."""
     task_id = {
         "name": "task_id",
         "in": "path",
@@ -255,6 +259,7 @@ def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
 
 
 def legacy_paths(ctx: SpecContext) -> dict[str, Any]:
+    """The original GET /api/sales-forecast operation."""
     return {
         "/api/sales-forecast": {
             "get": ctx.operation(
@@ -281,6 +286,7 @@ def legacy_paths(ctx: SpecContext) -> dict[str, Any]:
 
 
 def probe_paths(ctx: SpecContext) -> dict[str, Any]:
+    """The operations endpoints: /healthz, /readyz and /metrics."""
     return {
         "/healthz": {
             "get": ctx.operation(
@@ -400,6 +406,8 @@ PATH_BUILDERS: list[Callable[[SpecContext], dict[str, Any]]] = [
 
 
 def component_schemas(settings: Settings) -> dict[str, Any]:
+    """The component schemas from the documents' pydantic models, with what configuration decides filled
+    in: the error codes' enum, the allowed callback hosts, the history's schemas."""
     _, defs = models_json_schema(COMPONENT_MODELS, ref_template=REF)
     schemas = copy.deepcopy(defs.get("$defs", {}))
     # The stable codes, for clients that switch on them.
@@ -494,11 +502,13 @@ def render_plain(spec: dict[str, Any]) -> Markup:
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
+    """GET /openapi.json: the OpenAPI 3.1 document of this service as configured."""
     return jsonify(app_spec())
 
 
 @bp.get("/docs")
 def docs() -> Response:
+    """GET /docs: the API document as an HTML page."""
     spec = app_spec()
     page = render_template(
         "docs.html",

@@ -50,6 +50,7 @@ class Readiness(BaseModel):
     )
 
     def to_json_dict(self) -> dict[str, Any]:
+        """The /readyz body, without the fields that do not apply."""
         return self.model_dump(mode="json", exclude_none=True)
 
 
@@ -69,6 +70,8 @@ class ListQuery(BaseModel):
 
     @classmethod
     def parse(cls, args: Any) -> "ListQuery":
+        """The query from the request's ``args``; InvalidRequest (422) naming ``limit`` when it is not a whole
+        number in range."""
         try:
             return cls.model_validate({k: args[k] for k in cls.model_fields if k in args})
         except ValidationError:
@@ -152,6 +155,7 @@ class SeriesQuery(BaseModel):
 
     @classmethod
     def parse(cls, args: Any) -> "SeriesQuery":
+        """The query from the request's ``args``; InvalidRequest (422) naming the first field that is wrong."""
         try:
             return cls.model_validate(dict(args))
         except ValidationError as exc:

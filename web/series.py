@@ -75,6 +75,7 @@ class SeriesReader:
         self.pages: Kept[str, bytes] = Kept(max_entries=PAGES_KEPT)
 
     def fingerprint(self, task_id: str) -> str | None:
+        """The fingerprint ``task_id``'s series are stored under, or None for a job without series."""
         fingerprint = self._jobs.get(task_id)
         if fingerprint is None:
             fingerprint = self.store.fingerprint_of(task_id)
@@ -83,6 +84,7 @@ class SeriesReader:
         return fingerprint
 
     def counts(self, fingerprint: str) -> dict[int, int]:
+        """{level: number of series} of the job's hierarchy (the total is level 0); {} once expired."""
         counts = self._counts.get(fingerprint)
         if counts is None:
             counts = self.store.level_counts(fingerprint)
@@ -91,6 +93,7 @@ class SeriesReader:
         return counts
 
     def index(self, fingerprint: str, level: int) -> LevelIndex | None:
+        """Level ``level``'s index for sorting and searching, loaded once and kept; None once expired."""
         key = (fingerprint, level)
         index = self._indexes.get(key)
         if index is not None:
@@ -148,6 +151,8 @@ def _grouped_job(task_id: str) -> tuple[str, dict[int, int]]:
 
 @bp.get("/<task_id>/series")
 def list_series(task_id: str) -> Response:
+    """GET /api/v1/forecasts/<id>/series: one page of a grouped job's series at one level, searched, sorted
+    and cursor-paged (gzipped when the client accepts it)."""
     query = SeriesQuery.parse(request.args)
     gzipped = request.accept_encodings["gzip"] > 0
     asked = json.dumps([task_id, query.level, query.limit, query.cursor, query.q, query.sort, gzipped])
@@ -229,6 +234,8 @@ def _gzip_stream(texts: Iterator[str]) -> Iterator[bytes]:
 
 @bp.get("/<task_id>/series.csv")
 def series_csv(task_id: str) -> Response:
+    """GET /api/v1/forecasts/<id>/series.csv: every series of a grouped job as CSV (the forecast, or
+    ``view=inventory``), streamed and gzipped in bounded memory."""
     fingerprint, counts = _grouped_job(task_id)
     store = _reader().store
     deepest = store.series_at(fingerprint, max(counts), [0])[0]

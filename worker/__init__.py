@@ -1,0 +1,1 @@
+"""The worker tier: Celery tasks, thin adapters that run the engine on the queue's jobs."""

@@ -29,6 +29,7 @@ class Consumer(CeleryConsumer):
     """Celery's consumer; only the pace of its broker reconnections differs."""
 
     def ensure_connected(self, conn: Any) -> Any:
+        """Connect to the broker, retrying on RECONNECT_*_SECONDS' schedule instead of kombu's 2-30 s one."""
         # Celery calls conn.ensure_connection(errback, max_retries, callback=...) without the
         # intervals: give them here, for this connection only.
         conn.ensure_connection = partial(

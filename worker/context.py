@@ -41,6 +41,7 @@ class WorkerContext:
     line_source: LineSource | None = None
 
     def today(self) -> date:
+        """Today's date in SALES_TIMEZONE, through shared.clock (tests can move it)."""
         return clock.today(self.settings.sales_timezone)
 
 
@@ -78,9 +79,12 @@ class CacheUnlessCancelled:
     deadline: Deadline
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The cached document under ``key``, or None."""
         return self.cache.get(key)
 
     def set(self, key: str, value: dict[str, Any]) -> None:
+        """Cache ``value`` under ``key``, unless the job has been cancelled: then Cancelled is raised and
+        nothing is kept."""
         self.deadline.check_cancelled()
         self.cache.set(key, value)
 
@@ -111,6 +115,7 @@ def forecast_for(
 
 
 def time_limit_error(settings: Settings) -> JobTimeLimit:
+    """The error a job ends with at TASK_SOFT_TIME_LIMIT_SECONDS (``internal_error``, naming the limit)."""
     return JobTimeLimit(
         f"the job ran past TASK_SOFT_TIME_LIMIT_SECONDS ({settings.task_soft_time_limit_seconds:g} s) "
         "and was stopped"

@@ -144,9 +144,11 @@ class Drainer:
         self.thread = threading.Thread(target=self._run, name="history-drain", daemon=True)
 
     def start(self) -> None:
+        """Start the drain thread."""
         self.thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Ask the drain loop to stop, and wait up to ``timeout`` seconds for its thread."""
         self.stopping.set()
         self.thread.join(timeout)
 

@@ -68,6 +68,8 @@ class _Progress:
 
 @shared_task(bind=True, name=FORECAST_TASK, throws=(ForecastError,), max_retries=None)
 def forecast_sales(self, **kwargs: Any) -> dict[str, Any]:
+    """The ``forecast.sales`` job: parse and resolve the request, forecast it (a grouped one fans out over the
+    workers) and return the result document. Failures end with their error code; a Laravel outage is retried."""
     ctx = context(self.app)
     task_id = self.request.id
     # Wrong kwargs, or a callback host outside CALLBACK_ALLOWED_HOSTS: FAILURE invalid_request,

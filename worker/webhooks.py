@@ -44,6 +44,8 @@ USER_AGENT = "sales-forecast-webhooks/1"
 
 
 def backoff_seconds(retries: int) -> float:
+    """Seconds before webhook retry ``retries + 1``: doubling from WEBHOOK_BACKOFF_BASE_SECONDS, at most
+    WEBHOOK_BACKOFF_MAX_SECONDS."""
     return backoff.backoff_seconds(retries, base=WEBHOOK_BACKOFF_BASE_SECONDS, cap=WEBHOOK_BACKOFF_MAX_SECONDS)
 
 
@@ -102,6 +104,8 @@ def _deliver(url: str, body: bytes, headers: dict[str, str]) -> requests.Respons
 
 @shared_task(bind=True, name=WEBHOOK_TASK, max_retries=WEBHOOK_MAX_RETRIES, ignore_result=True)
 def deliver_webhook(self, task_id: str) -> None:
+    """The ``forecast.webhook`` task: POST ``task_id``'s final status document, signed, to its callback URL;
+    a failed delivery is retried with back-off (see the module docstring)."""
     app = self.app
     settings: Settings = app.settings
     meta = read_meta(app.backend, task_id)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 
 class Frequency(StrEnum):
+    """The period a job forecasts in: calendar months, ISO weeks (Monday to Sunday) or calendar days."""
+
     MONTH = "month"
     WEEK = "week"
     DAY = "day"
@@ -66,6 +68,7 @@ _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def spec(frequency: Frequency | str) -> FrequencySpec:
+    """The defaults and limits (:class:`FrequencySpec`) of ``frequency``'s jobs."""
     return SPECS[Frequency(frequency)]
 
 
@@ -101,6 +104,7 @@ def period_end(index: int, frequency: Frequency | str) -> date:
 
 
 def period_days(index: int, frequency: Frequency | str) -> int:
+    """How many calendar days period ``index`` spans: 28 to 31 for a month, 7 for a week, 1 for a day."""
     return (period_end(index, frequency) - period_start(index, frequency)).days + 1
 
 

@@ -119,6 +119,7 @@ def job_status(meta: Mapping[str, Any] | None) -> JobStatus:
 
 
 def is_terminal(meta: Mapping[str, Any] | None) -> bool:
+    """True when the stored meta is a final state (SUCCESS, FAILURE or REVOKED): nothing changes it any more."""
     return job_status(meta) in TERMINAL
 
 
@@ -142,6 +143,9 @@ def failure_error(meta: Mapping[str, Any] | None) -> tuple[str, str]:
 
 
 def progress_of(meta: Mapping[str, Any] | None) -> Progress:
+    """The stage and percent a status document shows for a stored meta: fixed ones for queued, started,
+    retrying and final jobs, else what the running job last reported (stage cut to 64 characters,
+    percent clamped to 0-100)."""
     state = celery_state(meta)
     status = job_status(meta)
     if status == JobStatus.PENDING:

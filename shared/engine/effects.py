@@ -31,7 +31,10 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from pydantic import ValidationError
 
+from shared.contract import calendar as contract_calendar
+from shared.contract import schema
 from shared.engine.seasonality import Frequency
 
 __all__ = [
@@ -47,7 +50,6 @@ __all__ = [
 # Ridge penalty on each per-name column, in observations' worth: a holiday seen k times keeps about
 # k / (k + NAME_PENALTY) of its own estimated deviation from the pooled effect.
 NAME_PENALTY = 2.0
-MAX_EVENTS = 500
 _OBSERVED = re.compile(r"\s*\((observed|estimated)\)\s*$", re.IGNORECASE)
 
 
@@ -60,12 +62,14 @@ class HolidaySpec:
 
     @property
     def code(self) -> str:
+        """The code as a request writes it: ``US`` or ``DE-BY``."""
         return self.country if self.subdivision is None else f"{self.country}-{self.subdivision}"
 
 
 @dataclass(frozen=True)
 class Event:
-    """One of the shop's own effects (a promotion, a closure, Black Friday), ``end`` inclusive."""
+    """One of the shop's own effects (a promotion, a closure, Black Friday), ``end`` inclusive: a request's
+    :class:`shared.contract.schema.Event` once checked, with its ``end`` filled in."""
 
     name: str
     start: date
@@ -76,7 +80,7 @@ def parse_holiday_spec(spec: str | HolidaySpec | Sequence[Any] | None) -> Holida
     """``"US"``, ``"US-CA"``, ``"DE-BY"`` -> HolidaySpec; None, ``""`` or ``[]`` -> None (no holidays).
 
     Raises ValueError for a country or subdivision the `holidays` package does not know (the
-    request's ``422 invalid_request``).
+    request's ``422 invalid_request``): the contract's rule, :func:`shared.contract.calendar.holiday_code`.
     """
     if isinstance(spec, HolidaySpec):
         spec = spec.code
@@ -84,10 +88,12 @@ def parse_holiday_spec(spec: str | HolidaySpec | Sequence[Any] | None) -> Holida
         return None
     if not isinstance(spec, str):
         raise ValueError(f"holidays must be a country code such as 'US' or 'DE-BY', or [], got {spec!r}")
-    country, _, subdivision = spec.strip().partition("-")
-    parsed = HolidaySpec(country.upper(), subdivision.upper() or None)
-    _holiday_calendar(parsed, [2000])  # raises for an unknown code
-    return parsed
+    try:
+        code = contract_calendar.holiday_code(spec)
+    except ValueError as exc:
+        raise ValueError(f"unknown holiday calendar {spec!r}: {exc}") from None
+    country, _, subdivision = code.partition("-")
+    return HolidaySpec(country, subdivision or None)
 
 
 def _holiday_calendar(spec: HolidaySpec, years: Sequence[int]) -> Mapping[date, str]:
@@ -110,28 +116,25 @@ def _as_date(value: Any, what: str) -> date:
     raise ValueError(f"{what} must be a date (YYYY-MM-DD), got {value!r}")
 
 
-def parse_events(events: Sequence[Event | Mapping[str, Any]] | None) -> list[Event]:
+def parse_events(events: Sequence[Event | Mapping[str, Any] | schema.Event] | None) -> list[Event]:
     """Events from ``{"name", "start", "end"?}`` mappings (dates or ISO strings; ``end`` defaults to
-    ``start``). Raises ValueError for a malformed one."""
+    ``start``), checked by the request's own rules (:class:`shared.contract.schema.Event`, at most
+    ``MAX_EVENTS``). Raises ValueError for a malformed one."""
     if not events:
         return []
-    if len(events) > MAX_EVENTS:
-        raise ValueError(f"at most {MAX_EVENTS} events, got {len(events)}")
+    if len(events) > schema.MAX_EVENTS:
+        raise ValueError(f"at most {schema.MAX_EVENTS} events, got {len(events)}")
     out = []
     for i, ev in enumerate(events):
         if isinstance(ev, Event):
             out.append(ev)
             continue
-        if not isinstance(ev, Mapping):
-            raise ValueError(f"event {i} must be an object with name, start and end")
-        name = ev.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"event {i}: name must be a non-empty string")
-        start = _as_date(ev.get("start"), f"event {i} start")
-        end = _as_date(ev.get("end") if ev.get("end") is not None else start, f"event {i} end")
-        if end < start:
-            raise ValueError(f"event {i}: end {end} is before start {start}")
-        out.append(Event(name.strip(), start, end))
+        try:
+            checked = schema.Event.model_validate(ev)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"event {i}: {problems}") from None
+        out.append(Event(checked.name, checked.start, checked.end if checked.end is not None else checked.start))
     return out
 
 
@@ -163,7 +166,7 @@ def calendar_effects(
     frequency: Frequency | str,
     starts: Sequence[date],
     holidays: str | HolidaySpec | None = None,
-    events: Sequence[Event | Mapping[str, Any]] | None = None,
+    events: Sequence[Event | Mapping[str, Any] | schema.Event] | None = None,
 ) -> Effects:
     """The regressor matrix and the names per period for ``starts`` (history then horizon, in order).
 
@@ -252,8 +255,5 @@ def request_effects(
     period index ``first`` (:mod:`shared.contract.calendar`); None when it has neither."""
     if not holidays and not events:
         return None
-    from shared.contract import calendar as periods
-
-    starts = [periods.period_start(first + k, frequency) for k in range(count)]
-    rows = [e.model_dump() if hasattr(e, "model_dump") else e for e in events or []]
-    return calendar_effects(frequency, starts, holidays[0] if holidays else None, rows)
+    starts = [contract_calendar.period_start(first + k, frequency) for k in range(count)]
+    return calendar_effects(frequency, starts, holidays[0] if holidays else None, list(events or []))

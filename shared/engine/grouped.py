@@ -69,7 +69,9 @@ class LineSource(Protocol):
         group_fields: Sequence[str],
         on_page: Callable[[int, int | None], None] | None = None,
         deadline: Deadline | None = None,
-    ) -> LineColumns: ...
+    ) -> LineColumns:
+        """The sale lines of sales from ``start`` to ``end`` with ``status``, carrying ``group_fields``;
+        ``on_page(pages fetched, last page)`` follows the paging, ``deadline`` bounds the time and sees a cancel."""
 
 
 class LaravelLineSource:
@@ -88,11 +90,14 @@ class LaravelLineSource:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LaravelLineSource":
+        """The line source that LARAVEL_API_URL, LARAVEL_ITEMS_PATH, LARAVEL_STOCK_PATH and MAX_SERIES describe."""
         client = LaravelClient.from_settings(settings)
         return cls(client, settings.laravel_api_url, settings.laravel_items_path, settings.laravel_stock_path,
                    settings.max_series)
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
+        """Every page of sale lines in the window, parsed into columns as they arrive; more than MAX_SERIES
+        distinct series stops the fetch (``payload_too_large``)."""
         builder = LineBuilder(group_fields, self.client.timezone, max_series=self.max_series)
         return self.client.fetch_pages(builder, start, end, status, on_page, path=self.items_path, deadline=deadline)
 
@@ -110,9 +115,11 @@ class StaticLineSource:
         self.stock = stock
 
     def fetch_stock(self, today: date, deadline: Deadline | None = None) -> Stock:
+        """The stock given at construction, or an absent one (no stock endpoint) when none was."""
         return self.stock if self.stock is not None else Stock.absent()
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
+        """The lines ``reader`` reads for ``group_fields``; the window, status and paging arguments are not used."""
         return self.reader(group_fields)
 
 

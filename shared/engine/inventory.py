@@ -76,6 +76,7 @@ class InventoryFigures:
     service_level: float
 
     def to_dict(self) -> dict[str, float]:
+        """The figures under their result-document field names (docs/api.md §12)."""
         return {
             "lead_time_demand": self.lead_time_demand,
             "order_up_to": self.order_up_to,

@@ -96,6 +96,7 @@ class Forecaster:
         self.settings = dict(settings)
 
     def fit(self, y: np.ndarray) -> "Forecaster":
+        """Estimate the model on history ``y`` (one value a period, oldest first); returns the fitted model."""
         series = _as_history(y)
         self._fit(series)
         self.n_obs_ = int(series.size)
@@ -118,6 +119,8 @@ class Forecaster:
             raise ValueError(f"the {self.name!r} model is not fitted: call fit(y) first")
 
     def predict(self, h: int, level: float = 90.0) -> Prediction:
+        """The next ``h`` periods' mean and central ``level`` % interval; ValueError when the model is not
+        fitted yet or ``h`` / ``level`` are out of range."""
         self._check_fitted()
         h = _check_horizon(h)
         level = _check_level(level)

@@ -43,6 +43,7 @@ class PeriodGrid:
 
     @classmethod
     def spanning(cls, first: int, count: int, frequency: Frequency | str, timezone: str) -> "PeriodGrid":
+        """The grid of ``count`` periods from index ``first``, bounded at local midnight in ``timezone``."""
         frequency = Frequency(frequency)
         tz = validate_timezone(timezone)
         count = max(count, 0)
@@ -67,9 +68,11 @@ class PeriodGrid:
         return np.searchsorted(self.bounds, ts_ns, side="right") - 1
 
     def inside(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Per timestamp (ns since the epoch, UTC): True when it falls within the grid's periods."""
         if len(self) == 0:
             return np.zeros(ts_ns.shape[0], dtype=bool)
         return (ts_ns >= self.bounds[0]) & (ts_ns < self.bounds[-1])
 
     def labels(self) -> list[str]:
+        """The label of each of the grid's periods (``2025-01``, ``2025-W03``, ``2025-01-15``)."""
         return calendar.labels(self.first, len(self), self.frequency)

@@ -56,7 +56,9 @@ class SalesSource(Protocol):
         status: str,
         on_page: Callable[[int, int | None], None] | None,
         deadline: Deadline | None = None,
-    ) -> TransactionColumns: ...
+    ) -> TransactionColumns:
+        """The transactions from ``start`` to ``end`` with ``status``, as columns; ``on_page(pages fetched, last page)``
+        follows the paging, ``deadline`` bounds the time and sees a cancel."""
 
 
 class LaravelSource:
@@ -75,6 +77,7 @@ class LaravelSource:
         return cls(client, settings.laravel_api_url)
 
     def fetch(self, start, end, status, on_page=None, deadline=None) -> TransactionColumns:
+        """Every page of the Laravel sales API over the window, through the client's retries and the job's deadline."""
         return self.client.fetch_sales(start, end, status=status, on_page=on_page, deadline=deadline)
 
 
@@ -86,13 +89,19 @@ class StaticSource:
         self.name = name
 
     def fetch(self, start, end, status, on_page=None, deadline=None) -> TransactionColumns:
+        """The transactions given at construction; the window, status and paging arguments are not used."""
         return self.columns
 
 
 class ResultCache(Protocol):
-    def get(self, key: str) -> dict[str, Any] | None: ...
+    """Where finished result documents are kept by request key, so an identical request is answered
+    without forecasting again (Redis in workers)."""
 
-    def set(self, key: str, value: dict[str, Any]) -> None: ...
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The document kept under ``key``, or None."""
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        """Keep ``value`` under ``key`` for later identical requests."""
 
 
 @dataclass

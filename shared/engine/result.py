@@ -29,10 +29,12 @@ from shared.engine.models import MODEL_VERSION
 
 
 def r2(value: float) -> float:
+    """``value`` as a plain float rounded to 2 decimals: how the result documents write figures."""
     return round(float(value), 2)
 
 
 def pct_change(new: float, old: float) -> float | None:
+    """The change from ``old`` to ``new`` in % of ``old``, 2 decimals; None when ``old`` is 0."""
     if old == 0:
         return None
     return round((new - old) / abs(old) * 100.0, 2)

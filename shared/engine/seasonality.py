@@ -134,6 +134,8 @@ class SeasonalAdjustment:
         self.penalty = penalty
 
     def fit(self, y: np.ndarray, X: np.ndarray | None = None, exclude: np.ndarray | None = None) -> "SeasonalAdjustment":
+        """Estimate trend, seasons and the effects of regressors ``X`` on ``y``, leaving the rows flagged in
+        ``exclude`` out of the estimate; sets the fitted attributes and returns self."""
         y = np.asarray(y, dtype=float)
         n = y.size
         t = np.arange(n, dtype=float)
@@ -206,10 +208,12 @@ class SeasonalAdjustment:
 
     @property
     def seasonal(self) -> bool:
+        """True when at least one seasonal period got Fourier terms (the history held enough cycles of it)."""
         return any(k > 0 for k in self.terms_)
 
     @property
     def has_effects(self) -> bool:
+        """True when some known-effect column was estimated, with an effect other than 0."""
         return self.regressors_.size > 0 and bool(np.any(self.effect_beta_ != 0))
 
     def effect_std(self, X: np.ndarray | None) -> np.ndarray:

@@ -96,6 +96,7 @@ class Stock:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Stock":
+        """The stock back from :meth:`to_json`'s form, as a grouped job keeps it in Redis."""
         return cls(
             served=bool(data["served"]),
             rows={f: {k: StockRow(**r) for k, r in data["rows"].get(f, {}).items()} for f in KEY_FIELDS},

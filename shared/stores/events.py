@@ -47,6 +47,8 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True)
 class Event:
+    """One entry of a job's live-update stream: its stream id, its kind (:class:`EventKind`) and its JSON data."""
+
     id: str
     kind: str
     data: str  # JSON text, as published
@@ -73,6 +75,7 @@ def _text(value: Any) -> str:
 
 
 def is_event_id(value: str | None) -> bool:
+    """True when ``value`` has the shape of a stream entry id (what a client sends back as Last-Event-ID)."""
     return bool(value) and EVENT_ID.match(value or "") is not None
 
 
@@ -95,6 +98,7 @@ class EventStore:
         self._publish = client.register_script(_PUBLISH)
 
     def job_key(self, task_id: str) -> str:
+        """The key of the Redis stream that holds ``task_id``'s live updates."""
         return f"{self.prefix}:events:job:{task_id}"
 
     # -- publishing ---------------------------------------------------------------------------

@@ -20,10 +20,13 @@ class DeliveryOutcome(StrEnum):
 
 
 class WebhookStats:
+    """The webhook delivery outcomes counted over every worker, in one Redis hash (the web's /metrics reads it)."""
+
     def __init__(self, client: redis.Redis) -> None:
         self.redis = client
 
     def count(self, outcome: DeliveryOutcome) -> None:
+        """Count one delivery attempt's ``outcome``."""
         self.redis.hincrby(STATS_KEY, outcome.value, 1)
 
     def read(self) -> dict[str, int]:

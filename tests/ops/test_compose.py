@@ -174,6 +174,11 @@ def test_models_live_on_a_named_volume(compose):
     assert any(v.split(":")[0] in compose["volumes"] and v.endswith(":/app/var") for v in beat["volumes"])
 
 
+def test_the_worker_runs_one_math_thread_per_pool_process(compose):
+    environment = compose["services"]["worker"]["environment"]
+    assert {k: environment.get(k) for k in commands.WORKER_ENV} == commands.WORKER_ENV
+
+
 def test_flower_has_basic_auth_from_the_environment(compose):
     flower = compose["services"]["flower"]
     assert flower["environment"]["FLOWER_BASIC_AUTH"] == SAMPLE_ENV["FLOWER_BASIC_AUTH"]

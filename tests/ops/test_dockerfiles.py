@@ -409,3 +409,10 @@ def test_every_command_of_the_image_has_its_imports_in_the_image(name):
                 problems.append(f"{' '.join(argv)}: needs {dist}, which the image does not install")
         problems += [f"{' '.join(argv)}: {p}" for p in missing_imports(entries, copied, dists)]
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_the_worker_image_runs_one_math_thread_per_pool_process():
+    """The same values as the local runner's and compose's worker (stack/commands.py WORKER_ENV)."""
+    envs = " ".join(i.args for i in final_stage(parse_dockerfile(ROOT / "Dockerfile.worker")) if i.keyword == "ENV")
+    for name, value in commands.WORKER_ENV.items():
+        assert f"{name}={value}" in envs.split(), name

@@ -98,9 +98,13 @@ def test_holiday_spec_and_event_validation() -> None:
         parse_holiday_spec("XX")
     with pytest.raises(ValueError, match="unknown holiday calendar"):
         parse_holiday_spec("US-ZZ")
+    # The contract's codes (shared.contract.calendar.holiday_code): a subdivision keeps its own case.
+    assert parse_holiday_spec("de-augsburg").code == "DE-Augsburg"
     assert parse_events([{"name": "A", "start": "2025-01-02"}])[0].end == date(2025, 1, 2)
+    # The request's rules (shared.contract.schema.Event), not a second copy of them.
     for bad in ({"name": "", "start": "2025-01-02"}, {"name": "A", "start": "2025-02-30"},
-                {"name": "A", "start": "2025-01-05", "end": "2025-01-02"}, "A"):
+                {"name": "A", "start": "2025-01-05", "end": "2025-01-02"}, "A",
+                {"name": "A\x00", "start": "2025-01-02"}, {"name": "A", "start": "2025-01-01", "end": "2026-06-01"}):
         with pytest.raises(ValueError):
             parse_events([bad])
 

@@ -20,6 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Add ``frequency`` to the history (existing rows are monthly) and widen ``origin`` and ``period``
+    to hold week and day labels."""
     with op.batch_alter_table("forecast_history") as batch:
         batch.add_column(sa.Column("frequency", sa.String(8), nullable=False, server_default="month"))
         batch.alter_column("origin", type_=sa.String(10), existing_type=sa.String(7), existing_nullable=False)
@@ -29,6 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Back to months only: weekly and daily rows are deleted, the labels narrowed, ``frequency`` dropped."""
     op.execute("DELETE FROM forecast_history WHERE frequency <> 'month'")
     op.execute("DELETE FROM series_actuals WHERE length(period) <> 7")
     with op.batch_alter_table("series_actuals") as batch:
