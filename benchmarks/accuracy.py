@@ -477,7 +477,7 @@ SHOP_WEEKLY_HORIZON = 13
 
 def shop_weekly_items(seed: int, with_effects: bool) -> dict[str, list[dict]]:
     from local.daily_shop import daily_shop
-    from shared.effects import calendar_effects
+    from shared.engine.effects import calendar_effects
 
     shop = daily_shop(seed, SHOP_WEEKLY_END, SHOP_WEEKLY_HISTORY_DAYS, 7 * SHOP_WEEKLY_HORIZON).weekly()
     effects = calendar_effects("week", shop.days, shop.holidays, shop.events)
