@@ -577,8 +577,8 @@ class Forecast(BaseModel):
         description=(
             "What drives the forecast: per horizon period, the additive parts of its point forecast in the job's "
             "measure (trend, and seasonal, holidays, events where the model has them), adding up to `forecast` "
-            "to the cent. Null when the model does not decompose (monthly auto, ets, theta, arima, seasonal_naive; "
-            "naive fallbacks; shares of a parent). docs/api.md §11, docs/models.md."
+            "to the cent. Null when the model does not decompose (monthly auto, ets, theta and arima; seasonal_naive; "
+            "naive fallbacks). docs/api.md §11, docs/models.md."
         ),
     )
 
