@@ -542,6 +542,22 @@ class Metrics(BaseModel):
         return self.model_dump()
 
 
+class ForecastComponent(BaseModel):
+    """One horizon period's point forecast split into the additive parts the model has (docs/api.md §11)."""
+
+    period: str = Field(..., description="The horizon period, as in `horizon`.")
+    trend: float = Field(..., description="The level and trend: the forecast without season, holidays and events.")
+    seasonal: float | None = Field(
+        None, exclude_if=_absent, description="What the season (time of year, day of week) adds; absent when the model found none."
+    )
+    holidays: float | None = Field(
+        None, exclude_if=_absent, description="What public holidays (and their eves) add; absent when the model has no holiday effect."
+    )
+    events: float | None = Field(
+        None, exclude_if=_absent, description="What the shop's own events add; absent when the model has no event effect."
+    )
+
+
 class Forecast(BaseModel):
     next_month_forecast: float | None = Field(None, exclude_if=_absent)  # monthly jobs only
     confidence_level: float
@@ -556,6 +572,15 @@ class Forecast(BaseModel):
     metrics: Metrics
     next_period_forecast: float
     frequency: Frequency
+    components: list[ForecastComponent] | None = Field(
+        None,
+        description=(
+            "What drives the forecast: per horizon period, the additive parts of its point forecast in the job's "
+            "measure (trend, and seasonal, holidays, events where the model has them), adding up to `forecast` "
+            "to the cent. Null when the model does not decompose (monthly auto, ets, theta and arima; seasonal_naive; "
+            "naive fallbacks). docs/api.md §11, docs/models.md."
+        ),
+    )
 
 
 class PartialMonth(BaseModel):

@@ -43,6 +43,7 @@ __all__ = [
     "Event",
     "HolidaySpec",
     "calendar_effects",
+    "column_groups",
     "parse_events",
     "parse_holiday_spec",
 ]
@@ -152,6 +153,17 @@ class Effects:
     def split(self, n_history: int) -> tuple[np.ndarray, np.ndarray]:
         """(X for the history's periods, X for the horizon's)."""
         return self.X[:n_history], self.X[n_history:]
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Per column, the forecast component it belongs to: ``holidays`` or ``events``."""
+        return column_groups(self.columns)
+
+
+def column_groups(columns: Sequence[str]) -> tuple[str, ...]:
+    """Per column name, the forecast component it drives (docs/models.md): ``holidays`` for the
+    ``holiday`` and ``eve`` columns (a holiday's eve is its effect too), ``events`` for ``event`` ones."""
+    return tuple("events" if c.split(":", 1)[0] == "event" else "holidays" for c in columns)
 
 
 def _period_end(frequency: Frequency, start: date) -> date:

@@ -51,6 +51,7 @@ from shared.engine.seasonality import DAYS_PER_YEAR, WEEKS_PER_YEAR, Frequency, 
 __all__ = [
     "CALENDAR_MODEL_NAMES",
     "CalendarForecaster",
+    "attribute",
     "closed_columns",
     "make_model",
 ]
@@ -230,8 +231,13 @@ class CalendarForecaster(Forecaster):
 
     Settings: ``frequency`` ("week" or "day"); ``members``, the models combined on the adjusted
     series (``auto``: ets, theta, ces, arima, naive by their median; a single name gives that model
-    with its own, uncalibrated, intervals); ``penalty`` and ``closable``, per regressor column, as
-    :class:`shared.engine.effects.Effects` gives them (defaults: no penalty, no column closes a day).
+    with its own, uncalibrated, intervals); ``penalty``, ``closable`` and ``groups`` (the component
+    each column drives: holidays or events), per regressor column, as
+    :class:`shared.engine.effects.Effects` gives them (defaults: no penalty, no column closes a day,
+    every column an event).
+
+    Its predictions carry ``components`` (trend, seasonal, holidays, events: see :func:`attribute`),
+    except on the naive path (too short a history), which does not decompose.
     """
 
     name = "auto"
@@ -247,6 +253,7 @@ class CalendarForecaster(Forecaster):
         closable: np.ndarray | None = None,
         closed: np.ndarray | None = None,
         name: str = "auto",
+        groups: Sequence[str] | None = None,
     ) -> None:
         freq = Frequency(frequency)
         if freq is Frequency.MONTH:
@@ -257,6 +264,7 @@ class CalendarForecaster(Forecaster):
         self.closable = None if closable is None else np.asarray(closable, dtype=bool)
         self.closed = None if closed is None else np.asarray(closed, dtype=bool)
         self.name = name
+        self.groups = None if groups is None else tuple(groups)
         super().__init__(season_length=SETTINGS[freq].seasonal_naive)
 
     # ---------------------------------------------------------------------------- fit
@@ -385,19 +393,40 @@ class CalendarForecaster(Forecaster):
                 raise ValueError(f"X_future must have shape ({h}, {self.n_columns_}), got {X_future.shape}")
         else:
             X_future = None
+        parts: dict[str, np.ndarray] | None = None
         if self.path_ == "intermittent":
-            mean, low, high = self._predict_intermittent(h, level, X_future)
+            mean, low, high, parts = self._predict_intermittent(h, level, X_future)
         elif self.path_ == "naive" or not self.members_:
             mean, low, high = self.fallback_.predict(h, level)
         else:
-            mean, low, high = self._predict_regular(h, level, X_future)
+            mean, low, high, parts = self._predict_regular(h, level, X_future)
         if X_future is not None and self.closed_columns_.any():
             closed = (X_future[:, self.closed_columns_] > 0).any(axis=1)
             mean, low, high = (np.where(closed, 0.0, v) for v in (mean, low, high))
+            if parts is not None and closed.any():
+                parts = self._close(parts, X_future, closed)
         return Prediction(mean=np.asarray(mean, float).copy(), low=np.asarray(low, float).copy(),
-                          high=np.asarray(high, float).copy(), level=level)
+                          high=np.asarray(high, float).copy(), level=level, components=parts)
 
-    def _predict_regular(self, h: int, level: float, X_future: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _group(self, column: int) -> str:
+        return self.groups[column] if self.groups is not None and column < len(self.groups) else "events"
+
+    def _close(self, parts: dict[str, np.ndarray], X_future: np.ndarray, closed: np.ndarray) -> dict[str, np.ndarray]:
+        """On a closed day the forecast is 0: the holiday (or event) that closes the shop takes
+        away what the other parts would have sold, so the parts still add up to the forecast."""
+        parts = {k: v.copy() for k, v in parts.items()}
+        columns = np.flatnonzero(self.closed_columns_)
+        for row in np.flatnonzero(closed):
+            on = [self._group(int(j)) for j in columns if X_future[row, j] > 0]
+            group = "holidays" if "holidays" in on else "events"
+            if group not in parts:
+                parts[group] = np.zeros(X_future.shape[0])
+            parts[group][row] -= sum(float(v[row]) for v in parts.values())
+        return parts
+
+    def _predict_regular(
+        self, h: int, level: float, X_future: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         s = SETTINGS[self.frequency]
         adj = self.adjustment_
         assert adj is not None
@@ -430,19 +459,54 @@ class CalendarForecaster(Forecaster):
             # The effects' own uncertainty, on the same quantile (relative when multiplicative).
             extra = quantile * adj.effect_std(X_future) * (np.abs(centre) if adj.multiplicative_ else 1.0)
             half = np.sqrt(half**2 + extra**2)
+        parts = attribute(centre, adj.parts(t, X_future, self.groups), adj.multiplicative_)
         if adj.multiplicative_:
-            return centre * comp, (centre - half) * comp, (centre + half) * comp
-        return centre + comp, centre - half + comp, centre + half + comp
+            return centre * comp, (centre - half) * comp, (centre + half) * comp, parts
+        return centre + comp, centre - half + comp, centre + half + comp, parts
 
-    def _predict_intermittent(self, h: int, level: float, X_future: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _predict_intermittent(
+        self, h: int, level: float, X_future: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         t = np.arange(self.n_obs_, self.n_obs_ + h)
-        mean = np.full(h, self.rate_)
+        rate = np.full(h, self.rate_)
+        logs: dict[str, np.ndarray] = {}
+        mean = rate
         if self.frequency is Frequency.DAY:
             mean = mean * self.dow_[t % 7]
+            logs["seasonal"] = np.log(np.maximum(self.dow_[t % 7], 1e-300))
         if X_future is not None and self.effect_cols_.size:
             mean = mean * np.prod(self.effect_mult_[None, :] ** X_future[:, self.effect_cols_], axis=1)
+            contributions = X_future[:, self.effect_cols_] * np.log(np.maximum(self.effect_mult_, 1e-300))[None, :]
+            for k, j in enumerate(self.effect_cols_):
+                group = self._group(int(j))
+                logs[group] = logs.get(group, np.zeros(h)) + contributions[:, k]
         low, high = mixture_interval(self.open_y_, mean, level)
-        return mean, low, high
+        return mean, low, high, attribute(rate, logs, multiplicative=True)
+
+
+def attribute(level: np.ndarray, parts: dict[str, np.ndarray], multiplicative: bool) -> dict[str, np.ndarray]:
+    """The forecast's additive components in the series' units: ``trend`` (``level``, the forecast
+    of the series without season and effects) and each part of ``parts``.
+
+    Additive models: the parts are already in units. Multiplicative ones (fitted on the logarithm,
+    forecast = level * exp(sum of parts)): the forecast's difference from the level is shared out in
+    proportion to each part's logarithm (the logarithmic-mean Divisia index, LMDI): part_i =
+    (forecast - level) * log_i / sum(log). It adds up exactly, does not depend on the order of the
+    parts, gives a part that lifts sales a positive share and one that lowers them a negative one,
+    and tends to level * log_i as the sum of logs tends to 0 (docs/models.md).
+    """
+    level = np.asarray(level, dtype=float)
+    out = {"trend": level.copy()}
+    if not multiplicative:
+        out.update({k: np.asarray(v, dtype=float).copy() for k, v in parts.items()})
+        return out
+    total = np.zeros_like(level)
+    for v in parts.values():
+        total = total + v
+    small = np.abs(total) < 1e-12
+    weight = np.where(small, level, level * np.expm1(total) / np.where(small, 1.0, total))
+    out.update({k: weight * np.asarray(v, dtype=float) for k, v in parts.items()})
+    return out
 
 
 def _fit_width(flags: np.ndarray, width: int) -> np.ndarray:
@@ -526,12 +590,15 @@ def make_model(
         return monthly.make_model(name, season_length=season_length)
     if name not in CALENDAR_MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(CALENDAR_MODEL_NAMES)}")
+    groups = None
     if effects is not None:
-        penalty, closable = effects.penalty, effects.closable
+        penalty, closable, groups = effects.penalty, effects.closable, effects.groups
     if name == "auto":
-        return CalendarForecaster(freq, penalty=penalty, closable=closable, closed=closed)
+        return CalendarForecaster(freq, penalty=penalty, closable=closable, closed=closed, groups=groups)
     if name in ("ets", "theta", "arima"):
-        return CalendarForecaster(freq, members=(name,), penalty=penalty, closable=closable, closed=closed, name=name)
+        return CalendarForecaster(
+            freq, members=(name,), penalty=penalty, closable=closable, closed=closed, name=name, groups=groups
+        )
     if name == "seasonal_naive":
         return _SeasonalNaive(season_length=SETTINGS[freq].seasonal_naive)
     return _Linear(season_length=SETTINGS[freq].seasonal_naive)

@@ -148,6 +148,7 @@ def _forecast_block(
         model=rec.labels[i],
         metrics=metrics,
         effects=effects,
+        components=rec.components[i] if rec.components else None,
     )
 
 

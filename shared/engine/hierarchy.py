@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Sequence
 
@@ -96,22 +96,32 @@ def _naive(y: np.ndarray, h: int, level: float) -> tuple[np.ndarray, np.ndarray,
     return np.full(h, last), np.full(h, last), np.full(h, last)
 
 
+Components = dict[str, Any] | None  # a model's additive parts of its mean (Prediction.components)
+
+
 def _fit_predict(
     method: str, y: np.ndarray, h: int, level: float, model: str, season_length: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """(mean, low, high, label); intervals not yet clipped for the general models."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, Components]:
+    """(mean, low, high, label, components); intervals not yet clipped for the general models."""
     if method == "model":
         from shared.engine.models import make_model
 
         if y.size < 3:
             mean, low, high = _naive(y, h, level)
-            return mean, low, high, "naive (short history)"
+            return mean, low, high, "naive (short history)", None
         fitted = make_model(model, season_length=season_length).fit(y)
         p = fitted.predict(h, level=level)
-        return p.mean, p.low, p.high, getattr(fitted, "description_", model)
+        return p.mean, p.low, p.high, getattr(fitted, "description_", model), p.components
     mean = point_forecast(method, y, h)
     low, high = mixture_interval(y, mean, level)
-    return mean, low, high, method
+    return mean, low, high, method, None
+
+
+def _json_components(parts: Components) -> dict[str, list[float]] | None:
+    """A chunk result's ``components``: JSON-safe lists, None when the model does not decompose."""
+    if parts is None:
+        return None
+    return {k: np.nan_to_num(np.asarray(v, dtype=float)).tolist() for k, v in parts.items()}
 
 
 def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[float], list[float], list[float]]:
@@ -123,7 +133,7 @@ def _clean(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list[fl
 
 def _model_with_holdout(
     y: np.ndarray, k: int | None, h: int, level: float, model: str, season_length: int, refit: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, tuple[np.ndarray, np.ndarray, np.ndarray] | None, Components]:
     """The model asked for, fitted once, on the whole history, for the forecast; with a holdout
     (``k``), the same fitted model is run forward over the history without its last ``k`` points
     and forecasts those ``k`` for the backtest (statsforecast's ``forward``, as its
@@ -134,7 +144,7 @@ def _model_with_holdout(
 
     if y.size < 3:
         mean, low, high = _naive(y, h, level)
-        return mean, low, high, "naive (short history)", None
+        return mean, low, high, "naive (short history)", None, None
     fitted = make_model(model, season_length=season_length).fit(y)
     p = fitted.predict(h, level=level)
     backtest = None
@@ -142,7 +152,7 @@ def _model_with_holdout(
         trained = make_model(model, season_length=season_length).fit(y[:-k]) if refit else fitted.forward(y[:-k])
         b = trained.predict(k, level=level)
         backtest = (b.mean, b.low, b.high)
-    return p.mean, p.low, p.high, getattr(fitted, "description_", model), backtest
+    return p.mean, p.low, p.high, getattr(fitted, "description_", model), backtest, p.components
 
 
 def forecast_one(
@@ -255,25 +265,27 @@ def _forecast_one(
     k = min(BACKTEST_MAX, n // 3)
     holdout = k if k >= 1 and n - k >= BACKTEST_MIN_TRAIN else None
     backtest = None
+    parts: Components = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if method == "model":
-                mean, low, high, label, backtest = _model_with_holdout(
+                mean, low, high, label, backtest, parts = _model_with_holdout(
                     y, holdout, horizon, level, model, season_length, refit=bool(item.get("refit_backtest"))
                 )
             else:
-                mean, low, high, label = _fit_predict(method, y, horizon, level, model, season_length)
+                mean, low, high, label, parts = _fit_predict(method, y, horizon, level, model, season_length)
     except Exception as exc:
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], method, exc)
         mean, low, high = _naive(y, horizon, level)
-        label, method = "naive (model failed)", "naive"
+        label, method, parts = "naive (model failed)", "naive", None
     if method == "zero":
         label = "zero (no demand)"
     elif method not in ("model", "naive"):
         label = f"{label} ({pattern.value})"
     out.update(method=method, pattern=pattern.value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
+    out["components"] = _json_components(parts)
 
     out["backtest"] = None
     if holdout is not None:
@@ -283,7 +295,7 @@ def _forecast_one(
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    bm, bl, bh, _ = _fit_predict(method if method != "naive" else "model", y[:-holdout], holdout, level, model, season_length)
+                    bm, bl, bh, _, _ = _fit_predict(method if method != "naive" else "model", y[:-holdout], holdout, level, model, season_length)
             except Exception:
                 bm, bl, bh = _naive(y[:-holdout], holdout, level)
             backtest = (bm, bl, bh)
@@ -330,25 +342,28 @@ def forecast_one_calendar(
     else:
         X = X_future = None
 
-    def run(hist: np.ndarray, Xh: np.ndarray | None, Xf: np.ndarray | None, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    def run(
+        hist: np.ndarray, Xh: np.ndarray | None, Xf: np.ndarray | None, h: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, Components]:
         if hist.size < 3:
             mean, low, high = _naive(hist, h, level)
-            return mean, low, high, "naive (short history)"
+            return mean, low, high, "naive (short history)", None
         fitted = make_calendar_model(model, frequency, effects=effects, closed=closed).fit(hist, Xh)
         p = fitted.predict(h, level=level, X_future=Xf)
-        return p.mean, p.low, p.high, getattr(fitted, "description_", model)
+        return p.mean, p.low, p.high, getattr(fitted, "description_", model), p.components
 
     method = "model"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mean, low, high, label = run(y, X, X_future, horizon)
+            mean, low, high, label, parts = run(y, X, X_future, horizon)
     except Exception as exc:
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], model, exc)
         mean, low, high = _naive(y, horizon, level)
-        label, method = "naive (model failed)", "naive"
+        label, method, parts = "naive (model failed)", "naive", None
     out.update(method=method, pattern=classify(y).value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
+    out["components"] = _json_components(parts)
 
     k = min(BACKTEST_MAX, n // 3)
     out["backtest"] = None
@@ -356,7 +371,7 @@ def forecast_one_calendar(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                bm, bl, bh, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
+                bm, bl, bh, _, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
         except Exception:
             bm, bl, bh = _naive(y[:-k], k, level)
         f, lo, hi = _clean(bm, bl, bh)
@@ -398,6 +413,8 @@ class Reconciled:
     labels: list[str]
     method: str
     backtests: list[dict[str, Any] | None]
+    # Per series, the additive parts of ``mean`` (in the measure, not yet rounded), or None.
+    components: list[dict[str, np.ndarray] | None] = field(default_factory=list)
 
 
 def _share(panel: Panel, i: int) -> float:
@@ -429,6 +446,9 @@ def resolve_shares(panel: Panel, results: Sequence[dict[str, Any]]) -> list[dict
         r["share"] = share
         for key in ("mean", "low", "high"):
             r[key] = (np.asarray(parent[key]) * share).tolist()
+        # Its parent's forecast times a share: so are the parts of it (None stays None).
+        parts = parent.get("components")
+        r["components"] = None if parts is None else {k: (np.asarray(v) * share).tolist() for k, v in parts.items()}
         bt = parent.get("backtest")
         n = int(r["n"])
         if bt is not None and n >= 1:
@@ -551,7 +571,46 @@ def reconcile(
         labels=[r["label"] for r in results],
         method=used.value,
         backtests=[r.get("backtest") for r in results],
+        components=reconciled_components(panel, results, used),
     )
+
+
+def reconciled_components(
+    panel: Panel, results: Sequence[dict[str, Any]], method: Reconciliation
+) -> list[dict[str, np.ndarray] | None]:
+    """Per series, the parts of its reconciled forecast (docs/models.md).
+
+    Bottom-up (the service's reconciliation): a bottom series publishes its own model's forecast,
+    so its own parts; a parent publishes the sum of its children, so the sum of their parts (None
+    when a child's model does not decompose: a sum with an unknown term is not a split). Other
+    reconciliations mix every series' model into each forecast: None for every series but a
+    lone total. The trend takes up the cents of rounding and clipping (result.published_components).
+    """
+    n = len(panel)
+    own = [None if r.get("components") is None else {k: np.asarray(v, dtype=float) for k, v in r["components"].items()}
+           for r in results]
+    if n == 1:
+        return own
+    if method is not Reconciliation.BOTTOM_UP:
+        return [None] * n
+    out: list[dict[str, np.ndarray] | None] = [None] * n
+    known = np.ones(n, dtype=bool)
+    for i in panel.bottom:
+        out[int(i)] = own[int(i)]
+        known[int(i)] = own[int(i)] is not None
+    sums: list[dict[str, np.ndarray]] = [{} for _ in range(n)]
+    for k in range(panel.n_levels - 1, 0, -1):
+        for i in panel.level_indices(k):
+            i = int(i)
+            p = int(panel.parent[i])
+            known[p] &= known[i]
+            if known[i] and out[i] is not None:
+                for name, v in out[i].items():  # type: ignore[union-attr]
+                    sums[p][name] = sums[p].get(name, 0.0) + v
+        for p in np.unique(panel.parent[panel.level_indices(k)]):
+            p = int(p)
+            out[p] = sums[p] if known[p] and sums[p] else None
+    return out
 
 
 # ------------------------------------------------------------------------------------ accuracy

@@ -26,6 +26,7 @@ from shared.contract.calendar import Frequency
 from shared.contract.schema import MODEL_NAMES  # the public names live with the request schema
 
 __all__ = [
+    "COMPONENT_NAMES",
     "MODEL_NAMES",
     "MODEL_VERSION",
     "AutoForecaster",
@@ -41,20 +42,32 @@ __all__ = [
 
 # Part of the keys under which fitted models are persisted: bump it whenever a model's code
 # changes what a fitted model means, so that models fitted by older code are not reused.
-MODEL_VERSION: str = "2026.12-2"  # -2: weekly and daily models, forward-run grouped backtests
+# -2: weekly and daily models, forward-run grouped backtests; -3: predictions carry their
+# components (a cached forecast block without them would read as "does not decompose").
+MODEL_VERSION: str = "2026.12-3"
 
 MIN_HISTORY = 3
 MIN_LEVEL, MAX_LEVEL = 50.0, 99.9
 
 
+# The additive parts a decomposing model splits its point forecast into (docs/models.md).
+COMPONENT_NAMES: tuple[str, ...] = ("trend", "seasonal", "holidays", "events")
+
+
 @dataclass(frozen=True)
 class Prediction:
-    """Point forecasts and a central interval of nominal coverage `level` (%), h steps ahead."""
+    """Point forecasts and a central interval of nominal coverage `level` (%), h steps ahead.
+
+    ``components``: for a model that decomposes, its parts by name (of COMPONENT_NAMES; only those
+    the fitted model has), each an array of h values in the series' units that add up to ``mean``;
+    None for a model that does not decompose (the caller publishes null, never an invented split).
+    """
 
     mean: np.ndarray
     low: np.ndarray
     high: np.ndarray
     level: float
+    components: dict[str, np.ndarray] | None = None
 
 
 def _as_history(y: Any) -> np.ndarray:
@@ -125,11 +138,13 @@ class Forecaster:
         h = _check_horizon(h)
         level = _check_level(level)
         mean, low, high = self._predict(h, level)
+        mean = np.asarray(mean, dtype=float).copy()
         return Prediction(
-            mean=np.asarray(mean, dtype=float).copy(),
+            mean=mean,
             low=np.asarray(low, dtype=float).copy(),
             high=np.asarray(high, dtype=float).copy(),
             level=level,
+            components=self._components(mean),
         )
 
     # Subclasses implement these two on validated input.
@@ -138,6 +153,10 @@ class Forecaster:
 
     def _predict(self, h: int, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    def _components(self, mean: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The additive parts of ``mean``; None here: a model decomposes only where it says so."""
+        return None
 
     def __repr__(self) -> str:
         state = f", description_={self.description_!r}" if hasattr(self, "description_") else ""
@@ -213,6 +232,10 @@ class LinearForecaster(Forecaster):
         mean = self.model_.predict(t)
         half = _z(level) * self.sigma_
         return mean, mean - half, mean + half
+
+    def _components(self, mean: np.ndarray) -> dict[str, np.ndarray] | None:
+        """A straight line is all trend."""
+        return {"trend": mean.copy()}
 
 
 # --------------------------------------------------------------------------------------------

@@ -224,6 +224,7 @@ def _forecast_block(series: PeriodSeries, request: ForecastRequest, bundle: Fitt
         model=getattr(bundle.model, "description_", request.model),
         metrics=bundle.backtests[level].to_dict(),
         effects=horizon_effects(request, series.periods[-1], request.horizon),
+        components=prediction.components,
     )
 
 

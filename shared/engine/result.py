@@ -18,6 +18,7 @@ from shared.contract.metrics import model_accuracy
 from shared.contract.schema import (
     ActualSale,
     Forecast,
+    ForecastComponent,
     ForecastRequest,
     HorizonPoint,
     Metrics,
@@ -25,7 +26,7 @@ from shared.contract.schema import (
     SeriesPoint,
 )
 from shared.engine.effects import request_effects
-from shared.engine.models import MODEL_VERSION
+from shared.engine.models import COMPONENT_NAMES, MODEL_VERSION
 
 
 def r2(value: float) -> float:
@@ -68,9 +69,11 @@ def forecast_block(
     model: str,
     metrics: Metrics | dict[str, Any],
     effects: Sequence[Sequence[str]] | None = None,
+    components: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The forecast block of one series: ``history`` its complete periods from its first sale on
-    (``last_period`` the label of the last one), ``mean``/``low``/``high`` per horizon period."""
+    (``last_period`` the label of the last one), ``mean``/``low``/``high`` per horizon period;
+    ``components`` the model's additive parts of ``mean`` (:func:`published_components`), or None."""
     f = Frequency(frequency)
     mean, low, high = clip_interval(mean, low, high)
     first = calendar.parse_label(last_period, f) + 1
@@ -103,8 +106,28 @@ def forecast_block(
         metrics=metrics,
         next_period_forecast=r2(mean[0]),
         frequency=f,
+        components=published_components([calendar.label(i, f) for i in indices], mean, components),
     )
     return block.model_dump(mode="json")
+
+
+def published_components(
+    periods: Sequence[str], forecast: np.ndarray, parts: dict[str, Any] | None
+) -> list[ForecastComponent] | None:
+    """A forecast block's ``components``: per period, each part rounded to the cent and the trend
+    the rest, so that they add up to the published (rounded, clipped at 0) forecast to the cent.
+    The trend so also carries what clipping a negative forecast to 0 took away. None stays None."""
+    if parts is None:
+        return None
+    forecast = np.asarray(forecast, dtype=float)
+    names = [n for n in COMPONENT_NAMES if n != "trend" and n in parts]
+    cents = {n: np.rint(np.asarray(parts[n], dtype=float) * 100).astype(np.int64) for n in names}
+    total = np.rint(forecast * 100).astype(np.int64)
+    trend = total - sum((cents[n] for n in names), np.zeros_like(total))
+    return [
+        ForecastComponent(period=p, trend=int(trend[k]) / 100, **{n: int(cents[n][k]) / 100 for n in names})
+        for k, p in enumerate(periods)
+    ]
 
 
 def _round(value: float | None) -> float | None:

@@ -225,6 +225,24 @@ class SeasonalAdjustment:
         var = var + np.where(np.any(Xa != 0, axis=1), self.effect_excess_var_, 0.0)
         return np.sqrt(np.maximum(var, 0.0))
 
+    def parts(self, t: np.ndarray, X: np.ndarray | None, groups: Sequence[str] | None) -> dict[str, np.ndarray]:
+        """What :meth:`component` is made of, on its own scale (log when multiplicative): ``seasonal``
+        (the Fourier terms) when the fit found a season, and the effects summed per group of their
+        columns (``groups`` per column of X, e.g. holidays/events; None: all ``events``), for the
+        groups with an estimated column. The parts add up to log(component) or to component."""
+        t = np.asarray(t, dtype=float)
+        out: dict[str, np.ndarray] = {}
+        if self.seasonal:
+            out["seasonal"] = self._fourier(t, self.terms_) @ self.fourier_beta_
+        if self.regressors_.size and X is not None:
+            X = np.asarray(X, dtype=float).reshape(t.size, -1)
+            names = np.asarray(["events"] * X.shape[1] if groups is None else list(groups)[: X.shape[1]], dtype=object)
+            active = names[self.regressors_]
+            for group in dict.fromkeys(active):
+                mask = active == group
+                out[str(group)] = X[:, self.regressors_[mask]] @ self.effect_beta_[mask]
+        return out
+
     def component(self, t: np.ndarray, X: np.ndarray | None = None) -> np.ndarray:
         """Season and effects at time indices t (0 = the first fitted point): a factor if
         multiplicative, a term if additive. X holds the regressor rows for those times."""

@@ -57,6 +57,16 @@ def _run(stack, body: dict, timeout: float = 240) -> dict:
     raise AssertionError(f"{task_id} not finished after {timeout} s")
 
 
+def _components_add_up(block: dict) -> dict:
+    """The block's components (docs/api.md §11), checked to add up to its forecasts; by period."""
+    parts = block["components"]
+    assert parts is not None, block["model"]
+    assert [c["period"] for c in parts] == [h["period"] for h in block["horizon"]]
+    for c, h in zip(parts, block["horizon"]):
+        assert round(sum(v for k, v in c.items() if k != "period"), 2) == pytest.approx(h["forecast"])
+    return {c["period"]: c for c in parts}
+
+
 def _this(frequency: str, days_back: int = 0) -> str:
     return calendar.label(calendar.period_index(TODAY - timedelta(days=days_back), frequency), frequency)
 
@@ -80,6 +90,9 @@ def test_a_weekly_forecast_with_holidays_and_events(stack):
     christmas_week = calendar.label(calendar.period_index(christmas, "week"), "week")
     if christmas_week in named:
         assert "Christmas Day" in named[christmas_week]
+    # What drives it: the weekly model's trend, season and holidays, in revenue, adding up.
+    parts = _components_add_up(forecast)
+    assert {"trend", "seasonal", "holidays"} <= set(parts[forecast["period"]])
     # The history keeps it as a weekly record of the shop, apart from its monthly ones.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -103,6 +116,7 @@ def test_a_daily_forecast(stack):
     assert forecast["frequency"] == "day" and forecast["period"] == TODAY.isoformat()
     assert [h["period"] for h in forecast["horizon"]] == [(TODAY + timedelta(days=k)).isoformat() for k in range(14)]
     assert data["data_quality"]["partial_period"]["days_in_period"] == 1
+    assert "seasonal" in _components_add_up(forecast)[TODAY.isoformat()]
 
 
 @pytest.mark.parametrize("frequency,horizon", [("week", 4), ("day", 7)])
@@ -121,6 +135,11 @@ def test_a_grouped_forecast_by_week_and_by_day(stack, frequency, horizon):
         assert series["actual"][-1]["period"] == _this(frequency, 7 if frequency == "week" else 1)
         if frequency == "week":
             assert all(date.fromisoformat(h["start"]).weekday() == 0 for h in series["forecast"]["horizon"])
+        if series["forecast"]["components"] is not None:  # null for a series forecast naive
+            _components_add_up(series["forecast"])
+    # The total's parts, in units, are its categories' summed (bottom-up): there when every category's are.
+    if all(series["forecast"]["components"] is not None for series in page["series"]):
+        _components_add_up(data["forecast"])
     values = [s["forecast"]["next_period_forecast"] for s in page["series"]]
     assert values == sorted(values, reverse=True)
     # The CSV: one line per series and horizon period, labelled like the JSON.

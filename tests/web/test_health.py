@@ -195,3 +195,15 @@ def test_metrics_count_the_alerts_raised_by_kind(web_client, web_redis):
         'sf_alerts_raised_total{kind="forecast_drop"} 1.0',
     ):
         assert line in text, line
+
+
+def test_openapi_describes_the_forecast_components(web_client):
+    """docs/api.md §11: the result's `components` and their parts carry their descriptions."""
+    schemas = web_client.get("/openapi.json").get_json()["components"]["schemas"]
+    field = schemas["Forecast"]["properties"]["components"]
+    assert "adding up to `forecast`" in field["description"] and "Null when the model does not decompose" in field["description"]
+    assert {"#/components/schemas/ForecastComponent"} == {
+        b["items"]["$ref"] for b in field["anyOf"] if b.get("type") == "array"}
+    parts = schemas["ForecastComponent"]["properties"]
+    assert set(parts) == {"period", "trend", "seasonal", "holidays", "events"}
+    assert all(parts[name].get("description") for name in parts)

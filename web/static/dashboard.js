@@ -656,6 +656,8 @@
       partial: partial ? { period: partial.period, value: partial.total_sales, start: partial.start, end: partial.end } : null
     });
 
+    renderComponents("", forecast, what, noun);
+
     dl($("accuracy"), [
       ["Model accuracy", pct(forecast.model_accuracy)],
       ["MAE (mean absolute error)", fmt(metrics.mae)],
@@ -965,6 +967,80 @@
       (anomalies.length ? "; anomalies: " + anomalies.map(function (a) { return a.period + " " + a.kind; }).join(", ") : "") + ".");
   }
 
+  // The parts of a forecast (docs/api.md §11), in the order they are stacked, with their colours.
+  // [field, column and legend label, colour, what a sentence calls it]
+  var COMPONENTS = [["trend", "Trend", "#1d4ed8", "the trend"], ["seasonal", "Seasonal", "#059669", "the season"],
+                    ["holidays", "Holidays", "#7c3aed", "holidays"], ["events", "Events", "#db2777", "events"]];
+
+  /**
+   * What drives a forecast, under its chart: the §11 `components` of a forecast block as a stacked
+   * bar chart (parts below 0 stack downwards) with the forecast as a line, and as a table; or a
+   * sentence saying the model does not decompose (components null). `prefix` picks the elements:
+   * "" for the job's total, "series-" for the chosen series of a grouped job.
+   */
+  function renderComponents(prefix, forecast, measure, noun) {
+    var section = $(prefix + "components");
+    if (!section) return;
+    var horizon = Array.isArray(forecast.horizon) ? forecast.horizon.filter(isObject) : [];
+    var parts = Array.isArray(forecast.components) ? forecast.components.filter(isObject) : [];
+    var figure = $(prefix + "components-figure"), details = $(prefix + "components-details");
+    var chart = $(prefix + "components-chart"), note = $(prefix + "components-note");
+    show(section, true);
+    if (!parts.length) {
+      section.setAttribute("data-components", "none");
+      note.textContent = "The model (" + String(forecast.model || "—") + ") does not split its forecast into trend, season, " +
+        "holidays and events: it is a blend or a state-space model, whose parts would be made up. Weekly and daily models, " +
+        "and the linear one, do.";
+      show(figure, false); show(details, false);
+      if (window.Plotly && chart.data) window.Plotly.purge(chart);
+      return;
+    }
+    section.setAttribute("data-components", "shown");
+    var names = COMPONENTS.filter(function (c) { return parts.some(function (p) { return typeof p[c[0]] === "number"; }); });
+    var what = (measure || "Sales").toLowerCase();
+    note.textContent = "Each " + noun + "'s forecast as the sum of its parts, in " + what + ": the trend" +
+      (names.length > 1 ? ", and what " : "") +
+      names.slice(1).map(function (c) { return c[3]; }).join(", ").replace(/, ([^,]*)$/, " and $1") +
+      (names.length > 1 ? " add (above 0) or take away (below 0)." : " (the model has no other part).");
+    show(figure, true); show(details, true);
+    var x = parts.map(function (p) { return plotText(p.period); });
+    if (window.Plotly) {
+      var traces = names.map(function (c) {
+        return { type: "bar", meta: c[0], name: c[1], x: x, marker: { color: c[2] },
+                 y: parts.map(function (p) { return typeof p[c[0]] === "number" ? p[c[0]] : 0; }),
+                 hovertemplate: c[1].toLowerCase() + " %{y:,.2f}<extra></extra>" };
+      });
+      traces.push({ type: "scatter", meta: "forecast", name: "Forecast (their sum)", x: x, mode: "lines+markers",
+        y: parts.map(function (p, i) { return horizon[i] ? horizon[i].forecast : null; }),
+        line: { color: "#c2410c", width: 2, dash: "dash" }, marker: { size: 5, symbol: "diamond" },
+        hovertemplate: "forecast %{y:,.2f}<extra></extra>" });
+      window.Plotly.react(chart, traces, {
+        barmode: "relative", height: 300, margin: { t: 16, r: 16, b: 64, l: 72 }, hovermode: "x unified",
+        font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#0f172a" },
+        xaxis: { type: "category", tickangle: -45, automargin: true },
+        yaxis: { title: { text: measure || "Sales" }, tickformat: ",.0f", gridcolor: "#e2e8f0", zerolinecolor: "#64748b" },
+        legend: { orientation: "h", x: 0, y: 1.12 }
+      }, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });
+      chart.setAttribute("aria-label", "Stacked chart of the forecast's parts per " + noun + ": " +
+        names.map(function (c) { return c[1].toLowerCase(); }).join(", ") + ".");
+    } else {
+      chart.textContent = "The chart library did not load; the parts are in the table.";
+    }
+    var table = $(prefix + "components-table");
+    var head = table.tHead.rows[0];
+    clear(head);
+    append(head, [el("th", { scope: "col" }, capitalise(noun))].concat(names.map(function (c) {
+      return el("th", { scope: "col", "class": "num" }, c[1]);
+    })).concat([el("th", { scope: "col", "class": "num" }, "Forecast")]));
+    var tbody = table.tBodies[0];
+    clear(tbody);
+    parts.forEach(function (p, i) {
+      append(tbody, el("tr", { "data-period": String(p.period) }, [el("th", { scope: "row" }, String(p.period))].concat(
+        names.map(function (c) { return el("td", { "class": "num", "data-part": c[0] }, typeof p[c[0]] === "number" ? fmt(p[c[0]]) : "—"); }),
+        [el("td", { "class": "num" }, horizon[i] ? fmt(horizon[i].forecast) : "—")])));
+    });
+  }
+
   /** [0, a little over the highest point] of the traces between two dates: a zoomed chart of days
    *  is not flattened by a spike (or a year of growth) outside what it shows. */
   function visibleYRange(traces, range) {
@@ -1085,7 +1161,7 @@
     el: el, append: append, clear: clear, show: show, fmt: fmt, pct: pct, levelPct: levelPct,
     signedPct: signedPct, isObject: isObject, measureLabel: measureLabel, card: card, dl: dl,
     call: call, fetchFile: fetchFile, saveFile: saveFile, errorText: errorText,
-    drawForecastChart: drawForecastChart, api: API, frequencyOf: frequencyOf, nextForecast: nextForecast,
+    drawForecastChart: drawForecastChart, renderComponents: renderComponents, api: API, frequencyOf: frequencyOf, nextForecast: nextForecast,
     eventNames: eventNames, actualKind: actualKind, forecastKind: forecastKind, capitalise: capitalise,
     currentTask: function () { return currentTask; }, savedKey: savedKey
   };

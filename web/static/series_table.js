@@ -393,6 +393,7 @@
       anomalies: Array.isArray(series.anomalies) ? series.anomalies.filter(SF.isObject) : [],
       measure: state.measure, subject: label, height: 380
     });
+    SF.renderComponents("series-", forecast, state.measure, state.noun);
 
     SF.dl($("series-accuracy"), [
       ["Model accuracy", SF.pct(forecast.model_accuracy)],
