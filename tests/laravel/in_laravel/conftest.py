@@ -22,7 +22,7 @@ import requests
 from local.redis_server import RedisServer, free_port
 from stack.local import LocalStack
 from tests.laravel.runtimes import Runtime
-from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer, build_shop, shop_history
+from tests.laravel.shop import SHOP_TOKEN, Sale, Shop, ShopServer, build_shop, shop_history, shop_stock
 
 ROOT = Path(__file__).resolve().parents[3]
 API_KEY = "shop-forecast-api-key"
@@ -39,6 +39,7 @@ def history() -> list[Sale]:
 def shop(laravel: Runtime, history: list[Sale], tmp_path_factory: pytest.TempPathFactory) -> Shop:
     shop = build_shop(laravel, tmp_path_factory.mktemp(f"laravel-{laravel.name}"))
     shop.seed(history)
+    shop.seed_stock(shop_stock())  # read only by jobs with inventory (test_orders.py)
     shop.write_dotenv(SHOP_PER_PAGE=str(PER_PAGE))
     return shop
 
