@@ -92,9 +92,9 @@ class Client:
 
 
 def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """A stack's environment: this process's, less any Redis, Celery, Laravel or key settings, with a
+    """A stack's environment: this process's, less any Redis, Celery, queue, Laravel or key settings, with a
     free web port, a secret, models under ``tmp_path`` and short upstream retries; ``extra`` on top."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_", "LARAVEL_", "API_KEYS"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_", "FORECAST_", "LARAVEL_", "API_KEYS"))}
     env.update(
         WEB_PORT=str(free_port()),
         SECRET_KEY="e2e-secret-key",
@@ -117,7 +117,9 @@ def stack_env(tmp: Path, laravel_url: str, api_key: str, **extra: str) -> dict[s
 
 
 def start_stack(tmp: Path, env: dict[str, str], **kwargs: Any) -> LocalStack:
-    """Start a stack; with no REDIS_URL in ``env``, on a private Redis under ``tmp``, stopped with it.
+    """Start a stack; with no REDIS_URL in ``env``, on a private Redis under ``tmp``, stopped with it
+    (``env["REDIS_URL"]`` then names it). Ready when its web answers ``/readyz``; without web, when
+    its worker's log says it is ready.
 
     ``kwargs`` go to :class:`LocalStack` (``web``, ``worker``, ``worker_concurrency`` (2), ``flower``,
     ``worker_app``/``web_app`` (other entry points), ``root`` (the processes' working directory: the
@@ -131,7 +133,30 @@ def start_stack(tmp: Path, env: dict[str, str], **kwargs: Any) -> LocalStack:
         env["REDIS_URL"] = server.url
     stack = LocalStack(env, log_dir=tmp / "logs", **kwargs)
     stack.redis = server  # stopped with the stack (LocalStack.stop), also when start fails
-    return stack.start(ready_timeout=120)
+    stack.start(ready_timeout=120)
+    if not kwargs.get("web", True) and kwargs.get("worker", True):
+        try:
+            worker_ready(stack)
+        except BaseException:
+            stack.stop()
+            raise
+    return stack
+
+
+def worker_ready(stack: LocalStack, name: str = "worker", timeout: float = 60) -> None:
+    """Wait until the stack's worker ``name`` logs that it is ready (Celery's `` ready.`` line): how a
+    stack without web, or a worker added later, is known to consume. A worker that exits first fails
+    at once, with its log."""
+    managed = stack.processes[name]
+    assert managed.log_path is not None, f"{name} has no log"
+
+    def ready() -> bool:
+        if managed.process.poll() is not None:
+            log = managed.log_path.read_text(errors="replace") if managed.log_path.exists() else ""
+            raise RuntimeError(f"{name} exited with {managed.process.returncode}:\n{log[-3000:]}")
+        return managed.log_path.exists() and " ready." in managed.log_path.read_text(errors="replace")
+
+    wait_for(f"{name} ready", ready, timeout)
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 <?php
 /**
- * Dispatch a forecast from PHP and wait for its result: the ForecastDispatcher outside Laravel.
+ * Dispatch a forecast from PHP and wait for its result, outside a Laravel application, with the
+ * sales-forecast/laravel package's ForecastDispatcher (bootstrap.php loads it).
  *
  *   php forecast.php [--redis=URL] [--queue=NAME] [--timeout=SECONDS] [--no-wait] [--dry-run]
  *                    [--id=TASK_ID] [--kwargs=JSON] [--group-by=FIELDS] [--measure=NAME] [--hierarchy]
@@ -15,16 +16,22 @@
  *                series counts, series_url...) instead of the whole stored result
  *   --no-wait    print the task id and exit; --dry-run: print the message, push nothing
  *
- * Prints the stored result (celery-task-meta-<id>) as JSON. Exit codes: 0 SUCCESS,
- * 1 FAILURE or REVOKED (the error code is in result.exc_message[0]), 2 timed out,
- * 64 bad usage, 69 Redis unreachable, 78 a Redis client that prefixes or serializes keys.
+ * The request is checked with the service's rules first (the package's ForecastRequest): one the
+ * service would refuse is not sent. Prints the stored result (celery-task-meta-<id>) as JSON. Exit
+ * codes: 0 SUCCESS, 1 FAILURE or REVOKED (the error code is in result.exc_message[0]), 2 timed
+ * out, 64 bad usage or a request the service would refuse, 69 Redis unreachable, 78 a Redis client
+ * that prefixes, serializes or compresses.
  */
 
 declare(strict_types=1);
 
-require __DIR__ . '/app/Services/ForecastDispatcher.php';
+require __DIR__ . '/bootstrap.php';
 
-use App\Services\ForecastDispatcher;
+use SalesForecast\Laravel\Exceptions\ForecastTimeout;
+use SalesForecast\Laravel\Exceptions\InvalidForecastRequest;
+use SalesForecast\Laravel\Exceptions\MisconfiguredConnection;
+use SalesForecast\Laravel\Exceptions\RedisUnavailable;
+use SalesForecast\Laravel\ForecastDispatcher;
 
 const EXIT_SUCCESS = 0;
 const EXIT_JOB_FAILED = 1;
@@ -46,18 +53,18 @@ if ($opts === false || isset($opts['help'])) {
     exit(isset($opts['help']) ? EXIT_SUCCESS : EXIT_USAGE);
 }
 $url = $opts['redis'] ?? (getenv('REDIS_URL') ?: 'redis://127.0.0.1:6379/0');
-$queue = $opts['queue'] ?? (getenv('FORECAST_QUEUE') ?: ForecastDispatcher::DEFAULT_QUEUE);
+$queue = $opts['queue'] ?? (getenv('FORECAST_QUEUE') ?: 'forecasts');
 $timeout = (float) ($opts['timeout'] ?? 60);
 try {
     $kwargs = json_decode($opts['kwargs'] ?? '{}', true, 32, JSON_THROW_ON_ERROR);
 } catch (JsonException $e) {
     fail('--kwargs is not JSON: ' . $e->getMessage(), EXIT_USAGE);
 }
-if (!is_array($kwargs)) {
+if (!is_array($kwargs) || ($kwargs !== [] && array_is_list($kwargs))) {
     fail('--kwargs must be a JSON object', EXIT_USAGE);
 }
 if (isset($opts['group-by'])) {
-    $kwargs['group_by'] = array_map('trim', explode(',', (string) $opts['group-by']));  // the worker checks the names
+    $kwargs['group_by'] = array_map('trim', explode(',', (string) $opts['group-by']));
 }
 if (isset($opts['measure'])) {
     $kwargs['measure'] = (string) $opts['measure'];
@@ -86,7 +93,7 @@ try {
 }
 
 try {
-    $forecasts = new ForecastDispatcher($redis, $queue);
+    $forecasts = new ForecastDispatcher(forecast_connection($redis), $queue, 'forecast.php');
     if (isset($opts['dry-run'])) {
         echo $forecasts->message($kwargs, $opts['id'] ?? 'dry-run'), "\n";
         exit(EXIT_SUCCESS);
@@ -97,32 +104,33 @@ try {
         echo $id, "\n";
         exit(EXIT_SUCCESS);
     }
-    $meta = $forecasts->wait($id, $timeout);
-} catch (InvalidArgumentException $e) {
-    fail($e->getMessage(), EXIT_USAGE);
-} catch (LogicException $e) {
+    $result = $forecasts->wait($id, $timeout);
+} catch (InvalidForecastRequest $e) {
+    fail("invalid_request: {$e->getMessage()}", EXIT_USAGE);  // nothing was sent
+} catch (MisconfiguredConnection $e) {
     fail($e->getMessage(), EXIT_CONFIG);
-} catch (RedisException $e) {
-    fail('Redis unreachable: ' . $e->getMessage(), EXIT_UNAVAILABLE);
-} catch (RuntimeException $e) {
+} catch (RedisUnavailable $e) {
+    fail($e->getMessage(), EXIT_UNAVAILABLE);
+} catch (ForecastTimeout $e) {
     fail($e->getMessage(), EXIT_TIMEOUT);
 }
 
-$error = ForecastDispatcher::error($meta);
+$error = $result->error();
+$out = $result->meta();  // the stored result, as the worker wrote it
 if (isset($opts['hierarchy'])) {
     // A grouped job's result is the total's forecast plus data.hierarchy (docs/api.md §8); the
     // per-group series are at hierarchy.series_url on the web API.
-    $meta = [
+    $out = [
         'task_id' => $id,
-        'status' => $meta['status'] ?? null,
-        'error' => $error,
-        'forecast' => $error === null ? ($meta['result']['data']['forecast'] ?? null) : null,
-        'hierarchy' => ForecastDispatcher::hierarchy($meta),
+        'status' => $result->status(),
+        'error' => $error?->toArray(),
+        'forecast' => $result->forecast(),
+        'hierarchy' => $result->hierarchy(),
     ];
 }
-echo json_encode($meta, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_PRETTY_PRINT), "\n";
+echo json_encode($out, JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_PRETTY_PRINT), "\n";
 if ($error !== null) {
-    fwrite(STDERR, "forecast $id failed: {$error['code']}: {$error['message']}\n");
+    fwrite(STDERR, "forecast $id failed: {$error->code}: {$error->message}\n");
     exit(EXIT_JOB_FAILED);
 }
 exit(EXIT_SUCCESS);

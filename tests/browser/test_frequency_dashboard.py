@@ -359,6 +359,10 @@ def test_anomalies_events_and_alerts_of_a_grouped_weekly_job_on_screen(stack, pa
     assert "Washington" in page.locator("#numbers tbody tr.event").inner_text()
     assert page.locator("#numbers tbody tr[data-anomaly='dip']").count() == 1
     assert "Next week (2025-W07)" in page.locator("#summary").inner_text()
+    # The series table's next-period column: a weekly series has next_period_forecast, no next_month_forecast.
+    row = page.locator("#series-table tbody tr[data-index='0']")
+    row.wait_for()
+    assert "140.00" in row.inner_text(), row.inner_text()
 
     # An alert of another job names its series; those of the job on screen open them.
     other = page.locator("#alerts-table tbody tr[data-alert-id='a3']")

@@ -1,7 +1,7 @@
 """Real processes for the Laravel-facing tests: Redis, the demo sales source and a Celery worker.
 
-The worker is started by :class:`stack.local.LocalStack` with the command operators run
-(``celery -A worker.main worker``), web off; Redis is a private one on a free port. Tests talk
+The worker is started by the one harness (tests/stacks.py: :func:`~tests.stacks.start_stack`, the
+command operators run, ``celery -A worker.main worker``), web off, on a private Redis. Tests talk
 to them as Laravel would: raw LPUSHes onto the queue, reads of ``celery-task-meta-<id>``.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any, Iterator
 import pytest
 import redis
 
-from local.redis_server import RedisServer
 from stack.local import LocalStack
 from tests.laravel.runtimes import HOST, Runtime, open_runtime
+from tests.stacks import base_env, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "forecasts"
@@ -154,17 +154,6 @@ class Worker:
         return [json.loads(item) for item in self.client.lrange(DEAD, 0, -1)]
 
 
-def _wait_for_log(path: Path, needle: str, process: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and needle in path.read_text(errors="replace"):
-            return
-        if process.poll() is not None:
-            raise RuntimeError(f"worker exited with {process.returncode}:\n{path.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.1)
-    raise RuntimeError(f"worker not ready after {timeout}s:\n{path.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture(scope="package")
 def worker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The worker's environment, beside REDIS_URL and the demo LARAVEL_API_URL."""
@@ -181,18 +170,12 @@ def worker_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="package")
 def worker(worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    log_dir = tmp_path_factory.mktemp("logs")
-    with RedisServer() as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "FORECAST_", "LARAVEL_"))}
-        env.update(worker_env, REDIS_URL=server.url, PYTHONPATH=str(ROOT))
-        stack = LocalStack(env, root=ROOT, log_dir=log_dir, web=False, worker_concurrency=1)
-        stack.start()
-        try:
-            log_path = log_dir / "worker.log"
-            _wait_for_log(log_path, " ready.", stack.processes["worker"].process, 60)
-            yield Worker(stack, server.url, redis.Redis.from_url(server.url), log_path)
-        finally:
-            stack.stop()
+    """Redis, the demo sales source and one worker, web off (tests/stacks.py)."""
+    tmp = tmp_path_factory.mktemp("stack")
+    env = base_env(tmp, PYTHONPATH=str(ROOT), **worker_env)
+    with running_stack(tmp, env, web=False, worker_concurrency=1) as stack:
+        assert stack.log_dir is not None
+        yield Worker(stack, env["REDIS_URL"], redis.Redis.from_url(env["REDIS_URL"]), stack.log_dir / "worker.log")
 
 
 @pytest.fixture

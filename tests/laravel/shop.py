@@ -75,6 +75,18 @@ def shop_history(today: date, months: int = 38, per_month: int = 12, seed: int =
     return sales
 
 
+def shop_stock() -> list[dict[str, Any]]:
+    """The shop's stock (tests/laravel/shop's stock_levels, served at /api/stock): plenty of product 1,
+    a little of 2 (and a minimum order), none of 3 (sold in packs of 12, at least 30); product 4 is
+    not listed, and one row names a SKU that no sale line has."""
+    return [
+        {"product_id": "1", "sku": "SKU-1", "on_hand": "500.00", "on_order": "0.00", "min_order": None, "pack_size": None},
+        {"product_id": "2", "sku": "SKU-2", "on_hand": "3.00", "on_order": "2.00", "min_order": "10.00", "pack_size": None},
+        {"product_id": "3", "sku": "SKU-3", "on_hand": "0.00", "on_order": "0.00", "min_order": "30.00", "pack_size": "12.00"},
+        {"product_id": None, "sku": "SKU-99", "on_hand": "7.00", "on_order": "0.00", "min_order": None, "pack_size": None},
+    ]
+
+
 def monthly_totals(sales: list[Sale], status: str = "completed") -> dict[str, float]:
     """{"YYYY-MM": total} of ``sales`` with ``status``: what the forecast's actual_sales must show."""
     totals: dict[str, float] = {}
@@ -146,6 +158,17 @@ class Shop:
                 " line_total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(i["id"], i["sale_id"], i["product_id"], i["sku"], i["category"], i["store_id"], i["channel"],
                   i["quantity"], i["line_total"], i["created_at"], i["created_at"]) for s in sales for i in s.items],
+            )
+        db.close()
+
+    def seed_stock(self, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` (:func:`shop_stock`'s shape) into the app's stock_levels table."""
+        db = sqlite3.connect(self.root / "database" / "database.sqlite")
+        with db:
+            db.executemany(
+                "INSERT INTO stock_levels (product_id, sku, on_hand, on_order, min_order, pack_size, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, datetime('now'), datetime('now'))",
+                [(r["product_id"], r["sku"], r["on_hand"], r["on_order"], r["min_order"], r["pack_size"]) for r in rows],
             )
         db.close()
 

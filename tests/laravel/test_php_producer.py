@@ -1,8 +1,9 @@
-"""The PHP producer (examples/laravel) against a real worker: Laravel's side of CONTRACT §6.
+"""The PHP producer (examples/laravel) against a real worker: Laravel's side of docs/api.md §6.
 
-php runs the shipped ForecastDispatcher: it LPUSHes the protocol-2 message, the worker runs the
-job, and PHP reads `celery-task-meta-<id>` back. Needs php-cli with phpredis: skipped locally
-without it, a failure in CI.
+php runs examples/laravel/forecast.php, which uses the package's ForecastDispatcher outside a
+Laravel app (examples/laravel/bootstrap.php): it checks the request, LPUSHes the protocol-2
+message, the worker runs the job, and PHP reads `celery-task-meta-<id>` back. Needs php-cli with
+phpredis and Laravel's Illuminate components: skipped locally without them, a failure in CI.
 """
 from __future__ import annotations
 
@@ -71,24 +72,32 @@ def test_php_dispatches_a_grouped_forecast_and_prints_its_hierarchy(php: str, wo
     assert hierarchy["series"] == DEMO_CATEGORIES + 1  # and the total
     assert hierarchy["series_url"] == f"/api/v1/forecasts/{out['task_id']}/series"
 
-    code, out, err = _forecast(php, worker, "--group-by=category", '--kwargs={"horizon": 99}', "--hierarchy", "--timeout=60")
+    # A field that no sale line has: the worker fails the job, naming it.
+    code, out, err = _forecast(php, worker, "--group-by=no_such_field", f'--kwargs={{"horizon": 2, "start_date": "{start}"}}',
+                               "--hierarchy", "--timeout=60")
     assert code == 1 and out["status"] == "FAILURE" and out["error"]["code"] == "invalid_request", err
     assert out["hierarchy"] is None and out["forecast"] is None
 
 
 def test_php_reads_a_failure_with_a_stable_code(php: str, worker: Worker) -> None:
-    code, meta, err = _forecast(php, worker, '--kwargs={"horizon": 99}', "--timeout=60")
+    # A callback host outside CALLBACK_ALLOWED_HOSTS: a well-formed request that the worker fails.
+    kwargs = '--kwargs={"horizon": 3, "model": "linear", "callback_url": "http://169.254.169.254/latest/meta-data"}'
+    code, meta, err = _forecast(php, worker, kwargs, "--timeout=60")
     assert code == 1, err
     assert meta["status"] == "FAILURE"
     assert meta["result"]["exc_type"] == "InvalidRequest"
     assert meta["result"]["exc_message"][0] == "invalid_request"
-    assert "horizon" in meta["result"]["exc_message"][1]
+    assert "not allowed" in meta["result"]["exc_message"][1]
     assert "failed: invalid_request" in err
 
 
-def test_php_unknown_field_is_invalid_request(php: str, worker: Worker) -> None:
-    code, meta, _ = _forecast(php, worker, '--kwargs={"horizon": 3, "colour": "red"}', "--timeout=60")
-    assert code == 1 and meta["result"]["exc_message"][0] == "invalid_request"
+@pytest.mark.parametrize("kwargs", ['{"horizon": 99}', '{"horizon": 3, "colour": "red"}'])
+def test_php_refuses_what_the_service_would_before_sending_it(php: str, worker: Worker, kwargs: str) -> None:
+    """The package's ForecastRequest checks the request as the service does: nothing reaches the queue."""
+    queued = worker.client.llen("php-refused")
+    code, meta, err = _forecast(php, worker, f"--kwargs={kwargs}", "--queue=php-refused", "--timeout=5")
+    assert code == 64 and meta is None and "invalid_request: " in err, err
+    assert worker.client.llen("php-refused") == queued == 0
 
 
 def test_php_wait_times_out_with_exit_code_2(php: str, worker: Worker) -> None:
@@ -118,11 +127,11 @@ def test_php_refuses_a_prefixed_redis_connection(php: str, worker: Worker) -> No
     """Laravel's default key prefix would put the message where no worker looks: refused loudly."""
     port = urlsplit(worker.redis_url).port
     script = (
-        f"require '{ROOT}/examples/laravel/app/Services/ForecastDispatcher.php';"
+        f"require '{ROOT}/examples/laravel/bootstrap.php';"
         f"$r = new Redis(); $r->connect('127.0.0.1', {port});"
         "$r->setOption(Redis::OPT_PREFIX, 'laravel_database_');"
-        "try { new App\\Services\\ForecastDispatcher($r); exit(0); }"
-        "catch (LogicException $e) { echo $e->getMessage(); exit(3); }"
+        "try { new SalesForecast\\Laravel\\ForecastDispatcher(forecast_connection($r)); exit(0); }"
+        "catch (SalesForecast\\Laravel\\Exceptions\\MisconfiguredConnection $e) { echo $e->getMessage(); exit(3); }"
     )
     done = run_php(php, "-r", script)
     assert done.returncode == 3 and "prefix" in done.stdout

@@ -2,7 +2,7 @@
 
 The worker POSTs the final status document to the job's callback_url, signed per Standard
 Webhooks; the receiver here checks the signature with shared/contract/webhooks.py and with the PHP
-verifier shipped for Laravel (examples/laravel/app/Support/ForecastWebhook.php).
+verifier of the Laravel package (its WebhookSignature, loaded outside Laravel by examples/laravel/bootstrap.php).
 """
 from __future__ import annotations
 
@@ -165,10 +165,10 @@ def test_the_php_verifier_accepts_the_webhook(worker: Worker, receiver: Receiver
     [hit] = receiver.for_path("/php", 1)
     (tmp_path / "body").write_bytes(hit.body)
     script = (
-        f"require '{ROOT}/examples/laravel/app/Support/ForecastWebhook.php';"
+        f"require '{ROOT}/examples/laravel/bootstrap.php';"
         "[$_, $secret, $id, $ts, $sig, $file] = $argv; $body = file_get_contents($file);"
-        "$ok = App\\Support\\ForecastWebhook::verify($secret, $id, $ts, $sig, $body);"
-        "$bad = App\\Support\\ForecastWebhook::verify($secret, $id, $ts, $sig, $body . ' ');"
+        "$ok = SalesForecast\\Laravel\\WebhookSignature::verify($secret, $id, $ts, $sig, $body);"
+        "$bad = SalesForecast\\Laravel\\WebhookSignature::verify($secret, $id, $ts, $sig, $body . ' ');"
         "echo json_encode([$ok, $bad]);"
     )
     done = run_php(php, "-r", script, "--", WEBHOOK_SECRET, hit.headers["webhook-id"],

@@ -615,9 +615,10 @@
     var quality = isObject(data.data_quality) ? data.data_quality : {};
     var frequency = frequencyOf(forecast);
     var noun = frequency; // "month", "week", "day"
-    // The period in progress: partial_month as it always was, partial_period for every frequency (§10).
-    var partial = frequency === "month" && isObject(quality.partial_month) ? quality.partial_month
-      : isObject(quality.partial_period) ? quality.partial_period : null;
+    // The period in progress: partial_period for every frequency (§10); partial_month from a monthly
+    // result of a service that wrote only the old name.
+    var partial = isObject(quality.partial_period) ? quality.partial_period
+      : isObject(quality.partial_month) ? quality.partial_month : null;
     var meta = isObject(data.meta) ? data.meta : {};
     var level = forecast.confidence_level;
     // A grouped job's figures are the total's, from sale lines, scored by one holdout backtest

@@ -12,7 +12,7 @@
   "use strict";
 
   // The server's sort keys (web/schemas.py SeriesQuery) besides "key", and the figure each sorts by.
-  var SORTS = { forecast: "next_month_forecast", growth: "forecast_growth_rate", accuracy: "model_accuracy",
+  var SORTS = { forecast: "next_period_forecast", growth: "forecast_growth_rate", accuracy: "model_accuracy",
                 order: "suggested_order" };
   var SEARCH_DELAY_MS = 300; // a query per pause in typing, not per key
   var SF = null; // window.SalesForecast: dashboard.js runs after this file, before any result
@@ -309,7 +309,7 @@
         return SF.el("th", { scope: "row" }, pick);
       });
       var row = SF.el("tr", { "data-index": index, "class": "pickable" }, cells,
-        SF.el("td", { "class": "num" }, SF.fmt(forecast.next_month_forecast)),
+        SF.el("td", { "class": "num" }, SF.fmt(SF.nextForecast(forecast))),
         SF.el("td", { "class": "num" }, SF.fmt(forecast.expected_range_low) + " – " + SF.fmt(forecast.expected_range_high)),
         SF.el("td", { "class": "num" }, SF.signedPct(forecast.forecast_growth_rate)),
         SF.el("td", { "class": "num" }, SF.pct(forecast.model_accuracy)),

@@ -11,12 +11,16 @@ use Illuminate\Http\Client\RequestException;
 use Illuminate\Http\Client\Factory;
 use Illuminate\Http\Client\PendingRequest;
 use Illuminate\Http\Client\Response;
+use Illuminate\Support\Collection;
 use Illuminate\Support\LazyCollection;
 use InvalidArgumentException;
 use RuntimeException;
 use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\ForecastJobFailed;
+use SalesForecast\Laravel\Exceptions\ForecastNotFinished;
 use SalesForecast\Laravel\Exceptions\ForecastTimeout;
+use UnexpectedValueException;
 
 /**
  * The forecast web API through Laravel's Http client, so Http::fake() and the app's HTTP
@@ -83,21 +87,24 @@ final class ForecastClient
         return $this->json(fn () => $this->request()->delete('/api/v1/forecasts/' . rawurlencode($taskId)));
     }
 
-    /** One page of a grouped job's series: ['series' => [...], 'next_cursor' => string|null, 'level', 'matching']. */
-    public function seriesPage(string $taskId, ?int $level = null, int $limit = 100, ?string $cursor = null, ?string $q = null): array
+    /**
+     * One page of a grouped job's series: ['series' => [...], 'next_cursor' => string|null, 'level', 'matching'].
+     * $sort: key (the default), forecast, growth, accuracy or order (the suggested order, §12), `-` first for the largest first.
+     */
+    public function seriesPage(string $taskId, ?int $level = null, int $limit = 100, ?string $cursor = null, ?string $q = null, ?string $sort = null): array
     {
-        $query = array_filter(['level' => $level, 'limit' => $limit, 'cursor' => $cursor, 'q' => $q], fn ($v) => $v !== null);
+        $query = array_filter(['level' => $level, 'limit' => $limit, 'cursor' => $cursor, 'q' => $q, 'sort' => $sort], fn ($v) => $v !== null);
         return $this->json(fn () => $this->request()->get('/api/v1/forecasts/' . rawurlencode($taskId) . '/series', $query));
     }
 
     /** Every series of a level, page after page, fetched as the collection is walked. */
-    public function series(string $taskId, ?int $level = null, ?string $q = null, int $pageSize = 100): LazyCollection
+    public function series(string $taskId, ?int $level = null, ?string $q = null, int $pageSize = 100, ?string $sort = null): LazyCollection
     {
-        return LazyCollection::make(function () use ($taskId, $level, $q, $pageSize) {
+        return LazyCollection::make(function () use ($taskId, $level, $q, $pageSize, $sort) {
             $cursor = null;
             $seen = [];
             do {
-                $page = $this->seriesPage($taskId, $level, $pageSize, $cursor, $q);
+                $page = $this->seriesPage($taskId, $level, $pageSize, $cursor, $q, $sort);
                 yield from $page['series'] ?? [];
                 $cursor = $page['next_cursor'] ?? null;
                 if ($cursor !== null && isset($seen[$cursor])) {
@@ -106,6 +113,75 @@ final class ForecastClient
                 $seen[(string) $cursor] = true;
             } while ($cursor !== null);
         });
+    }
+
+    /**
+     * A finished grouped job's suggested orders (docs/api.md §12): one SuggestedOrder per series of
+     * its deepest level (the products), read from GET /api/v1/forecasts/{id}/series page after
+     * page ($pageSize a page, at most 500). Reading is bounded: never more than the number of
+     * series the job's result says that level has, nor than $limit when given; cursors that loop
+     * are upstream_invalid. $sort is the service's (`key`, the hierarchy's order; `-order`, the largest suggested
+     * orders first: with $limit, the top ones in one page).
+     *
+     * @return Collection<int, SuggestedOrder>
+     * @throws ForecastNotFinished while the job runs (the service's 409 not_finished)
+     * @throws ForecastJobFailed when it ended FAILURE or REVOKED (errorCode(): the job's own code)
+     * @throws ApiException not_found for an unknown or expired job, one that was not grouped or had no inventory
+     */
+    public function suggestedOrders(string $taskId, ?int $limit = null, string $sort = 'key', int $pageSize = 500): Collection
+    {
+        if ($limit !== null && $limit < 1) {
+            throw new InvalidArgumentException('limit: at least 1, or null for every product');
+        }
+        $status = $this->status($taskId);
+        if (!$status->finished()) {
+            throw new ForecastNotFinished($taskId, $status->status());
+        }
+        if ($error = $status->error()) {
+            throw new ForecastJobFailed($taskId, $status->status(), $error);
+        }
+        $hierarchy = $status->hierarchy();
+        $levels = is_array($hierarchy['levels'] ?? null) ? array_values($hierarchy['levels']) : [];
+        if ($hierarchy === null || $levels === []) {
+            throw new ApiException('not_found', 'the job has no suggested orders: it was not a grouped forecast '
+                . '(a single forecast\'s inventory is its result\'s data.inventory)', 404);
+        }
+        if (!is_array($hierarchy['inventory'] ?? null)) {
+            throw new ApiException('not_found', 'the job has no suggested orders: it was submitted without an inventory field (docs/api.md §12)', 404);
+        }
+        $deepest = count($levels);
+        $bound = (int) ($levels[$deepest - 1]['series'] ?? 0);
+        $wanted = $limit === null ? $bound : min($limit, $bound);
+        $measure = (string) ($hierarchy['measure'] ?? 'units');
+        $orders = [];
+        $cursor = null;
+        $seen = [];
+        while (count($orders) < $wanted) {
+            try {
+                $page = $this->seriesPage($taskId, $deepest, max(1, min($pageSize, 500, $wanted - count($orders))), $cursor, null, $sort);
+            } catch (ApiException $e) {
+                throw $e->errorCode === 'not_finished' ? new ForecastNotFinished($taskId, $status->status()) : $e;
+            }
+            foreach ($page['series'] ?? [] as $series) {
+                if (count($orders) === $wanted) {
+                    break;
+                }
+                try {
+                    $orders[] = SuggestedOrder::fromSeries(is_array($series) ? $series : [], $measure);
+                } catch (UnexpectedValueException $e) {
+                    throw new ApiException('upstream_invalid', 'a series without inventory figures: ' . $e->getMessage(), 200);
+                }
+            }
+            $cursor = $page['next_cursor'] ?? null;
+            if ($cursor === null) {
+                break;
+            }
+            if (isset($seen[$cursor]) || (($page['series'] ?? []) === [] && count($orders) < $wanted)) {
+                throw new ApiException('upstream_invalid', 'the series pages loop back on themselves', 200);
+            }
+            $seen[(string) $cursor] = true;
+        }
+        return new Collection($orders);
     }
 
     /**

@@ -11,7 +11,7 @@ use SalesForecast\Laravel\Enums\State;
  * (SalesForecast::result(), wait()), the web API (SalesForecast::api()->status(), wait(), submit())
  * and a completion webhook (the ForecastFinished, ForecastSucceeded and ForecastFailed events).
  *
- *     $result->successful()   // SUCCESS: document(), forecast(), actualSales(), hierarchy()
+ *     $result->successful()   // SUCCESS: document(), forecast(), nextPeriodForecast(), actualSales(), hierarchy()
  *     $result->error()        // FAILURE/REVOKED: a ForecastError (code, message, field)
  *     $result->state()        // the State enum; status() is its string
  *
@@ -122,11 +122,35 @@ final class ForecastResult
         return $this->document;
     }
 
-    /** data.forecast: next_month_forecast, expected_range_low/high, confidence_level, horizon... (the total's, when grouped). */
+    /** data.forecast: next_period_forecast, frequency, expected_range_low/high, confidence_level, horizon... (the total's, when grouped). */
     public function forecast(): ?array
     {
         $forecast = $this->document['data']['forecast'] ?? null;
         return is_array($forecast) ? $forecast : null;
+    }
+
+    /**
+     * The next period's forecast, in the job's frequency (month, week or day): next_period_forecast,
+     * or next_month_forecast from a monthly result written before every frequency had the former.
+     */
+    public function nextPeriodForecast(): ?float
+    {
+        $forecast = $this->forecast() ?? [];
+        $value = $forecast['next_period_forecast'] ?? $forecast['next_month_forecast'] ?? null;
+        return is_int($value) || is_float($value) ? (float) $value : null;
+    }
+
+    /**
+     * data.data_quality's period in progress (reported, never trained on): partial_period (period,
+     * start, end, total_sales, transaction_count, days_elapsed, days_in_period) for every frequency,
+     * or partial_month (period, total_sales, transaction_count) from an older monthly result; null
+     * when there is none.
+     */
+    public function partialPeriod(): ?array
+    {
+        $quality = $this->document['data']['data_quality'] ?? null;
+        $partial = is_array($quality) ? ($quality['partial_period'] ?? $quality['partial_month'] ?? null) : null;
+        return is_array($partial) ? $partial : null;
     }
 
     /** data.actual_sales: complete periods, oldest first. */

@@ -124,6 +124,12 @@ class SalesForecast implements Contracts\SalesForecast
         return $this->api()->alerts($since, $kind, $group, $limit, $cursor);
     }
 
+    /** Through the web API: ForecastClient::suggestedOrders() (docs/api.md §12). */
+    public function suggestedOrders(string $taskId, ?int $limit = null, string $sort = 'key'): \Illuminate\Support\Collection
+    {
+        return $this->api()->suggestedOrders($taskId, $limit, $sort);
+    }
+
     private function connection(string $name): Connection
     {
         try {

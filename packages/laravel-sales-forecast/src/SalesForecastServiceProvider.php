@@ -9,6 +9,7 @@ use Illuminate\Support\ServiceProvider;
 use SalesForecast\Laravel\Console\AlertsCommand;
 use SalesForecast\Laravel\Console\CheckCommand;
 use SalesForecast\Laravel\Console\DispatchCommand;
+use SalesForecast\Laravel\Console\OrdersCommand;
 
 final class SalesForecastServiceProvider extends ServiceProvider
 {
@@ -25,7 +26,7 @@ final class SalesForecastServiceProvider extends ServiceProvider
             $this->publishes([
                 __DIR__ . '/../config/sales-forecast.php' => $this->app->configPath('sales-forecast.php'),
             ], 'sales-forecast-config');
-            $this->commands([DispatchCommand::class, CheckCommand::class, AlertsCommand::class]);
+            $this->commands([DispatchCommand::class, CheckCommand::class, AlertsCommand::class, OrdersCommand::class]);
             if (class_exists(AboutCommand::class) && method_exists(AboutCommand::class, 'add')) {  // Laravel 9.21+
                 AboutCommand::add('Sales Forecast', fn () => $this->about());
             }

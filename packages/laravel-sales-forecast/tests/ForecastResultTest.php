@@ -33,6 +33,23 @@ final class ForecastResultTest extends TestCase
         $this->assertSame(1500.0, $result->forecast()['next_month_forecast']);
     }
 
+    public function testTheNextPeriodAndThePeriodInProgressUnderEveryFrequencysNames(): void
+    {
+        $weekly = ForecastResult::fromStatus(['task_id' => 't', 'status' => 'SUCCESS', 'result' => ['status' => 'success', 'data' => [
+            'forecast' => ['next_period_forecast' => 42.5, 'frequency' => 'week'],
+            'data_quality' => ['partial_period' => ['period' => '2025-W43', 'total_sales' => 12.0]],
+        ]]]);
+        $this->assertSame(42.5, $weekly->nextPeriodForecast());
+        $this->assertSame('2025-W43', $weekly->partialPeriod()['period']);
+        // A monthly result of a service before every frequency had the new names: read under the old ones.
+        $older = new ForecastResult('t', ['status' => 'SUCCESS', 'result' => ['status' => 'success', 'data' => [
+            'forecast' => self::FORECAST, 'data_quality' => ['partial_month' => ['period' => '2025-11', 'total_sales' => 80.0]],
+        ]]]);
+        $this->assertSame(1500.0, $older->nextPeriodForecast());
+        $this->assertSame('2025-11', $older->partialPeriod()['period']);
+        $this->assertNull((new ForecastResult('t', ['status' => 'PROGRESS']))->nextPeriodForecast());
+    }
+
     public function testFailuresReadTheirStableCode(): void
     {
         $failed = new ForecastResult('t', ['status' => 'FAILURE', 'result' => [

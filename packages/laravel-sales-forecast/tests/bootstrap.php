@@ -9,12 +9,4 @@ if (is_file(__DIR__ . '/../vendor/autoload.php')) {
 require_once 'Illuminate/autoload.php';
 require_once 'GuzzleHttp/autoload.php';
 require_once 'Predis/autoload.php';
-spl_autoload_register(function (string $class): void {
-    $prefix = 'SalesForecast\\Laravel\\';
-    if (str_starts_with($class, $prefix)) {
-        $file = __DIR__ . '/../src/' . str_replace('\\', '/', substr($class, strlen($prefix))) . '.php';
-        if (is_file($file)) {
-            require $file;
-        }
-    }
-});
+require_once __DIR__ . '/../autoload.php';

@@ -64,5 +64,11 @@ def test_every_command_shown_is_one_the_tests_run() -> None:
             for option in words[3:]:
                 assert "{" + option.split("=")[0] in alerts_signature, option
                 assert f'"{option.split("=")[0]}' in alerts_tests, f"{option}: no test passes it"
+        elif words[:3] == ["php", "artisan", "sales-forecast:orders"]:
+            orders_signature = (PACKAGE / "src" / "Console" / "OrdersCommand.php").read_text()
+            orders_tests = (ROOT / "tests" / "laravel" / "in_laravel" / "test_orders.py").read_text()
+            for option in (w for w in words[3:] if w.startswith("--")):
+                assert "{" + option.split("=")[0] in orders_signature, option
+                assert f'"{option.split("=")[0]}' in orders_tests, f"{option}: no test passes it"
         else:
             raise AssertionError(f"a command no test runs: {line}")

@@ -173,7 +173,7 @@ def test_series_and_history_through_laravels_http_client(
     done = shop.artisan("shop:series", run.task_id, "--level=1")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    assert lines[:-1] == [{"key": s["key"], "next": s["forecast"]["next_month_forecast"]} for s in run.level(1)]
+    assert lines[:-1] == [{"key": s["key"], "next": s["forecast"]["next_period_forecast"]} for s in run.level(1)]
     history = lines[-1]["history"]
     assert any(row["task_id"] == run.task_id for row in history)
     assert set(history[0]) >= {"task_id", "created_at", "period", "forecast", "low", "high", "model"}

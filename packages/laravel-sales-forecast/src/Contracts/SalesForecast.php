@@ -9,6 +9,8 @@ use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\ForecastClient;
 use SalesForecast\Laravel\ForecastRequest;
 use SalesForecast\Laravel\ForecastResult;
+use SalesForecast\Laravel\SuggestedOrder;
+use Illuminate\Support\Collection;
 
 /**
  * What the SalesForecast facade stands for, bound in the container: type-hint it to have it
@@ -51,4 +53,15 @@ interface SalesForecast
         ?int $limit = null,
         ?string $cursor = null,
     ): AlertPage;
+
+    /**
+     * A finished grouped job's suggested orders, one per product (docs/api.md §12, through the web
+     * API; see ForecastClient::suggestedOrders()). The fake answers from its canned rows.
+     *
+     * @return Collection<int, SuggestedOrder>
+     * @throws \SalesForecast\Laravel\Exceptions\ForecastNotFinished while the job runs
+     * @throws \SalesForecast\Laravel\Exceptions\ForecastJobFailed when it failed or was cancelled
+     * @throws \SalesForecast\Laravel\Exceptions\ApiException not_found: unknown, not grouped, no inventory
+     */
+    public function suggestedOrders(string $taskId, ?int $limit = null, string $sort = 'key'): Collection;
 }

@@ -17,9 +17,11 @@ use SalesForecast\Laravel\Testing\SalesForecastFake;
  * @method static \SalesForecast\Laravel\ForecastDispatcher dispatcher(?string $connection = null)
  * @method static \SalesForecast\Laravel\ForecastClient api()
  * @method static \SalesForecast\Laravel\AlertPage alerts(\DateTimeInterface|string|null $since = null, \SalesForecast\Laravel\Enums\AlertKind|string|null $kind = null, ?array $group = null, ?int $limit = null, ?string $cursor = null)
+ * @method static \Illuminate\Support\Collection<int, \SalesForecast\Laravel\SuggestedOrder> suggestedOrders(string $taskId, ?int $limit = null, string $sort = 'key')
  * @method static void assertDispatched(?Closure $callback = null, ?int $times = null)
  * @method static void assertNotDispatched(?Closure $callback = null)
  * @method static void assertNothingDispatched()
+ * @method static void assertSuggestedOrdersRead(?string $taskId = null, ?int $times = null)
  *
  * @see \SalesForecast\Laravel\SalesForecast
  * @see \SalesForecast\Laravel\Testing\SalesForecastFake

@@ -5,24 +5,31 @@ declare(strict_types=1);
 namespace SalesForecast\Laravel\Testing;
 
 use Closure;
+use Illuminate\Support\Collection;
 use PHPUnit\Framework\Assert;
 use SalesForecast\Laravel\Alert;
 use SalesForecast\Laravel\AlertPage;
 use SalesForecast\Laravel\Contracts\SalesForecast as Contract;
 use SalesForecast\Laravel\Enums\AlertKind;
 use SalesForecast\Laravel\Enums\State;
+use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\ForecastJobFailed;
+use SalesForecast\Laravel\Exceptions\ForecastNotFinished;
 use SalesForecast\Laravel\ForecastClient;
 use SalesForecast\Laravel\ForecastDispatcher;
 use SalesForecast\Laravel\ForecastError;
 use SalesForecast\Laravel\ForecastRequest;
 use SalesForecast\Laravel\ForecastResult;
 use SalesForecast\Laravel\SalesForecast;
+use SalesForecast\Laravel\SuggestedOrder;
 
 /**
  * SalesForecast::fake(): nothing reaches Redis. Each dispatch is checked as the real one checks it
  * (an invalid request throws InvalidForecastRequest), recorded, and answered at once by the canned
  * result; wait() and result() return it. alerts() answers from the canned alerts (withAlerts()),
- * filtered and paged as the service does. api() is the real client: fake it with Http::fake().
+ * filtered and paged as the service does; suggestedOrders() from the canned rows
+ * (withSuggestedOrders()), and a dispatched job whose canned result failed throws as the real one.
+ * api() is the real client: fake it with Http::fake().
  *
  *     $fake = SalesForecast::fake(SalesForecastFake::failure('insufficient_history'));
  *     ... the code under test ...
@@ -37,6 +44,10 @@ class SalesForecastFake implements Contract
     private ForecastResult|Closure $respond;
     /** @var list<Alert> newest first */
     private array $alerts = [];
+    /** @var array<string, list<SuggestedOrder>> task id ('*': any task) => canned rows */
+    private array $orders = [];
+    /** @var list<string> the task ids suggestedOrders() was asked for, in order */
+    private array $ordersRead = [];
 
     public function __construct(private ?SalesForecast $real = null, ForecastResult|Closure|null $result = null)
     {
@@ -47,8 +58,8 @@ class SalesForecastFake implements Contract
     public static function success(array $forecast = [], array $actualSales = []): ForecastResult
     {
         $forecast += [
-            'next_month_forecast' => 1000.0, 'expected_range_low' => 900.0, 'expected_range_high' => 1100.0,
-            'confidence_level' => 90, 'model' => 'linear',
+            'next_period_forecast' => 1000.0, 'next_month_forecast' => 1000.0, 'frequency' => 'month',
+            'expected_range_low' => 900.0, 'expected_range_high' => 1100.0, 'confidence_level' => 90, 'model' => 'linear',
             'horizon' => [['period' => date('Y-m', strtotime('first day of next month')), 'forecast' => 1000.0, 'low' => 900.0, 'high' => 1100.0]],
         ];
         return ForecastResult::make('fake', State::Success, ['status' => 'success', 'data' => [
@@ -124,6 +135,68 @@ class SalesForecastFake implements Contract
         $offset = $cursor === null ? 0 : (int) $cursor;
         $page = array_slice($matching, $offset, $limit);
         return new AlertPage($page, $offset + $limit < count($matching) ? (string) ($offset + $limit) : null, $limit);
+    }
+
+    /**
+     * A canned suggested order for product $product (key field product_id) in $group: $suggested
+     * whole units to order (null: the shop's stock does not list it), with plausible figures,
+     * each overridable in $inventory (the service's names: order_up_to, on_hand, service_level...).
+     */
+    public static function suggestedOrder(string $product, ?int $suggested = 10, array $group = [], array $inventory = [], string $productField = 'product_id'): SuggestedOrder
+    {
+        $inventory += ['lead_time_demand' => 40.0, 'order_up_to' => 50.0, 'safety_stock' => 10.0, 'service_level' => 95.0];
+        $inventory += $suggested === null
+            ? ['on_hand' => null, 'on_order' => null, 'suggested_order' => null]
+            : ['on_hand' => max(0.0, $inventory['order_up_to'] - $suggested), 'on_order' => 0.0, 'suggested_order' => (float) $suggested];
+        $inventory += ['achieved_service_level' => 93.8, 'backtest_origins' => 1];
+        return SuggestedOrder::fromSeries(['key' => $group + [$productField => $product], 'inventory' => $inventory]);
+    }
+
+    /**
+     * Answer suggestedOrders($taskId) (any task's when $taskId is null) with $rows: SuggestedOrder
+     * objects (suggestedOrder()) or series as the service pages them (['key' => [...], 'inventory' => [...]]).
+     */
+    public function withSuggestedOrders(array $rows, ?string $taskId = null): self
+    {
+        $this->orders[$taskId ?? '*'] = array_map(
+            fn (SuggestedOrder|array $row) => $row instanceof SuggestedOrder ? $row : SuggestedOrder::fromSeries($row),
+            array_values($rows),
+        );
+        return $this;
+    }
+
+    public function suggestedOrders(string $taskId, ?int $limit = null, string $sort = 'key'): Collection
+    {
+        $this->ordersRead[] = $taskId;
+        $result = $this->results[$taskId] ?? null;
+        if ($result !== null && !$result->finished()) {
+            throw new ForecastNotFinished($taskId, $result->status());
+        }
+        if ($result !== null && ($error = $result->error()) !== null) {
+            throw new ForecastJobFailed($taskId, $result->status(), $error);
+        }
+        $rows = $this->orders[$taskId] ?? $this->orders['*']
+            ?? throw new ApiException('not_found', "no suggested orders for $taskId: can them with SalesForecast::fake()->withSuggestedOrders([...])", 404);
+        if (ltrim($sort, '-') === 'order') {
+            // As the service sorts: stable, rows without a suggested order last.
+            $known = array_values(array_filter($rows, fn (SuggestedOrder $o) => $o->suggestedOrder !== null));
+            $sign = str_starts_with($sort, '-') ? -1 : 1;
+            usort($known, fn (SuggestedOrder $a, SuggestedOrder $b) => $sign * ($a->suggestedOrder <=> $b->suggestedOrder));
+            $rows = [...$known, ...array_filter($rows, fn (SuggestedOrder $o) => $o->suggestedOrder === null)];
+        }
+        return new Collection(array_slice($rows, 0, $limit));
+    }
+
+    /** suggestedOrders() was called (for $taskId; $times times when given). */
+    public function assertSuggestedOrdersRead(?string $taskId = null, ?int $times = null): void
+    {
+        $count = count(array_filter($this->ordersRead, fn (string $id) => $taskId === null || $id === $taskId));
+        $what = $taskId === null ? 'Suggested orders were' : "The suggested orders of $taskId were";
+        if ($times === null) {
+            Assert::assertTrue($count > 0, $taskId === null ? 'No suggested orders were read.' : "The suggested orders of $taskId were not read.");
+        } else {
+            Assert::assertSame($times, $count, "$what read $count times, not $times.");
+        }
     }
 
     /** Answer the jobs dispatched from now on with $result (see SalesForecast::fake()). */

@@ -1,6 +1,7 @@
 <?php
 
 use App\Http\Controllers\SalesController;
+use App\Http\Controllers\StockController;
 use Illuminate\Support\Facades\Route;
 use SalesForecast\Laravel\Exceptions\ApiException;
 use SalesForecast\Laravel\Facades\SalesForecast;
@@ -13,6 +14,7 @@ Route::middleware('shop.token')->group(function () {
     Route::get('/cursor/sales', [SalesController::class, 'cursor']);
     Route::get('/cursor-raw/sales', [SalesController::class, 'cursorRaw']);
     Route::get('/all/sales', [SalesController::class, 'all']);
+    Route::get('/stock', [StockController::class, 'index']);  // LARAVEL_STOCK_PATH's default
 
     // docs: csv download
     Route::get('/forecasts/{id}/series.csv', function (string $id) {

@@ -7,11 +7,14 @@ use SalesForecast\Laravel\Enums\Frequency;
 use SalesForecast\Laravel\Enums\Measure;
 use SalesForecast\Laravel\Enums\Model;
 use SalesForecast\Laravel\Exceptions\ApiException;
+use SalesForecast\Laravel\Exceptions\ForecastJobFailed;
+use SalesForecast\Laravel\Exceptions\ForecastNotFinished;
 use SalesForecast\Laravel\Exceptions\InvalidForecastRequest;
 use SalesForecast\Laravel\Exceptions\SalesForecastException;
 use SalesForecast\Laravel\Facades\SalesForecast;
 use SalesForecast\Laravel\ForecastRequest;
 use SalesForecast\Laravel\SalesForecast as Manager;
+use SalesForecast\Laravel\SuggestedOrder;
 
 Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
     $kwargs = json_decode($this->option('kwargs') ?? '{}', true);
@@ -22,7 +25,7 @@ Artisan::command('shop:forecast {--kwargs=} {--timeout=120}', function () {
     if ($error = $result->error()) {
         $this->error("{$error['code']}: {$error['message']}");   // invalid_request, insufficient_history...
     } else {
-        $forecast = $result->forecast();             // next_month_forecast, expected_range_low/high, horizon...
+        $forecast = $result->forecast();             // next_period_forecast, frequency, expected_range_low/high, horizon...
         $hierarchy = $result->hierarchy();           // grouped jobs only: group_by, levels, series_url...
     }
     // end docs
@@ -73,7 +76,7 @@ Artisan::command('shop:series {task_id} {--level=}', function () {
     $api = SalesForecast::api();
     foreach ($api->series($taskId, $level) as $series) {   // every page, fetched as you go
         $key = $series['key'];                             // ['category' => 'Shoes', 'product_id' => '17']
-        $next = $series['forecast']['next_month_forecast'];
+        $next = $series['forecast']['next_period_forecast'];
         $this->line(json_encode(['key' => $key, 'next' => $next]));
     }
     $history = $api->history(null, 12)['forecasts'];       // GET /api/v1/history, newest first
@@ -107,7 +110,7 @@ Artisan::command('shop:grouped {--measure=revenue} {--page-size=100} {--timeout=
     foreach ($hierarchy['levels'] as $i => $level) {     // ['fields' => ['category'], 'series' => 3], then category + product_id
         foreach ($api->series($id, $i + 1, pageSize: $pageSize) as $series) {   // page after page, fetched as you go
             // $series['key']: ['category' => 'Shoes', 'product_id' => '3'] (null: the lines without the field)
-            // $series['forecast']: next_month_forecast, horizon [['period', 'forecast', 'low', 'high'], ...], model
+            // $series['forecast']: next_period_forecast, horizon [['period', 'forecast', 'low', 'high'], ...], model
             // $series['actual']: [['period' => '2025-10', 'value' => 812.5], ...], complete months
             $this->line(json_encode($series, JSON_PRESERVE_ZERO_FRACTION));
         }
@@ -132,7 +135,7 @@ Artisan::command('shop:read {task_id}', function () {
     // docs: read
     $result = SalesForecast::result($this->argument('task_id'));   // null while queued or unknown
     if ($result !== null && $result->successful()) {
-        $total = $result->forecast()['next_month_forecast'];        // the shop's total, grouped or not
+        $total = $result->nextPeriodForecast();                     // the shop's total, grouped or not, in any frequency
         if ($result->grouped()) {
             $levels = $result->hierarchy()['levels'];               // [['fields' => ['category'], 'series' => 3], ...]
         }
@@ -222,4 +225,41 @@ Artisan::command('shop:alerts {--kind=} {--group=} {--since=}', function () {
     // end docs
 
     $this->line(json_encode(['paged' => $seen, 'drops' => $all->map(fn ($a) => $a->toArray())->values()->all()], JSON_PRESERVE_ZERO_FRACTION));
+});
+
+Artisan::command('shop:orders {--task-id=} {--timeout=120}', function () {
+    $id = $this->option('task-id');                  // an existing job's orders (its exceptions), or a new job's
+    if ($id === null) {
+        // docs: orders dispatch
+        $id = SalesForecast::dispatch(ForecastRequest::make()
+            ->groupBy('category', 'product_id')->measure(Measure::Units)   // stock is counted in units
+            ->horizon(3)->model(Model::Linear)
+            ->inventory(leadTime: 2, reviewPeriod: 1, serviceLevel: 95));
+        SalesForecast::wait($id, (float) $this->option('timeout'));
+        // end docs
+    }
+
+    // docs: suggested orders
+    try {
+        $orders = SalesForecast::suggestedOrders($id);   // one SuggestedOrder per product, every page read
+    } catch (ForecastNotFinished $e) {                   // still running (the service's 409): ask again later
+        $this->error($e->getMessage());
+        return 2;
+    } catch (ForecastJobFailed $e) {                     // failed or cancelled: $e->error->code says why
+        $this->error("{$e->errorCode()}: {$e->error->message}");
+        return 1;
+    }
+    foreach ($orders->filter(fn (SuggestedOrder $o) => $o->needsOrder()) as $order) {
+        // $order->product: '17' (its product_id), $order->group: ['category' => 'Tea']
+        // $order->suggestedOrder: whole units to order now (null: the shop's stock does not list it)
+        // $order->orderUpTo, safetyStock, onHand, onOrder, serviceLevel, achievedServiceLevel, measure
+        $this->line(json_encode(['order' => $order->toArray()], JSON_PRESERVE_ZERO_FRACTION));
+    }
+    // end docs
+
+    foreach ($orders as $order) {
+        $this->line(json_encode(['row' => $order->toArray()], JSON_PRESERVE_ZERO_FRACTION));
+    }
+    $this->line(json_encode(['task_id' => $id, 'count' => $orders->count()]));
+    return 0;
 });

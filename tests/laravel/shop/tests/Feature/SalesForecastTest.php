@@ -61,8 +61,35 @@ class SalesForecastTest extends TestCase
         $id = SalesForecast::dispatch(ForecastRequest::make()->groupBy('category', 'product_id'));
         $result = SalesForecast::wait($id);
         $this->assertSame([$id, State::Success, true, 13], [$result->taskId(), $result->state(), $result->grouped(), $result->hierarchy()['series']]);
-        $this->assertSame(1000.0, SalesForecast::result($id)->forecast()['next_month_forecast']);
+        $this->assertSame(1000.0, SalesForecast::result($id)->nextPeriodForecast());
         $this->assertCount(1, $fresh->dispatched());
+    }
+
+    public function testTheFakeAnswersSuggestedOrdersFromCannedRows(): void
+    {
+        // docs: fake orders
+        $fake = SalesForecast::fake()->withSuggestedOrders([       // any job's orders; or ->withSuggestedOrders($rows, $taskId)
+            SalesForecastFake::suggestedOrder('17', 60, ['category' => 'Tea']),    // 60 units of product 17 to order
+            SalesForecastFake::suggestedOrder('18', null, ['category' => 'Tea']),  // not in the shop's stock list
+        ]);
+        $this->artisan('shop:orders')->assertExitCode(0);
+        SalesForecast::assertDispatched(fn (ForecastRequest $request) => $request->get('inventory')['lead_time'] === 2);
+        SalesForecast::assertSuggestedOrdersRead();
+
+        SalesForecast::fake(SalesForecastFake::failure('insufficient_history', 'the history supports at most 18 periods'));
+        $this->artisan('shop:orders')->assertExitCode(1);           // ForecastJobFailed: the command's error path
+        // end docs
+
+        $rows = $fake->suggestedOrders('any')->all();
+        $fake = SalesForecast::fake()->withSuggestedOrders([], 'other');
+        $id = SalesForecast::dispatch(ForecastRequest::make()->groupBy('category', 'product_id'));
+        $fake->withSuggestedOrders($rows, $id);                     // this job's rows; 'other' has none
+        $this->artisan('sales-forecast:orders', ['task_id' => $id, '--csv' => true])
+            ->expectsOutput("category,product_id,lead_time_demand,order_up_to,safety_stock,service_level,on_hand,on_order,suggested_order\nTea,17,40,50,10,95,0,0,60\nTea,18,40,50,10,95,,,")
+            ->assertExitCode(0);
+        $this->artisan('sales-forecast:orders', ['task_id' => 'other'])->expectsOutput('No suggested orders.')->assertExitCode(0);
+        $this->artisan('sales-forecast:orders', ['task_id' => $id, '--sort' => 'size'])->assertExitCode(64);
+        SalesForecast::assertSuggestedOrdersRead($id, 1);
     }
 
     public function testTheBuilderSnippetSendsEveryField(): void
@@ -114,11 +141,11 @@ class SalesForecastTest extends TestCase
         $api = SalesForecast::api();                     // made before Http::fake(), as a singleton's would be
         // docs: http fake
         Http::fake(['*/api/v1/forecasts/*' => Http::response(['task_id' => 't-1', 'status' => 'SUCCESS',
-            'result' => ['status' => 'success', 'data' => ['forecast' => ['next_month_forecast' => 12.5]]], 'error' => null])]);
+            'result' => ['status' => 'success', 'data' => ['forecast' => ['next_period_forecast' => 12.5]]], 'error' => null])]);
         $status = SalesForecast::api()->status('t-1');  // a ForecastResult, as SalesForecast::result() gives
         // end docs
-        $this->assertSame(12.5, $status->forecast()['next_month_forecast']);
-        $this->assertSame(12.5, $api->status('t-1')->forecast()['next_month_forecast']);
+        $this->assertSame(12.5, $status->nextPeriodForecast());
+        $this->assertSame(12.5, $api->status('t-1')->nextPeriodForecast());
         Http::assertSentCount(2);
     }
 
@@ -142,9 +169,9 @@ class SalesForecastTest extends TestCase
         Event::fake([ForecastFinished::class, ForecastSucceeded::class, ForecastFailed::class]);
         $secret = config('sales-forecast.webhook.secret');
         // docs: signed webhook
-        $webhook = SignedWebhook::of(SalesForecastFake::success(['next_month_forecast' => 42.0])->withTaskId('t-1'), $secret);
+        $webhook = SignedWebhook::of(SalesForecastFake::success(['next_period_forecast' => 42.0])->withTaskId('t-1'), $secret);
         $this->call('POST', '/sales-forecast/webhook', [], [], [], $webhook->server(), $webhook->body)->assertNoContent();
-        Event::assertDispatched(ForecastSucceeded::class, fn ($event) => $event->result->forecast()['next_month_forecast'] === 42.0);
+        Event::assertDispatched(ForecastSucceeded::class, fn ($event) => $event->result->nextPeriodForecast() === 42.0);
         // end docs
         Event::assertDispatched(ForecastFinished::class, fn ($event) => $event->taskId === 't-1' && $event->error === null);
 
