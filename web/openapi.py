@@ -1,9 +1,9 @@
 """GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI on it).
 
 Every schema comes from the pydantic models that validate requests and shape answers
-(shared/contract/schema.py, web/schemas.py): request fields, query strings, the Idempotency-Key rule
-(web/requests.py) and the task id bound (web/jobs.py) are the very constants the server checks
-with. What depends on configuration is built per app, from its Settings: the security
+(shared/contract/schema.py, shared/contract/history_documents.py, web/schemas.py): request fields,
+query strings, the Idempotency-Key rule (web/requests.py) and the task id bound (web/jobs.py) are
+the very constants the server checks with. What depends on configuration is built per app, from its Settings: the security
 requirements (none when API_KEYS is unset) and the callback hosts a ``callback_url`` may name.
 
 The paths are written here, one builder per group (``PATH_BUILDERS``): a new group of routes
@@ -26,6 +26,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.contract.config import Settings
 from shared.contract.errors import ErrorCode
+from shared.contract.history_documents import HISTORY_DOCUMENTS
 from shared.contract.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
 from shared.contract.webhooks import callback_url_pattern
 from web import history
@@ -63,6 +64,7 @@ COMPONENT_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (Health, "serialization"),
     (Readiness, "serialization"),
     (SeriesPage, "serialization"),
+    *((document, "serialization") for document in HISTORY_DOCUMENTS),
 ]
 
 ERROR_TEXT = {
@@ -78,10 +80,12 @@ ERROR_TEXT = {
 
 
 def ref(name: str) -> dict[str, str]:
+    """A reference to the component schema ``name``."""
     return {"$ref": REF.format(model=name)}
 
 
 def json_response(name: str, description: str, example: Any = None) -> dict[str, Any]:
+    """A JSON answer whose body is the component ``name``, with an example if given."""
     media: dict[str, Any] = {"schema": ref(name)}
     if example is not None:
         media["example"] = example
@@ -97,6 +101,7 @@ class SpecContext:
 
     @property
     def secured(self) -> bool:
+        """Whether the /api/ routes need an API key on this server."""
         return bool(self.settings.api_keys)
 
     def operation(
@@ -170,6 +175,7 @@ def _submitted_headers() -> dict[str, Any]:
 
 
 def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
+    """The forecast jobs' routes: submit, list, status, result, cancel."""
     task_id = {
         "name": "task_id",
         "in": "path",
@@ -255,6 +261,7 @@ def forecast_paths(ctx: SpecContext) -> dict[str, Any]:
 
 
 def legacy_paths(ctx: SpecContext) -> dict[str, Any]:
+    """The original endpoint, kept for existing frontends."""
     return {
         "/api/sales-forecast": {
             "get": ctx.operation(
@@ -281,6 +288,7 @@ def legacy_paths(ctx: SpecContext) -> dict[str, Any]:
 
 
 def probe_paths(ctx: SpecContext) -> dict[str, Any]:
+    """The probes and metrics, for operators (no API key)."""
     return {
         "/healthz": {
             "get": ctx.operation(
@@ -400,6 +408,7 @@ PATH_BUILDERS: list[Callable[[SpecContext], dict[str, Any]]] = [
 
 
 def component_schemas(settings: Settings) -> dict[str, Any]:
+    """Every named document's JSON schema, from its pydantic model, with what ``settings`` decide."""
     _, defs = models_json_schema(COMPONENT_MODELS, ref_template=REF)
     schemas = copy.deepcopy(defs.get("$defs", {}))
     # The stable codes, for clients that switch on them.
@@ -416,7 +425,6 @@ def component_schemas(settings: Settings) -> dict[str, Any]:
             branch["pattern"] = pattern
         hosts = ", ".join(settings.effective_callback_hosts)
         callback["description"] += f" An http(s) URL on an allowed host ({hosts})."
-    schemas.update(copy.deepcopy(history.OPENAPI_SCHEMAS))
     return schemas
 
 
@@ -494,11 +502,13 @@ def render_plain(spec: dict[str, Any]) -> Markup:
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
+    """GET /openapi.json: this server's OpenAPI document."""
     return jsonify(app_spec())
 
 
 @bp.get("/docs")
 def docs() -> Response:
+    """GET /docs: Swagger UI on the document, with a plain rendering for <noscript>."""
     spec = app_spec()
     page = render_template(
         "docs.html",
