@@ -4,7 +4,7 @@ For every case: the worker keeps running and serves the next valid job within se
 message is not retried (the queue is empty afterwards, nothing is left unacknowledged); it ends
 on the dead-letter list ``forecasts.dead`` with its reason, or as a FAILURE result with a clear
 reason; and the worker logs it. Stock Celery 5.7, measured on the same cases, stops on three of
-them, loses two, loops on one and discards the pickle (see worker/poison.py, docs/laravel.md).
+them, loses two, loops on one and discards the pickle (see worker/poison/, docs/laravel.md).
 """
 from __future__ import annotations
 

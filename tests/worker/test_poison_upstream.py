@@ -17,7 +17,7 @@ def test_copied_kombu_methods_are_unchanged_upstream(name):
     upstream = textwrap.dedent(inspect.getsource(getattr(kombu_redis.Channel, name)))
     digest = hashlib.sha256(upstream.encode()).hexdigest()
     assert digest == COPIED_UPSTREAM_SHA256[name], (
-        f"kombu's Channel.{name} changed upstream: review worker/poison.py's copy of it "
+        f"kombu's Channel.{name} changed upstream: review worker/poison/transport.py's copy of it "
         "(the guard must still run between the pop and json.loads), then update COPIED_UPSTREAM_SHA256"
     )
     # and the guarded channel really overrides it (else the guard would not run at all)
