@@ -19,9 +19,11 @@ from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
 from shared.contract.history_documents import AlertKind
 from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, Measure
+from shared.history.engine import make_engine
 from shared.history.models import TOTAL_KEY
+from shared.history.reads import MAX_HISTORY_LIMIT
 from shared.history.records import series_key
-from shared.history.repository import MAX_HISTORY_LIMIT, HistoryRepository, make_engine
+from shared.history.repository import HistoryRepository
 
 EXTENSION_KEY = "sales_forecast_history"
 MEASURES = tuple(m.value for m in Measure)

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import insert
 
 from shared.contract import calendar
-from shared.history.repository import ALERTS, make_engine
+from shared.history.engine import make_engine
+from shared.history.models import ALERTS
 from tests.browser.conftest import API_KEY, ARTIFACTS, DENSE_END, DENSE_START, SPIKE_DAY, api_status
 
 pytestmark = pytest.mark.slow
