@@ -20,7 +20,7 @@ import requests
 
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel, Faults
-from tests.reliability.conftest import API_KEY, Client, redis_client, stack_env, start_stack
+from tests.reliability.conftest import Client, redis_client, slow_laravel_client
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -43,18 +43,11 @@ def laravel():
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, laravel):
-    tmp = tmp_path_factory.mktemp("cancel")
-    env = stack_env(
-        tmp,
-        laravel,
-        LARAVEL_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
-        LARAVEL_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
-        UPSTREAM_TASK_RETRIES="2",
-        UPSTREAM_RETRY_DELAY_SECONDS="1",
-    )
-    stack = start_stack(tmp, env, worker_concurrency=1)
-    yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
-    stack.stop()
+    with slow_laravel_client(
+        tmp_path_factory.mktemp("cancel"), laravel,
+        timeout_seconds=TIMEOUT_SECONDS, deadline_seconds=DEADLINE_SECONDS, retries=2, worker_concurrency=1,
+    ) as client:
+        yield client
 
 
 def cancel(client: Client, task_id: str) -> requests.Response:

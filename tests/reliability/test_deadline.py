@@ -15,7 +15,7 @@ import time
 import pytest
 
 from local.fake_laravel import Faults
-from tests.reliability.conftest import API_KEY, Client, stack_env, start_stack
+from tests.reliability.conftest import Client, slow_laravel_client
 
 pytestmark = pytest.mark.slow
 
@@ -29,19 +29,13 @@ _horizons = itertools.cycle(range(1, 25))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, laravel):
-    tmp = tmp_path_factory.mktemp("deadline")
-    env = stack_env(
-        tmp,
-        laravel,
-        LARAVEL_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
-        LARAVEL_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
+    with slow_laravel_client(
+        tmp_path_factory.mktemp("deadline"), laravel,
+        timeout_seconds=TIMEOUT_SECONDS, deadline_seconds=DEADLINE_SECONDS,
         # re-runs that fit in the deadline: only the carried first start keeps them inside it
-        UPSTREAM_TASK_RETRIES="3",
-        UPSTREAM_RETRY_DELAY_SECONDS="1",
-    )
-    stack = start_stack(tmp, env, worker_concurrency=2)
-    yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
-    stack.stop()
+        retries=3, worker_concurrency=2,
+    ) as client:
+        yield client
 
 
 def run_job(client: Client) -> tuple[dict, float]:
