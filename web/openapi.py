@@ -1,7 +1,7 @@
 """GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI on it).
 
 Every schema comes from the pydantic models that validate requests and shape answers
-(shared/contract/schema.py, shared/contract/history_documents.py, web/schemas.py): request fields,
+(shared/contract/schema/, shared/contract/history_documents.py, web/schemas.py): request fields,
 query strings, the Idempotency-Key rule (web/requests.py) and the task id bound (web/jobs.py) are
 the very constants the server checks with. What depends on configuration is built per app, from its Settings: the security
 requirements (none when API_KEYS is unset) and the callback hosts a ``callback_url`` may name.

@@ -79,7 +79,7 @@ def test_the_model_help_says_what_auto_does(web_client):
 
 
 def test_the_form_asks_for_group_by_and_measure_by_the_servers_rule(web_client):
-    """The group_by field carries shared/contract/schema.py's own pattern and count, so the page's check
+    """The group_by field carries shared/contract/schema/names.py's own pattern and count, so the page's check
     and the server's cannot drift apart; the measure offers exactly the measures the API takes."""
     from typing import get_args
 
