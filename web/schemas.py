@@ -50,6 +50,7 @@ class Readiness(BaseModel):
     )
 
     def to_json_dict(self) -> dict[str, Any]:
+        """The answer as JSON, leaving out what is not set."""
         return self.model_dump(mode="json", exclude_none=True)
 
 
@@ -69,6 +70,7 @@ class ListQuery(BaseModel):
 
     @classmethod
     def parse(cls, args: Any) -> "ListQuery":
+        """Validate a query string's arguments, raising InvalidRequest naming the offending field."""
         try:
             return cls.model_validate({k: args[k] for k in cls.model_fields if k in args})
         except ValidationError:
@@ -152,6 +154,7 @@ class SeriesQuery(BaseModel):
 
     @classmethod
     def parse(cls, args: Any) -> "SeriesQuery":
+        """Validate a query string's arguments, raising InvalidRequest naming the offending field."""
         try:
             return cls.model_validate(dict(args))
         except ValidationError as exc:

@@ -12,6 +12,7 @@ kombu_redis = pytest.importorskip("kombu.transport.redis")
 
 @pytest.mark.parametrize("name", ["_brpop_read", "_get"])
 def test_copied_kombu_methods_are_unchanged_upstream(name):
+    """kombu's methods that the guarded channel copies are still the ones the copies were made from."""
     from worker.poison import COPIED_UPSTREAM_SHA256, GuardedChannel
 
     upstream = textwrap.dedent(inspect.getsource(getattr(kombu_redis.Channel, name)))
@@ -25,6 +26,7 @@ def test_copied_kombu_methods_are_unchanged_upstream(name):
 
 
 def test_kombu_is_pinned_to_the_version_the_copies_came_from():
+    """kombu is pinned to the version the copied methods came from."""
     from pathlib import Path
 
     import kombu
