@@ -17,11 +17,13 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from shared.contract.calendar import Frequency
 from shared.contract.config import Settings
 from shared.contract.errors import InvalidRequest
+from shared.contract.history_documents import AlertKind
 from shared.contract.schema import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, Measure
-from shared.history.alerts import AlertKind
+from shared.history.engine import make_engine
 from shared.history.models import TOTAL_KEY
+from shared.history.reads import MAX_HISTORY_LIMIT
 from shared.history.records import series_key
-from shared.history.repository import MAX_HISTORY_LIMIT, HistoryRepository, make_engine
+from shared.history.repository import HistoryRepository
 
 EXTENSION_KEY = "sales_forecast_history"
 MEASURES = tuple(m.value for m in Measure)
@@ -68,6 +70,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def repository() -> HistoryRepository:
+    """This app's history repository (attached by :func:`init_app`)."""
     return current_app.extensions[EXTENSION_KEY]
 
 
@@ -200,6 +203,7 @@ def alerts() -> Response:
 
 @bp.get("/history")
 def history() -> Response:
+    """One series' past published forecasts, newest first, with their actuals once known."""
     group, measure, source, limit, frequency = _group(), _measure(), _source(), _limit(), _frequency()
     rows = repository().history(group, measure=measure, source=source, limit=limit, frequency=frequency)
     return jsonify({"series": _series(group, measure, frequency), "forecasts": rows, "limit": limit})
@@ -207,6 +211,7 @@ def history() -> Response:
 
 @bp.get("/track-record")
 def track_record() -> Response:
+    """One series' realised accuracy per periods ahead and level, and the periods still pending."""
     group, measure, source, frequency = _group(), _measure(), _source(), _frequency()
     record = repository().track_record(group, measure=measure, source=source, frequency=frequency)
     return jsonify({"series": _series(group, measure, frequency), **record})
@@ -238,13 +243,14 @@ _QUERY = [
     },
 ]
 
-_NUMBER_OR_NULL = {"type": ["number", "null"]}
 # A query string past gunicorn's request-line limit (4094 bytes) is refused before the app sees it.
 URI_TOO_LONG = {"414": {"description": "Request line too long (gunicorn refuses more than 4094 bytes).",
                          "content": {"text/html": {}}}}
 
 
 def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any) -> dict[str, Any]:
+    """These routes' part of /openapi.json: ``secured`` their security, ``errors`` their error answers,
+    ``ok(name, description)`` a 200 answer naming a component (shared/contract/history_documents.py)."""
     return {
         "/api/v1/history": {
             "get": {
@@ -285,96 +291,3 @@ def openapi_paths(secured: list[dict[str, Any]], errors: dict[str, Any], ok: Any
             }
         },
     }
-
-
-OPENAPI_SCHEMAS: dict[str, Any] = {
-    "Alert": {
-        "type": "object",
-        "description": "An alert (docs/api.md §11), kept once whoever sees it again.",
-        "properties": {
-            "id": {"type": "string", "description": "Stable: a hash of the series, kind and period."},
-            "created_at": {"type": "string", "format": "date-time"},
-            "series": {"type": "object", "description": "The series' group fields; `{}`: the total."},
-            "kind": {"enum": list(ALERT_KINDS)},
-            "period": {"type": "string", "description": "The period seen (range alerts) or the first forecast (drops)."},
-            "frequency": {"enum": [f.value for f in Frequency]},
-            "measure": {"enum": list(MEASURES)},
-            "task_id": {"type": "string", "description": "The job that raised it."},
-            "actual": {"type": "number", "description": "Range alerts: the period's actual."},
-            "low": {"type": "number", "description": "Range alerts: the published interval's low bound."},
-            "high": {"type": "number", "description": "Range alerts: its high bound."},
-            "level": {"type": "number", "description": "The interval's level, in %."},
-            "change_pct": {"type": "number", "description": "forecast_drop: the outlook against a year before, in %."},
-        },
-        "required": ["id", "created_at", "series", "kind", "period", "frequency", "measure", "task_id"],
-    },
-    "AlertList": {
-        "type": "object",
-        "properties": {
-            "alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}},
-            "next_cursor": {"type": ["string", "null"], "description": "The next page's cursor; null on the last."},
-            "limit": {"type": "integer"},
-        },
-        "required": ["alerts", "next_cursor", "limit"],
-    },
-    "HistorySeries": {
-        "type": "object",
-        "properties": {
-            "group": {"type": "object"},
-            "measure": {"enum": list(MEASURES)},
-            "frequency": {"enum": [f.value for f in Frequency]},
-        },
-        "required": ["group", "measure", "frequency"],
-    },
-    "HistoryForecast": {
-        "type": "object",
-        "properties": {
-            "task_id": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "source": {"type": "string"},
-            "origin": {"type": "string", "description": "The last complete period the forecast was made from."},
-            "period": {"type": "string", "description": "The period forecast: 2025-01, 2025-W03 or 2025-01-15."},
-            "months_ahead": {"type": "integer", "minimum": 1, "description": "Periods ahead of `origin` (months, weeks or days)."},
-            "forecast": {"type": "number"},
-            "low": {"type": "number"},
-            "high": {"type": "number"},
-            "level": {"type": "number"},
-            "model": {"type": "string"},
-            "actual": {**_NUMBER_OR_NULL, "description": "Filled in once a later job sees the period complete."},
-            "error_pct": {**_NUMBER_OR_NULL, "description": "(actual - forecast) / |actual|, in %; null while unknown or when the actual is 0."},
-            "inside": {"type": ["boolean", "null"], "description": "Whether the actual fell in [low, high]."},
-        },
-        "required": ["task_id", "created_at", "period", "forecast", "low", "high", "level", "model", "actual", "error_pct", "inside"],
-    },
-    "HistoryList": {
-        "type": "object",
-        "properties": {
-            "series": {"$ref": "#/components/schemas/HistorySeries"},
-            "forecasts": {"type": "array", "items": {"$ref": "#/components/schemas/HistoryForecast"}},
-            "limit": {"type": "integer"},
-        },
-        "required": ["series", "forecasts"],
-    },
-    "TrackRecordHorizon": {
-        "type": "object",
-        "properties": {
-            "months_ahead": {"type": "integer", "minimum": 1, "description": "Periods ahead (months, weeks or days)."},
-            "level": {"type": "number", "description": "The nominal coverage of these forecasts' ranges, in %."},
-            "count": {"type": "integer", "description": "Distinct forecasts whose period has closed."},
-            "inside": {"type": "integer"},
-            "coverage": {**_NUMBER_OR_NULL, "description": "Share of actuals inside the range, in %: compare with `level`."},
-            "mape": _NUMBER_OR_NULL,
-            "wape": _NUMBER_OR_NULL,
-        },
-        "required": ["months_ahead", "level", "count", "inside", "coverage", "mape", "wape"],
-    },
-    "TrackRecord": {
-        "type": "object",
-        "properties": {
-            "series": {"$ref": "#/components/schemas/HistorySeries"},
-            "horizons": {"type": "array", "items": {"$ref": "#/components/schemas/TrackRecordHorizon"}},
-            "pending": {"type": "integer", "description": "Forecast periods still waiting for their actual."},
-        },
-        "required": ["series", "horizons", "pending"],
-    },
-}

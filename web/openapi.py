@@ -1,9 +1,9 @@
 """GET /openapi.json (OpenAPI 3.1) and GET /docs (Swagger UI on it).
 
 Every schema comes from the pydantic models that validate requests and shape answers
-(shared/contract/schema.py, web/schemas.py): request fields, query strings, the Idempotency-Key rule
-(web/requests.py) and the task id bound (web/jobs.py) are the very constants the server checks
-with. What depends on configuration is built per app, from its Settings: the security
+(shared/contract/schema/, shared/contract/history_documents.py, web/schemas.py): request fields,
+query strings, the Idempotency-Key rule (web/requests.py) and the task id bound (web/jobs.py) are
+the very constants the server checks with. What depends on configuration is built per app, from its Settings: the security
 requirements (none when API_KEYS is unset) and the callback hosts a ``callback_url`` may name.
 
 The paths are written here, one builder per group (``PATH_BUILDERS``): a new group of routes
@@ -26,6 +26,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.contract.config import Settings
 from shared.contract.errors import ErrorCode
+from shared.contract.history_documents import HISTORY_DOCUMENTS
 from shared.contract.schema import ErrorDocument, ForecastRequest, ResultDocument, Submitted, TaskStatus
 from shared.contract.webhooks import callback_url_pattern
 from web import history
@@ -63,6 +64,7 @@ COMPONENT_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (Health, "serialization"),
     (Readiness, "serialization"),
     (SeriesPage, "serialization"),
+    *((document, "serialization") for document in HISTORY_DOCUMENTS),
 ]
 
 ERROR_TEXT = {
@@ -424,7 +426,6 @@ def component_schemas(settings: Settings) -> dict[str, Any]:
             branch["pattern"] = pattern
         hosts = ", ".join(settings.effective_callback_hosts)
         callback["description"] += f" An http(s) URL on an allowed host ({hosts})."
-    schemas.update(copy.deepcopy(history.OPENAPI_SCHEMAS))
     return schemas
 
 

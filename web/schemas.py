@@ -1,4 +1,4 @@
-"""The web tier's own documents and queries as pydantic models (the rest are in shared/contract/schema.py).
+"""The web tier's own documents and queries as pydantic models (the rest are in shared/contract/schema/).
 
 The probes' answers, and the job list of ``GET /api/v1/forecasts`` with its query. The routes
 answer and validate with these, and /openapi.json is generated from them (web/openapi.py), so the

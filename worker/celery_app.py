@@ -46,14 +46,14 @@ def create_celery(settings: Settings) -> Celery:
             **app.conf.broker_transport_options,
             "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_seconds // 5)),
             "unacked_restore_throttle": 1,
-            # The poison guard caps a message's timelimit header at these (worker/poison.py).
+            # The poison guard caps a message's timelimit header at these (worker/poison/transport.py).
             "max_soft_time_limit": settings.task_soft_time_limit_seconds or None,
             "max_time_limit": settings.task_time_limit_seconds or None,
         },
         task_queues=[Queue(queue, Exchange(queue, type="direct"), routing_key=queue)],
         worker_hijack_root_logger=False,
     )
-    # The poison-message guard (worker/poison.py): kombu's Redis transport with every raw
+    # The poison-message guard (worker/poison/transport.py): kombu's Redis transport with every raw
     # message checked before Celery decodes it; refused ones go to `<queue>.dead`, never to
     # a task.
     poison.install(app.conf, settings.celery_broker_url)

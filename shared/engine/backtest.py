@@ -6,7 +6,7 @@ M3 figures with exactly the code that produces a job's `forecast.metrics`.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -151,18 +151,37 @@ def rolling_origin_backtest(
     """
     if frequency != "month":
         return _calendar_backtest(y, model, level, max_origins, min_train, frequency, X, effects, closed)
+    series, first = _origins(y, max_origins, min_train)
+    return _walk_forward(
+        series,
+        first,
+        lambda t: make_model(model, season_length=season_length).fit(series[:t]).predict(1, level=level),
+        season_length,
+    )
+
+
+def _origins(y: np.ndarray, max_origins: int, min_train: int) -> tuple[np.ndarray, int]:
+    """``y`` as a finite float vector, and the first origin: at most ``max_origins`` back, after at
+    least ``min_train`` points (``ValueError`` on bad arguments or a non-finite ``y``)."""
     if max_origins < 1 or min_train < 3:
         raise ValueError("max_origins must be >= 1 and min_train >= 3")
     series = np.asarray(y, dtype=float).ravel()
     if not np.all(np.isfinite(series)):
         raise ValueError("y must be finite")
-    n = series.size
-    first = max(min_train, n - max_origins)
-    if n <= first:
+    return series, max(min_train, series.size - max_origins)
+
+
+def _walk_forward(
+    series: np.ndarray, first: int, forecast_at: Callable[[int], Any], season_lag: int
+) -> BacktestReport:
+    """Score one-step forecasts of every point from ``first`` on: ``forecast_at(t)`` is the
+    prediction of ``series[t]`` made from ``series[:t]``. Forecasts and lows are clipped at 0 (what
+    the service shows); MASE is scaled by the ``season_lag`` naive error before ``first``."""
+    if series.size <= first:
         return NO_BACKTEST
     means, lows, highs = [], [], []
-    for t in range(first, n):
-        pred = make_model(model, season_length=season_length).fit(series[:t]).predict(1, level=level)
+    for t in range(first, series.size):
+        pred = forecast_at(t)
         means.append(pred.mean[0])
         lows.append(pred.low[0])
         highs.append(pred.high[0])
@@ -174,7 +193,7 @@ def rolling_origin_backtest(
         mae=_finite_or_none(mae(actual, forecast)),
         mape=_finite_or_none(mape(actual, forecast)),
         smape=_finite_or_none(smape(actual, forecast)),
-        mase=_finite_or_none(mase(actual, forecast, series[:first], season_length)),
+        mase=_finite_or_none(mase(actual, forecast, series[:first], season_lag)),
         wape=_finite_or_none(wape(actual, forecast)),
         backtest_origins=int(actual.size),
         interval_coverage=_finite_or_none(interval_coverage(actual, low, high)),
@@ -195,40 +214,17 @@ def _calendar_backtest(
     from shared.engine.frequency_models import make_model as make_calendar_model
     from shared.engine.seasonality import mase_lag
 
-    if max_origins < 1 or min_train < 3:
-        raise ValueError("max_origins must be >= 1 and min_train >= 3")
-    series = np.asarray(y, dtype=float).ravel()
-    if not np.all(np.isfinite(series)):
-        raise ValueError("y must be finite")
-    n = series.size
-    if X is not None and np.asarray(X).shape[0] != n:
+    series, first = _origins(y, max_origins, min_train)
+    if X is not None and np.asarray(X).shape[0] != series.size:
         raise ValueError("X must have one row per point of y")
-    first = max(min_train, n - max_origins)
-    if n <= first:
-        return NO_BACKTEST
-    means, lows, highs = [], [], []
-    for t in range(first, n):
+
+    def forecast_at(t: int) -> Any:
         fitted = make_calendar_model(model, frequency, effects=effects, closed=closed)
         if X is None:
-            pred = fitted.fit(series[:t]).predict(1, level=level)
-        else:
-            pred = fitted.fit(series[:t], X[:t]).predict(1, level=level, X_future=X[t : t + 1])
-        means.append(pred.mean[0])
-        lows.append(pred.low[0])
-        highs.append(pred.high[0])
-    actual = series[first:]
-    forecast = np.maximum(np.asarray(means), 0.0)
-    low = np.maximum(np.asarray(lows), 0.0)
-    high = np.asarray(highs)
-    return BacktestReport(
-        mae=_finite_or_none(mae(actual, forecast)),
-        mape=_finite_or_none(mape(actual, forecast)),
-        smape=_finite_or_none(smape(actual, forecast)),
-        mase=_finite_or_none(mase(actual, forecast, series[:first], mase_lag(frequency))),
-        wape=_finite_or_none(wape(actual, forecast)),
-        backtest_origins=int(actual.size),
-        interval_coverage=_finite_or_none(interval_coverage(actual, low, high)),
-    )
+            return fitted.fit(series[:t]).predict(1, level=level)
+        return fitted.fit(series[:t], X[:t]).predict(1, level=level, X_future=X[t : t + 1])
+
+    return _walk_forward(series, first, forecast_at, mase_lag(frequency))
 
 
 def model_accuracy(report: BacktestReport) -> float | None:

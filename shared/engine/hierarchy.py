@@ -104,14 +104,8 @@ def _fit_predict(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, Components]:
     """(mean, low, high, label, components); intervals not yet clipped for the general models."""
     if method == "model":
-        from shared.engine.models import make_model
-
-        if y.size < 3:
-            mean, low, high = _naive(y, h, level)
-            return mean, low, high, "naive (short history)", None
-        fitted = make_model(model, season_length=season_length).fit(y)
-        p = fitted.predict(h, level=level)
-        return p.mean, p.low, p.high, getattr(fitted, "description_", model), p.components
+        mean, low, high, label, _, parts = _model_with_holdout(y, None, h, level, model, season_length)
+        return mean, low, high, label, parts
     mean = point_forecast(method, y, h)
     low, high = mixture_interval(y, mean, level)
     return mean, low, high, method, None
@@ -168,11 +162,16 @@ def forecast_one(
     inventory: Any | None = None,
 ) -> dict[str, Any]:
     """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring);
-    with ``inventory`` (the request's InventoryRequest), its §12 figures too (:func:`_with_inventory`)."""
-    out = _forecast_one(
-        item, horizon=horizon, level=level, model=model, season_length=season_length,
-        frequency=frequency, effects=effects, closed=closed,
-    )
+    with ``inventory`` (the request's InventoryRequest), its §12 figures too (:func:`_with_inventory`).
+
+    Weekly and daily series (``frequency``): see :func:`forecast_one_calendar`.
+    """
+    if frequency != "month":
+        out = forecast_one_calendar(
+            item, horizon=horizon, level=level, model=model, frequency=frequency, effects=effects, closed=closed
+        )
+    else:
+        out = _forecast_monthly(item, horizon, level, model, season_length)
     if inventory is not None:
         _with_inventory(out, item, inventory, model, season_length, frequency, effects, closed, horizon)
     return out
@@ -235,25 +234,8 @@ def _with_inventory(
         out["inventory"] = None
 
 
-def _forecast_one(
-    item: dict[str, Any],
-    *,
-    horizon: int,
-    level: float,
-    model: str = "auto",
-    season_length: int = 12,
-    frequency: str = "month",
-    effects: Any = None,
-    closed: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Base forecast and backtest for one item of :func:`series_inputs` (see the module docstring).
-
-    Weekly and daily series (``frequency``): see :func:`forecast_one_calendar`.
-    """
-    if frequency != "month":
-        return forecast_one_calendar(
-            item, horizon=horizon, level=level, model=model, frequency=frequency, effects=effects, closed=closed
-        )
+def _forecast_monthly(item: dict[str, Any], horizon: int, level: float, model: str, season_length: int) -> dict[str, Any]:
+    """:func:`forecast_one` for a monthly series, without the inventory figures."""
     y = np.asarray(item["y"], dtype=float)
     n = int(y.size)
     out: dict[str, Any] = {"index": item["index"], "n": n}

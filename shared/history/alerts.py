@@ -23,25 +23,17 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from shared.contract.calendar import Frequency, parse_label
 from shared.contract.calendar import label as period_label
+from shared.contract.history_documents import AlertKind
 from shared.history.records import Publication
 
 # Alerts raised, by kind, counted by the workers in Redis and reported by the web's /metrics.
 ALERT_STATS_KEY = "sf:alerts:stats"
 # "A year before", in periods of each frequency: days go back 364, so a Saturday meets a Saturday.
 YEAR_LAG = {Frequency.MONTH: 12, Frequency.WEEK: 52, Frequency.DAY: 364}
-
-
-class AlertKind(StrEnum):
-    """What an alert says."""
-
-    BELOW_RANGE = "below_range"
-    ABOVE_RANGE = "above_range"
-    FORECAST_DROP = "forecast_drop"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from shared.history.repository import make_engine, normalise_url
+from shared.history.engine import make_engine, normalise_url
 
 log = logging.getLogger(__name__)
 

@@ -112,3 +112,9 @@ class AlertRow(Base):
     task_id: Mapped[str] = mapped_column(String(255))  # the job that saw it
 
     __table_args__ = (Index("ix_alerts_created_at", "created_at"),)
+
+
+# The tables themselves, for Core queries (shared/history/writes.py, reads.py).
+FORECASTS = ForecastRow.__table__
+ACTUALS = ActualRow.__table__
+ALERTS = AlertRow.__table__

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from shared.contract.errors import InvalidRequest, TooManySeries
-from shared.sources.transactions import ColumnBuilder, cents_page, ids_page
+from shared.sources.transactions import ColumnBuilder, RowCounts, cents_page, ids_page, pages
 
 
 class LineRejectReason(StrEnum):
@@ -119,10 +119,11 @@ def _quantity_page(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return out, code
 
 
-class LineBuilder:
+class LineBuilder(RowCounts):
     """Accumulates pages of sale lines into :class:`LineColumns` (a ``PageSink`` for the client)."""
 
     def __init__(self, group_fields: Sequence[str] = (), timezone: str = "UTC", *, max_series: int | None = None) -> None:
+        super().__init__()
         self.group_fields = tuple(group_fields)
         # With max_series, the distinct bottom-level groups seen so far are counted page by page
         # (a set of packed codes, ~50 bytes a group), so a job that would be too large is refused
@@ -134,22 +135,10 @@ class LineBuilder:
         self._codes: dict[str, list[np.ndarray]] = {f: [] for f in self.group_fields}
         self._index: dict[str, dict[str, int]] = {f: {} for f in self.group_fields}
         self._present: dict[str, int] = {f: 0 for f in self.group_fields}
-        self._rows_fetched = 0
-        self._rejected: dict[str, int] = {}
-
-    def _reject(self, reason: LineRejectReason, count: int) -> None:
-        if count:
-            self._rejected[reason.value] = self._rejected.get(reason.value, 0) + count
 
     def add_rows(self, rows: Sequence[Any]) -> None:
         """Parse one page of line objects; anything that is not a JSON object is counted and skipped."""
-        n = len(rows)
-        if all(type(r) is dict for r in rows):
-            objs = rows
-        else:
-            objs = [r for r in rows if isinstance(r, dict)]
-            self._reject(LineRejectReason.NOT_AN_OBJECT, n - len(objs))
-            self._rows_fetched += n - len(objs)
+        objs = self._objects(rows, LineRejectReason.NOT_AN_OBJECT)
         fields = {f: [r.get(f) for r in objs] for f in self.group_fields}
         for f in self.group_fields:
             self._present[f] += sum(1 for r in objs if f in r)
@@ -194,18 +183,13 @@ class LineBuilder:
         R = LineRejectReason
         ok = (id_code == 0) & (sale_code == 0) & (ts_code == 0) & (c_code == 0) & (q_code == 0)
         if not ok.all():
-            bad = ~ok
-            for codes, missing, wrong in (
+            self._reject_first_failures(ok, (
                 (id_code, R.MISSING_ID, R.BAD_ID),
                 (sale_code, R.MISSING_SALE_ID, R.BAD_SALE_ID),
                 (ts_code, R.MISSING_CREATED_AT, R.BAD_CREATED_AT),
                 (c_code, R.MISSING_LINE_TOTAL, R.BAD_LINE_TOTAL),
                 (q_code, R.MISSING_QUANTITY, R.BAD_QUANTITY),
-            ):
-                here = bad & (codes != 0)
-                self._reject(missing, int(np.count_nonzero(here & (codes == 1))))
-                self._reject(wrong, int(np.count_nonzero(here & (codes == 2))))
-                bad &= ~here
+            ))
         keep = None if ok.all() else ok
         for name, arr in (("ids", id_arr), ("sale", sale_arr), ("ts", ts_arr), ("cents", cents_arr), ("qty", qty_arr)):
             self._arrays[name].append(arr if keep is None else arr[keep])
@@ -276,13 +260,7 @@ def lines_from_rows(
 ) -> LineColumns:
     """Parse lines already in memory (tests, the demo), a page at a time."""
     builder = LineBuilder(group_fields, timezone)
-    page: list[Any] = []
-    for row in rows:
-        page.append(row)
-        if len(page) >= page_size:
-            builder.add_rows(page)
-            page = []
-    if page:
+    for page in pages(rows, page_size):
         builder.add_rows(page)
     return builder.finish()
 

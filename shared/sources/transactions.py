@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import StrEnum
 from os import PathLike
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -198,18 +198,55 @@ def _has_offset(s: str) -> bool:
     return tail.endswith(("Z", "z")) or "+" in tail or "-" in tail
 
 
-class ColumnBuilder:
+class RowCounts:
+    """What every row parser counts: the rows fetched, and the rows rejected by reason (the keys of
+    ``data_quality.rows_rejected``). :class:`ColumnBuilder` and the line parser share it."""
+
+    def __init__(self) -> None:
+        self._rows_fetched = 0
+        self._rejected: dict[str, int] = {}
+
+    def _reject(self, reason: StrEnum, count: int) -> None:
+        if count:
+            self._rejected[reason.value] = self._rejected.get(reason.value, 0) + count
+
+    def _objects(self, rows: Sequence[Any], not_an_object: StrEnum) -> Sequence[Any]:
+        """The rows that are JSON objects; any other is counted as fetched and rejected."""
+        if all(type(r) is dict for r in rows):
+            return rows
+        objs = [r for r in rows if isinstance(r, dict)]
+        self._reject(not_an_object, len(rows) - len(objs))
+        self._rows_fetched += len(rows) - len(objs)
+        return objs
+
+    def _reject_first_failures(
+        self, ok: np.ndarray, checks: Iterable[tuple[np.ndarray, StrEnum, StrEnum]]
+    ) -> list[tuple[StrEnum, np.ndarray]]:
+        """Count each row that is not ``ok`` once, under its first failing field: ``checks`` are
+        (reason codes: 0 ok, 1 missing, 2 bad; the missing reason; the bad reason) in field order.
+        Returns (reason, the rows given it) pairs, in the order counted."""
+        bad = ~ok
+        given = []
+        for codes, missing, wrong in checks:
+            here = bad & (codes != 0)
+            for reason, rows in ((missing, here & (codes == 1)), (wrong, here & (codes == 2))):
+                self._reject(reason, int(np.count_nonzero(rows)))
+                given.append((reason, rows))
+            bad &= ~here
+        return given
+
+
+class ColumnBuilder(RowCounts):
     """Accumulates pages of rows into :class:`TransactionColumns`; memory is O(valid rows × 24 B)."""
 
     def __init__(self, timezone: str = "UTC") -> None:
+        super().__init__()
         self.timezone = timezone
         self._tz = validate_timezone(timezone)
         self._is_utc = timezone in ("UTC", "Etc/UTC", "Z", "GMT", "Etc/GMT")
         self._ids: list[np.ndarray] = []
         self._ts: list[np.ndarray] = []
         self._cents: list[np.ndarray] = []
-        self._rows_fetched = 0
-        self._rejected: dict[str, int] = {}
         # Rejected rows that still have a usable id, and why each was rejected: a bad row that
         # Laravel repeats on a later page is one rejection and one duplicate, not two rejections.
         self._bad_ids: list[np.ndarray] = []
@@ -218,13 +255,7 @@ class ColumnBuilder:
     # ------------------------------------------------------------------ input
     def add_rows(self, rows: Sequence[Any]) -> None:
         """Parse one page of row objects; anything that is not a JSON object is counted and skipped."""
-        n = len(rows)
-        if all(type(r) is dict for r in rows):
-            objs = rows
-        else:
-            objs = [r for r in rows if isinstance(r, dict)]
-            self._reject(RejectReason.NOT_AN_OBJECT, n - len(objs))
-            self._rows_fetched += n - len(objs)
+        objs = self._objects(rows, RejectReason.NOT_AN_OBJECT)
         self.add_fields(
             [r.get("id") for r in objs],
             [r.get("created_at") for r in objs],
@@ -246,19 +277,13 @@ class ColumnBuilder:
         # One reason per row, first failing field wins, so a row is never counted twice.
         ok = (id_code == 0) & (ts_code == 0) & (c_code == 0)
         if not ok.all():
-            bad = ~ok
             reason = np.zeros(n, dtype=np.int8)  # index into _REASONS, for rows with a usable id
-            for codes, missing, wrong in (
+            for given, rows in self._reject_first_failures(ok, (
                 (id_code, RejectReason.MISSING_ID, RejectReason.BAD_ID),
                 (ts_code, RejectReason.MISSING_CREATED_AT, RejectReason.BAD_CREATED_AT),
                 (c_code, RejectReason.MISSING_GRAND_TOTAL, RejectReason.BAD_GRAND_TOTAL),
-            ):
-                here = bad & (codes != 0)
-                self._reject(missing, int(np.count_nonzero(here & (codes == 1))))
-                self._reject(wrong, int(np.count_nonzero(here & (codes == 2))))
-                reason[here & (codes == 1)] = _REASONS.index(missing)
-                reason[here & (codes == 2)] = _REASONS.index(wrong)
-                bad &= ~here
+            )):
+                reason[rows] = _REASONS.index(given)
             with_id = ~ok & (id_code == 0)
             if with_id.any():
                 self._bad_ids.append(id_arr[with_id])
@@ -323,10 +348,6 @@ class ColumnBuilder:
         nat = np.asarray(dti.isna())
         return dti.asi8.copy(), nat
 
-    def _reject(self, reason: RejectReason, count: int) -> None:
-        if count:
-            self._rejected[reason.value] = self._rejected.get(reason.value, 0) + count
-
     def _settle_repeated_bad_rows(self, valid_ids: np.ndarray) -> int:
         """Turn rejections of repeated rows into duplicates; returns how many were turned.
 
@@ -372,16 +393,22 @@ class ColumnBuilder:
         return cols
 
 
-def columns_from_rows(rows: Iterable[Any], timezone: str = "UTC", *, page_size: int = 10_000) -> TransactionColumns:
-    """Parse rows already in memory (tests, the demo source), a page at a time."""
-    builder = ColumnBuilder(timezone)
+def pages(rows: Iterable[Any], page_size: int) -> Iterator[list[Any]]:
+    """``rows`` in lists of ``page_size`` (the last may be shorter), as the parsers take them."""
     page: list[Any] = []
     for row in rows:
         page.append(row)
         if len(page) >= page_size:
-            builder.add_rows(page)
+            yield page
             page = []
     if page:
+        yield page
+
+
+def columns_from_rows(rows: Iterable[Any], timezone: str = "UTC", *, page_size: int = 10_000) -> TransactionColumns:
+    """Parse rows already in memory (tests, the demo source), a page at a time."""
+    builder = ColumnBuilder(timezone)
+    for page in pages(rows, page_size):
         builder.add_rows(page)
     return builder.finish()
 

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import insert
 
 from shared.contract import calendar
-from shared.history.repository import ALERTS, make_engine
+from shared.history.engine import make_engine
+from shared.history.models import ALERTS
 from tests.browser.conftest import API_KEY, ARTIFACTS, DENSE_END, DENSE_START, SPIKE_DAY, api_status
 
 pytestmark = pytest.mark.slow
@@ -36,6 +37,7 @@ CHART = """(id) => { const c = document.getElementById(id); return {
 
 
 def chart(page, element: str = "chart") -> dict:
+    """The Plotly chart's traces and layout as the page holds them, with its traces by their meta name."""
     found = page.evaluate(CHART, element)
     found["by"] = {trace["meta"]: trace for trace in found["traces"]}
     return found
@@ -65,6 +67,7 @@ def run_from_form(page, stack, **fields) -> dict:
 
 
 def test_the_form_takes_each_frequency_s_limits_from_the_server_and_checks_what_it_sends(stack, page):
+    """Each frequency's horizon limits come from the server, and the form checks a request before it sends it."""
     page.goto(stack.web_url + "/")
     page.fill("#api-key", API_KEY)
     posted = posts(page)
@@ -107,6 +110,7 @@ def test_the_form_takes_each_frequency_s_limits_from_the_server_and_checks_what_
 
 
 def test_a_daily_job_with_holidays_and_events(stack, page):
+    """A daily job with holidays and events runs from the form and its chart shows them."""
     doc = run_from_form(page, stack, frequency="day", **{"start-date": DENSE_START.isoformat(),
                         "end-date": DENSE_END.isoformat(), "holidays": "us", "events": json.dumps(EVENTS)})
     data = doc["result"]["data"]
@@ -166,6 +170,7 @@ def test_a_daily_job_with_holidays_and_events(stack, page):
 
 
 def test_a_weekly_job_is_labelled_by_iso_week(stack, page):
+    """A weekly job's periods are labelled by ISO week on the page."""
     monday = DENSE_START + timedelta(days=(7 - DENSE_START.weekday()) % 7)
     sunday = DENSE_END - timedelta(days=(DENSE_END.weekday() + 1) % 7)
     doc = run_from_form(page, stack, frequency="week", horizon="8", **{"start-date": monday.isoformat(),
@@ -232,6 +237,7 @@ def seed_alerts(stack, task_id: str, count: int) -> list[dict]:
 
 
 def test_the_alerts_panel_lists_filters_and_pages(stack, page):
+    """The alerts panel lists the stored alerts, filters them by kind and series, and pages through them."""
     seeded = seed_alerts(stack, "browser-alerts-job", 30)
     page.goto(stack.web_url + "/")
     page.fill("#api-key", API_KEY)

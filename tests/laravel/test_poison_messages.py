@@ -4,7 +4,7 @@ For every case: the worker keeps running and serves the next valid job within se
 message is not retried (the queue is empty afterwards, nothing is left unacknowledged); it ends
 on the dead-letter list ``forecasts.dead`` with its reason, or as a FAILURE result with a clear
 reason; and the worker logs it. Stock Celery 5.7, measured on the same cases, stops on three of
-them, loses two, loops on one and discards the pickle (see worker/poison.py, docs/laravel.md).
+them, loses two, loops on one and discards the pickle (see worker/poison/, docs/laravel.md).
 """
 from __future__ import annotations
 
@@ -121,6 +121,7 @@ def _wait_dead_letter(worker: Worker, timeout: float = 15.0) -> dict[str, Any]:
 def test_poison_message_is_refused_and_the_worker_serves_the_next_job(
     case: str, clean: Worker, tmp_path: Path
 ) -> None:
+    """Each malformed message is refused and dead-lettered, and the worker goes on to serve the next job."""
     worker = clean
     raw, task_id, reason = _case(case, tmp_path)
     started = time.monotonic()
@@ -200,18 +201,21 @@ def test_a_celery_produced_message_passes_the_guard(clean: Worker) -> None:
 
 
 def test_null_retries_becomes_zero() -> None:
+    """A null headers.retries (as celery-for-php sends it) is delivered as 0."""
     _, env = celery_message({})
     env["headers"]["retries"] = None  # as celery-for-php sends it
     assert inspect_message(json.dumps(env).encode(), lookup=_lookup)["headers"]["retries"] == 0
 
 
 def test_oversized_message_is_refused_without_parsing() -> None:
+    """A message over MAX_MESSAGE_BYTES is refused as too_large before anything of it is parsed."""
     with pytest.raises(Refused) as caught:
         inspect_message(b"{" * (MAX_MESSAGE_BYTES + 1), lookup=_lookup)
     assert caught.value.reason is RefusalReason.TOO_LARGE
 
 
 def test_dead_letter_list_is_bounded(clean: Worker) -> None:
+    """The dead-letter list keeps only the newest DEAD_LETTER_MAX_ENTRIES refused messages."""
     from worker.poison import DEAD_LETTER_MAX_ENTRIES
 
     pipe = clean.client.pipeline()

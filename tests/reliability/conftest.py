@@ -11,6 +11,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -88,6 +90,25 @@ class Traffic:
 def stack_env(tmp: Path, laravel: Laravel, **extra: str) -> dict[str, str]:
     """The environment of a test stack: the Laravel-like server, this package's API key, short timeouts."""
     return stacks.stack_env(tmp, laravel.url, API_KEY, **extra)
+
+
+@contextmanager
+def slow_laravel_client(
+    tmp: Path, laravel: Any, *, timeout_seconds: int, deadline_seconds: int, retries: int, worker_concurrency: int
+) -> Iterator[Client]:
+    """A stack for a slow or absent Laravel, and its client: each request to ``laravel`` (anything
+    with a ``url``) times out after ``timeout_seconds``, a job gives up at ``deadline_seconds``, and
+    a task is run again ``retries`` times, 1 s apart. Stopped at the end of the ``with`` block."""
+    env = stack_env(
+        tmp,
+        laravel,
+        LARAVEL_TIMEOUT_SECONDS=str(timeout_seconds),
+        LARAVEL_DEADLINE_SECONDS=str(deadline_seconds),
+        UPSTREAM_TASK_RETRIES=str(retries),
+        UPSTREAM_RETRY_DELAY_SECONDS="1",
+    )
+    with stacks.running_stack(tmp, env, worker_concurrency=worker_concurrency) as stack:
+        yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
 
 
 def spawn_worker(stack: LocalStack, name: str, concurrency: int = 1) -> None:

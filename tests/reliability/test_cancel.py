@@ -20,7 +20,7 @@ import requests
 
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel, Faults
-from tests.reliability.conftest import API_KEY, Client, redis_client, stack_env, start_stack
+from tests.reliability.conftest import Client, redis_client, slow_laravel_client
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.slow
@@ -43,21 +43,16 @@ def laravel():
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, laravel):
-    tmp = tmp_path_factory.mktemp("cancel")
-    env = stack_env(
-        tmp,
-        laravel,
-        LARAVEL_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
-        LARAVEL_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
-        UPSTREAM_TASK_RETRIES="2",
-        UPSTREAM_RETRY_DELAY_SECONDS="1",
-    )
-    stack = start_stack(tmp, env, worker_concurrency=1)
-    yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
-    stack.stop()
+    """One stack for the module, with a short Laravel timeout and deadline and two re-runs."""
+    with slow_laravel_client(
+        tmp_path_factory.mktemp("cancel"), laravel,
+        timeout_seconds=TIMEOUT_SECONDS, deadline_seconds=DEADLINE_SECONDS, retries=2, worker_concurrency=1,
+    ) as client:
+        yield client
 
 
 def cancel(client: Client, task_id: str) -> requests.Response:
+    """DELETE the job, as a frontend cancels it."""
     return requests.delete(f"{client.url}/api/v1/forecasts/{task_id}", headers=client.headers, timeout=10)
 
 
@@ -68,6 +63,7 @@ def stored_state(client: Client, task_id: str) -> str:
 
 
 def assert_revoked(client: Client, task_id: str) -> None:
+    """The status document and the stored result both say REVOKED (cancelled)."""
     document = client.status(task_id)
     assert document["status"] == "REVOKED", document
     assert document["error"]["code"] == "cancelled", document
@@ -75,10 +71,12 @@ def assert_revoked(client: Client, task_id: str) -> None:
 
 
 def requests_made(laravel) -> int:
+    """How many requests the Laravel-like server has answered so far."""
     return len(laravel.server.requests)
 
 
 def test_a_job_waiting_on_a_slow_laravel_is_revoked_at_once_and_stops(client, laravel):
+    """A job in the client's retries is REVOKED in the DELETE's answer and stops asking Laravel."""
     # Every answer comes after the timeout: the job retries and backs off until the deadline.
     laravel.server.faults = Faults(delay_seconds=TIMEOUT_SECONDS * 2)
     try:
@@ -107,6 +105,7 @@ def test_a_job_waiting_on_a_slow_laravel_is_revoked_at_once_and_stops(client, la
 
 
 def test_a_job_cancelled_while_fetching_publishes_nothing(client, laravel):
+    """A job cancelled between pages stops fetching, caches nothing and writes no history."""
     # 5 pages, each within the timeout but slow: the cancel lands between pages.
     body = {"model": "linear", "horizon": 5, "level": 81}
     laravel.server.faults = Faults(delay_seconds=0.7)
@@ -140,6 +139,7 @@ def test_a_job_cancelled_while_fetching_publishes_nothing(client, laravel):
 
 
 def test_a_grouped_job_cancelled_while_fetching_its_lines_stops_there(client, laravel):
+    """A grouped job cancelled while fetching its sale lines stops fetching them."""
     body = {"group_by": ["category"], "model": "linear", "horizon": 2, "refresh": True}
     laravel.server.faults = Faults(delay_seconds=0.7)
     try:

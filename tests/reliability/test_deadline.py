@@ -15,7 +15,7 @@ import time
 import pytest
 
 from local.fake_laravel import Faults
-from tests.reliability.conftest import API_KEY, Client, stack_env, start_stack
+from tests.reliability.conftest import Client, slow_laravel_client
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +29,18 @@ _horizons = itertools.cycle(range(1, 25))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, laravel):
-    tmp = tmp_path_factory.mktemp("deadline")
-    env = stack_env(
-        tmp,
-        laravel,
-        LARAVEL_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
-        LARAVEL_DEADLINE_SECONDS=str(DEADLINE_SECONDS),
+    """One stack for the module, with a 1 s Laravel timeout, an 8 s deadline and three re-runs."""
+    with slow_laravel_client(
+        tmp_path_factory.mktemp("deadline"), laravel,
+        timeout_seconds=TIMEOUT_SECONDS, deadline_seconds=DEADLINE_SECONDS,
         # re-runs that fit in the deadline: only the carried first start keeps them inside it
-        UPSTREAM_TASK_RETRIES="3",
-        UPSTREAM_RETRY_DELAY_SECONDS="1",
-    )
-    stack = start_stack(tmp, env, worker_concurrency=2)
-    yield Client(stack, {"Authorization": f"Bearer {API_KEY}"})
-    stack.stop()
+        retries=3, worker_concurrency=2,
+    ) as client:
+        yield client
 
 
 def run_job(client: Client) -> tuple[dict, float]:
+    """Submit a cheap job and wait for its end: (its final status, how long it took)."""
     began = time.monotonic()
     task_id = client.submit_id({"model": "linear", "horizon": next(_horizons), "refresh": True})
     final = client.wait(task_id, timeout=120)
@@ -52,6 +48,7 @@ def run_job(client: Client) -> tuple[dict, float]:
 
 
 def assert_ended_at_the_deadline(client: Client, final: dict, took: float, what: str) -> None:
+    """The job failed upstream_unavailable, naming the deadline, within the bound."""
     print(f"\n{what}: {final['status']} {(final['error'] or {}).get('code')} in {took:.1f}s "
           f"(deadline {DEADLINE_SECONDS}s, timeout {TIMEOUT_SECONDS}s): {(final['error'] or {}).get('message')}")
     assert final["status"] == "FAILURE", final
@@ -62,6 +59,7 @@ def assert_ended_at_the_deadline(client: Client, final: dict, took: float, what:
 
 
 def test_every_response_slower_than_the_timeout(client, laravel):
+    """A Laravel that answers every request too late holds a job no longer than the deadline."""
     laravel.server.faults = Faults(delay_seconds=TIMEOUT_SECONDS * 2)
     try:
         final, took = run_job(client)
@@ -71,6 +69,7 @@ def test_every_response_slower_than_the_timeout(client, laravel):
 
 
 def test_laravel_down(client, laravel):
+    """A Laravel that refuses connections holds a job no longer than the deadline, re-runs included."""
     laravel.stop()
     try:
         final, took = run_job(client)
@@ -82,5 +81,6 @@ def test_laravel_down(client, laravel):
 
 
 def test_a_healthy_laravel_is_not_affected(client):
+    """With Laravel answering in time, a job succeeds as usual."""
     final, took = run_job(client)
     assert final["status"] == "SUCCESS", final

@@ -13,6 +13,7 @@ KEY = "dash-key"
 
 
 def test_pages_are_local_only_and_carry_no_key(make_web_app):
+    """The pages load nothing remote, run no inline script and never carry the server's key."""
     client = make_web_app(api_keys=(KEY,)).test_client()
     for path in ("/", "/jobs"):
         response = client.get(path)
@@ -29,11 +30,13 @@ def test_pages_are_local_only_and_carry_no_key(make_web_app):
 
 
 def test_pages_without_keys_do_not_ask_for_one(web_client):
+    """Without API_KEYS, the page does not ask for a key."""
     html = web_client.get("/").get_data(as_text=True)
     assert 'data-auth-required="false"' in html
 
 
 def test_list_recent_jobs_newest_first_with_states(web_client, web_celery):
+    """GET /api/v1/forecasts lists jobs newest first, with their state, params and forecast headline."""
     first = web_client.post("/api/v1/forecasts", json={"horizon": 2}).get_json()["task_id"]
     second = web_client.post("/api/v1/forecasts", json={"horizon": 5}).get_json()["task_id"]
     document = {"status": "success", "data": {"forecast": {"period": "2025-04", "model": "ets",
@@ -54,18 +57,21 @@ def test_list_recent_jobs_newest_first_with_states(web_client, web_celery):
 
 @pytest.mark.parametrize("limit", ["0", "101", "-1", "ten", "1.5", ""])
 def test_list_limit_out_of_range_is_422(web_client, limit):
+    """A limit that is not a whole number from 1 to 100 is a 422 naming the field."""
     response = web_client.get(f"/api/v1/forecasts?limit={limit}")
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "limit"
 
 
 def test_list_needs_the_key_when_keys_are_set(make_web_app):
+    """With API_KEYS set, the job list needs a key."""
     client = make_web_app(api_keys=(KEY,)).test_client()
     assert client.get("/api/v1/forecasts").status_code == 401
     assert client.get("/api/v1/forecasts", headers={"X-API-Key": KEY}).status_code == 200
 
 
 def test_the_model_help_says_what_auto_does(web_client):
+    """The form's help for the auto model says what it does (the median of its members)."""
     # auto is the median of its members (shared.engine.models.AutoForecaster), not a selection
     from shared.engine.models import AutoForecaster
 
@@ -79,7 +85,7 @@ def test_the_model_help_says_what_auto_does(web_client):
 
 
 def test_the_form_asks_for_group_by_and_measure_by_the_servers_rule(web_client):
-    """The group_by field carries shared/contract/schema.py's own pattern and count, so the page's check
+    """The group_by field carries shared/contract/schema/names.py's own pattern and count, so the page's check
     and the server's cannot drift apart; the measure offers exactly the measures the API takes."""
     from typing import get_args
 
@@ -102,6 +108,7 @@ def test_the_form_asks_for_group_by_and_measure_by_the_servers_rule(web_client):
 
 
 def test_the_series_panel_is_in_the_page_and_its_script_served(web_client):
+    """The series panel is in the page, hidden until a grouped job, and its script is served."""
     html = web_client.get("/").get_data(as_text=True)
     assert re.search(r'<section class="panel" id="series-panel"[^>]*hidden>', html)  # until a grouped job
     assert '<script src="/static/series_table.js" defer></script>' in html
@@ -116,6 +123,7 @@ def test_the_series_panel_is_in_the_page_and_its_script_served(web_client):
 
 
 def test_a_grouped_job_is_listed_with_its_groups(web_client):
+    """A grouped job is listed with its group fields and measure."""
     task_id = web_client.post(
         "/api/v1/forecasts", json={"group_by": ["category", "product_id"], "measure": "units"}
     ).get_json()["task_id"]

@@ -269,7 +269,7 @@
 
   /**
    * "category, product_id" -> {fields: ["category", "product_id"]}, or {error} by the server's rule
-   * (the pattern and the count come from shared/contract/schema.py through the input's data attributes).
+   * (the pattern and the count come from shared/contract/schema/names.py through the input's data attributes).
    */
   function parseGroupBy(input) {
     var text = input.value.trim();

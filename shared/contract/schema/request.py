@@ -1,7 +1,7 @@
-"""The request and result documents (docs/api.md §4, §5) as typed pydantic models.
+"""The request document (docs/api.md §3, §10, §12): :class:`ForecastRequest` and its parts.
 
 The web tier validates requests with :class:`ForecastRequest` and generates /openapi.json from the
-same models; the worker validates the kwargs it receives with it too, so a message put straight
+same model; the worker validates the kwargs it receives with it too, so a message put straight
 into Redis gets the same checks as an HTTP request.
 """
 from __future__ import annotations
@@ -10,43 +10,17 @@ import hashlib
 import json
 import re
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Iterable, Literal
+from typing import Annotated, Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
 
 from shared.contract import calendar
 from shared.contract.calendar import Frequency
 from shared.contract.errors import InvalidRequest
+from shared.contract.schema.dates import ISO_DATE_RE, MAX_YEAR, MIN_YEAR, RequestDate
+from shared.contract.schema.names import GROUP_FIELD_PATTERN, MAX_GROUP_FIELDS, Measure, MeasureName, ModelName
 from shared.contract.webhooks import check_callback_shape, check_callback_url
 
-# The public model names, in one place: the request schema, shared/engine/models.py's registry and the
-# OpenAPI document all take them from here.
-MODEL_NAMES: tuple[str, ...] = ("auto", "linear", "seasonal_naive", "ets", "theta", "arima")
-ModelName = Literal["auto", "linear", "seasonal_naive", "ets", "theta", "arima"]
-assert MODEL_NAMES == ModelName.__args__  # type: ignore[attr-defined]  # the Literal for type checkers
-
-
-class Measure(StrEnum):
-    """What a job forecasts: the one list of measures (request, panel, history, web, dashboard)."""
-
-    REVENUE = "revenue"
-    UNITS = "units"
-    ORDERS = "orders"
-
-
-# What each measure is, in words the dashboard and the API document show.
-MEASURE_DESCRIPTIONS: dict[Measure, str] = {
-    Measure.REVENUE: "the sum of line totals (a single-series job: of the sales' grand totals)",
-    Measure.UNITS: "the sum of quantities",
-    Measure.ORDERS: "distinct sales",
-}
-MeasureName = Literal["revenue", "units", "orders"]  # the Literal for the documents' JSON schema
-assert tuple(Measure) == MeasureName.__args__  # type: ignore[attr-defined]
-# A sale line's field name as Laravel's JSON would carry it (docs/api.md §8).
-GROUP_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
-MAX_GROUP_FIELDS = 3
-DEFAULT_HISTORY_MONTHS = calendar.SPECS[Frequency.MONTH].default_window
 MAX_EVENTS = 500
 MAX_HOLIDAY_CODES = 1  # one calendar: a shop's country (and region); a list form for [] and symmetry
 MAX_EVENT_DAYS = 366  # an event longer than a year is not an event
@@ -55,12 +29,6 @@ HOLIDAY_CODE_PATTERN = r"^[A-Za-z]{2}(-[A-Za-z0-9 ]{1,40})?$"  # the list decide
 # on to Laravel in URLs and to webhook targets. Checked here, so a message put straight into
 # Redis is checked as strictly as an HTTP request.
 _BAD_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-# The years a request's dates may name (checked in ForecastRequest._ordered_dates). JSON Schema has
-# no bounds for dates, so the published schema states them as a pattern on the ISO date.
-MIN_YEAR, MAX_YEAR = 1970, 2200
-DATE_PATTERN = r"^(19[7-9][0-9]|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-RequestDate = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
-_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Numbers may come as strings (Laravel forms, query strings), but only as plain decimals: no sign,
 # no spaces, no exponent, no hex, no "_". `horizon` a whole number ("6"), `level` digits with an
@@ -99,18 +67,6 @@ LEVEL_SCHEMA = {
         {"type": "string", "pattern": LEVEL_STRING_PATTERN},
     ]
 }
-
-
-def months_before(day: date, months: int) -> date:
-    """The first day of the month ``months`` calendar months before ``day``'s month."""
-    index = day.year * 12 + (day.month - 1) - months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_label(period: str) -> str:
-    """'2025-01' -> 'Jan' (the original endpoint's `month` field)."""
-    return calendar.short_label(calendar.parse_label(period, Frequency.MONTH), Frequency.MONTH)
-
 
 class Event(BaseModel):
     """One of the shop's own known effects (docs/api.md §10): a promotion, a closure, Black Friday."""
@@ -322,7 +278,7 @@ class ForecastRequest(BaseModel):
     def _iso_date_string(cls, value: Any) -> Any:
         if value is None or isinstance(value, date) and not isinstance(value, datetime):
             return value  # None, or a date from Python code (resolved(), tests)
-        if not isinstance(value, str) or not _ISO_DATE_RE.fullmatch(value):
+        if not isinstance(value, str) or not ISO_DATE_RE.fullmatch(value):
             raise ValueError("must be a date as an ISO string, YYYY-MM-DD")
         return value
 
@@ -441,6 +397,7 @@ class ForecastRequest(BaseModel):
 
     @property
     def is_resolved(self) -> bool:
+        """Whether every default is filled in (:meth:`resolved` has run)."""
         return (
             self.start_date is not None
             and self.end_date is not None
@@ -478,344 +435,3 @@ class ForecastRequest(BaseModel):
         """A stable hash of :meth:`cache_params`, for joining identical in-flight requests."""
         blob = json.dumps(self.cache_params(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-# ---- the result document (docs/api.md §5) -------------------------------------------------------
-
-
-def _absent(value: Any) -> bool:
-    return value is None
-
-
-class ActualSale(BaseModel):
-    month: str  # the period's short name: "Jan"; "W03"; "Jan 15"
-    period: str
-    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
-    total_sales: float  # in the job's measure (revenue unless a grouped job says otherwise)
-    transaction_count: int
-
-
-class AnomalyKind(StrEnum):
-    """Whether an anomalous period sold far more or far less than expected."""
-
-    SPIKE = "spike"
-    DIP = "dip"
-
-
-class Anomaly(BaseModel):
-    """A complete period of a series' history far outside what was expected of it (docs/api.md §11)."""
-
-    period: str = Field(description="The period's label.")
-    value: float = Field(description="What it sold, in the job's measure.")
-    expected: float = Field(description="What a robust decomposition of the series (trend and season) expected.")
-    kind: AnomalyKind = Field(description="spike: far above; dip: far below.")
-
-
-class HorizonPoint(BaseModel):
-    period: str
-    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
-    forecast: float
-    low: float
-    high: float
-    # The holidays and events falling in the period, when the job has any (docs/api.md §10).
-    events: list[str] | None = Field(None, exclude_if=_absent)
-
-
-class Metrics(BaseModel):
-    """The ``metrics`` block of a forecast: the backtest's report (shared.engine.backtest builds it).
-
-    Percentages (mape, smape, wape, interval_coverage) are in %. Every figure is None when the
-    history allowed no origin (backtest_origins == 0).
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    mae: float | None
-    mape: float | None
-    smape: float | None
-    mase: float | None
-    wape: float | None
-    backtest_origins: int
-    interval_coverage: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump()
-
-
-class ForecastComponent(BaseModel):
-    """One horizon period's point forecast split into the additive parts the model has (docs/api.md §11)."""
-
-    period: str = Field(..., description="The horizon period, as in `horizon`.")
-    trend: float = Field(..., description="The level and trend: the forecast without season, holidays and events.")
-    seasonal: float | None = Field(
-        None, exclude_if=_absent, description="What the season (time of year, day of week) adds; absent when the model found none."
-    )
-    holidays: float | None = Field(
-        None, exclude_if=_absent, description="What public holidays (and their eves) add; absent when the model has no holiday effect."
-    )
-    events: float | None = Field(
-        None, exclude_if=_absent, description="What the shop's own events add; absent when the model has no event effect."
-    )
-
-
-class Forecast(BaseModel):
-    next_month_forecast: float | None = Field(None, exclude_if=_absent)  # monthly jobs only
-    confidence_level: float
-    expected_range_low: float
-    expected_range_high: float
-    growth_rate: float | None
-    model_accuracy: float | None
-    period: str
-    model: str
-    forecast_growth_rate: float | None
-    horizon: list[HorizonPoint]
-    metrics: Metrics
-    next_period_forecast: float
-    frequency: Frequency
-    components: list[ForecastComponent] | None = Field(
-        None,
-        description=(
-            "What drives the forecast: per horizon period, the additive parts of its point forecast in the job's "
-            "measure (trend, and seasonal, holidays, events where the model has them), adding up to `forecast` "
-            "to the cent. Null when the model does not decompose (monthly auto, ets, theta and arima; seasonal_naive; "
-            "naive fallbacks). docs/api.md §11, docs/models.md."
-        ),
-    )
-
-
-class PartialMonth(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    period: str
-    total_sales: float
-    transaction_count: int
-
-
-class PartialPeriod(BaseModel):
-    """The period in progress: reported, never trained on (docs/api.md §10)."""
-
-    period: str
-    start: date
-    end: date
-    total_sales: float  # in the job's measure
-    transaction_count: int
-    days_elapsed: int
-    days_in_period: int
-    measure: str | None = Field(None, exclude_if=_absent)  # grouped jobs: what total_sales counts
-
-
-class DataQuality(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    rows_fetched: int
-    rows_used: int
-    rows_rejected: dict[str, int]
-    duplicates: int
-    negative_totals: int
-    months_zero_filled: list[str]
-    # Empty months before the first sale: not history, neither trained on nor counted (§5).
-    leading_empty_months: list[str] = Field(default_factory=list)
-    # Monthly jobs: the month in progress, as it always was (absent for other frequencies).
-    partial_month: PartialMonth | None = None
-    partial_period: PartialPeriod | None = None
-
-
-class Meta(BaseModel):
-    task_id: str | None
-    data_fingerprint: str
-    model_version: str
-    generated_at: datetime
-    cached: bool
-    source: str
-
-
-class SeriesInventory(BaseModel):
-    """A series' ``inventory`` (docs/api.md §12), in the job's measure (whole units for units)."""
-
-    model_config = ConfigDict(extra="allow")  # the job's own figures (achieved level, settings) ride along
-    lead_time_demand: float
-    order_up_to: float
-    safety_stock: float
-    service_level: float
-    on_hand: float | None = None
-    on_order: float | None = None
-    suggested_order: float | None = None
-
-
-# The inventory CSV's figure columns (``series.csv?view=inventory``, the CLI's --format inventory).
-INVENTORY_COLUMNS: tuple[str, ...] = (
-    "lead_time_demand", "order_up_to", "safety_stock", "service_level", "on_hand", "on_order", "suggested_order",
-)
-
-
-def inventory_cell(value: Any) -> str:
-    """A figure as a CSV cell: whole numbers without decimals, others to the cent, null empty."""
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
-
-
-class ResultData(BaseModel):
-    actual_sales: list[ActualSale]
-    forecast: Forecast
-    data_quality: DataQuality
-    meta: Meta
-    anomalies: list[Anomaly] = Field(
-        default_factory=list,
-        description="Periods of actual_sales far outside what was expected (known holidays and events excepted).",
-    )
-    # Only when the request asked for inventory: other documents stay as they were.
-    inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
-
-
-class ResultDocument(BaseModel):
-    status: Literal["success"] = "success"
-    data: ResultData
-
-    def to_json_dict(self) -> dict[str, Any]:
-        body = self.model_dump(mode="json")
-        if self.data.forecast.frequency is not Frequency.MONTH:
-            body["data"]["data_quality"].pop("partial_month", None)  # a monthly field only
-        return body
-
-
-# ---- grouped forecasts (docs/api.md §8) ------------------------------------------------------------
-
-
-class HierarchyLevel(BaseModel):
-    model_config = ConfigDict(extra="allow")  # per-level accuracy figures ride along
-    fields: list[str]
-    series: int
-
-
-class Hierarchy(BaseModel):
-    """``data.hierarchy`` of a grouped result."""
-
-    group_by: list[str]
-    measure: MeasureName
-    levels: list[HierarchyLevel]
-    series: int
-    reconciliation: str
-    coherent: bool
-    series_url: str | None
-    csv_url: str | None
-    # With inventory (docs/api.md §12): the settings and the service level achieved over every series.
-    inventory: dict[str, Any] | None = Field(None, exclude_if=lambda v: v is None)
-
-
-class SeriesPoint(BaseModel):
-    period: str
-    start: date | None = Field(None, exclude_if=_absent)  # weekly: the Monday
-    value: float
-
-
-class SeriesForecast(BaseModel):
-    """One series of a grouped result, as ``GET .../series`` lists them."""
-
-    key: dict[str, str | None]
-    level: int
-    actual: list[SeriesPoint]
-    forecast: Forecast
-    data_quality: dict[str, Any]
-    anomalies: list[Anomaly] = Field(
-        default_factory=list, description="Periods of `actual` far outside what was expected (docs/api.md §11)."
-    )
-    inventory: SeriesInventory | None = Field(None, exclude_if=lambda v: v is None)
-
-
-# ---- the status document (docs/api.md §4) --------------------------------------------------------
-
-class JobStatus(StrEnum):
-    """The states the status document reports (a subset of Celery's, plus PROGRESS)."""
-
-    PENDING = "PENDING"
-    STARTED = "STARTED"
-    PROGRESS = "PROGRESS"
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    REVOKED = "REVOKED"
-
-
-TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILURE, JobStatus.REVOKED})
-
-
-class Stage(StrEnum):
-    """``progress.stage``: the pipeline's stages in order, and the states around them."""
-
-    QUEUED = "queued"
-    STARTED = "started"
-    RETRYING = "retrying"
-    FETCHING = "fetching"
-    AGGREGATING = "aggregating"
-    TRAINING = "training"
-    BACKTESTING = "backtesting"
-    PREDICTING = "predicting"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-# Where each stage starts, in percent of the job; fetching fills 5..40 page by page.
-STAGE_PERCENT: dict[Stage, int] = {
-    Stage.QUEUED: 0,
-    Stage.FETCHING: 5,
-    Stage.AGGREGATING: 40,
-    Stage.TRAINING: 50,
-    Stage.BACKTESTING: 65,
-    Stage.PREDICTING: 90,
-    Stage.DONE: 100,
-}
-# A grouped job's chunks fill this range as series are done; the fan-in takes the rest.
-GROUPED_FORECASTING_PERCENT = (STAGE_PERCENT[Stage.TRAINING], 95)
-
-
-class SubmissionOutcome(StrEnum):
-    """What POST /api/v1/forecasts did with a request (the `outcome` label of the jobs metric)."""
-
-    CREATED = "created"  # a new job was queued
-    JOINED = "joined"  # an identical job was in flight: the request joined it
-    REPLAYED = "replayed"  # the Idempotency-Key named a job already: the same answer again
-
-
-class Progress(BaseModel):
-    stage: str
-    percent: int
-    # Grouped jobs only (docs/api.md §8): their progress counts series, over all the workers.
-    series_done: int | None = Field(None, exclude_if=lambda v: v is None)
-    series_total: int | None = Field(None, exclude_if=lambda v: v is None)
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class TaskStatus(BaseModel):
-    task_id: str
-    status: JobStatus
-    progress: Progress
-    submitted_at: datetime | None
-    finished_at: datetime | None
-    result: dict[str, Any] | None
-    error: ErrorBody | None
-    # The job's live-update stream (Server-Sent Events), with its token: set by the web tier.
-    events_url: str | None = Field(None, exclude_if=lambda v: v is None)
-
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """The document as GET /api/v1/forecasts/{id} and the webhooks send it."""
-        body = self.model_dump(mode="json")
-        if body["error"] and body["error"].get("field") is None:
-            body["error"].pop("field", None)  # errors carry `field` only when there is one
-        return body
-
-
-class Submitted(BaseModel):
-    task_id: str
-    status: Literal["PENDING"] = "PENDING"
-    status_url: str
-    events_url: str  # the job's live-update stream (Server-Sent Events), with its token
-
-
-class ErrorDocument(BaseModel):
-    status: Literal["error"] = "error"
-    error: ErrorBody

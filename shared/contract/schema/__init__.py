@@ -1,0 +1,153 @@
+"""The service's documents (docs/api.md §3-§12) as typed pydantic models, one module per document.
+
+- :mod:`~shared.contract.schema.names`: the words every document uses (model names, measures, group fields);
+- :mod:`~shared.contract.schema.dates`: request dates (years, the ISO pattern) and month arithmetic;
+- :mod:`~shared.contract.schema.request`: the request, :class:`ForecastRequest` (§3, §10, §12);
+- :mod:`~shared.contract.schema.result`: the result document and its blocks (§5);
+- :mod:`~shared.contract.schema.grouped`: a grouped result's hierarchy and series (§8);
+- :mod:`~shared.contract.schema.status`: the status document, job states and stages, errors (§4).
+
+Every name is re-exported here, so ``from shared.contract.schema import X`` is the way to import
+them. The history and alert documents are beside this package (shared/contract/history_documents.py).
+
+May import: the standard library, pydantic and the rest of shared.contract.
+"""
+from shared.contract.schema.dates import (
+    DATE_PATTERN,
+    DEFAULT_HISTORY_MONTHS,
+    ISO_DATE_RE,
+    MAX_YEAR,
+    MIN_YEAR,
+    RequestDate,
+    month_label,
+    months_before,
+)
+from shared.contract.schema.grouped import (
+    Hierarchy,
+    HierarchyLevel,
+    SeriesForecast,
+    SeriesPoint,
+)
+from shared.contract.schema.names import (
+    GROUP_FIELD_PATTERN,
+    MAX_GROUP_FIELDS,
+    MEASURE_DESCRIPTIONS,
+    MODEL_NAMES,
+    Measure,
+    MeasureName,
+    ModelName,
+)
+from shared.contract.schema.request import (
+    HOLIDAY_CODE_PATTERN,
+    HORIZON_MAX,
+    HORIZON_MIN,
+    HORIZON_SCHEMA,
+    LEVEL_MAX,
+    LEVEL_MIN,
+    LEVEL_SCHEMA,
+    LEVEL_STRING_PATTERN,
+    MAX_EVENT_DAYS,
+    MAX_EVENTS,
+    MAX_HOLIDAY_CODES,
+    Event,
+    ForecastRequest,
+    InventoryRequest,
+    horizon_schema,
+    whole_number_pattern,
+)
+from shared.contract.schema.result import (
+    INVENTORY_COLUMNS,
+    ActualSale,
+    Anomaly,
+    AnomalyKind,
+    DataQuality,
+    Forecast,
+    ForecastComponent,
+    HorizonPoint,
+    Meta,
+    Metrics,
+    PartialMonth,
+    PartialPeriod,
+    ResultData,
+    ResultDocument,
+    SeriesInventory,
+    inventory_cell,
+)
+from shared.contract.schema.status import (
+    GROUPED_FORECASTING_PERCENT,
+    STAGE_PERCENT,
+    TERMINAL,
+    ErrorBody,
+    ErrorDocument,
+    JobStatus,
+    Progress,
+    Stage,
+    SubmissionOutcome,
+    Submitted,
+    TaskStatus,
+)
+
+__all__ = [
+    "ActualSale",
+    "Anomaly",
+    "AnomalyKind",
+    "DATE_PATTERN",
+    "DEFAULT_HISTORY_MONTHS",
+    "DataQuality",
+    "ErrorBody",
+    "ErrorDocument",
+    "Event",
+    "Forecast",
+    "ForecastComponent",
+    "ForecastRequest",
+    "GROUPED_FORECASTING_PERCENT",
+    "GROUP_FIELD_PATTERN",
+    "HOLIDAY_CODE_PATTERN",
+    "HORIZON_MAX",
+    "HORIZON_MIN",
+    "HORIZON_SCHEMA",
+    "Hierarchy",
+    "HierarchyLevel",
+    "HorizonPoint",
+    "INVENTORY_COLUMNS",
+    "ISO_DATE_RE",
+    "InventoryRequest",
+    "JobStatus",
+    "LEVEL_MAX",
+    "LEVEL_MIN",
+    "LEVEL_SCHEMA",
+    "LEVEL_STRING_PATTERN",
+    "MAX_EVENTS",
+    "MAX_EVENT_DAYS",
+    "MAX_GROUP_FIELDS",
+    "MAX_HOLIDAY_CODES",
+    "MAX_YEAR",
+    "MEASURE_DESCRIPTIONS",
+    "MIN_YEAR",
+    "MODEL_NAMES",
+    "Measure",
+    "MeasureName",
+    "Meta",
+    "Metrics",
+    "ModelName",
+    "PartialMonth",
+    "PartialPeriod",
+    "Progress",
+    "RequestDate",
+    "ResultData",
+    "ResultDocument",
+    "STAGE_PERCENT",
+    "SeriesForecast",
+    "SeriesInventory",
+    "SeriesPoint",
+    "Stage",
+    "SubmissionOutcome",
+    "Submitted",
+    "TERMINAL",
+    "TaskStatus",
+    "horizon_schema",
+    "inventory_cell",
+    "month_label",
+    "months_before",
+    "whole_number_pattern",
+]
