@@ -50,3 +50,17 @@ def test_days_with_a_week_season():
     y = 100 * weekday[np.arange(70) % 7] * rng.lognormal(0, 0.05, 70)
     y[40] = 0.0  # a closed day nobody said was closed
     assert [(a["period"], a["kind"]) for a in find_anomalies(y, days, 7)] == [(days[40], "dip")]
+
+
+def test_one_eightfold_day_is_one_spike_and_its_neighbours_are_not_dips():
+    # The defect of issue 27: a day selling 8x lifted the 7-day moving average for a week around it,
+    # so its ordinary neighbours were flagged as dips.
+    days = calendar.labels(calendar.parse_label("2025-01-06", "day"), 140, "day")
+    weekday = np.array([1.0, 1.0, 1.1, 1.2, 1.5, 2.0, 0.5])
+    for seed in range(2, 7):
+        rng = np.random.default_rng(seed)
+        y = 100 * weekday[np.arange(140) % 7] * rng.lognormal(0, 0.05, 140)
+        y[70] *= 8
+        found = find_anomalies(y, days, 7)
+        assert [(a["period"], a["kind"]) for a in found] == [(days[70], "spike")], seed
+        assert abs(found[0]["expected"] - y[70] / 8) < 0.2 * y[70] / 8
