@@ -37,6 +37,11 @@ ROBUST_THRESHOLD = 8.0
 MAD_TO_SIGMA = 1.4826
 MIN_PERIODS = 8
 CLEANING_PASSES = 3
+# Anomaly cleaning before a fit (clean_history): which models do it when asked, and whether they
+# are asked by default. The baselines (linear, seasonal_naive) are never cleaned: they are what
+# the others are measured against. The default follows benchmarks/anomalies.py (docs/models.md).
+CLEANED_MODELS: tuple[str, ...] = ("auto", "ets", "theta", "arima")
+CLEAN_BY_DEFAULT = False
 MAX_ZERO_SHARE = 0.3  # more zero periods than this: intermittent, no anomalies
 
 
@@ -174,6 +179,14 @@ def clean_history(
     if not flagged.any():
         return y, 0
     return np.where(flagged, np.maximum(expected, 0.0), y), int(flagged.sum())
+
+
+def cleaned_label(description: str, count: int) -> str:
+    """A model's ``description_`` (its ``forecast.model``) saying that ``count`` anomalies of the
+    history were replaced before it was fitted; unchanged when none were."""
+    if not count:
+        return description
+    return f"{description}, {count} {'anomaly' if count == 1 else 'anomalies'} cleaned"
 
 
 def known_periods(request: Any, periods: Sequence[str]) -> set[str]:
