@@ -14,7 +14,9 @@ Data sets: ``m3-odd`` and ``m3-even``, the odd- and even-numbered of M3's 1,428 
 odd half is the one a choice is made on, the even half the untouched check. ``m4-weekly``: M4's
 359 weekly series (both halves; h = 13; MASE by the lag-1 error, as M4 does). ``shop-daily``: the
 sample shops of local/daily_shop.py (seeds 25-29, 28 days ahead over Christmas), every level, with
-their holidays and events as regressors (those days are never cleaned). docs/models.md records
+their holidays and events as regressors (those days are never cleaned). ``shop-daily-oneoffs``: the
+same shops with one-offs put into each series' history (two days at 8x, one day at 0, on days
+without a holiday or event; the test days untouched): what cleaning is for. docs/models.md records
 the figures and the choice of shared.engine.anomalies.CLEAN_BY_DEFAULT.
 """
 from __future__ import annotations
@@ -28,7 +30,8 @@ import numpy as np
 from benchmarks.accuracy import SEASON, load_m4_weekly, mase_scale_lag, shop_items
 from shared.engine.backtest import smape
 
-DATASETS = ("m3-odd", "m3-even", "m4-weekly", "shop-daily")
+DATASETS = ("m3-odd", "m3-even", "m4-weekly", "shop-daily", "shop-daily-oneoffs")
+ONEOFFS = ((8.0, 2), (0.0, 1))  # per series: two days at 8x, one day at 0 (a bulk order, a till that failed)
 VARIANTS = {"auto": False, "auto (cleaned)": True}
 
 
@@ -134,6 +137,20 @@ def m3_items(parity: int) -> list[dict]:
     return out
 
 
+def with_oneoffs(items: list[dict], seed: int) -> list[dict]:
+    """``items`` with ONEOFFS put into each history, on days without a holiday or event."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for it in items:
+        y = np.array(it["y"], dtype=float)
+        ordinary = np.flatnonzero(~(np.asarray(it["X"]) != 0).any(axis=1)) if it.get("X") is not None else np.arange(y.size)
+        days = rng.choice(ordinary, size=sum(k for _, k in ONEOFFS), replace=False)
+        factors = np.concatenate([np.full(k, f) for f, k in ONEOFFS])
+        y[days] *= factors
+        out.append({**it, "y": y})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=DATASETS, action="append", help="one data set (repeatable); default every one")
@@ -149,12 +166,14 @@ def main(argv: list[str] | None = None) -> int:
                 items = [{"y": x, "truth": xx, "h": 13} for x, xx in load_m4_weekly(parity)]
                 report(f"M4 weekly, {what}", items, "week", 1, args.jobs)
         else:
+            oneoffs = name == "shop-daily-oneoffs"
             levels: dict[str, list[dict]] = {}
             for seed in (25, 26, 27, 28, 29):
                 for level, items in shop_items(seed)[0].items():
-                    levels.setdefault(level, []).extend(items)
+                    levels.setdefault(level, []).extend(with_oneoffs(items, seed) if oneoffs else items)
+            what = ", with one-offs in the history" if oneoffs else ""
             for level, items in levels.items():
-                report(f"Sample shops (seeds 25-29), {level} level, 28 days", items, "day", 7, args.jobs)
+                report(f"Sample shops (seeds 25-29){what}, {level} level, 28 days", items, "day", 7, args.jobs)
     return 0
 
 

@@ -132,3 +132,19 @@ def test_the_backtest_cleans_each_origin_with_its_own_past(monkeypatch):
     assert report.backtest_origins == 6 and seen == list(range(66, 72))
     # The origin that forecast the spike did not see it: its error is the spike's size.
     assert report.mae is not None and report.mae > 0
+
+
+def test_grouped_series_clean_too_when_cleaning_is_on(monkeypatch):
+    from shared.engine.hierarchy import forecast_one
+
+    monkeypatch.setattr(anomalies, "CLEAN_BY_DEFAULT", True)
+    y = seasonal(n=72)
+    y[40] *= 2.5
+    monthly = forecast_one({"index": 0, "y": y.tolist(), "is_total": False}, horizon=3, level=90.0)
+    assert monthly["label"].endswith(", 1 anomaly cleaned") and monthly["backtest"] is not None
+    days = 140
+    weekday = np.array([1.0, 1.0, 1.1, 1.2, 1.5, 2.0, 0.5])
+    d = 100 * weekday[np.arange(days) % 7] * np.random.default_rng(5).lognormal(0, 0.05, days)
+    d[60] *= 8
+    daily = forecast_one({"index": 1, "y": d.tolist(), "is_total": True}, horizon=7, level=90.0, frequency="day")
+    assert daily["label"].endswith(", 1 anomaly cleaned")
