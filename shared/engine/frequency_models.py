@@ -529,7 +529,7 @@ def make_model(
     ``auto`` (the calibrated median), ``ets``/``theta``/``arima`` (that model alone on the same
     seasonally adjusted series, with its own intervals), ``seasonal_naive`` (same day last week;
     same week 52 weeks ago) and ``linear``; these last two ignore X. ``closed`` (per column) overrides
-    the model's own closed-day detection (see :func:`closed_columns`). ``clean``: replace the
+    the model's own closed-day detection (see :func:`closed_columns`). ``clean``: clean the
     history's anomalies (holiday and event periods excepted) before fitting, for ``auto``, ``ets``,
     ``theta`` and ``arima`` (None: the default of :mod:`shared.engine.anomalies`; docs/models.md).
     """

@@ -107,8 +107,8 @@ class Forecaster:
         return self
 
     def _clean(self, y: np.ndarray) -> tuple[np.ndarray, int]:
-        """(history to fit, anomalies replaced): with the setting ``clean``, ``y``'s anomalies
-        replaced by what was expected of them (shared.engine.anomalies.clean_history), else ``y``."""
+        """(history to fit, anomalies cleaned): with the setting ``clean``, ``y`` with its one-off
+        anomalies pulled in (shared.engine.anomalies.clean_history), else ``y``."""
         if not self.settings.get("clean"):
             return y, 0
         return clean_history(y, self.season_length)
@@ -682,7 +682,7 @@ def season_length_for(frequency: Frequency | str) -> int:
 
 
 def make_model(name: str, season_length: int = 12, clean: bool | None = None) -> Forecaster:
-    """An unfitted model by its public name (one of MODEL_NAMES). ``clean``: replace the history's
+    """An unfitted model by its public name (one of MODEL_NAMES). ``clean``: clean the history's
     anomalies before fitting (models of CLEANED_MODELS only; None: CLEAN_BY_DEFAULT; docs/models.md)."""
     try:
         cls = _MODELS[name]
