@@ -42,7 +42,9 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from shared.engine import anomalies
 from shared.engine import models as monthly
+from shared.engine.anomalies import CLEANED_MODELS, clean_history, cleaned_label
 from shared.engine.effects import Effects
 from shared.engine.intermittent import METHOD_FOR, DemandPattern, classify, mixture_interval, point_forecast
 from shared.engine.models import MAX_LEVEL, MIN_LEVEL, Forecaster, Prediction, SeasonalNaiveForecaster
@@ -254,6 +256,7 @@ class CalendarForecaster(Forecaster):
         closed: np.ndarray | None = None,
         name: str = "auto",
         groups: Sequence[str] | None = None,
+        clean: bool = False,
     ) -> None:
         freq = Frequency(frequency)
         if freq is Frequency.MONTH:
@@ -265,7 +268,7 @@ class CalendarForecaster(Forecaster):
         self.closed = None if closed is None else np.asarray(closed, dtype=bool)
         self.name = name
         self.groups = None if groups is None else tuple(groups)
-        super().__init__(season_length=SETTINGS[freq].seasonal_naive)
+        super().__init__(season_length=SETTINGS[freq].seasonal_naive, **({"clean": True} if clean else {}))
 
     # ---------------------------------------------------------------------------- fit
 
@@ -282,7 +285,13 @@ class CalendarForecaster(Forecaster):
             if X.shape[1] == 0:
                 X = None
         self.n_columns_ = 0 if X is None else X.shape[1]
+        self.cleaned_ = 0
+        if self.settings.get("clean"):
+            # Periods with a holiday or event are the regressors' to explain, never cleaned.
+            known = None if X is None else (X != 0).any(axis=1)
+            series, self.cleaned_ = clean_history(series, self.season_length, known)
         self._fit_calendar(series, X)
+        self.description_ = cleaned_label(self.description_, self.cleaned_)
         self.n_obs_ = n
         return self
 
@@ -573,6 +582,7 @@ def make_model(
     closable: np.ndarray | None = None,
     closed: np.ndarray | None = None,
     season_length: int = 12,
+    clean: bool | None = None,
 ) -> Forecaster:
     """An unfitted model by its public name for a frequency.
 
@@ -583,21 +593,24 @@ def make_model(
     ``auto`` (the calibrated median), ``ets``/``theta``/``arima`` (that model alone on the same
     seasonally adjusted series, with its own intervals), ``seasonal_naive`` (same day last week;
     same week 52 weeks ago) and ``linear``; these last two ignore X. ``closed`` (per column) overrides
-    the model's own closed-day detection (see :func:`closed_columns`).
+    the model's own closed-day detection (see :func:`closed_columns`). ``clean``: clean the
+    history's anomalies (holiday and event periods excepted) before fitting, for ``auto``, ``ets``,
+    ``theta`` and ``arima`` (None: the default of :mod:`shared.engine.anomalies`; docs/models.md).
     """
     freq = Frequency(frequency)
     if freq is Frequency.MONTH:
-        return monthly.make_model(name, season_length=season_length)
+        return monthly.make_model(name, season_length=season_length, clean=clean)
+    clean = (anomalies.CLEAN_BY_DEFAULT if clean is None else clean) and name in CLEANED_MODELS
     if name not in CALENDAR_MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(CALENDAR_MODEL_NAMES)}")
     groups = None
     if effects is not None:
         penalty, closable, groups = effects.penalty, effects.closable, effects.groups
     if name == "auto":
-        return CalendarForecaster(freq, penalty=penalty, closable=closable, closed=closed, groups=groups)
+        return CalendarForecaster(freq, penalty=penalty, closable=closable, closed=closed, groups=groups, clean=clean)
     if name in ("ets", "theta", "arima"):
         return CalendarForecaster(
-            freq, members=(name,), penalty=penalty, closable=closable, closed=closed, name=name, groups=groups
+            freq, members=(name,), penalty=penalty, closable=closable, closed=closed, name=name, groups=groups, clean=clean
         )
     if name == "seasonal_naive":
         return _SeasonalNaive(season_length=SETTINGS[freq].seasonal_naive)

@@ -24,6 +24,8 @@ from scipy.stats import t as student_t
 from shared.contract import calendar
 from shared.contract.calendar import Frequency
 from shared.contract.schema import MODEL_NAMES  # the public names live with the request schema
+from shared.engine import anomalies
+from shared.engine.anomalies import CLEANED_MODELS, clean_history, cleaned_label
 
 __all__ = [
     "COMPONENT_NAMES",
@@ -111,9 +113,19 @@ class Forecaster:
     def fit(self, y: np.ndarray) -> "Forecaster":
         """Estimate the model on history ``y`` (one value a period, oldest first); returns the fitted model."""
         series = _as_history(y)
-        self._fit(series)
+        cleaned, self.cleaned_ = self._clean(series)
+        self._fit(cleaned)
         self.n_obs_ = int(series.size)
+        if self.cleaned_:
+            self.description_ = cleaned_label(getattr(self, "description_", self.name), self.cleaned_)
         return self
+
+    def _clean(self, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """(history to fit, anomalies cleaned): with the setting ``clean``, ``y`` with its one-off
+        anomalies pulled in (shared.engine.anomalies.clean_history), else ``y``."""
+        if not self.settings.get("clean"):
+            return y, 0
+        return clean_history(y, self.season_length)
 
     def forward(self, y: np.ndarray) -> "Forecaster":
         """This model's fitted parameters applied to history ``y`` (the fitted history and more).
@@ -525,11 +537,12 @@ class _StatsForecastForecaster(Forecaster):
         m = self.season_length
         if self.component_ is None or (self.component_.m > 1) != (m > 1 and series.size >= 2 * m):
             return super().forward(series)
-        component = self.component_.forward(series)
+        cleaned, count = self._clean(series)
+        component = self.component_.forward(cleaned)
         if component is None:
             return super().forward(series)
         model = type(self)(season_length=m, **self.settings)
-        model.component_, model.fallback_ = component, None
+        model.component_, model.fallback_, model.cleaned_ = component, None, count
         model.description_ = self.description_
         model.n_obs_, model.refit_ = int(series.size), False
         return model
@@ -636,14 +649,15 @@ class AutoForecaster(Forecaster):
         series = _as_history(y)
         if self._structure(series.size) != self._structure(self.n_obs_):
             return super().forward(series)
-        components = [c.forward(series) for c in self.components_]
+        cleaned, count = self._clean(series)
+        components = [c.forward(cleaned) for c in self.components_]
         if any(c is None for c in components):
             return super().forward(series)
         model = type(self)(season_length=self.season_length, **self.settings)
         model.components_ = components  # type: ignore[assignment]
         model.scales_ = list(self.scales_)
         model.combine_ = self.combine_
-        model.fallback_ = _RandomWalk(series, 1)
+        model.fallback_, model.cleaned_ = _RandomWalk(cleaned, 1), count
         model.description_ = self.description_
         model.n_obs_, model.refit_ = int(series.size), False
         return model
@@ -693,10 +707,13 @@ def season_length_for(frequency: Frequency | str) -> int:
     return calendar.spec(frequency).season_length
 
 
-def make_model(name: str, season_length: int = 12) -> Forecaster:
-    """An unfitted model by its public name (one of MODEL_NAMES)."""
+def make_model(name: str, season_length: int = 12, clean: bool | None = None) -> Forecaster:
+    """An unfitted model by its public name (one of MODEL_NAMES). ``clean``: clean the history's
+    anomalies before fitting (models of CLEANED_MODELS only; None: CLEAN_BY_DEFAULT; docs/models.md)."""
     try:
         cls = _MODELS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}") from None
+    if (anomalies.CLEAN_BY_DEFAULT if clean is None else clean) and name in CLEANED_MODELS:
+        return cls(season_length=season_length, clean=True)
     return cls(season_length=season_length)

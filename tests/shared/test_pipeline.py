@@ -156,3 +156,15 @@ def test_a_window_before_the_first_sale_gives_the_same_forecast_and_backtest():
     leading = wide["data_quality"]["leading_empty_months"]
     assert len(leading) == 23 and leading[-1] == months_before(TODAY, 13).isoformat()[:7]
     assert narrow["data_quality"]["leading_empty_months"] == []
+
+
+def test_a_job_that_cleans_anomalies_says_so_and_reports_them(monkeypatch):
+    from shared.engine import anomalies
+
+    monkeypatch.setattr(anomalies, "CLEAN_BY_DEFAULT", True)
+    sales = rows(40)
+    bulk = {"id": 10_000, "created_at": datetime(2025, 3, 5, 12, tzinfo=timezone.utc).isoformat(), "grand_total": "2500.00"}
+    document = run({"refresh": True}, src=StaticSource(columns_from_rows(sales + [bulk]), "test"))
+    data = document["data"]
+    assert [(a["period"], a["kind"]) for a in data["anomalies"]] == [("2025-03", "spike")]
+    assert data["forecast"]["model"].endswith(", 1 anomaly cleaned")
