@@ -30,6 +30,13 @@ from shared.stores.jobs import PREFIX
 # A chunk's record outlives its job by far less than a result: it is only needed until fan-in.
 WORK_TTL_SECONDS = 6 * 3600
 SERIES_BATCH = 500  # series written or read per Redis command
+# HINCRBY -1 on the running tally only while it exists (HINCRBY alone would recreate a cleared one).
+_END_CHUNK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -122,8 +129,10 @@ class GroupedStore:
         return int(pipe.execute()[0])
 
     def end_chunk(self, job_id: str, k: int) -> None:
-        """Chunk ``k``'s run ended in Python, however (done, retried or failed)."""
-        self.redis.hincrby(self._key(job_id, "running"), str(k), -1)
+        """Chunk ``k``'s run ended in Python, however (done, retried or failed). Once the job's work
+        is cleared (the run that ended it did the fan-in) there is nothing to count: the tally is
+        not written again, where it would stay without an expiry."""
+        self.redis.eval(_END_CHUNK, 1, self._key(job_id, "running"), str(k))
 
     def finish_count(self, job_id: str) -> int:
         """How many distinct chunks have recorded their results so far."""
