@@ -4,10 +4,14 @@ Killed once, the chunk runs again (acks_late + reject on worker lost) and the jo
 every series once; killed twice (out of memory, every time), the job ends FAILURE ``internal_error``
 naming the chunk, and nothing is stored as its SUCCESS.
 
+The same holds for the fan-in, which runs in the task of the chunk that completes the set (the
+step that holds every series at once, so the likeliest to run out of memory): killed once, it is
+redone; killed twice, the job ends FAILURE.
+
 The worker is worker.main started through ``tests.harness.held_chunk_worker``, which holds chunk 0
-while a test kills its process: a chunk of a few series finishes in about a second, so a process
-found running it (Celery's ``inspect``) may have finished it before the kill lands. Every kill here
-lands inside the chunk, after the worker counted its start.
+(or the fan-in) while a test kills its process: a chunk of a few series finishes in about a second,
+so a process found running it (Celery's ``inspect``) may have finished it before the kill lands.
+Every kill here lands inside the held step, after the worker counted the chunk's start.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import requests
 from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel
 from stack.local import LocalStack
-from tests.harness.held_chunk_worker import HOLD_CHUNK_ENV, HOLD_FILE_ENV, HOLD_RUNS_ENV
+from tests.harness.held_chunk_worker import FAN_IN, HOLD_CHUNK_ENV, HOLD_FILE_ENV, HOLD_RUNS_ENV
 from tests.reliability.conftest import control_app, redis_client
 from tests.stacks import Client, running_stack, stack_env
 from tests.waiting import wait_for
@@ -30,11 +34,12 @@ pytestmark = pytest.mark.slow
 API_KEY = "grouped-crash-key-41d7"
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 BODY = {"group_by": ["category", "product_id"], "model": "arima", "horizon": 2, "refresh": True}
-HELD = 0  # the chunk held until killed
+CHUNK = "0"  # the chunk held until killed (chunk 1 of n)
+HELD = pytest.mark.parametrize("held", [CHUNK, FAN_IN])
 
 
-def _env(tmp_path: Path, url: str, hold_file: Path, **extra: str) -> dict[str, str]:
-    return stack_env(tmp_path, url, API_KEY, CHUNK_SIZE="3", **{HOLD_CHUNK_ENV: str(HELD), HOLD_FILE_ENV: str(hold_file)},
+def _env(tmp_path: Path, url: str, held: str, hold_file: Path, **extra: str) -> dict[str, str]:
+    return stack_env(tmp_path, url, API_KEY, CHUNK_SIZE="3", **{HOLD_CHUNK_ENV: held, HOLD_FILE_ENV: str(hold_file)},
                      **extra)
 
 
@@ -44,10 +49,10 @@ def _runs(hold_file: Path) -> list[int]:
 
 
 def _kill_run(hold_file: Path, n: int) -> int:
-    """Wait for the held chunk's ``n``-th run (1-based) and kill its process, as the OOM killer would."""
-    runs = wait_for(f"run {n} of chunk {HELD}", lambda: (r := _runs(hold_file)) and len(r) >= n and r, 120)
-    assert len(runs) == n, f"chunk {HELD} ran {len(runs)} times before its run {n} was killed"
-    psutil.Process(runs[n - 1]).kill()  # held in the chunk: alive until killed
+    """Wait for the held step's ``n``-th run (1-based) and kill its process, as the OOM killer would."""
+    runs = wait_for(f"run {n} of the held step", lambda: (r := _runs(hold_file)) and len(r) >= n and r, 120)
+    assert len(runs) == n, f"the held step ran {len(runs)} times before its run {n} was killed"
+    psutil.Process(runs[n - 1]).kill()  # held in the step: alive until killed
     return runs[n - 1]
 
 
@@ -62,12 +67,13 @@ def _drained(stack: LocalStack) -> bool:
     return not busy and redis_client(stack.env["REDIS_URL"]).llen("forecasts") == 0
 
 
-def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path):
+@HELD
+def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path, held):
     today = date.today()
     rows = demo_rows(today)
     hold_file = tmp_path / "held-runs"
     with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as url:
-        env = _env(tmp_path, url, hold_file, **{HOLD_RUNS_ENV: "1"})
+        env = _env(tmp_path, url, held, hold_file, **{HOLD_RUNS_ENV: "1"})
         # Two pool processes: the killed one's chunk runs again on the other (or its replacement).
         with running_stack(tmp_path, env, worker_app="tests.harness.held_chunk_worker", worker_concurrency=2) as stack:
             client = Client(stack, HEADERS)
@@ -77,7 +83,7 @@ def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path):
             doc = client.wait(task_id, timeout=300)
             assert doc["status"] == "SUCCESS", doc
             runs = _runs(hold_file)
-            assert len(runs) == 2 and runs[1] != killed, f"chunk {HELD} ran once more, in another process: {runs}"
+            assert len(runs) == 2 and runs[1] != killed, f"{held} ran once more, in another process: {runs}"
             hierarchy = doc["result"]["data"]["hierarchy"]
             assert hierarchy["coherent"] is True
             seen, cursor = [], None
@@ -90,10 +96,13 @@ def test_a_pool_process_killed_mid_chunk_loses_nothing(tmp_path):
                     break
             assert len(seen) == len(set(seen)) == hierarchy["levels"][1]["series"], "nothing lost or doubled"
             log = client.log_tail("worker", lines=5000)
-            assert "WorkerLostError" in log and f"{task_id}-chunk-{HELD}" in log, log[-3000:]
+            assert "WorkerLostError" in log, log[-3000:]
+            if held == CHUNK:
+                assert f"{task_id}-chunk-{CHUNK}" in log
 
 
-def test_a_chunk_whose_process_is_killed_twice_ends_the_job_with_a_stable_code(tmp_path):
+@HELD
+def test_a_chunk_whose_process_is_killed_twice_ends_the_job_with_a_stable_code(tmp_path, held):
     """Out of memory, every time: the chunk runs again once, then the job ends FAILURE
     internal_error naming the chunk, instead of killing worker process after worker process; no
     result is stored as SUCCESS, now or after the job's other chunks have run."""
@@ -101,7 +110,7 @@ def test_a_chunk_whose_process_is_killed_twice_ends_the_job_with_a_stable_code(t
     rows = demo_rows(today)
     hold_file = tmp_path / "held-runs"
     with FakeLaravel(rows, items=demo_lines(today, rows=rows), per_page=500) as url:
-        env = _env(tmp_path, url, hold_file)  # every run of the chunk is held until killed
+        env = _env(tmp_path, url, held, hold_file)  # every run of the chunk is held until killed
         with running_stack(tmp_path, env, worker_app="tests.harness.held_chunk_worker", worker_concurrency=2) as stack:
             client = Client(stack, HEADERS)
             task_id = client.submit_id(BODY)
@@ -112,9 +121,11 @@ def test_a_chunk_whose_process_is_killed_twice_ends_the_job_with_a_stable_code(t
             doc = client.wait(task_id, timeout=300)
             assert doc["status"] == "FAILURE", doc
             assert doc["error"]["code"] == "internal_error", doc
-            assert f"chunk {HELD + 1} of " in doc["error"]["message"] and "killed 2 times" in doc["error"]["message"], doc
+            assert "its worker process was killed 2 times" in doc["error"]["message"], doc
+            if held == CHUNK:
+                assert doc["error"]["message"].startswith(f"chunk {int(CHUNK) + 1} of "), doc
             assert doc["result"] is None
-            # The third delivery ended the job before forecasting: the chunk was not run a third time.
+            # The third delivery ended the job before its work: the held step did not run a third time.
             assert len(_runs(hold_file)) == 2
 
             # The job's other chunks run out; none of them stores a result over the FAILURE.
