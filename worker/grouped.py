@@ -118,18 +118,19 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
         log.warning("chunk %d/%d of %s: the job's plan is gone (finished or expired); nothing to do", k + 1, n, job_id)
         return "gone"
     if ctx.jobs.is_cancelled(job_id):  # checked again before the fan-in publishes anything
-        if store.claim_finalize(job_id):  # the first chunk to see the flag ends the job
+        if store.claim_finalize(job_id, k):  # the first chunk to see the flag ends the job
             _end(self, plan, CeleryState.REVOKED, None)
             grouped_job.forget(store, job_id)
         return "cancelled"
-    # A run that died without a word (its process killed: out of memory) left its start counted;
-    # task_reject_on_worker_lost redelivers it at once. One such death is retried, a second ends
-    # the job with a stable code instead of killing worker after worker.
+    # A run that died without a word (its process killed: out of memory, in the chunk or in the
+    # fan-in it claimed) left its start counted; task_reject_on_worker_lost redelivers it at once.
+    # One such death is retried (the fan-in too: the chunk may claim it again), a second ends the
+    # job with a stable code instead of killing worker after worker.
     starts = store.begin_chunk(job_id, k)
     if starts > KILLED_RETRIES + 1:
         store.end_chunk(job_id, k)
         log.error("chunk %d/%d of %s: its worker process died %d times; the job ends", k + 1, n, job_id, starts - 1)
-        if store.claim_finalize(job_id):
+        if store.claim_finalize(job_id, k):
             error = WorkerLost(f"chunk {k + 1} of {n}: its worker process was killed {starts - 1} times "
                                f"(out of memory?); the job ends, no partial result is kept")
             _end(self, plan, CeleryState.FAILURE, error)
@@ -150,7 +151,7 @@ def forecast_grouped_chunk(self: Any, job_id: str, k: int, n: int) -> str:
             log.warning("chunk %d/%d of %s failed (%s); retrying", k + 1, n, job_id, exc)
             raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries, base=CHUNK_RETRY_SECONDS))
         log.exception("chunk %d/%d of %s failed %d times; the job ends", k + 1, n, job_id, CHUNK_RETRIES + 1)
-        if store.claim_finalize(job_id):
+        if store.claim_finalize(job_id, k):
             error = ForecastError(f"chunk {k + 1} of {n} failed {CHUNK_RETRIES + 1} times ({type(exc).__name__})")
             _end(self, plan, CeleryState.FAILURE, error)
             grouped_job.forget(store, job_id)

@@ -150,7 +150,7 @@ def run_chunk(store: GroupedStore, plan: Plan, k: int) -> bool:
         panel = _panel(store, plan.job_id)
         results = forecast_chunk(series_inputs(panel, range(lo, hi)), **chunk_options(panel, request))
         done = store.finish_chunk(plan.job_id, k, results)
-    return done >= plan.n_chunks and store.claim_finalize(plan.job_id)
+    return done >= plan.n_chunks and store.claim_finalize(plan.job_id, k)
 
 
 def fan_in(

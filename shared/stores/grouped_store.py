@@ -30,6 +30,22 @@ from shared.stores.jobs import PREFIX
 # A chunk's record outlives its job by far less than a result: it is only needed until fan-in.
 WORK_TTL_SECONDS = 6 * 3600
 SERIES_BATCH = 500  # series written or read per Redis command
+# SET NX, except that the chunk holding the claim gets it again.
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held == false or held == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+return 0
+"""
+# HINCRBY -1 on the running tally only while it exists (HINCRBY alone would recreate a cleared one).
+_END_CHUNK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -122,8 +138,10 @@ class GroupedStore:
         return int(pipe.execute()[0])
 
     def end_chunk(self, job_id: str, k: int) -> None:
-        """Chunk ``k``'s run ended in Python, however (done, retried or failed)."""
-        self.redis.hincrby(self._key(job_id, "running"), str(k), -1)
+        """Chunk ``k``'s run ended in Python, however (done, retried or failed). Once the job's work
+        is cleared (the run that ended it did the fan-in) there is nothing to count: the tally is
+        not written again, where it would stay without an expiry."""
+        self.redis.eval(_END_CHUNK, 1, self._key(job_id, "running"), str(k))
 
     def finish_count(self, job_id: str) -> int:
         """How many distinct chunks have recorded their results so far."""
@@ -141,9 +159,13 @@ class GroupedStore:
         counts = self.redis.hvals(self._key(job_id, "done"))
         return sum(int(c) for c in counts), plan.n_series
 
-    def claim_finalize(self, job_id: str) -> bool:
-        """True for exactly one caller: the one that runs the fan-in step."""
-        return bool(self.redis.set(self._key(job_id, "finalizing"), "1", nx=True, ex=WORK_TTL_SECONDS))
+    def claim_finalize(self, job_id: str, k: int) -> bool:
+        """True for one chunk of the job, ``k``: the one that runs the fan-in step (or ends the job).
+
+        Chunk ``k`` itself may claim again: a chunk runs once at a time (acks_late redelivers its
+        message only once the run holding it is dead), so a claim it holds on a later delivery was
+        left by a run whose process was killed, in the fan-in, and the fan-in is redone."""
+        return bool(self.redis.eval(_CLAIM, 1, self._key(job_id, "finalizing"), str(k), WORK_TTL_SECONDS))
 
     def release_finalize(self, job_id: str) -> None:
         """Give up the fan-in claim (the fan-in failed), so a retried chunk can claim it again."""

@@ -73,6 +73,23 @@ def test_a_chunk_start_that_never_ended_is_counted(parts):
     assert store.begin_chunk("job-k", 3) == 3  # died again: the task ends the job
 
 
+def test_the_fan_in_claim_is_one_chunks_and_that_chunk_may_claim_it_again(parts):
+    _, store, _ = parts
+    assert store.claim_finalize("job-f", 4)
+    assert not store.claim_finalize("job-f", 2)  # another chunk: the fan-in is taken
+    assert store.claim_finalize("job-f", 4)  # chunk 4 redelivered: its killed run held the claim
+    store.release_finalize("job-f")
+    assert store.claim_finalize("job-f", 2)
+
+
+def test_a_run_that_ends_after_its_job_was_cleared_leaves_no_tally(parts, web_redis):
+    _, store, _ = parts
+    store.begin_chunk("job-c", 0)
+    store.clear_work("job-c")  # the run did the fan-in (or ended the job), then its end is recorded
+    store.end_chunk("job-c", 0)
+    assert not web_redis.keys("*job-c*"), "no tally left behind without an expiry"
+
+
 def test_a_job_is_planned_run_chunk_by_chunk_once_and_then_answered_from_the_cache(parts):
     source, store, cache = parts
     planned = _plan(parts, "job-1", chunk_size=2)
