@@ -376,12 +376,21 @@ def forecast_chunk(
     closed: np.ndarray | None = None,
     inventory: Any | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`forecast_one` over a chunk: the unit of work a worker would take."""
-    return [
-        forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length,
-                     frequency=frequency, effects=effects, closed=closed, inventory=inventory)
-        for it in items
-    ]
+    """:func:`forecast_one` over a chunk: the unit of work a worker would take.
+
+    Linear algebra runs on one BLAS thread here: a worker process forecasts one series at a time
+    on small matrices (a daily series' seasonal regression is 730 × ~50), and the workers already
+    use every core with one process each. OpenBLAS's own threads on top of that only contend: on
+    two busy cores one `lstsq` of that size took ~50 ms with them and 0.8 ms without (docs/scaling.md §1c).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return [
+            forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length,
+                         frequency=frequency, effects=effects, closed=closed, inventory=inventory)
+            for it in items
+        ]
 
 
 # ------------------------------------------------------------------------------------ step 3
