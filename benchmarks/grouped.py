@@ -571,8 +571,8 @@ def _daily_statsforecast(n_series: int, days: int, horizon: int, regular: list[i
     from statsforecast import StatsForecast
     from statsforecast.models import IMAPA, TSB, AutoARIMA, AutoCES, AutoETS, CrostonSBA, DynamicOptimizedTheta
 
-    from shared.engine.intermittent import DemandPattern, classify
     from shared.engine.hierarchy import MIN_OWN_HISTORY_CALENDAR
+    from shared.engine.intermittent import DemandPattern, classify
 
     panel = _daily_panel(n_series, days)
     regular_set = set(regular)

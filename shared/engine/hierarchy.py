@@ -330,11 +330,14 @@ def forecast_one_calendar(
     else:
         X = X_future = None
 
+    fits: list[Any] = []
+
     def run(hist: np.ndarray, Xh: np.ndarray | None, Xf: np.ndarray | None, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         if hist.size < 3:
             mean, low, high = _naive(hist, h, level)
             return mean, low, high, "naive (short history)"
         fitted = make_calendar_model(model, frequency, effects=effects, closed=closed).fit(hist, Xh)
+        fits.append(fitted)
         p = fitted.predict(h, level=level, X_future=Xf)
         return p.mean, p.low, p.high, getattr(fitted, "description_", model)
 
@@ -347,6 +350,9 @@ def forecast_one_calendar(
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], model, exc)
         mean, low, high = _naive(y, horizon, level)
         label, method = "naive (model failed)", "naive"
+    # The bottom level's backtest runs the forecast's fit forward where the model allows it
+    # (CalendarForecaster.forward); the total and the parents refit, as monthly (docs/models.md).
+    forward = fits[0] if method == "model" and fits and hasattr(fits[0], "forward") and not item.get("refit_backtest") else None
     out.update(method=method, pattern=classify(y).value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
 
@@ -356,7 +362,12 @@ def forecast_one_calendar(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                bm, bl, bh, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
+                if forward is not None:
+                    b = forward.forward(y[:-k], None if X is None else X[:-k]).predict(
+                        k, level=level, X_future=None if X is None else X[n - k :])
+                    bm, bl, bh = b.mean, b.low, b.high
+                else:
+                    bm, bl, bh, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
         except Exception:
             bm, bl, bh = _naive(y[:-k], k, level)
         f, lo, hi = _clean(bm, bl, bh)

@@ -28,6 +28,7 @@ from shared.contract.schema import MODEL_NAMES  # the public names live with the
 __all__ = [
     "MODEL_NAMES",
     "MODEL_VERSION",
+    "Forwarded",
     "AutoForecaster",
     "ETSForecaster",
     "ArimaForecaster",
@@ -41,7 +42,7 @@ __all__ = [
 
 # Part of the keys under which fitted models are persisted: bump it whenever a model's code
 # changes what a fitted model means, so that models fitted by older code are not reused.
-MODEL_VERSION: str = "2026.12-2"  # -2: weekly and daily models, forward-run grouped backtests
+MODEL_VERSION: str = "2026.12-3"  # -3: the weekly and daily bottom level's backtest runs forward too (-2: weekly and daily models, forward-run grouped backtests)
 
 MIN_HISTORY = 3
 MIN_LEVEL, MAX_LEVEL = 50.0, 99.9
@@ -275,7 +276,7 @@ class _SeasonalNaiveModel:
         return out
 
 
-class _Forwarded:
+class Forwarded:
     """A fitted statsforecast model applied to a new history (its ``forward``), with the
     fit/predict dictionary interface of the others. The states are run over ``y`` once per call."""
 
@@ -391,10 +392,10 @@ class _Component:
         if isinstance(self.model, _SeasonalNaiveModel):
             model: Any = self.model.forward_on(target)
         else:
-            inner = self.model.model if isinstance(self.model, _Forwarded) else self.model
+            inner = self.model.model if isinstance(self.model, Forwarded) else self.model
             if not hasattr(inner, "forward"):
                 return None
-            model = _Forwarded(inner, target)
+            model = Forwarded(inner, target)
         component = type(self)(self.kind, self.m, model, factors, int(used.size), additive)
         component.options = opts
         return component if component._usable(opts.get("intervals", True)) else None
