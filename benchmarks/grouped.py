@@ -4,6 +4,7 @@
     python benchmarks/grouped.py holdout [--limit 400]
     python benchmarks/grouped.py intermittent [--series 600]
     python benchmarks/grouped.py speed [--series 10000 --months 36]
+    python benchmarks/grouped.py daily [--series 10000 --days 730] [--skip-statsforecast]
 
 **accuracy** — M3 monthly (1,428 series) as a hierarchy: total → M3 category → series, the category
 following from the series number (N1402–N1875 MICRO, –N2209 INDUSTRY, –N2521 MACRO, –N2666 FINANCE,
@@ -28,6 +29,21 @@ rendered as Laravel JSON pages and parsed by the real line parser on one core; t
 forecasts + backtest, reconciliation and the documents. Against statsforecast's own
 `StatsForecast(...).forecast` running the same base models on the same panel in the same run.
 Prints lines parsed/s, peak RSS, CPU-seconds per series, and the ratio.
+
+**daily** — the daily models at scale (issue 28): N products (default 10,000) in 20 categories ×
+730 days, M5-like (most products sell on few days: Poisson rates with a weekly and a yearly season,
+a third of them on fewer than one day in two), US holidays as known effects, horizon 28; the panel
+is made directly (no lines: the speed part measures the parser). The engine's forecast step
+(``forecast_chunk(frequency="day")``: fit + one-origin backtest + predict, chunks of 100 as a
+worker takes them) and the reconciliation, against ``StatsForecast(...).forecast`` in the same run,
+in a child process each (so each has its own peak RSS), on the same series with the daily models'
+closest statsforecast equivalents: for the series the engine sends down its regular path, the
+members its median combines (``AutoETS(model="ZZN", damped=True)``, ``DynamicOptimizedTheta``,
+``AutoCES``, ``AutoARIMA(approximation=True)``, all non-seasonal, on the last 182 days, the window
+they see in the engine: statsforecast has no Fourier/holiday regression of its own, so the engine's
+season and effects are extra work it does); for the intermittent ones the same method
+(``CrostonSBA``, ``IMAPA``, ``TSB``) on the whole history. Prints CPU-s a series of each, the
+ratio, and the peak RSS of each process.
 """
 from __future__ import annotations
 
@@ -48,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.contract.schema import Measure
 from shared.engine.backtest import mase, smape
-from shared.engine.hierarchy import Reconciliation, forecast_chunk, reconcile, series_inputs
+from shared.engine.hierarchy import SHARE, Reconciliation, forecast_chunk, reconcile, series_inputs
 from shared.engine.panel import Panel
 
 M3_CATEGORIES = [
@@ -453,15 +469,214 @@ def run_speed(n_series: int, months: int, lines_per_series_month: float, reconci
     print(f"machine load (1, 5, 15 min): {os.getloadavg()[0]:.2f}, {os.getloadavg()[1]:.2f}, {os.getloadavg()[2]:.2f}")
 
 
+# ------------------------------------------------------------------------------------ daily
+
+
+DAILY_MEMBER_WINDOW = 182  # frequency_models.SETTINGS[DAY].member_window
+
+
+def _daily_panel(n_series: int, days: int, seed: int = 7) -> Panel:
+    """Total → 20 categories → products, ``days`` days ending yesterday-of-2026-11-30, M5-like rates."""
+    from shared.contract import calendar
+    from shared.contract.calendar import Frequency
+
+    rng = np.random.default_rng(seed)
+    n_cats = min(20, max(2, n_series // 50))
+    t = np.arange(days)
+    # Popularity: lognormal, so a few products sell daily and most on a few days a month (M5: 68 % zeros).
+    rate = np.exp(rng.normal(-0.6, 1.2, n_series))
+    week = 1 + 0.25 * np.sin(2 * np.pi * (t[None, :] + rng.integers(0, 7, n_series)[:, None]) / 7)
+    year = 1 + 0.2 * np.sin(2 * np.pi * (t[None, :] + rng.integers(0, 365, n_series)[:, None]) / 365.25)
+    launch = np.where(rng.random(n_series) < 0.2, rng.integers(0, days - 60, n_series), 0)
+    bottom = rng.poisson(rate[:, None] * week * year).astype(float)
+    bottom[t[None, :] < launch[:, None]] = 0.0
+    cats = np.sort(rng.integers(0, n_cats, n_series))
+    n = 1 + n_cats + n_series
+    values = np.zeros((n, days))
+    values[1 + n_cats :] = bottom
+    for c in range(n_cats):
+        values[1 + c] = bottom[cats == c].sum(axis=0)
+    values[0] = values[1 : 1 + n_cats].sum(axis=0)
+    start = np.array([int(np.argmax(v > 0)) if v.any() else days for v in values])
+    level = np.r_[0, np.ones(n_cats, dtype=np.int64), np.full(n_series, 2)]
+    parent = np.r_[-1, np.zeros(n_cats, dtype=np.int64), 1 + cats]
+    keys = [{}] + [{"category": f"C{c:02d}"} for c in range(n_cats)]
+    keys += [{"category": f"C{c:02d}", "product_id": str(i)} for i, c in enumerate(cats)]
+    last = calendar.period_index(date(2026, 11, 30), Frequency.DAY)
+    return Panel(
+        group_by=("category", "product_id"), measure=Measure.UNITS,
+        periods=calendar.labels(last - days + 1, days, Frequency.DAY), keys=keys,
+        level=level, parent=parent, values=values, cents=None, start=start,
+        lines=np.zeros(n, dtype=np.int64), total_orders=np.zeros(days, dtype=np.int64),
+        data_quality={}, frequency=Frequency.DAY,
+    )
+
+
+def _daily_request(horizon: int):
+    from shared.contract.schema import ForecastRequest
+
+    return ForecastRequest.parse({"group_by": ["category", "product_id"], "measure": "units", "frequency": "day",
+                                  "horizon": horizon, "holidays": "US"}).resolved(date(2026, 12, 1))
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _daily_engine(n_series: int, days: int, horizon: int, out: str, profile: str | None) -> None:
+    """Child process: the engine's forecast step and reconciliation on the daily panel."""
+    from shared.engine.grouped import chunk_options
+
+    panel = _daily_panel(n_series, days)
+    options = chunk_options(panel, _daily_request(horizon))
+    options.pop("inventory", None)
+    items = series_inputs(panel)
+    forecast_chunk(items[:1] + items[-3:], **options)  # warm-up: first calls, imports
+    rss_before = _peak_rss_mb()
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    t0 = time.process_time()
+    results = []
+    for lo in range(0, len(items), 100):
+        results.extend(forecast_chunk(items[lo : lo + 100], **options))
+    forecast_cpu = time.process_time() - t0
+    t0 = time.process_time()
+    rec = reconcile(panel, results, Reconciliation.AUTO)
+    reconcile_cpu = time.process_time() - t0
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(profile)
+    paths: dict[str, int] = {}
+    regular: list[int] = []
+    for r in results:
+        label = r["label"]
+        path = ("share" if r["method"] == SHARE else "naive" if r["method"] == "naive"
+                else next((m for m in ("croston_sba", "imapa", "tsb", "zero") if f": {m} " in label), "regular"))
+        paths[path] = paths.get(path, 0) + 1
+        if path == "regular":
+            regular.append(int(r["index"]))
+    with open(out, "wb") as fh:
+        pickle.dump({"forecast_cpu": forecast_cpu, "reconcile_cpu": reconcile_cpu, "rss": _peak_rss_mb(),
+                     "rss_before": rss_before, "paths": paths, "regular": regular, "n": len(panel),
+                     "mean": rec.base_mean, "results": results}, fh)
+
+
+def _daily_statsforecast(n_series: int, days: int, horizon: int, regular: list[int], out: str) -> None:
+    """Child process: StatsForecast.forecast with the closest equivalents (see the module docstring)."""
+    import pandas as pd
+    from statsforecast import StatsForecast
+    from statsforecast.models import IMAPA, TSB, AutoARIMA, AutoCES, AutoETS, CrostonSBA, DynamicOptimizedTheta
+
+    from shared.engine.hierarchy import MIN_OWN_HISTORY_CALENDAR
+    from shared.engine.intermittent import DemandPattern, classify
+
+    panel = _daily_panel(n_series, days)
+    regular_set = set(regular)
+    groups: dict[str, list[int]] = {"regular": sorted(regular_set)}
+    for i in range(len(panel)):
+        y = panel.history(i)
+        if i in regular_set or (y.size < MIN_OWN_HISTORY_CALENDAR["day"] and panel.level[i] > 0):
+            continue
+        pattern = classify(y)
+        method = {DemandPattern.INTERMITTENT: "croston_sba", DemandPattern.LUMPY: "imapa",
+                  DemandPattern.OBSOLETE: "tsb"}.get(pattern)
+        if method:
+            groups.setdefault(method, []).append(i)
+    models = {
+        "regular": [AutoETS(model="ZZN", damped=True), DynamicOptimizedTheta(season_length=1),
+                    AutoCES(season_length=1), AutoARIMA(season_length=1, approximation=True)],
+        "croston_sba": [CrostonSBA()], "imapa": [IMAPA()], "tsb": [TSB(alpha_d=0.1, alpha_p=0.2)],
+    }
+    dates = pd.date_range(end="2026-11-30", periods=days, freq="D")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm = pd.DataFrame({"unique_id": 0, "ds": dates[-60:], "y": np.r_[np.arange(60) % 7]})
+        for ms in models.values():
+            StatsForecast(models=ms, freq="D", n_jobs=1).forecast(df=warm, h=horizon)
+    rss_before = _peak_rss_mb()
+    cpu = 0.0
+    for method, idx in groups.items():
+        if not idx:
+            continue
+        ids, ds, ys = [], [], []
+        for i in idx:
+            y = panel.history(i)
+            if method == "regular":
+                y = y[-DAILY_MEMBER_WINDOW:]
+            ids.append(np.full(y.size, i))
+            ds.append(dates[-y.size :].values)
+            ys.append(y)
+        df = pd.DataFrame({"unique_id": np.concatenate(ids), "ds": np.concatenate(ds), "y": np.concatenate(ys)})
+        t0 = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            StatsForecast(models=models[method], freq="D", n_jobs=1).forecast(df=df, h=horizon)
+        cpu += time.process_time() - t0
+    with open(out, "wb") as fh:
+        pickle.dump({"cpu": cpu, "rss": _peak_rss_mb(), "rss_before": rss_before,
+                     "groups": {k: len(v) for k, v in groups.items()}}, fh)
+
+
+def run_daily(n_series: int, days: int, horizon: int, skip_sf: bool, profile: str | None, save: str | None) -> None:
+    """The engine and statsforecast, each in a child process of its own, on the same daily panel."""
+    import multiprocessing as mp
+    import tempfile
+
+    ctx = mp.get_context("spawn")
+    load = [os.getloadavg()[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        eng_out, sf_out = os.path.join(tmp, "engine.pkl"), os.path.join(tmp, "sf.pkl")
+        p = ctx.Process(target=_daily_engine, args=(n_series, days, horizon, eng_out, profile))
+        p.start()
+        p.join()
+        engine = pickle.load(open(eng_out, "rb"))
+        load.append(os.getloadavg()[0])
+        sf = None
+        if not skip_sf:
+            p = ctx.Process(target=_daily_statsforecast, args=(n_series, days, horizon, engine["regular"], sf_out))
+            p.start()
+            p.join()
+            sf = pickle.load(open(sf_out, "rb"))
+            load.append(os.getloadavg()[0])
+    if save:
+        with open(save, "wb") as fh:
+            pickle.dump({"mean": engine["mean"], "results": engine["results"]}, fh)
+    n = engine["n"]
+    eng_cpu = engine["forecast_cpu"] + engine["reconcile_cpu"]
+    print(f"daily: {n_series} products in categories + total = {n} series × {days} days, h = {horizon}, US holidays; "
+          f"engine paths: {', '.join(f'{k} {v}' for k, v in sorted(engine['paths'].items()))}")
+    rows = [["engine: fit + backtest + predict (chunks of 100)", f"{engine['forecast_cpu']:.1f}",
+             f"{1000 * engine['forecast_cpu'] / n:.2f}", f"{engine['rss']:,.0f} ({engine['rss_before']:,.0f} before)"],
+            ["engine: reconcile", f"{engine['reconcile_cpu']:.1f}", f"{1000 * engine['reconcile_cpu'] / n:.2f}", ""]]
+    if sf is not None:
+        rows.append([f"statsforecast .forecast ({', '.join(f'{k} {v}' for k, v in sf['groups'].items())})",
+                     f"{sf['cpu']:.1f}", f"{1000 * sf['cpu'] / n:.2f}", f"{sf['rss']:,.0f} ({sf['rss_before']:,.0f} before)"])
+    _table("CPU and peak RSS (each in its own process)", ["step", "CPU-s", "per series (ms)", "peak RSS MB"], rows)
+    if sf is not None:
+        print(f"\nengine / statsforecast: {eng_cpu / sf['cpu']:.2f}× (target ≤ 1.5×; without reconcile "
+              f"{engine['forecast_cpu'] / sf['cpu']:.2f}×)")
+    print(f"engine CPU-s per series: {eng_cpu / n:.4f}; load (1 min) at start / after engine / after statsforecast: "
+          + " / ".join(f"{v:.1f}" for v in load))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("part", choices=["accuracy", "holdout", "intermittent", "speed", "all"])
+    parser.add_argument("part", choices=["accuracy", "holdout", "intermittent", "speed", "daily", "all"])
     parser.add_argument("--limit", type=int, default=None, help="accuracy: an evenly spread subset of M3")
     parser.add_argument("--cache", default=None, help="accuracy: keep/reuse the base forecasts in this file")
     parser.add_argument("--series", type=int, default=None, help="intermittent: 600; speed: 10000")
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--lines", type=float, default=5.56, help="speed: lines per series-month (5.56 ≈ 2M at 10k×36)")
     parser.add_argument("--reconciliation", default="auto")
+    parser.add_argument("--days", type=int, default=730, help="daily: days of history")
+    parser.add_argument("--horizon", type=int, default=28, help="daily: days ahead")
+    parser.add_argument("--skip-statsforecast", action="store_true", help="daily: the engine alone")
+    parser.add_argument("--profile", default=None, help="daily: write the engine's cProfile stats here")
+    parser.add_argument("--save", default=None, help="daily: pickle the engine's base forecasts here (to compare)")
     args = parser.parse_args(argv)
     if args.part in ("accuracy", "all"):
         run_accuracy(args.limit, args.cache)
@@ -471,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
         run_intermittent(args.series or 600)
     if args.part in ("speed", "all"):
         run_speed(args.series or 10_000, args.months, args.lines, args.reconciliation)
+    if args.part == "daily":
+        run_daily(args.series or 10_000, args.days, args.horizon, args.skip_statsforecast, args.profile, args.save)
     return 0
 
 

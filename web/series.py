@@ -3,9 +3,10 @@
 
 A finished grouped job's series never change (only their expiry removes them), and the worker
 that published them stored each level as a hash position -> JSON with a small index (key texts,
-sortable figures; shared.stores.grouped_store). A page in the stored order is one HMGET of its
-positions, assembled from the stored bytes without re-encoding; a sorted or searched page first
-loads the level's index, once per web process. The CSV is written row by row from Redis batches,
+sortable figures; shared.stores.grouped_store) and its positions in every sort order. A page in
+the stored order is one HMGET of its positions, assembled from the stored bytes without
+re-encoding; a sorted page first reads its positions (one LRANGE); a searched page, or a sorted
+one of series published before the orders were stored, loads the level's index, once per web process. The CSV is written row by row from Redis batches,
 never built whole in memory.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from shared.contract.errors import InvalidRequest, NotFinished, NotFound
 from shared.contract.schema import INVENTORY_COLUMNS, TERMINAL, JobStatus, inventory_cell
-from shared.stores.grouped_store import SORT_FIGURES, SORT_INVENTORY, GroupedStore
+from shared.stores.grouped_store import SORT_FIGURES, SORT_INVENTORY, GroupedStore, sort_order
 from web.finished import Kept
 from web.jobs import ForecastService
 from web.schemas import SeriesQuery
@@ -49,10 +50,7 @@ class LevelIndex:
         if sort == "key":
             return list(range(len(self.text)))
         if sort not in self._orders:
-            values = self.figures[sort.lstrip("-")]
-            present = [i for i, v in enumerate(values) if v is not None]
-            present.sort(key=lambda i: values[i], reverse=sort.startswith("-"))
-            self._orders[sort] = present + [i for i, v in enumerate(values) if v is None]
+            self._orders[sort] = sort_order(self.figures[sort.lstrip("-")], descending=sort.startswith("-"))
         return self._orders[sort]
 
 
@@ -165,9 +163,16 @@ def list_series(task_id: str) -> Response:
     if level > deepest:
         raise InvalidRequest(f"level: this job has levels 1 to {deepest}", field="level")
     offset = int(query.cursor) if query.cursor else 0  # digits, as SeriesQuery checked
+    stored = None
+    if query.sort != "key" and not query.q:
+        # The order the worker stored when it published: one LRANGE, no index to load and sort.
+        stored = _reader().store.sorted_positions(fingerprint, level, query.sort, offset, query.limit)
     if query.sort == "key" and not query.q:
         matching = counts.get(level, 0)  # the stored order: no index needed
         page = list(range(offset, min(offset + query.limit, matching)))
+    elif stored is not None:
+        matching = counts.get(level, 0)
+        page = stored
     else:
         index = _reader().index(fingerprint, level)
         if index is None:

@@ -211,6 +211,20 @@ class _Member:
             return None
         return cls(kind, model, float(a[-1])) if np.all(np.isfinite(mean)) else None
 
+    def forward(self, a: np.ndarray) -> "_Member | None":
+        """This member's fitted parameters run over the adjusted series ``a`` (statsforecast's
+        ``forward``); None when it cannot be (the caller refits)."""
+        if self.kind == "naive":
+            return type(self)(self.kind, _RandomWalk(a, 1), float(a[-1]))
+        if not hasattr(self.model, "forward"):
+            return None
+        moved = type(self)(self.kind, monthly.Forwarded(self.model, a), float(a[-1]))
+        try:
+            mean, _ = moved.predict(1, None)
+        except Exception:
+            return None
+        return moved if np.all(np.isfinite(mean)) else None
+
     def predict(self, h: int, level: float | None) -> tuple[np.ndarray, np.ndarray | None]:
         """(mean, sigma_h or None): sigma_h is the std implied by the member's own `level` interval."""
         if self.kind == "naive":
@@ -294,6 +308,77 @@ class CalendarForecaster(Forecaster):
         self.description_ = cleaned_label(self.description_, self.cleaned_)
         self.n_obs_ = n
         return self
+
+    def _structure(self, n: int) -> tuple[bool, int, tuple[bool, ...]]:
+        """What decides the regular path's form for n points: members or naive, the trend's knots,
+        and which seasons the window is long enough to estimate (SeasonalAdjustment's rules)."""
+        s = SETTINGS[self.frequency]
+        w = min(n, s.window)
+        knots = len(np.arange(s.knot_every, w - s.knot_every / 2, s.knot_every))
+        return n >= MIN_MEMBER_HISTORY, knots, tuple(w >= s.min_cycles * p for p in s.periods)
+
+    def forward(self, y: Any, X: np.ndarray | None = None) -> "CalendarForecaster":
+        """This fit applied to ``y``, the fitted history without its last k points (and its rows of X).
+
+        For the backtest of a grouped job's bottom level, as :meth:`shared.engine.models.Forecaster.forward`
+        is for the monthly ones: on the regular path the season and effects stay as estimated
+        (the adjusted series is the fitted one, cut k points earlier) and each member runs
+        forward over it (statsforecast's ``forward``: states recomputed, nothing re-estimated),
+        so the backtest costs a filter pass, not a fit. Refitted instead (``refit_`` True) where
+        the shorter history would give the model another form or path (under two cycles of a
+        season, another knot of the trend, a demand pattern that is not smooth or erratic), on
+        the intermittent and naive paths (a few smoothing passes: nothing to save), or when a
+        member cannot be run forward. docs/models.md says where the backtest refits.
+        """
+        if not hasattr(self, "n_obs_"):
+            raise ValueError(f"the {self.name!r} model is not fitted: call fit(y) first")
+        series = _as_history(y)
+        k = self.n_obs_ - series.size
+        forwarded = None
+        if self.path_ == "regular" and self.members_ and 1 <= k and self.window_ - k >= MIN_MEMBER_HISTORY:
+            forwarded = self._forward_regular(series, X, k)
+        if forwarded is None:
+            forwarded = type(self)(
+                self.frequency, self.members, self.penalty, self.closable, self.closed, self.name,
+                groups=self.groups, clean=bool(self.settings.get("clean")),
+            )
+            forwarded.fit(series, X)
+            forwarded.refit_ = True
+        return forwarded
+
+    def _forward_regular(self, y: np.ndarray, X: np.ndarray | None, k: int) -> "CalendarForecaster | None":
+        s = SETTINGS[self.frequency]
+        if self._structure(y.size) != self._structure(self.n_obs_):
+            return None
+        Xy = None if X is None or self.n_columns_ == 0 else np.asarray(X, dtype=float)
+        if (Xy is None) != (self.n_columns_ == 0) or (Xy is not None and Xy.shape != (y.size, self.n_columns_)):
+            return None
+        closed_rows = (Xy[:, self.closed_columns_] > 0).any(axis=1) if Xy is not None and self.closed_columns_.any() else np.zeros(y.size, bool)
+        open_y = y[~closed_rows]
+        if not open_y.size or (self.members == self.AUTO_MEMBERS and classify(open_y) not in (DemandPattern.SMOOTH, DemandPattern.ERRATIC)):
+            return None
+        adj = self.adjustment_
+        assert adj is not None
+        a = adj.adjusted_[:-k][-s.member_window :]
+        members = []
+        for member in self.members_:
+            moved = member.forward(a)
+            if moved is None:
+                return None
+            members.append(moved)
+        out = type(self)(self.frequency, self.members, self.penalty, self.closable, self.closed, self.name)
+        out.n_columns_ = self.n_columns_
+        out.closed_columns_ = self.closed_columns_
+        out.path_ = "regular"
+        out.pattern_ = self.pattern_
+        out.adjustment_ = adj
+        out.window_ = self.window_ - k  # the horizon's time index within the fitted window
+        out.members_ = members
+        out.fallback_ = _RandomWalk(y, 1)
+        out.description_ = self.description_
+        out.n_obs_ = int(y.size)
+        out.refit_ = False
+        return out
 
     def _closed_columns(self, y: np.ndarray, X: np.ndarray | None) -> np.ndarray:
         if X is None or self.frequency is not Frequency.DAY:

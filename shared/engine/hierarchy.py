@@ -324,6 +324,8 @@ def forecast_one_calendar(
     else:
         X = X_future = None
 
+    fits: list[Any] = []
+
     def run(
         hist: np.ndarray, Xh: np.ndarray | None, Xf: np.ndarray | None, h: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, Components]:
@@ -331,6 +333,7 @@ def forecast_one_calendar(
             mean, low, high = _naive(hist, h, level)
             return mean, low, high, "naive (short history)", None
         fitted = make_calendar_model(model, frequency, effects=effects, closed=closed).fit(hist, Xh)
+        fits.append(fitted)
         p = fitted.predict(h, level=level, X_future=Xf)
         return p.mean, p.low, p.high, getattr(fitted, "description_", model), p.components
 
@@ -343,6 +346,9 @@ def forecast_one_calendar(
         log.warning("series %s: %s failed (%s); naive forecast", item["index"], model, exc)
         mean, low, high = _naive(y, horizon, level)
         label, method, parts = "naive (model failed)", "naive", None
+    # The bottom level's backtest runs the forecast's fit forward where the model allows it
+    # (CalendarForecaster.forward); the total and the parents refit, as monthly (docs/models.md).
+    forward = fits[0] if method == "model" and fits and hasattr(fits[0], "forward") and not item.get("refit_backtest") else None
     out.update(method=method, pattern=classify(y).value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
     out["components"] = _json_components(parts)
@@ -353,7 +359,12 @@ def forecast_one_calendar(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                bm, bl, bh, _, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
+                if forward is not None:
+                    b = forward.forward(y[:-k], None if X is None else X[:-k]).predict(
+                        k, level=level, X_future=None if X is None else X[n - k :])
+                    bm, bl, bh = b.mean, b.low, b.high
+                else:
+                    bm, bl, bh, _, _ = run(y[:-k], None if X is None else X[:-k], None if X is None else X[n - k :], k)
         except Exception:
             bm, bl, bh = _naive(y[:-k], k, level)
         f, lo, hi = _clean(bm, bl, bh)
@@ -373,12 +384,21 @@ def forecast_chunk(
     closed: np.ndarray | None = None,
     inventory: Any | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`forecast_one` over a chunk: the unit of work a worker would take."""
-    return [
-        forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length,
-                     frequency=frequency, effects=effects, closed=closed, inventory=inventory)
-        for it in items
-    ]
+    """:func:`forecast_one` over a chunk: the unit of work a worker would take.
+
+    Linear algebra runs on one BLAS thread here: a worker process forecasts one series at a time
+    on small matrices (a daily series' seasonal regression is 730 × ~50), and the workers already
+    use every core with one process each. OpenBLAS's own threads on top of that only contend: on
+    two busy cores one `lstsq` of that size took ~50 ms with them and 0.8 ms without (docs/scaling.md §1c).
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return [
+            forecast_one(it, horizon=horizon, level=level, model=model, season_length=season_length,
+                         frequency=frequency, effects=effects, closed=closed, inventory=inventory)
+            for it in items
+        ]
 
 
 # ------------------------------------------------------------------------------------ step 3

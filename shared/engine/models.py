@@ -31,6 +31,7 @@ __all__ = [
     "COMPONENT_NAMES",
     "MODEL_NAMES",
     "MODEL_VERSION",
+    "Forwarded",
     "AutoForecaster",
     "ETSForecaster",
     "ArimaForecaster",
@@ -45,7 +46,8 @@ __all__ = [
 # Part of the keys under which fitted models are persisted: bump it whenever a model's code
 # changes what a fitted model means, so that models fitted by older code are not reused.
 # -2: weekly and daily models, forward-run grouped backtests; -3: predictions carry their
-# components (a cached forecast block without them would read as "does not decompose").
+# components (a cached forecast block without them would read as "does not decompose"), and the
+# weekly and daily bottom level's backtest runs forward too.
 MODEL_VERSION: str = "2026.12-3"
 
 MIN_HISTORY = 3
@@ -313,7 +315,7 @@ class _SeasonalNaiveModel:
         return out
 
 
-class _Forwarded:
+class Forwarded:
     """A fitted statsforecast model applied to a new history (its ``forward``), with the
     fit/predict dictionary interface of the others. The states are run over ``y`` once per call."""
 
@@ -322,6 +324,7 @@ class _Forwarded:
         self.y = y
 
     def predict(self, h: int, level: list[float] | None = None) -> dict[str, np.ndarray]:
+        """The fitted model's forecast of ``h`` periods after ``y``, with its interval at ``level``."""
         return self.model.forward(self.y, h, level=level)
 
 
@@ -429,10 +432,10 @@ class _Component:
         if isinstance(self.model, _SeasonalNaiveModel):
             model: Any = self.model.forward_on(target)
         else:
-            inner = self.model.model if isinstance(self.model, _Forwarded) else self.model
+            inner = self.model.model if isinstance(self.model, Forwarded) else self.model
             if not hasattr(inner, "forward"):
                 return None
-            model = _Forwarded(inner, target)
+            model = Forwarded(inner, target)
         component = type(self)(self.kind, self.m, model, factors, int(used.size), additive)
         component.options = opts
         return component if component._usable(opts.get("intervals", True)) else None

@@ -10,7 +10,9 @@ so every step of that is recorded here:
 - ``chunk:<k>``: chunk k's base forecasts (JSON), and ``done``: a hash chunk -> series count, so
   a chunk that runs twice (a worker killed after writing, the message redelivered) counts once;
 - ``series:<fingerprint>:<level>``: the finished series of one level (a hash: position -> JSON),
-  ``index:<fingerprint>:<level>``: their key texts and sortable figures, ``levels:<fingerprint>``:
+  ``index:<fingerprint>:<level>``: their key texts and sortable figures, ``order:<fingerprint>:<level>:<sort>``:
+  their positions in each ``sort`` order but the key's (a list, so a sorted page is one LRANGE
+  and needs no index), ``levels:<fingerprint>``:
   how many series each level has; under the data fingerprint, so an identical later request reuses
   them (like the single-series result cache), and ``job:<id>`` names the fingerprint a job's series
   are under.
@@ -209,8 +211,15 @@ class GroupedStore:
                 batch = docs[lo : lo + SERIES_BATCH]
                 pipe.hset(key, mapping={str(lo + i): json.dumps(d, separators=(",", ":")) for i, d in enumerate(batch)})
             pipe.expire(key, self.ttl)
-            pipe.set(self._key("index", fingerprint, str(level)), json.dumps(level_index(docs), separators=(",", ":")),
-                     ex=self.ttl)
+            index = level_index(docs)
+            pipe.set(self._key("index", fingerprint, str(level)), json.dumps(index, separators=(",", ":")), ex=self.ttl)
+            for sort in SORTS:
+                key = self._key("order", fingerprint, str(level), sort)
+                pipe.delete(key)
+                order = sort_order(index[sort.lstrip("-")], descending=sort.startswith("-"))
+                for lo in range(0, len(order), ORDER_BATCH):
+                    pipe.rpush(key, *order[lo : lo + ORDER_BATCH])
+                pipe.expire(key, self.ttl)
         counts = {str(level): len(docs) for level, docs in sorted(by_level.items())}
         pipe.set(self._key("levels", fingerprint), json.dumps(counts), ex=self.ttl)
         pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
@@ -227,7 +236,14 @@ class GroupedStore:
             pipe.expire(self._key("index", fingerprint, str(level)), self.ttl)
         pipe.expire(self._key("levels", fingerprint), self.ttl)
         pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
-        return all(pipe.execute())
+        kept = all(pipe.execute())
+        if kept:  # the sort orders are a shortcut (the index has the same): renewed, not required
+            pipe = self.redis.pipeline(transaction=False)
+            for level in counts:
+                for sort in SORTS:
+                    pipe.expire(self._key("order", fingerprint, str(level), sort), self.ttl)
+            pipe.execute()
+        return kept
 
     def fingerprint_of(self, job_id: str) -> str | None:
         """The fingerprint a finished grouped job's series are kept under; None for any other id."""
@@ -250,6 +266,17 @@ class GroupedStore:
             return []
         return self.redis.hmget(self._key("series", fingerprint, str(level)), [str(p) for p in positions])
 
+    def sorted_positions(self, fingerprint: str, level: int, sort: str, offset: int, limit: int) -> list[int] | None:
+        """Positions ``offset`` to ``offset + limit`` of a level in ``sort`` order (one of :data:`SORTS`),
+        as published; None when the order is not stored (series published before it was, or expired):
+        the caller then sorts the index itself."""
+        key = self._key("order", fingerprint, str(level), sort)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(key)
+        pipe.lrange(key, offset, offset + limit - 1)
+        exists, positions = pipe.execute()
+        return [int(p) for p in positions] if exists else None
+
     def iter_level(self, fingerprint: str, level: int, count: int) -> Iterator[bytes]:
         """A level's ``count`` series as stored (JSON bytes), in order and in batches: never the
         whole level at once. Stops at the first one missing (the level expired meanwhile)."""
@@ -269,6 +296,19 @@ SORT_FIGURES = {
 }
 # ... and the inventory block's (docs/api.md §12): the buyer's to-do list, largest order first.
 SORT_INVENTORY = {"order": "suggested_order"}
+
+
+# Every `sort` of the series API but the key's (the stored order): each figure, up and down.
+SORTS: tuple[str, ...] = tuple(f"{sign}{name}" for name in (*SORT_FIGURES, *SORT_INVENTORY) for sign in ("", "-"))
+ORDER_BATCH = 10_000  # positions per RPUSH
+
+
+def sort_order(values: Sequence[float | None], descending: bool = False) -> list[int]:
+    """Positions in the order of ``values``; stable, so ties keep the key order; missing figures last
+    (in either direction). The one definition of a sorted page's order, stored and computed alike."""
+    present = [i for i, v in enumerate(values) if v is not None]
+    present.sort(key=lambda i: values[i], reverse=descending)  # type: ignore[arg-type,return-value]
+    return present + [i for i, v in enumerate(values) if v is None]
 
 
 def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:

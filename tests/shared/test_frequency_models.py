@@ -252,3 +252,66 @@ def test_grouped_engine_forecasts_daily_series_with_effects() -> None:
     assert out[1]["mean"][christmas] == 0  # closed for every series below the total
     assert out[1]["pattern"] == "intermittent" and "croston_sba" in out[1]["label"]
     assert out[2]["method"] == "share_of_parent" and "3 days" in out[2]["label"]
+
+
+# ------------------------------------------------------------------ forward (the backtest without refitting)
+
+
+def test_daily_forward_runs_the_fit_over_a_shorter_history_without_refitting() -> None:
+    y, eff, days = _daily_shop_series(n=730)
+    model = make_model("auto", "day", effects=eff).fit(y, eff.X)
+    assert model.path_ == "regular"
+    k = 12
+    moved = model.forward(y[:-k], eff.X[:-k])
+    assert moved.refit_ is False and moved.n_obs_ == y.size - k
+    assert moved.adjustment_ is model.adjustment_  # season and effects as estimated, not again
+    p = moved.predict(k, 90.0, eff.X[-k:])
+    refit = make_model("auto", "day", effects=eff).fit(y[:-k], eff.X[:-k]).predict(k, 90.0, eff.X[-k:])
+    assert np.all(p.low <= p.mean) and np.all(p.mean <= p.high)
+    # The same form, so close to the refit's answer (the parameters differ by 12 of 730 days).
+    assert np.max(np.abs(p.mean - refit.mean) / np.maximum(refit.mean, 1.0)) < 0.1  # closed days: 0 and 0
+    # The forecast of the fitted model itself is untouched by running it forward.
+    before = model.predict(28, 90.0, np.zeros((28, eff.X.shape[1])))
+    model.forward(y[:-k], eff.X[:-k])
+    np.testing.assert_array_equal(model.predict(28, 90.0, np.zeros((28, eff.X.shape[1]))).mean, before.mean)
+
+
+def test_daily_forward_refits_where_the_form_or_path_would_change() -> None:
+    y, eff, _ = _daily_shop_series(n=560)
+    model = make_model("auto", "day", effects=eff).fit(y, eff.X)
+    # 560 days hold 1.5 years (the yearly season may be estimated); 520 do not: another form.
+    assert model.forward(y[:-40], eff.X[:-40]).refit_ is True
+    rng = np.random.default_rng(3)
+    sparse = (rng.random(400) < 0.2).astype(float)
+    intermittent = make_model("auto", "day").fit(sparse)
+    moved = intermittent.forward(sparse[:-12])
+    assert intermittent.path_ == "intermittent" and moved.refit_ is True and moved.path_ == "intermittent"
+    with pytest.raises(ValueError, match="not fitted"):
+        make_model("auto", "day").forward(sparse)
+
+
+def test_grouped_daily_bottom_backtest_runs_forward_and_the_total_refits(monkeypatch) -> None:
+    from shared.engine.frequency_models import CalendarForecaster
+    from shared.engine.hierarchy import forecast_chunk
+
+    y, eff, days = _daily_shop_series(n=730 + 28)
+    n = 730
+    fits = []
+    real = CalendarForecaster.fit
+    monkeypatch.setattr(CalendarForecaster, "fit", lambda self, *a, **kw: fits.append(1) or real(self, *a, **kw))
+    items = [{"index": 0, "y": y[:n].tolist(), "is_total": True, "refit_backtest": True},
+             {"index": 1, "y": y[:n].tolist(), "is_total": False, "refit_backtest": False}]
+    out = forecast_chunk(items, horizon=28, level=90.0, frequency="day", effects=eff)
+    assert len(fits) == 3  # the total: forecast + holdout refit; the bottom series: one fit
+    assert out[0]["mean"] == out[1]["mean"]  # the forecasts are the same fit's
+    assert out[1]["backtest"] is not None and len(out[1]["backtest"]["forecast"]) == 12
+
+
+def test_weekly_forward_runs_the_fit_forward_too() -> None:
+    y = _weekly(200, 5)
+    model = make_model("auto", "week").fit(y)
+    moved = model.forward(y[:-12])
+    assert model.path_ == "regular" and moved.refit_ is False
+    p = moved.predict(12, 90.0)
+    refit = make_model("auto", "week").fit(y[:-12]).predict(12, 90.0)
+    assert np.max(np.abs(p.mean - refit.mean) / np.maximum(refit.mean, 1.0)) < 0.1

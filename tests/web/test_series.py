@@ -236,3 +236,24 @@ def test_a_large_csv_is_streamed_in_bounded_memory(make_web_app, web_redis):
         else:
             assert text.count(b"\n") == 1 + (1 + 6000) * 28 - 26  # the total has 2 months
             assert size < 2_000_000 and largest < 500_000
+
+
+def test_the_store_keeps_every_sort_order_so_a_sorted_page_needs_no_index(store):
+    from shared.stores.grouped_store import SORTS, sort_order
+
+    index = store.index(FP, 2)
+    for sort in SORTS:
+        whole = sort_order(index[sort.lstrip("-")], descending=sort.startswith("-"))
+        assert store.sorted_positions(FP, 2, sort, 0, 99) == whole
+        assert store.sorted_positions(FP, 2, sort, 2, 2) == whole[2:4]
+    assert store.sorted_positions(FP, 2, "-forecast", 0, 2) == [2, 0]  # 50, then 30
+    assert store.sorted_positions("no-such-fingerprint", 2, "-forecast", 0, 2) is None
+
+
+def test_sorted_pages_read_the_stored_order_and_fall_back_to_the_index(client, store, web_redis):
+    stored = client.get(f"/api/v1/forecasts/{JOB}/series?sort=-forecast&limit=3").json
+    for key in web_redis.scan_iter(match="*order:*"):  # series published before the orders were stored
+        web_redis.delete(key)
+    again = client.get(f"/api/v1/forecasts/{JOB}/series?sort=-forecast&limit=3&cursor=0").json
+    assert _keys(stored) == _keys(again) and stored["matching"] == again["matching"] == 5
+    assert stored["next_cursor"] == again["next_cursor"] == "3"
