@@ -7,6 +7,12 @@ and a period is anomalous when its residual is more than ``THRESHOLD`` robust st
 (1.4826 × the median absolute deviation) from the residuals' median. For normally distributed
 noise that flags about one period in 2,000; a sale, a stock-out or a data error stands out.
 
+Weeks take their position by their place in a year of 52.18 weeks, not by their index mod 52
+(which slips a day a year), and a season longer than ``SHORT_TREND`` has its trend taken again over
+a quarter from the series without its season (:func:`decompose`). A series whose season and noise
+grow with its level is decomposed on the logarithm (:func:`_multiplicative`), what was expected
+reported back in units. docs/models.md has the flags per 1,000 periods before and after.
+
 The first pass takes its trend from a running median over one season instead (a window of one
 season holds each position of the season once, so the season does not move it, and neither does
 one spike): a day selling 8× its usual lifts a 7-day moving average by a whole day's sales for a
@@ -123,7 +129,7 @@ def decompose(y: np.ndarray, season_length: int, robust: bool = False) -> tuple[
     period's own value left out of its position's median (an honest out-of-sample residual for the
     spread), and how much leaving it out inflates that residual's standard deviation. ``robust``:
     the trend is a running median over one season (see the module docstring). Weekly positions
-    follow the year's true length (:func:`_positions`)."""
+    follow the year's true length (:func:`_phases`)."""
     seasonal = season_length > 1 and y.size >= 2 * season_length
     trend = _trend(y, season_length if seasonal else 1, robust)
     if not seasonal:
