@@ -175,8 +175,8 @@ def _flag(y: np.ndarray, season_length: int) -> tuple[np.ndarray, np.ndarray, np
     too, so that it does not bend its neighbours' trend; the callers leave it out.
 
     A series whose spread grows with its level (:func:`_multiplicative`) is decomposed on the
-    logarithm (its zeros at half its smallest sale): a Saturday that sells twice a Monday's still does when the shop has grown, and
-    its noise grows with it. Any other series additively, on its units."""
+    logarithm (its zeros at half its smallest sale): a Saturday that sells twice a Monday's still
+    does when the shop has grown, and its noise grows with it. Any other series additively."""
     if y.size < max(MIN_PERIODS, 2 * season_length if season_length > 1 else 0):
         return None
     if np.count_nonzero(y == 0) > MAX_ZERO_SHARE * y.size:
@@ -203,7 +203,7 @@ def _multiplicative(y: np.ndarray, season_length: int) -> bool:
     with the level is multiplicative; a season and noise that keep their size stay additive (on the
     logarithm the low periods of such a series look noisier than they are)."""
     if np.count_nonzero(y <= 0) > MAX_LOG_ZERO_SHARE * y.size:
-        return False  # low counts: on the log scale their ones and twos would look like noise, their eights like none
+        return False  # low counts: on the log scale an 8x day among ones and twos stood out no more than noise
     z = _log(y)
     _, additive, _ = decompose(y, season_length, robust=True)
     _, logged, _ = decompose(z, season_length, robust=True)
@@ -288,7 +288,7 @@ def clean_history(
         flagged = flagged & ~np.asarray(known, dtype=bool)
     if not flagged.any():
         return y, 0
-    # On the scale decomposed: for a positive series THRESHOLD robust SDs of the logarithm.
+    # On the scale decomposed: for a series decomposed on the logarithm, THRESHOLD robust SDs of it.
     z = _log(y) if logged else y
     bound = z - deviation + np.sign(deviation) * THRESHOLD * scale
     if logged:
