@@ -7,6 +7,12 @@ and a period is anomalous when its residual is more than ``THRESHOLD`` robust st
 (1.4826 × the median absolute deviation) from the residuals' median. For normally distributed
 noise that flags about one period in 2,000; a sale, a stock-out or a data error stands out.
 
+Weeks take their position by their place in a year of 52.18 weeks, not by their index mod 52
+(which slips a day a year), and a season longer than ``SHORT_TREND`` has its trend taken again over
+a quarter from the series without its season (:func:`decompose`). A series whose season and noise
+grow with its level is decomposed on the logarithm (:func:`_multiplicative`), what was expected
+reported back in units. docs/models.md has the flags per 1,000 periods before and after.
+
 The first pass takes its trend from a running median over one season instead (a window of one
 season holds each position of the season once, so the season does not move it, and neither does
 one spike): a day selling 8× its usual lifts a 7-day moving average by a whole day's sales for a
@@ -30,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from shared.contract.schema import AnomalyKind
+from shared.engine.seasonality import WEEKS_PER_YEAR
 
 THRESHOLD = 4.0  # robust standard deviations
 # The first (running-median) pass takes out only what lies far outside: lower, it flagged more noise
@@ -38,6 +45,7 @@ THRESHOLD = 4.0  # robust standard deviations
 ROBUST_THRESHOLD = 8.0
 MAD_TO_SIGMA = 1.4826
 MIN_PERIODS = 8
+SHORT_TREND = 13  # periods: a longer season's trend is taken again over a quarter of weeks (decompose)
 CLEANING_PASSES = 3
 # Anomaly cleaning before a fit (clean_history): which models do it when asked, and whether they
 # are asked by default. The baselines (linear, seasonal_naive) are never cleaned: they are what
@@ -45,6 +53,7 @@ CLEANING_PASSES = 3
 CLEANED_MODELS: tuple[str, ...] = ("auto", "ets", "theta", "arima")
 CLEAN_BY_DEFAULT = False
 MAX_ZERO_SHARE = 0.3  # more zero periods than this: intermittent, no anomalies
+MAX_LOG_ZERO_SHARE = 0.02  # more zero periods than this (a shop's closed days): decomposed additively
 
 
 def _extend(core: np.ndarray, half: int, span: int) -> np.ndarray:
@@ -85,37 +94,124 @@ def _trend(y: np.ndarray, season_length: int, robust: bool = False) -> np.ndarra
     return _extend(core, window // 2, window)
 
 
+def _phases(n: int, season_length: int) -> tuple[np.ndarray, float]:
+    """``(phase, cycles)``: each of ``n`` periods' place in its season, from 0 up to
+    ``season_length``, and how many seasons (cycles) the periods span. A season of 52 is the year
+    of weeks at its true length (shared.engine.seasonality.WEEKS_PER_YEAR, 52.18), so a week's
+    phase is its place in the year and Christmas week keeps its place in every year; ``t mod 52``
+    slips a day a year and reaches the next week within six years. Other seasons: ``t mod m``."""
+    t = np.arange(n, dtype=float)
+    cycle_length = WEEKS_PER_YEAR if season_length == 52 else float(season_length)
+    phase = (t - np.floor(t / cycle_length) * cycle_length) * season_length / cycle_length
+    return phase, float(np.ceil(n / cycle_length))
+
+
+def _leave_one_out_medians(values: np.ndarray) -> np.ndarray:
+    """The median of ``values`` without each one in turn (NaN for a single value)."""
+    n = values.size
+    if n < 2:
+        return np.full(n, np.nan)
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    rank = np.empty(n, dtype=int)
+    rank[order] = np.arange(n)
+
+    def remaining(i: int) -> np.ndarray:  # the i-th smallest of the others, per left-out value
+        return np.where(i < rank, ranked[i], ranked[min(i + 1, n - 1)])
+
+    k = (n - 1) // 2
+    return remaining(k) if (n - 1) % 2 else 0.5 * (remaining(k - 1) + remaining(k))
+
+
 def decompose(y: np.ndarray, season_length: int, robust: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
     """``(expected, held_out, inflation)``: what each period was expected to be (the trend plus the
     median of its position over every season, which one odd season cannot move), the same with the
-    period's own season left out (an honest out-of-sample residual for the spread), and how much
-    leaving it out inflates that residual's standard deviation. ``robust``: the trend is a running
-    median over one season (see the module docstring)."""
+    period's own value left out of its position's median (an honest out-of-sample residual for the
+    spread), and how much leaving it out inflates that residual's standard deviation. ``robust``:
+    the trend is a running median over one season (see the module docstring). Weekly positions
+    follow the year's true length (:func:`_phases`)."""
     seasonal = season_length > 1 and y.size >= 2 * season_length
     trend = _trend(y, season_length if seasonal else 1, robust)
     if not seasonal:
         return trend, trend, 1.0
-    m = season_length
-    n_seasons = -(-y.size // m)
-    grid = np.full(n_seasons * m, np.nan)
-    grid[: y.size] = y - trend
-    grid = grid.reshape(n_seasons, m)
-    others = np.stack([np.delete(grid, k, axis=0) for k in range(n_seasons)])  # (season, others, position)
-    with np.errstate(all="ignore"):
-        every = np.nan_to_num(np.nanmedian(grid, axis=0))[np.arange(y.size) % m]
-        held_out = np.nan_to_num(np.nanmedian(others, axis=1).reshape(-1)[: y.size])
-    return trend + every, trend + held_out, float(np.sqrt(1.0 + 1.0 / max(n_seasons - 1, 1)))
+    every, own_left_out, cycles = _season(y - trend, season_length)
+    if season_length > SHORT_TREND:
+        # A trend over a whole year of weeks cannot follow a level that moves within months: what
+        # was expected of a week came from the level of half a year around it, and the weeks of a
+        # fast move stood out in runs. As X-11 does, the trend is taken again, over a quarter, from
+        # the series without its season, and the season again from the series without that trend.
+        trend = _trend(y - every, SHORT_TREND, robust)
+        every, own_left_out, cycles = _season(y - trend, season_length)
+    held_out = every + own_left_out
+    return trend + every, trend + held_out, float(np.sqrt(1.0 + 1.0 / max(cycles - 1, 1)))
 
 
-def _flag(y: np.ndarray, season_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """``(flagged, expected, residual - centre, scale)`` per period of ``y`` (``scale``: the robust
-    standard deviation of the residuals), or None when the series has
-    no anomalies to speak of (too short, intermittent, no spread). A known holiday is flagged here
-    too, so that it does not bend its neighbours' trend; the callers leave it out."""
+def _season(detrended: np.ndarray, season_length: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(seasonal, own_left_out, cycles)`` of a detrended series: each period's seasonal value (the
+    median of the detrended values at its position, at its own phase between the two nearest
+    positions), how much leaving the period itself out of its position's median changes that, and
+    how many seasons there are."""
+    phase, cycles = _phases(detrended.size, season_length)
+    position = np.rint(phase).astype(int) % season_length
+    profile = np.zeros(season_length)
+    own_left_out = np.zeros(detrended.size)
+    for p in range(season_length):
+        at = position == p
+        if at.any():
+            profile[p] = np.median(detrended[at])
+            own_left_out[at] = np.nan_to_num(_leave_one_out_medians(detrended[at]), nan=profile[p]) - profile[p]
+    # Whole phases (months, days) take their position's median as it is.
+    low = np.floor(phase).astype(int)
+    between = phase - low
+    seasonal = (1.0 - between) * profile[low % season_length] + between * profile[(low + 1) % season_length]
+    return seasonal, own_left_out, cycles
+
+
+def _flag(y: np.ndarray, season_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool] | None:
+    """``(flagged, expected, residual - centre, scale, logged)`` per period of ``y`` (``expected`` in
+    the units of ``y``; the residual and ``scale``, the robust standard deviation of the residuals,
+    on the scale decomposed: the logarithm when ``logged``), or None when the series has no
+    anomalies to speak of (too short, intermittent, no spread). A known holiday is flagged here
+    too, so that it does not bend its neighbours' trend; the callers leave it out.
+
+    A series whose spread grows with its level (:func:`_multiplicative`) is decomposed on the
+    logarithm (its zeros at half its smallest sale): a Saturday that sells twice a Monday's still
+    does when the shop has grown, and its noise grows with it. Any other series additively."""
     if y.size < max(MIN_PERIODS, 2 * season_length if season_length > 1 else 0):
         return None
     if np.count_nonzero(y == 0) > MAX_ZERO_SHARE * y.size:
         return None  # intermittent demand: its zeros and its sales are both ordinary
+    logged = _multiplicative(y, season_length)
+    found = _flag_on(_log(y) if logged else y, season_length)
+    if found is None:
+        return None
+    flagged, expected, deviation, scale = found
+    return flagged, np.exp(expected) if logged else expected, deviation, scale, logged
+
+
+def _log(y: np.ndarray) -> np.ndarray:
+    """The logarithm of a series with its zeros (a closed day, a day without a sale) at half its
+    smallest sale: on the log scale a zero is a dip, not minus infinity."""
+    return np.log(np.maximum(y, 0.5 * float(np.min(y[y > 0]))))
+
+
+def _multiplicative(y: np.ndarray, season_length: int) -> bool:
+    """Whether ``y`` is better described multiplicatively, on the log scale: by the likelihood of
+    its out-of-sample residuals on each scale (Laplace, as Box-Cox compares transformations: the
+    log scale's mean absolute residual times the geometric mean of ``y``, the Jacobian that puts it
+    into units, against the mean absolute residual in units). A weekday pattern or noise that grows
+    with the level is multiplicative; a season and noise that keep their size stay additive (on the
+    logarithm the low periods of such a series look noisier than they are)."""
+    if np.count_nonzero(y <= 0) > MAX_LOG_ZERO_SHARE * y.size:
+        return False  # low counts: on the log scale an 8x day among ones and twos stood out no more than noise
+    z = _log(y)
+    _, additive, _ = decompose(y, season_length, robust=True)
+    _, logged, _ = decompose(z, season_length, robust=True)
+    return float(np.mean(np.abs(z - logged))) * float(np.exp(np.mean(z))) < float(np.mean(np.abs(y - additive)))
+
+
+def _flag_on(y: np.ndarray, season_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """:func:`_flag` on the scale decomposed: ``(flagged, expected, residual - centre, scale)``."""
     flagged = np.zeros(y.size, dtype=bool)
     expected = y
     for step in range(CLEANING_PASSES + 1):
@@ -152,7 +248,7 @@ def find_anomalies(
     found = _flag(y, season_length)
     if found is None:
         return []
-    flagged, expected, deviation, _ = found
+    flagged, expected, deviation, _, _ = found
     return [
         {
             "period": periods[t],
@@ -183,7 +279,7 @@ def clean_history(
     found = _flag(y, season_length)
     if found is None:
         return y, 0
-    flagged, _, deviation, scale = found
+    flagged, _, deviation, scale, logged = found
     neighbour = np.zeros_like(flagged)
     neighbour[1:] |= flagged[:-1]
     neighbour[:-1] |= flagged[1:]
@@ -192,7 +288,11 @@ def clean_history(
         flagged = flagged & ~np.asarray(known, dtype=bool)
     if not flagged.any():
         return y, 0
-    bound = y - deviation + np.sign(deviation) * THRESHOLD * scale
+    # On the scale decomposed: for a series decomposed on the logarithm, THRESHOLD robust SDs of it.
+    z = _log(y) if logged else y
+    bound = z - deviation + np.sign(deviation) * THRESHOLD * scale
+    if logged:
+        bound = np.exp(bound)
     return np.where(flagged, np.maximum(bound, 0.0), y), int(flagged.sum())
 
 

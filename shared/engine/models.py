@@ -46,9 +46,11 @@ __all__ = [
 # Part of the keys under which fitted models are persisted: bump it whenever a model's code
 # changes what a fitted model means, so that models fitted by older code are not reused.
 # -2: weekly and daily models, forward-run grouped backtests; -3: predictions carry their
-# components (a cached forecast block without them would read as "does not decompose"), and the
-# weekly and daily bottom level's backtest runs forward too.
-MODEL_VERSION: str = "2026.12-3"
+# components (a cached forecast block without them would read as "does not decompose"),
+# and the weekly and daily bottom level's backtest runs forward too; -4: the
+# anomalies (and what cleaning pulls in) are found by weekly positions of the year's true length
+# and on the log scale where that fits better, so a cached grouped document's anomalies differ.
+MODEL_VERSION: str = "2026.12-4"
 
 MIN_HISTORY = 3
 MIN_LEVEL, MAX_LEVEL = 50.0, 99.9

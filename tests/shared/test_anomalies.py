@@ -152,3 +152,48 @@ def test_grouped_series_clean_too_when_cleaning_is_on(monkeypatch):
     d[60] *= 8
     daily = forecast_one({"index": 1, "y": d.tolist(), "is_total": True}, horizon=7, level=90.0, frequency="day")
     assert daily["label"].endswith(", 1 anomaly cleaned")
+
+
+def test_fifteen_years_of_weeks_with_a_yearly_peak_flag_about_the_nominal_rate():
+    # The defect of issue 27: the season's position was the week's index mod 52, which slips a day a
+    # year against the 52.18 weeks of a year, so a Christmas peak in a long history read as anomalies
+    # (40-54 flags in each of these series). At 4 robust SDs, Gaussian noise flags ~0.5 in 7,830 weeks.
+    n = 783
+    t = np.arange(n)
+    phase = (t / 52.1786) % 1.0
+    weeks_from_peak = np.minimum(np.abs(phase - 0.97), 1 - np.abs(phase - 0.97)) * 52.1786
+    labels = [str(i) for i in range(n)]
+    flags = 0
+    for seed in range(10):
+        noise = np.random.default_rng(seed).normal(0, 20, n)
+        y = 1000 + 200 * np.sin(2 * np.pi * t / 52.1786) + 600 * np.exp(-0.5 * (weeks_from_peak / 1.5) ** 2) + noise
+        flags += len(find_anomalies(y, labels, 52))
+    assert flags <= 5
+
+
+def test_a_growing_daily_series_with_a_multiplicative_weekday_pattern_flags_about_the_nominal_rate():
+    # The defect of issue 27: the weekday pattern (and the noise) grow with the level, but the
+    # decomposition was additive, so Saturdays and the late, higher days stood out (56-70 flags in
+    # each of these two-year series). On the log scale: about the nominal rate, and a spike still stands out.
+    weekday = np.array([1.0, 1.0, 1.1, 1.2, 1.5, 2.0, 0.5])
+    n = 728
+    t = np.arange(n)
+    labels = [str(i) for i in range(n)]
+    flags = 0
+    for seed in range(10):
+        y = 100 * np.exp(t / 365) * weekday[t % 7] * np.random.default_rng(seed).lognormal(0, 0.05, n)
+        flags += len(find_anomalies(y, labels, 7))
+    assert flags <= 5
+    y[500] *= 3
+    found = find_anomalies(y, labels, 7)
+    assert (labels[500], "spike") in [(a["period"], a["kind"]) for a in found]
+    assert abs(found[[a["period"] for a in found].index(labels[500])]["expected"] - y[500] / 3) < 0.15 * y[500] / 3
+
+
+def test_an_additive_season_with_constant_noise_stays_additive():
+    # The log scale is chosen only where it describes the series better: a season and noise that keep
+    # their size would, on the logarithm, make the low months look noisy.
+    assert not anomalies._multiplicative(seasonal(n=120), 12)
+    weekday = np.array([1.0, 1.0, 1.1, 1.2, 1.5, 2.0, 0.5])
+    y = 100 * weekday[np.arange(140) % 7] * np.random.default_rng(1).lognormal(0, 0.05, 140)
+    assert anomalies._multiplicative(y, 7)
