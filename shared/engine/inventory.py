@@ -22,9 +22,15 @@ quantile is not the sum of per-period quantiles. It is read from simulated paths
 ``safety_stock`` the difference (never below 0). For units, whole units (``order_up_to`` rounded
 up: covering 17.2 units needs 18).
 
-:func:`achieved_service_level` is the honest figure next to the nominal one: at past origins
-the method is refitted on the history before it, sets its level, and the share of origins whose
-realised demand over the next K periods did not exceed it is reported.
+Calibration (:func:`calibrate_level`): paths are a model's idea of its errors, and models are
+often too sure (a level shift, a season too short to see), sometimes too unsure. At past origins
+the method is refitted on the history before it and its uncorrected level ``mean + spread`` is
+set; the realised demand's excess over the mean, in spreads, is the origin's ratio. Per level of
+the hierarchy (each series' own when it is its level, as the total), the split-conformal quantile
+of the ratios is the factor applied to the safety stock. The achieved service level reported next
+to the nominal one is measured at later origins than those the factor was learnt from (calibrate
+on earlier origins, judge on later), so it is what the published method achieved on data it had
+not seen, not a figure fitted to itself.
 """
 from __future__ import annotations
 
@@ -39,16 +45,23 @@ from scipy.stats import norm
 from shared.engine.intermittent import point_forecast
 
 __all__ = [
-    "CALIBRATION",
     "N_PATHS",
     "InventoryFigures",
+    "Outcome",
     "achieved_service_level",
+    "backtest_origins",
+    "calibrate_level",
     "check_supported",
+    "correction",
     "figures",
+    "figures_from",
     "intermittent_paths",
     "model_paths",
     "model_paths_from",
+    "outcomes_at",
     "regressor_fit",
+    "series_inventory",
+    "spread_of",
     "suggested_order",
 ]
 
@@ -59,9 +72,6 @@ MIN_TRAIN = 6
 # The history must be at least this many times the periods covered: a level for 30 months ahead
 # read off 36 months of history would be an extrapolated guess, not a quantile.
 HISTORY_PER_PERIOD = 2
-# Scales the spread of the paths of the general models. 1.0: the models' own calibrated
-# intervals as they are; benchmarks/inventory.py measures what that achieves.
-CALIBRATION = 1.0
 
 Fit = Callable[[np.ndarray], Any]
 
@@ -117,7 +127,7 @@ def model_paths(
 ) -> np.ndarray:
     """(n_paths, K) demand paths around ``mean`` with per-step spread ``sigma`` (see module doc)."""
     mean = np.asarray(mean, dtype=float)
-    sigma = np.maximum(np.nan_to_num(np.asarray(sigma, dtype=float)), 0.0) * CALIBRATION
+    sigma = np.maximum(np.nan_to_num(np.asarray(sigma, dtype=float)), 0.0)
     k = mean.size
     rng = rng or _rng()
     a = _persistence(sigma)
@@ -223,11 +233,21 @@ def regressor_fit(unfitted: Callable[[], Any], rows: np.ndarray | None) -> Fit:
 # ------------------------------------------------------------------------------------ figures
 
 
-def figures(paths: np.ndarray, service_level: float, *, whole: bool = False) -> InventoryFigures:
-    """The §12 figures of the path sums: mean, service-level quantile, their difference."""
+def spread_of(paths: np.ndarray, service_level: float) -> tuple[float, float]:
+    """(mean, spread) of the path sums: their mean, and how far their service-level quantile lies
+    above it (never below 0). The uncorrected order-up-to level is ``mean + spread``."""
     sums = np.asarray(paths, dtype=float).sum(axis=1)
     mean = float(sums.mean())
     level = float(np.quantile(sums, service_level / 100.0, method="higher"))
+    return mean, max(level - mean, 0.0)
+
+
+def figures_from(
+    mean: float, spread: float, service_level: float, *, factor: float = 1.0, whole: bool = False
+) -> InventoryFigures:
+    """The §12 figures of a lead-time demand with ``mean`` and ``spread`` (see :func:`spread_of`),
+    the safety stock scaled by the calibration ``factor`` (:func:`correction`)."""
+    level = mean + factor * spread
     if whole:
         mean = float(round(mean))
         level = float(math.ceil(level - 1e-9))
@@ -240,6 +260,12 @@ def figures(paths: np.ndarray, service_level: float, *, whole: bool = False) -> 
         safety_stock=round(level - mean, 2),
         service_level=float(service_level),
     )
+
+
+def figures(paths: np.ndarray, service_level: float, *, whole: bool = False) -> InventoryFigures:
+    """The §12 figures of the path sums, uncorrected: mean, service-level quantile, their difference."""
+    mean, spread = spread_of(paths, service_level)
+    return figures_from(mean, spread, service_level, whole=whole)
 
 
 def suggested_order(
@@ -261,6 +287,95 @@ def suggested_order(
 
 
 # ------------------------------------------------------------------------------------ honesty
+
+# Outcomes a level of the hierarchy needs (summed over its series): the correction is learnt from
+# CALIBRATION_OUTCOMES earlier origins and judged at EVALUATION_OUTCOMES later ones. A level of
+# many series has one of each per series; a level of few series (the total: one) gives each series
+# more origins, as far as its history allows.
+CALIBRATION_OUTCOMES = 24
+EVALUATION_OUTCOMES = 12
+# A realised demand above a level whose paths have no spread at all: beyond any correction.
+RATIO_CAP = 1000.0
+# The largest factor a correction applies to the safety stock: past it the paths, not their
+# spread, are wrong (a product that changed), and the achieved level says so.
+MAX_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One backtest origin: the uncorrected ``mean`` and ``spread`` (:func:`spread_of`) the method
+    set there, and the demand realised over the ``K`` periods after it."""
+
+    mean: float
+    spread: float
+    actual: float
+
+    @property
+    def ratio(self) -> float:
+        """The conformity score: the realised excess over the mean, in spreads. The level
+        ``mean + f·spread`` covered the demand exactly when ratio ≤ f."""
+        excess = self.actual - self.mean
+        if self.spread <= 1e-9:
+            return 0.0 if excess <= 1e-9 else RATIO_CAP
+        return float(min(RATIO_CAP, excess / self.spread))
+
+    def covered(self, factor: float, service_level: float, *, whole: bool) -> bool:
+        """Whether the level published with correction ``factor`` covered the realised demand."""
+        level = figures_from(self.mean, self.spread, service_level, factor=factor, whole=whole).order_up_to
+        return bool(self.actual <= level + 1e-9)
+
+    def to_list(self) -> list[float]:
+        """JSON-safe (a chunk's result carries its outcomes to the fan-in)."""
+        return [self.mean, self.spread, self.actual]
+
+    @classmethod
+    def from_list(cls, values: Sequence[float]) -> "Outcome":
+        """The inverse of :meth:`to_list`."""
+        return cls(float(values[0]), float(values[1]), float(values[2]))
+
+
+def correction(outcomes: Sequence[Outcome], service_level: float) -> float | None:
+    """The split-conformal factor on the safety stock: the ⌈(n+1)·s⌉-th smallest ratio of the n
+    outcomes, so that the demand after a new origin like them stays within ``mean + factor·spread``
+    with probability at least s. None when n is too small for that order statistic to exist (fewer
+    than s / (100 − s) outcomes: 19 at 95 %, 9 at 90 %): the level is then left uncorrected."""
+    n = len(outcomes)
+    k = math.ceil((n + 1) * service_level / 100.0 - 1e-9)
+    if n == 0 or k > n:
+        return None
+    return float(min(MAX_FACTOR, max(0.0, sorted(o.ratio for o in outcomes)[k - 1])))
+
+
+def backtest_origins(n: int, periods: int, evaluation: int, calibration: int) -> tuple[list[int], list[int]]:
+    """(calibration, evaluation) origins of a history of ``n`` periods: the last ``evaluation``
+    origins whose ``periods`` have been seen (one period apart), and before them up to
+    ``calibration`` origins whose periods had all been seen by the first evaluation origin, so
+    that what the correction learns from never overlaps what it is judged on. An origin needs
+    a history that supports the periods (:func:`check_supported`) and at least MIN_TRAIN periods."""
+    first = max(MIN_TRAIN, HISTORY_PER_PERIOD * periods)
+    last = n - periods
+    judged = [t for t in range(last - evaluation + 1, last + 1) if t >= first]
+    if not judged:
+        return [], []
+    end = judged[0] - periods
+    return [t for t in range(end - calibration + 1, end + 1) if t >= first], judged
+
+
+def outcomes_at(
+    y: np.ndarray, method: str, periods: int, service_level: float, fit: Fit, origins: Sequence[int]
+) -> list[Outcome]:
+    """At each origin t, the method refitted on y[:t] and its uncorrected level, with the demand
+    realised over y[t:t+periods]. A fit that fails at one origin says nothing about the level: skipped."""
+    y = np.asarray(y, dtype=float)
+    out = []
+    for t in origins:
+        try:
+            paths = series_paths(method, y[:t], periods, service_level, fit, rng=_rng(SEED + t))
+        except Exception:  # any model failure at one origin says nothing about the level
+            continue
+        mean, spread = spread_of(paths, service_level)
+        out.append(Outcome(mean, spread, float(y[t : t + periods].sum())))
+    return out
 
 
 @dataclass(frozen=True)
@@ -286,28 +401,13 @@ def achieved_service_level(
     fit: Fit,
     *,
     max_origins: int = MAX_ORIGINS,
-    min_train: int = MIN_TRAIN,
     whole: bool = False,
-    origins: Sequence[int] | None = None,
 ) -> ServiceBacktest:
-    """At the last ``max_origins`` origins t (with t + periods ≤ n), refit on y[:t], set the
-    order-up-to level, and record whether y[t:t+periods].sum() did not exceed it."""
-    y = np.asarray(y, dtype=float)
-    n = y.size
-    last = n - periods
-    if origins is None:
-        first = max(min_train, last - max_origins + 1)
-        origins = range(first, last + 1) if last >= first else range(0)
-    covered = []
-    for t in origins:
-        train = y[:t]
-        try:
-            paths = series_paths(method, train, periods, service_level, fit, rng=_rng(SEED + t))
-        except Exception:  # a fit that fails at one origin says nothing about the level
-            continue
-        level = figures(paths, service_level, whole=whole).order_up_to
-        covered.append(bool(y[t : t + periods].sum() <= level + 1e-9))
-    return ServiceBacktest(covered)
+    """The uncorrected paths' record: at the last ``max_origins`` origins t (t + periods ≤ n), refit
+    on y[:t], set the level without correction, and record whether y[t:t+periods].sum() stayed within it."""
+    _, judged = backtest_origins(np.asarray(y).size, periods, max_origins, 0)
+    found = outcomes_at(y, method, periods, service_level, fit, judged)
+    return ServiceBacktest([o.covered(1.0, service_level, whole=whole) for o in found])
 
 
 # ------------------------------------------------------------------------------------ documents
@@ -318,32 +418,77 @@ def stock_fields() -> dict[str, None]:
     return {"on_hand": None, "on_order": None, "suggested_order": None}
 
 
+def origins_for(level_size: int) -> tuple[int, int]:
+    """(evaluation, calibration) origins for each series of a level of ``level_size`` series."""
+    size = max(1, int(level_size))
+    return math.ceil(EVALUATION_OUTCOMES / size), math.ceil(CALIBRATION_OUTCOMES / size)
+
+
 def series_inventory(
     method: str,
     y: np.ndarray,
     settings: Any,
     fit: Fit,
     *,
-    whole: bool,
     fitted: Any | None = None,
-    origins: int = 1,
+    level_size: int = 1,
 ) -> dict[str, Any]:
-    """One series' §12 figures and its backtest: ``settings`` is the request's InventoryRequest.
-
-    ``origins``: how many past origins the achieved service level is measured at (the last ones
-    the history allows); the figures are in the result, the origins' outcomes in ``covered``.
-    """
+    """One series' uncorrected lead-time demand and its backtest outcomes: ``settings`` is the
+    request's InventoryRequest, ``level_size`` the number of series of its level (it sets how
+    many origins each series is backtested at, :func:`origins_for`). JSON-safe; the published
+    figures come from :func:`calibrate_level` over the whole level."""
+    y = np.asarray(y, dtype=float)
     periods = int(settings.periods)
     level = float(settings.service_level)
-    paths = series_paths(method, y, periods, level, fit, fitted=fitted)
-    backtest = achieved_service_level(y, method, periods, level, fit, whole=whole, max_origins=origins)
+    mean, spread = spread_of(series_paths(method, y, periods, level, fit, fitted=fitted), level)
+    evaluation, calibration = origins_for(level_size)
+    learn, judge = backtest_origins(y.size, periods, evaluation, calibration)
     return {
-        **figures(paths, level, whole=whole).to_dict(),
-        **stock_fields(),
-        "achieved_service_level": backtest.achieved,
-        "backtest_origins": backtest.origins,
-        "covered": backtest.covered,
+        "mean": mean,
+        "spread": spread,
+        "service_level": level,
+        "calibration": [o.to_list() for o in outcomes_at(y, method, periods, level, fit, learn)],
+        "evaluation": [o.to_list() for o in outcomes_at(y, method, periods, level, fit, judge)],
     }
+
+
+def calibrate_level(
+    raw: Sequence[dict[str, Any] | None], *, whole: bool
+) -> tuple[list[dict[str, Any] | None], dict[str, Any]]:
+    """The published figures of one level's series (None stays None) from their
+    :func:`series_inventory` blocks, and the level's calibration.
+
+    The factor on the safety stock is the split-conformal :func:`correction` of the level's
+    outcomes pooled. Each series' ``achieved_service_level`` (its ``covered`` outcomes) is
+    measured at its evaluation origins with the factor learnt from the calibration origins alone
+    (never from the origins it is judged on); the published ``order_up_to`` uses the factor learnt
+    from all of them. When the calibration origins are too few for a correction, the level is
+    published uncorrected (factor 1) and judged so."""
+    blocks = [b for b in raw if b is not None]
+    if not blocks:
+        return list(raw), {"calibration_factor": 1.0, "calibration_origins": 0}
+    level = float(blocks[0]["service_level"])
+    learn = [Outcome.from_list(o) for b in blocks for o in b["calibration"]]
+    judge = [Outcome.from_list(o) for b in blocks for o in b["evaluation"]]
+    learnt = correction(learn, level)
+    if learnt is None:
+        learnt = factor = 1.0
+    else:
+        factor = correction(learn + judge, level) or 0.0  # more outcomes than learn: never None
+    published: list[dict[str, Any] | None] = []
+    for b in raw:
+        if b is None:
+            published.append(None)
+            continue
+        covered = [Outcome.from_list(o).covered(learnt, level, whole=whole) for o in b["evaluation"]]
+        published.append({
+            **figures_from(b["mean"], b["spread"], level, factor=factor, whole=whole).to_dict(),
+            **stock_fields(),
+            "achieved_service_level": round(100.0 * sum(covered) / len(covered), 2) if covered else None,
+            "backtest_origins": len(covered),
+            "covered": covered,
+        })
+    return published, {"calibration_factor": round(factor, 4), "calibration_origins": len(learn)}
 
 
 def scaled_inventory(parent: dict[str, Any], share: float, *, whole: bool) -> dict[str, Any]:

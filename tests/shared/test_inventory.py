@@ -253,3 +253,81 @@ def test_daily_grouped_inventory_in_units(demo_week):
     total = result.document["data"]
     assert total["inventory"]["lead_time_demand"] == pytest.approx(
         sum(h["forecast"] for h in total["forecast"]["horizon"][:14]), rel=0.05)
+
+
+# ---------------------------------------------------------------- calibration (honest service levels)
+
+
+def outcomes(n: int, spread_scale: float, seed: int, level: float = 95.0) -> list[inv.Outcome]:
+    """Demand ~ N(100, 10²) and a method whose spread is ``spread_scale`` times the right one."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    spread = spread_scale * 10.0 * float(norm.ppf(level / 100.0))
+    return [inv.Outcome(100.0, spread, float(a)) for a in rng.normal(100.0, 10.0, n)]
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("level", [90.0, 95.0])
+def test_the_correction_makes_a_too_narrow_or_too_wide_spread_achieve_the_nominal_level(scale, level):
+    factor = inv.correction(outcomes(2000, scale, seed=1, level=level), level)
+    assert factor == pytest.approx(1.0 / scale, rel=0.1)
+    fresh = outcomes(4000, scale, seed=2, level=level)
+    achieved = 100.0 * np.mean([o.covered(factor, level, whole=False) for o in fresh])
+    assert achieved == pytest.approx(level, abs=2.0)
+
+
+def test_too_few_outcomes_leave_the_level_uncorrected():
+    assert inv.correction(outcomes(18, 1.0, 3), 95.0) is None  # the 95 % order statistic of 18 does not exist
+    assert inv.correction(outcomes(19, 1.0, 3), 95.0) is not None
+    assert inv.correction(outcomes(8, 1.0, 3), 90.0) is None and inv.correction(outcomes(9, 1.0, 3), 90.0) is not None
+    raw = {"mean": 10.0, "spread": 5.0, "service_level": 95.0,
+           "calibration": [o.to_list() for o in outcomes(5, 1.0, 4)], "evaluation": [o.to_list() for o in outcomes(3, 1.0, 5)]}
+    (published,), summary = inv.calibrate_level([raw], whole=False)
+    assert summary == {"calibration_factor": 1.0, "calibration_origins": 5}
+    assert published["order_up_to"] == 15.0 and published["backtest_origins"] == 3
+
+
+def test_calibration_origins_end_before_the_evaluation_origins_begin():
+    learn, judge = inv.backtest_origins(60, 3, 12, 24)
+    assert judge == list(range(46, 58))  # the last origin whose three periods have all been seen: 57
+    assert len(learn) == 24 and max(learn) + 3 <= min(judge)  # their periods were seen by then
+    learn, judge = inv.backtest_origins(20, 3, 1, 1)
+    assert (learn, judge) == ([14], [17])
+    assert inv.backtest_origins(7, 3, 12, 24) == ([], [])  # too short to judge a level at all
+    assert inv.origins_for(1) == (12, 24) and inv.origins_for(3) == (4, 8) and inv.origins_for(500) == (1, 1)
+
+
+def test_the_achieved_level_is_judged_with_the_factor_learnt_from_calibration_origins_only():
+    # The calibration origins say the spread is twice too wide; the evaluation origins then all
+    # exceed the mean by 1.5 spreads. Judged with the calibration's factor (0.5): none covered,
+    # although a factor learnt from the evaluation origins themselves would have covered them.
+    low = [[0.0, 10.0, 5.0]] * 30
+    high = [[0.0, 10.0, 15.0]] * 10
+    raw = {"mean": 0.0, "spread": 10.0, "service_level": 90.0, "calibration": low, "evaluation": high}
+    (published, absent), summary = inv.calibrate_level([raw, None], whole=True)
+    assert absent is None  # a series without levels of its own (a share of its parent) stays so
+    assert published["achieved_service_level"] == 0.0 and published["covered"] == [False] * 10
+    assert summary["calibration_origins"] == 30
+    # The published level learns from all 40 outcomes: its factor is the 90 % ratio of them, 1.5.
+    assert summary["calibration_factor"] == 1.5 and published["order_up_to"] == 15.0
+    assert inv.calibrate_level([None], whole=True) == ([None], {"calibration_factor": 1.0, "calibration_origins": 0})
+
+
+def test_calibrated_levels_achieve_the_nominal_level_on_series_of_known_distribution():
+    # Independent monthly noise around a fixed level, forecast with the naive model: its paths are
+    # a random walk's, far too wide for three months of noise (the uncorrected level covers nearly
+    # every origin). Calibrated over a level of 150 such series, the achieved level is the nominal one
+    # (± the binomial margin of 150 origins).
+    rng = np.random.default_rng(26)
+    settings = type("Settings", (), {"periods": 3, "service_level": 90.0})()
+
+    def naive(history):
+        return make_model("seasonal_naive", season_length=1).fit(history)
+
+    raw = [inv.series_inventory("model", 100 + rng.normal(0, 10, 30), settings, naive, level_size=150) for _ in range(150)]
+    published, summary = inv.calibrate_level(raw, whole=True)
+    achieved = inv.pooled([p["covered"] for p in published])
+    uncorrected = np.mean([inv.Outcome.from_list(o).covered(1.0, 90.0, whole=True) for r in raw for o in r["evaluation"]])
+    assert uncorrected > 0.95 and summary["calibration_factor"] < 0.8
+    assert achieved["backtest_origins"] == 150 and 83.0 <= achieved["achieved_service_level"] <= 96.0
