@@ -41,7 +41,7 @@ __all__ = [
 
 # Part of the keys under which fitted models are persisted: bump it whenever a model's code
 # changes what a fitted model means, so that models fitted by older code are not reused.
-MODEL_VERSION: str = "2026.12-2"  # -2: weekly and daily models, forward-run grouped backtests
+MODEL_VERSION: str = "2026.12-3"  # -3: calibrated inventory levels; -2: weekly and daily models, forward-run grouped backtests
 
 MIN_HISTORY = 3
 MIN_LEVEL, MAX_LEVEL = 50.0, 99.9
