@@ -61,6 +61,7 @@ from shared.engine.models import make_model
 
 LEVELS = (90.0, 95.0)
 TARGETS = {90.0: (87.0, 93.0), 95.0: (92.0, 97.0)}
+HALVES = {"tune", "report"}  # --tune-only: the report half is not computed while settings are chosen
 
 
 class _Settings:
@@ -88,7 +89,7 @@ def _verdict(level: float, hits: list[bool]) -> str:
 
 
 def _blocks(y: np.ndarray, method: str, k: int, fit: Callable[[np.ndarray], Any], level_size: int,
-            fixed: tuple[list[int], list[int]] | None = None) -> dict[float, dict[str, Any]]:
+            fixed: tuple[list[int], list[int]] | None = None, position: int = 0) -> dict[float, dict[str, Any]]:
     """One series' raw inventory blocks at both nominal levels, as ``inv.series_inventory`` makes
     them, one fit an origin shared by the two levels. ``fixed``: (calibration, evaluation) origins."""
     fits: dict[int, Any] = {}
@@ -101,8 +102,7 @@ def _blocks(y: np.ndarray, method: str, k: int, fit: Callable[[np.ndarray], Any]
         return fits[history.size]
 
     if fixed is None:
-        evaluation, calibration = inv.origins_for(level_size)
-        fixed = inv.backtest_origins(y.size, k, evaluation, calibration)
+        fixed = inv.backtest_origins(y.size, k, level_size, position)
     learn, judge = fixed
     out = {}
     for s in LEVELS:
@@ -117,76 +117,87 @@ def _blocks(y: np.ndarray, method: str, k: int, fit: Callable[[np.ndarray], Any]
 
 
 class Tally:
-    """Evaluation outcomes per (data set half, level, nominal): calibrated and uncorrected."""
+    """Each job's level's raw blocks per (data set half, level, nominal), calibrated when printed
+    (as the service calibrates them: one job's level together), at each shrinkage asked for."""
 
-    def __init__(self) -> None:
-        self.calibrated: dict[tuple, list[bool]] = {}
-        self.uncorrected: dict[tuple, list[bool]] = {}
-        self.factors: dict[tuple, list[float]] = {}
+    def __init__(self, whole: bool) -> None:
+        self.whole = whole
+        self.jobs: dict[tuple, list[list[dict[str, Any]]]] = {}
 
-    def add_job(self, half: str, level: str, blocks: list[dict[float, dict[str, Any]]], whole: bool) -> None:
-        """One job's level: calibrated together, as the service calibrates it."""
+    def add_job(self, half: str, level: str, blocks: list[dict[float, dict[str, Any]]]) -> None:
+        """One job's level: its series' raw blocks."""
         for s in LEVELS:
-            raw = [b[s] for b in blocks]
-            published, summary = inv.calibrate_level(raw, whole=whole)
-            key = (half, level, s)
-            self.calibrated.setdefault(key, []).extend(c for p in published if p for c in p["covered"])
-            self.uncorrected.setdefault(key, []).extend(
-                inv.Outcome.from_list(o).covered(1.0, s, whole=whole) for b in raw for o in b["evaluation"])
-            self.factors.setdefault(key, []).append(summary["calibration_factor"])
+            self.jobs.setdefault((half, level, s), []).append([b[s] for b in blocks])
 
-    def print(self, title: str, levels: list[str], k_label: str) -> None:
+    def _measure(self, key: tuple, shrink: float) -> tuple[list[bool], list[bool], list[float], list[int]]:
+        calibrated, uncorrected, factors, dates = [], [], [], []
+        for raw in self.jobs[key]:
+            published, summary = inv.calibrate_level(raw, whole=self.whole, shrink=shrink)
+            calibrated.extend(c for p in published if p for c in p["covered"])
+            uncorrected.extend(inv.Outcome.from_list(o).covered(1.0, key[2], whole=self.whole)
+                               for b in raw for o in b["evaluation"])
+            factors.append(summary["calibration_factor"])
+            dates.append(inv.distinct_dates([inv.Outcome.from_list(o) for b in raw for o in b["calibration"]]))
+        return calibrated, uncorrected, factors, dates
+
+    def print(self, title: str, levels: list[str], k_label: str, shrinks: list[float]) -> None:
         print(title)
-        print(f"{'half':>7} {'level':>8} {'K':>6} {'nominal':>8} {'uncorrected':>12} {'calibrated':>12} "
-              f"{'origins':>8} {'factor':>7} {'target':>7}")
+        print(f"{'half':>7} {'level':>8} {'K':>6} {'n0':>5} {'nominal':>8} {'uncorrected':>12} {'calibrated':>12} "
+              f"{'origins':>8} {'dates':>6} {'factor':>7} {'target':>7}")
         for half in ("tune", "report"):
             for level in levels:
-                for s in LEVELS:
-                    key = (half, level, s)
-                    if key not in self.calibrated:
-                        continue
-                    hits = self.calibrated[key]
-                    lo, hi = TARGETS[s]
-                    factor = float(np.mean(self.factors[key]))
-                    print(f"{half:>7} {level:>8} {k_label:>6} {s:>8.0f} {_share(self.uncorrected[key]):>12} "
-                          f"{_share(hits):>12} {len(hits):>8} {factor:>7.2f} {f'{lo:.0f}-{hi:.0f}':>7} {_verdict(s, hits)}")
+                for shrink in shrinks:
+                    for s in LEVELS:
+                        key = (half, level, s)
+                        if key not in self.jobs:
+                            continue
+                        hits, raw_hits, factors, dates = self._measure(key, shrink)
+                        lo, hi = TARGETS[s]
+                        print(f"{half:>7} {level:>8} {k_label:>6} {shrink:>5g} {s:>8.0f} {_share(raw_hits):>12} "
+                              f"{_share(hits):>12} {len(hits):>8} {np.mean(dates):>6.1f} {np.mean(factors):>7.2f} "
+                              f"{f'{lo:.0f}-{hi:.0f}':>7} {_verdict(s, hits)}")
 
 
 def _panel_run(series: list[tuple[np.ndarray, np.ndarray]], k: int, fit: Callable, whole: bool,
-               title: str, unit: str, halves: tuple[str, str] = ("tune", "report")) -> None:
-    """M3 / M4: one level of many series a half, calibrated at n_train − K, judged at n_train."""
-    tally = Tally()
+               title: str, unit: str, shrinks: list[float], halves: tuple[str, str] = ("tune", "report")) -> None:
+    """M3 / M4: one level of many series a half, each series judged at n_train (its first K test
+    periods) and calibrated at one origin whose periods end by n_train, the level's series taking
+    turns over the dates K apart before it (as :func:`inv.backtest_origins` spreads a level)."""
+    tally = Tally(whole)
     started = time.process_time()
     for parity, half in enumerate(halves):
+        if half not in HALVES:
+            continue
         blocks = []
-        for x, xx in series[parity::2]:
+        for position, (x, xx) in enumerate(series[parity::2]):
             y = np.r_[x, xx[:k]]
             n = x.size
-            first = max(inv.MIN_TRAIN, inv.HISTORY_PER_PERIOD * k)
-            fixed = ([n - k] if n - k >= first else [], [n])
+            dates = inv.spaced_origins(n, k)[: inv.CALIBRATION_DATES]
+            fixed = ([dates[position % len(dates)]] if dates else [], [n])
             blocks.append(_blocks(y, "model", k, fit, len(series) // 2, fixed))
-        tally.add_job(half, "series", blocks, whole)
+        tally.add_job(half, "series", blocks)
     seconds = time.process_time() - started
-    tally.print(title, ["series"], f"{k} {unit}")
+    tally.print(title, ["series"], f"{k} {unit}", shrinks)
     print(f"CPU {seconds:.0f} s")
 
 
-def run_m3(every: int, k: int) -> None:
+def run_m3(every: int, k: int, shrinks: list[float]) -> None:
     from benchmarks.accuracy import load_dataset
 
     series, _ = load_dataset("m3", every=every)
     _panel_run(series, k, lambda h: make_model("auto", 12).fit(h), False,
-               f"M3 monthly, {len(series)} series, auto; tune: the 1st, 3rd, 5th... series in M3's order, report: the 2nd, 4th...", "mo")
+               f"M3 monthly, {len(series)} series, auto; tune: the 1st, 3rd, 5th... series in M3's order, report: the 2nd, 4th...", "mo",
+               shrinks)
 
 
-def run_m4_weekly(every: int, k: int) -> None:
+def run_m4_weekly(every: int, k: int, shrinks: list[float]) -> None:
     from benchmarks.accuracy import load_m4_weekly
     from shared.engine.frequency_models import make_model as make_calendar_model
 
     odd, even = load_m4_weekly(1)[::every], load_m4_weekly(0)[::every]
     series = [s for pair in zip(odd, even) for s in pair] + odd[len(even):] + even[len(odd):]
     _panel_run(series, k, lambda h: make_calendar_model("auto", "week").fit(h), False,
-               f"M4 weekly, {len(series)} series, calendar auto; tune: odd-numbered series, report: even", "wk")
+               f"M4 weekly, {len(series)} series, calendar auto; tune: odd-numbered series, report: even", "wk", shrinks)
 
 
 def _weekly(shop) -> tuple[list, np.ndarray, int]:
@@ -200,14 +211,14 @@ def _weekly(shop) -> tuple[list, np.ndarray, int]:
     return starts, units, n_weeks
 
 
-def run_shop_calendar(frequency: str, seeds: tuple[int, ...]) -> None:
+def run_shop_calendar(frequency: str, seeds: tuple[int, ...], shrinks: list[float]) -> None:
     from local.daily_shop import daily_shop
     from shared.engine.effects import calendar_effects
     from shared.engine.frequency_models import closed_columns
     from shared.engine.frequency_models import make_model as make_calendar_model
 
     k = 7 if frequency == "day" else 4
-    tally = Tally()
+    tally = Tally(True)
     started = time.process_time()
     tune = set(seeds[: (len(seeds) + 1) // 2])
     for seed in seeds:
@@ -224,10 +235,12 @@ def run_shop_calendar(frequency: str, seeds: tuple[int, ...]) -> None:
                 "store": np.array([[own == st for own, _ in shop.keys] for st in stores], float),
                 "total": np.ones((1, units.shape[0]))}
         half = "tune" if seed in tune else "report"
+        if half not in HALVES:
+            continue
         for level, matrix in rows.items():
             values = matrix @ units
             blocks = []
-            for y_full in values:
+            for position, y_full in enumerate(values):
                 first = int(np.flatnonzero(y_full > 0)[0]) if np.any(y_full > 0) else 0
                 y = y_full[first:]
                 X = effects.X[first:n]
@@ -236,13 +249,13 @@ def run_shop_calendar(frequency: str, seeds: tuple[int, ...]) -> None:
                     return make_calendar_model("auto", frequency, effects=effects, closed=closed)
 
                 fit = inv.regressor_fit(unfitted, X)
-                blocks.append(_blocks(y, "model", k, fit, len(values)))
-            tally.add_job(half, level, blocks, True)
+                blocks.append(_blocks(y, "model", k, fit, len(values), position=position))
+            tally.add_job(half, level, blocks)
     seconds = time.process_time() - started
     unit = "d" if frequency == "day" else "wk"
     tally.print(f"Sample shop ({'daily' if frequency == 'day' else 'weekly'}; local/daily_shop.py), calendar auto with "
                 f"holidays and events; one job a seed; tune: seeds {sorted(tune)}, report: the others of {list(seeds)}",
-                ["product", "store", "total"], f"{k} {unit}")
+                ["product", "store", "total"], f"{k} {unit}", shrinks)
     print(f"CPU {seconds:.0f} s")
 
 
@@ -269,28 +282,31 @@ def _method(y: np.ndarray, is_total: bool) -> str | None:
     return "model" if is_total or pattern in (DemandPattern.SMOOTH, DemandPattern.ERRATIC) else METHOD_FOR[pattern]
 
 
-def run_shop(seeds: tuple[int, ...], k: int) -> None:
+def run_shop(seeds: tuple[int, ...], k: int, shrinks: list[float]) -> None:
     today = date(2026, 11, 24)
     names = {0: "total", 1: "category", 2: "product"}
-    tally = Tally()
+    tally = Tally(True)
     tune = set(seeds[: (len(seeds) + 1) // 2])
     started = time.process_time()
     for seed in seeds:
-        panel = _shop_panel(seed, today)
         half = "tune" if seed in tune else "report"
+        if half not in HALVES:
+            continue
+        panel = _shop_panel(seed, today)
         for lv, name in names.items():
             rows = panel.level_indices(lv)
             blocks = []
-            for i in rows:
+            for position, i in enumerate(rows):
                 y = panel.history(int(i))
                 method = _method(y, lv == 0)
                 if method is None or inv.check_supported(y.size, k):
                     continue
-                blocks.append(_blocks(y, method, k, lambda h: make_model("auto", 12).fit(h), len(rows)))
-            tally.add_job(half, name, blocks, True)
+                blocks.append(_blocks(y, method, k, lambda h: make_model("auto", 12).fit(h), len(rows),
+                                      position=position))
+            tally.add_job(half, name, blocks)
     seconds = time.process_time() - started
     tally.print(f"Demo shop (local/demo.py), units by category and product, one job a seed; tune: seeds "
-                f"{sorted(tune)}, report: the others of {list(seeds)}", list(names.values()), f"{k} mo")
+                f"{sorted(tune)}, report: the others of {list(seeds)}", list(names.values()), f"{k} mo", shrinks)
     print(f"CPU {seconds:.0f} s")
 
 
@@ -306,18 +322,24 @@ def main(argv: list[str] | None = None) -> int:
     shop = sub.add_parser("shop")
     shop.add_argument("--seeds", default="1,2,3,4")
     shop.add_argument("--k", type=int, default=3)
+    parser.add_argument("--shrink", default=str(inv.SHRINK_DATES),
+                        help="comma-separated n0 of the correction's shrinkage (tune half only: pick, then fix)")
+    parser.add_argument("--tune-only", action="store_true", help="measure the tune half alone")
     args = parser.parse_args(argv)
+    shrinks = [float(v) for v in args.shrink.split(",")]
+    if args.tune_only:
+        HALVES.discard("report")
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"load: {load}")
     if args.command == "m3":
-        run_m3(args.every, args.k)
+        run_m3(args.every, args.k, shrinks)
     elif args.command == "m4-weekly":
-        run_m4_weekly(args.every, args.k)
+        run_m4_weekly(args.every, args.k, shrinks)
     elif args.command in ("shop-daily", "shop-weekly"):
         seeds = tuple(int(s) for s in args.seeds.split(","))
-        run_shop_calendar("day" if args.command == "shop-daily" else "week", seeds)
+        run_shop_calendar("day" if args.command == "shop-daily" else "week", seeds, shrinks)
     else:
-        run_shop(tuple(int(s) for s in args.seeds.split(",")), args.k)
+        run_shop(tuple(int(s) for s in args.seeds.split(",")), args.k, shrinks)
     return 0
 
 

@@ -79,9 +79,13 @@ def series_inputs(panel: Panel, indices: Sequence[int] | None = None) -> list[di
     idx = range(len(panel)) if indices is None else indices
     bottom = panel.n_levels - 1
     sizes = np.bincount(panel.level, minlength=panel.n_levels)
+    places = np.zeros(len(panel), dtype=int)  # a series' place in its level (its turn at the level's backtest dates)
+    for k in range(panel.n_levels):
+        places[panel.level_indices(k)] = np.arange(panel.level_indices(k).size)
     return [
         {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0),
-         "refit_backtest": bool(panel.level[int(i)] < bottom), "level_size": int(sizes[panel.level[int(i)]])}
+         "refit_backtest": bool(panel.level[int(i)] < bottom), "level_size": int(sizes[panel.level[int(i)]]),
+         "level_position": int(places[int(i)])}
         for i in idx
     ]
 
@@ -222,7 +226,8 @@ def _with_inventory(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out["inventory"] = inventory_engine.series_inventory(
-                method, y, settings, fit, level_size=int(item.get("level_size") or (1 if total else BIG_LEVEL))
+                method, y, settings, fit, level_size=int(item.get("level_size") or (1 if total else BIG_LEVEL)),
+                position=int(item.get("level_position", item["index"])),
             )
     except Exception as exc:  # a series never fails the job: its parent's share instead
         log.warning("series %s: inventory failed (%s); share of parent", item["index"], exc)

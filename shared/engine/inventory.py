@@ -53,6 +53,7 @@ __all__ = [
     "calibrate_level",
     "check_supported",
     "correction",
+    "distinct_dates",
     "figures",
     "figures_from",
     "intermittent_paths",
@@ -61,6 +62,7 @@ __all__ = [
     "outcomes_at",
     "regressor_fit",
     "series_inventory",
+    "spaced_origins",
     "spread_of",
     "suggested_order",
 ]
@@ -289,11 +291,20 @@ def suggested_order(
 # ------------------------------------------------------------------------------------ honesty
 
 # Outcomes a level of the hierarchy needs (summed over its series): the correction is learnt from
-# CALIBRATION_OUTCOMES earlier origins and judged at EVALUATION_OUTCOMES later ones. A level of
-# many series has one of each per series; a level of few series (the total: one) gives each series
-# more origins, as far as its history allows.
+# CALIBRATION_OUTCOMES origins and judged at EVALUATION_OUTCOMES later ones. A level of many series
+# has one of each per series; a level of few series (the total: one) gives each series more
+# origins, as far as its history allows.
 CALIBRATION_OUTCOMES = 24
 EVALUATION_OUTCOMES = 12
+# Origins lie K = lead_time + review_period periods apart (their demand windows do not overlap),
+# going back from the end as far as the history allows: the latest EVALUATION_DATES dates (at most
+# a third of them) are judged on, up to CALIBRATION_DATES before those are learnt from. The series
+# of a level take turns over the dates, so that the level's outcomes are not one shared week's shock.
+EVALUATION_DATES = 12
+CALIBRATION_DATES = 24
+# The correction is shrunk toward 1 by its evidence, the number of distinct calibration dates
+# n_eff (not series x dates: series of one date share its shock): 1 + (f - 1)·n_eff / (n_eff + SHRINK_DATES).
+SHRINK_DATES = 12.0
 # A realised demand above a level whose paths have no spread at all: beyond any correction.
 RATIO_CAP = 1000.0
 # The largest factor a correction applies to the safety stock: past it the paths, not their
@@ -304,11 +315,14 @@ MAX_FACTOR = 4.0
 @dataclass(frozen=True)
 class Outcome:
     """One backtest origin: the uncorrected ``mean`` and ``spread`` (:func:`spread_of`) the method
-    set there, and the demand realised over the ``K`` periods after it."""
+    set there, the demand realised over the ``K`` periods after it, and the origin's ``lag``, its
+    distance in periods from the end of the history (series of one job that share a lag share a
+    date; -1: not known)."""
 
     mean: float
     spread: float
     actual: float
+    lag: int = -1
 
     @property
     def ratio(self) -> float:
@@ -319,6 +333,19 @@ class Outcome:
             return 0.0 if excess <= 1e-9 else RATIO_CAP
         return float(min(RATIO_CAP, excess / self.spread))
 
+    def score(self, *, whole: bool) -> float:
+        """The smallest factor whose published level covers the realised demand: :attr:`ratio`, or
+        in whole units (a level rounded up to a whole unit already covers a demand up to it) the
+        factor that just lifts ``mean + f·spread`` past ``demand − 1``. Never below 0."""
+        if not whole:
+            return max(0.0, self.ratio)
+        demand = math.ceil(self.actual - 1e-9)
+        if self.covered(0.0, 50.0, whole=True):
+            return 0.0
+        if self.spread <= 1e-9:
+            return RATIO_CAP
+        return float(min(RATIO_CAP, max(0.0, (demand - 1 - self.mean) / self.spread) + 1e-6))
+
     def covered(self, factor: float, service_level: float, *, whole: bool) -> bool:
         """Whether the level published with correction ``factor`` covered the realised demand."""
         level = figures_from(self.mean, self.spread, service_level, factor=factor, whole=whole).order_up_to
@@ -326,39 +353,73 @@ class Outcome:
 
     def to_list(self) -> list[float]:
         """JSON-safe (a chunk's result carries its outcomes to the fan-in)."""
-        return [self.mean, self.spread, self.actual]
+        return [self.mean, self.spread, self.actual, self.lag]
 
     @classmethod
     def from_list(cls, values: Sequence[float]) -> "Outcome":
-        """The inverse of :meth:`to_list`."""
-        return cls(float(values[0]), float(values[1]), float(values[2]))
+        """The inverse of :meth:`to_list` (a list of three, from an older worker: lag unknown)."""
+        lag = int(values[3]) if len(values) > 3 else -1
+        return cls(float(values[0]), float(values[1]), float(values[2]), lag)
 
 
-def correction(outcomes: Sequence[Outcome], service_level: float) -> float | None:
-    """The split-conformal factor on the safety stock: the ⌈(n+1)·s⌉-th smallest ratio of the n
-    outcomes, so that the demand after a new origin like them stays within ``mean + factor·spread``
-    with probability at least s. None when n is too small for that order statistic to exist (fewer
-    than s / (100 − s) outcomes: 19 at 95 %, 9 at 90 %): the level is then left uncorrected."""
+def distinct_dates(outcomes: Sequence[Outcome]) -> int:
+    """The evidence of a set of outcomes: how many distinct dates they were set at (an outcome of
+    unknown date counts as a date of its own)."""
+    known = {o.lag for o in outcomes if o.lag >= 0}
+    return len(known) + sum(1 for o in outcomes if o.lag < 0)
+
+
+def correction(
+    outcomes: Sequence[Outcome], service_level: float, *, whole: bool = False, shrink: float | None = None
+) -> float | None:
+    """The factor on the safety stock: the split-conformal ⌈(n+1)·s⌉-th smallest score
+    (:meth:`Outcome.score`, in whole units when the level is published so) of the n
+    outcomes (the largest when n is too small for that order statistic, fewer than s / (100 − s):
+    19 at 95 %, 9 at 90 %), shrunk toward 1 by the evidence, 1 + (f − 1)·d / (d + ``shrink``)
+    with d the outcomes' :func:`distinct_dates` (``shrink`` defaults to SHRINK_DATES). None
+    without outcomes: the level is then left uncorrected."""
     n = len(outcomes)
-    k = math.ceil((n + 1) * service_level / 100.0 - 1e-9)
-    if n == 0 or k > n:
+    if n == 0:
         return None
-    return float(min(MAX_FACTOR, max(0.0, sorted(o.ratio for o in outcomes)[k - 1])))
+    k = min(n, math.ceil((n + 1) * service_level / 100.0 - 1e-9))
+    raw = min(MAX_FACTOR, sorted(o.score(whole=whole) for o in outcomes)[k - 1])
+    d = distinct_dates(outcomes)
+    n0 = SHRINK_DATES if shrink is None else float(shrink)
+    return float(1.0 + (raw - 1.0) * d / (d + n0))
 
 
-def backtest_origins(n: int, periods: int, evaluation: int, calibration: int) -> tuple[list[int], list[int]]:
-    """(calibration, evaluation) origins of a history of ``n`` periods: the last ``evaluation``
-    origins whose ``periods`` have been seen (one period apart), and before them up to
-    ``calibration`` origins whose periods had all been seen by the first evaluation origin, so
-    that what the correction learns from never overlaps what it is judged on. An origin needs
-    a history that supports the periods (:func:`check_supported`) and at least MIN_TRAIN periods."""
+def spaced_origins(n: int, periods: int) -> list[int]:
+    """The origins t of a history of ``n`` periods whose ``periods`` after them have been seen,
+    ``periods`` apart from the last one back (latest first), each with a history that supports the
+    periods (:func:`check_supported`) and at least MIN_TRAIN periods."""
+    step = max(1, int(periods))
     first = max(MIN_TRAIN, HISTORY_PER_PERIOD * periods)
-    last = n - periods
-    judged = [t for t in range(last - evaluation + 1, last + 1) if t >= first]
-    if not judged:
+    return list(range(n - periods, first - 1, -step))
+
+
+def _turns(dates: Sequence[int], count: int, position: int, level_size: int) -> list[int]:
+    """``count`` of ``dates`` for the series at ``position`` of a level of ``level_size``: the r-th
+    is dates[(position + r·level_size) mod len(dates)], so the level's series take turns over them."""
+    if not dates or count <= 0:
+        return []
+    picked = {dates[(position + r * level_size) % len(dates)] for r in range(min(count, len(dates)))}
+    return sorted(picked)
+
+
+def backtest_origins(n: int, periods: int, level_size: int = 1, position: int = 0) -> tuple[list[int], list[int]]:
+    """(calibration, evaluation) origins of one series of ``n`` periods, at ``position`` in a level
+    of ``level_size`` series. The dates are :func:`spaced_origins`: the latest (up to
+    EVALUATION_DATES, at most a third of them, at least one) are judged on, up to CALIBRATION_DATES
+    before them are learnt from, so that what the correction learns from never overlaps what it is
+    judged on. Each series takes :func:`origins_for` of each, in turns with its level's other series."""
+    dates = spaced_origins(n, periods)
+    if not dates:
         return [], []
-    end = judged[0] - periods
-    return [t for t in range(end - calibration + 1, end + 1) if t >= first], judged
+    e = min(EVALUATION_DATES, max(1, len(dates) // 3))
+    judged, learnt = dates[:e], dates[e : e + CALIBRATION_DATES]
+    evaluation, calibration = origins_for(level_size)
+    size, pos = max(1, int(level_size)), max(0, int(position))
+    return _turns(learnt, calibration, pos, size), _turns(judged, evaluation, pos, size)
 
 
 def outcomes_at(
@@ -374,7 +435,7 @@ def outcomes_at(
         except Exception:  # any model failure at one origin says nothing about the level
             continue
         mean, spread = spread_of(paths, service_level)
-        out.append(Outcome(mean, spread, float(y[t : t + periods].sum())))
+        out.append(Outcome(mean, spread, float(y[t : t + periods].sum()), int(y.size - t)))
     return out
 
 
@@ -403,9 +464,10 @@ def achieved_service_level(
     max_origins: int = MAX_ORIGINS,
     whole: bool = False,
 ) -> ServiceBacktest:
-    """The uncorrected paths' record: at the last ``max_origins`` origins t (t + periods ≤ n), refit
-    on y[:t], set the level without correction, and record whether y[t:t+periods].sum() stayed within it."""
-    _, judged = backtest_origins(np.asarray(y).size, periods, max_origins, 0)
+    """The uncorrected paths' record: at the last ``max_origins`` origins t (t + periods ≤ n,
+    ``periods`` apart, :func:`spaced_origins`), refit on y[:t], set the level without correction,
+    and record whether y[t:t+periods].sum() stayed within it."""
+    judged = sorted(spaced_origins(np.asarray(y).size, periods)[:max_origins])
     found = outcomes_at(y, method, periods, service_level, fit, judged)
     return ServiceBacktest([o.covered(1.0, service_level, whole=whole) for o in found])
 
@@ -432,17 +494,18 @@ def series_inventory(
     *,
     fitted: Any | None = None,
     level_size: int = 1,
+    position: int = 0,
 ) -> dict[str, Any]:
     """One series' uncorrected lead-time demand and its backtest outcomes: ``settings`` is the
-    request's InventoryRequest, ``level_size`` the number of series of its level (it sets how
-    many origins each series is backtested at, :func:`origins_for`). JSON-safe; the published
-    figures come from :func:`calibrate_level` over the whole level."""
+    request's InventoryRequest, ``level_size`` the number of series of its level and ``position``
+    the series' place in it (they set how many origins each series is backtested at,
+    :func:`origins_for`, and at which of the level's dates, :func:`backtest_origins`). JSON-safe;
+    the published figures come from :func:`calibrate_level` over the whole level."""
     y = np.asarray(y, dtype=float)
     periods = int(settings.periods)
     level = float(settings.service_level)
     mean, spread = spread_of(series_paths(method, y, periods, level, fit, fitted=fitted), level)
-    evaluation, calibration = origins_for(level_size)
-    learn, judge = backtest_origins(y.size, periods, evaluation, calibration)
+    learn, judge = backtest_origins(y.size, periods, level_size, position)
     return {
         "mean": mean,
         "spread": spread,
@@ -453,28 +516,28 @@ def series_inventory(
 
 
 def calibrate_level(
-    raw: Sequence[dict[str, Any] | None], *, whole: bool
+    raw: Sequence[dict[str, Any] | None], *, whole: bool, shrink: float | None = None
 ) -> tuple[list[dict[str, Any] | None], dict[str, Any]]:
     """The published figures of one level's series (None stays None) from their
     :func:`series_inventory` blocks, and the level's calibration.
 
-    The factor on the safety stock is the split-conformal :func:`correction` of the level's
-    outcomes pooled. Each series' ``achieved_service_level`` (its ``covered`` outcomes) is
+    The factor on the safety stock is the :func:`correction` of the level's outcomes pooled
+    (split-conformal, shrunk toward 1 by the number of distinct dates; ``shrink``: SHRINK_DATES). Each series' ``achieved_service_level`` (its ``covered`` outcomes) is
     measured at its evaluation origins with the factor learnt from the calibration origins alone
     (never from the origins it is judged on); the published ``order_up_to`` uses the factor learnt
-    from all of them. When the calibration origins are too few for a correction, the level is
-    published uncorrected (factor 1) and judged so."""
+    from all of them. Without calibration origins the level is published uncorrected (factor 1)
+    and judged so."""
     blocks = [b for b in raw if b is not None]
     if not blocks:
         return list(raw), {"calibration_factor": 1.0, "calibration_origins": 0}
     level = float(blocks[0]["service_level"])
     learn = [Outcome.from_list(o) for b in blocks for o in b["calibration"]]
     judge = [Outcome.from_list(o) for b in blocks for o in b["evaluation"]]
-    learnt = correction(learn, level)
+    learnt = correction(learn, level, whole=whole, shrink=shrink)
     if learnt is None:
         learnt = factor = 1.0
     else:
-        factor = correction(learn + judge, level) or 0.0  # more outcomes than learn: never None
+        factor = correction(learn + judge, level, whole=whole, shrink=shrink) or 1.0  # more outcomes than learn: never None
     published: list[dict[str, Any] | None] = []
     for b in raw:
         if b is None:

@@ -133,8 +133,9 @@ def test_achieved_service_level_is_measured_at_past_origins():
     y = seasonal(60)
     backtest = inv.achieved_service_level(y, "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h))
     assert backtest.origins == 12 and 0 <= backtest.achieved <= 100
-    # The last origin is the last one whose three periods have all been seen.
-    assert inv.achieved_service_level(y[:10], "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h)).origins == 2
+    # Three periods apart from the last one whose three periods have all been seen (7) back to the
+    # first with six periods of history: 7 and (not 4: too short) nothing else.
+    assert inv.achieved_service_level(y[:10], "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h)).origins == 1
 
 
 # ---------------------------------------------------------------- stock rows
@@ -184,7 +185,10 @@ def test_single_series_document_carries_inventory():
     assert inventory["lead_time"] == 2 and inventory["review_period"] == 1 and inventory["service_level"] == 90
     assert inventory["order_up_to"] >= inventory["lead_time_demand"] > 0
     assert inventory["safety_stock"] == pytest.approx(inventory["order_up_to"] - inventory["lead_time_demand"], abs=0.011)
-    assert inventory["backtest_origins"] == 12 and 0 <= inventory["achieved_service_level"] <= 100
+    # Origins three months apart (their windows do not overlap), a third of them judged: three of
+    # the ten the history allows, the other seven learnt from.
+    assert inventory["backtest_origins"] == 3 and inventory["calibration_origins"] == 7
+    assert 0 <= inventory["achieved_service_level"] <= 100
     # Three months of a shop's revenue: about three times the next month's forecast.
     assert inventory["lead_time_demand"] == pytest.approx(sum(h["forecast"] for h in data["forecast"]["horizon"][:3]), rel=0.05)
     assert inventory["on_hand"] is None and inventory["suggested_order"] is None  # the total is not a product
@@ -277,25 +281,66 @@ def test_the_correction_makes_a_too_narrow_or_too_wide_spread_achieve_the_nomina
     assert achieved == pytest.approx(level, abs=2.0)
 
 
-def test_too_few_outcomes_leave_the_level_uncorrected():
-    assert inv.correction(outcomes(18, 1.0, 3), 95.0) is None  # the 95 % order statistic of 18 does not exist
-    assert inv.correction(outcomes(19, 1.0, 3), 95.0) is not None
-    assert inv.correction(outcomes(8, 1.0, 3), 90.0) is None and inv.correction(outcomes(9, 1.0, 3), 90.0) is not None
-    raw = {"mean": 10.0, "spread": 5.0, "service_level": 95.0,
-           "calibration": [o.to_list() for o in outcomes(5, 1.0, 4)], "evaluation": [o.to_list() for o in outcomes(3, 1.0, 5)]}
+def test_the_correction_is_shrunk_toward_one_by_its_distinct_dates():
+    # Twenty outcomes that say the spread is twice too narrow: unshrunk, the factor is 2.
+    wide = [inv.Outcome(0.0, 1.0, 2.0, lag=lag) for lag in range(20)]
+    assert inv.correction(wide, 95.0, shrink=0) == 2.0
+    # Twenty dates against n0 = 20: half way to 1. The same twenty outcomes at one date (twenty
+    # series sharing one week's shock) are one date of evidence: barely corrected.
+    assert inv.correction(wide, 95.0, shrink=20) == pytest.approx(1.5)
+    one_date = [inv.Outcome(0.0, 1.0, 2.0, lag=7)] * 20
+    assert inv.distinct_dates(one_date) == 1 and inv.correction(one_date, 95.0, shrink=20) == pytest.approx(1 + 1 / 21)
+    # An outcome of unknown date (three-element list of an older worker) counts as a date of its own.
+    assert inv.Outcome.from_list([0.0, 1.0, 2.0]).lag == -1 and inv.distinct_dates([inv.Outcome.from_list([0, 1, 2])] * 3) == 3
+
+
+def test_in_whole_units_the_score_is_the_factor_that_just_covers_the_demand():
+    # Mean 1.2, spread 1.5: the uncorrected level 2.7 is published as 3 and covers a demand of 3.
+    o = inv.Outcome(1.2, 1.5, 3.0, lag=7)
+    assert o.ratio == pytest.approx(1.2) and o.score(whole=True) == pytest.approx(0.8 / 1.5, abs=1e-5)
+    assert o.covered(o.score(whole=True), 95.0, whole=True) and not o.covered(o.score(whole=True) - 1e-3, 95.0, whole=True)
+    assert inv.Outcome(1.2, 1.5, 1.0).score(whole=True) == 0.0  # within the rounded mean: any factor covers it
+    assert inv.Outcome(1.0, 0.0, 2.0).score(whole=True) == inv.RATIO_CAP
+
+
+def test_few_outcomes_are_corrected_by_their_largest_ratio_shrunk_and_none_not_at_all():
+    # Below the conformal order statistic (19 outcomes at 95 %), the largest ratio stands in for it.
+    few = [inv.Outcome(0.0, 1.0, float(r), lag=lag) for lag, r in enumerate([0.5, 3.0, 1.0, 1.5, 2.0])]
+    assert inv.correction(few, 95.0, shrink=0) == 3.0
+    assert inv.correction(few, 95.0, shrink=5) == pytest.approx(2.0)
+    assert inv.correction([], 95.0) is None
+    raw = {"mean": 10.0, "spread": 5.0, "service_level": 95.0, "calibration": [], "evaluation": [[10.0, 5.0, 12.0, 3]]}
     (published,), summary = inv.calibrate_level([raw], whole=False)
-    assert summary == {"calibration_factor": 1.0, "calibration_origins": 5}
-    assert published["order_up_to"] == 15.0 and published["backtest_origins"] == 3
+    assert summary == {"calibration_factor": 1.0, "calibration_origins": 0}
+    assert published["order_up_to"] == 15.0 and published["backtest_origins"] == 1
 
 
-def test_calibration_origins_end_before_the_evaluation_origins_begin():
-    learn, judge = inv.backtest_origins(60, 3, 12, 24)
-    assert judge == list(range(46, 58))  # the last origin whose three periods have all been seen: 57
-    assert len(learn) == 24 and max(learn) + 3 <= min(judge)  # their periods were seen by then
-    learn, judge = inv.backtest_origins(20, 3, 1, 1)
-    assert (learn, judge) == ([14], [17])
-    assert inv.backtest_origins(7, 3, 12, 24) == ([], [])  # too short to judge a level at all
+def test_origins_are_k_apart_and_calibration_ends_before_the_evaluation_begins():
+    # 60 periods, K = 3: origins 57, 54, ... 6 (18 dates, each with six periods of history at least);
+    # a third of them (6) judged on, the 12 before them learnt from; windows never overlap.
+    assert inv.spaced_origins(60, 3) == list(range(57, 5, -3))
+    learn, judge = inv.backtest_origins(60, 3)
+    assert judge == list(range(42, 58, 3)) and learn == list(range(6, 40, 3))
+    assert max(learn) + 3 <= min(judge)  # their periods were seen by then
+    # A long history: 12 judged, 24 learnt, no more.
+    learn, judge = inv.backtest_origins(300, 3)
+    assert len(judge) == 12 and len(learn) == 24 and max(learn) + 3 == min(judge)
+    assert inv.backtest_origins(8, 3) == ([], [])  # too short to judge a level at all (origin 5 < 6)
+    assert inv.backtest_origins(9, 3) == ([], [6])  # one date: judged, nothing to learn from
     assert inv.origins_for(1) == (12, 24) and inv.origins_for(3) == (4, 8) and inv.origins_for(500) == (1, 1)
+
+
+def test_the_series_of_a_level_take_turns_over_its_dates():
+    # 75 products of two years of days, K = 7: one calibration and one evaluation origin each, but
+    # not all at one date: the level's outcomes cover all its 24 calibration and 12 evaluation dates.
+    pairs = [inv.backtest_origins(730, 7, level_size=75, position=p) for p in range(75)]
+    assert all(len(learn) == 1 and len(judge) == 1 for learn, judge in pairs)
+    assert len({learn[0] for learn, _ in pairs}) == 24 and len({judge[0] for _, judge in pairs}) == 12
+    assert max(learn[0] for learn, _ in pairs) + 7 <= min(judge[0] for _, judge in pairs)
+    # Three stores: eight and four origins each, no date twice.
+    stores = [inv.backtest_origins(730, 7, level_size=3, position=p) for p in range(3)]
+    assert sorted(t for learn, _ in stores for t in learn) == sorted(inv.backtest_origins(730, 7)[0])
+    assert all(len(learn) == 8 and len(judge) == 4 for learn, judge in stores)
 
 
 def test_the_achieved_level_is_judged_with_the_factor_learnt_from_calibration_origins_only():
@@ -305,12 +350,13 @@ def test_the_achieved_level_is_judged_with_the_factor_learnt_from_calibration_or
     low = [[0.0, 10.0, 5.0]] * 30
     high = [[0.0, 10.0, 15.0]] * 10
     raw = {"mean": 0.0, "spread": 10.0, "service_level": 90.0, "calibration": low, "evaluation": high}
-    (published, absent), summary = inv.calibrate_level([raw, None], whole=True)
+    (published, absent), summary = inv.calibrate_level([raw, None], whole=True, shrink=0)
     assert absent is None  # a series without levels of its own (a share of its parent) stays so
     assert published["achieved_service_level"] == 0.0 and published["covered"] == [False] * 10
     assert summary["calibration_origins"] == 30
-    # The published level learns from all 40 outcomes: its factor is the 90 % ratio of them, 1.5.
-    assert summary["calibration_factor"] == 1.5 and published["order_up_to"] == 15.0
+    # The published level learns from all 40 outcomes: its factor is their 90 % score in whole units,
+    # 1.4 (a level just past 14 is rounded up to 15, which covers a demand of 15).
+    assert summary["calibration_factor"] == 1.4 and published["order_up_to"] == 15.0
     assert inv.calibrate_level([None], whole=True) == ([None], {"calibration_factor": 1.0, "calibration_origins": 0})
 
 
@@ -325,7 +371,8 @@ def test_calibrated_levels_achieve_the_nominal_level_on_series_of_known_distribu
     def naive(history):
         return make_model("seasonal_naive", season_length=1).fit(history)
 
-    raw = [inv.series_inventory("model", 100 + rng.normal(0, 10, 30), settings, naive, level_size=150) for _ in range(150)]
+    raw = [inv.series_inventory("model", 100 + rng.normal(0, 10, 120), settings, naive, level_size=150, position=p)
+           for p in range(150)]
     published, summary = inv.calibrate_level(raw, whole=True)
     achieved = inv.pooled([p["covered"] for p in published])
     uncorrected = np.mean([inv.Outcome.from_list(o).covered(1.0, 90.0, whole=True) for r in raw for o in r["evaluation"]])
