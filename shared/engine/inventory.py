@@ -25,9 +25,12 @@ up: covering 17.2 units needs 18).
 Calibration (:func:`calibrate_level`): paths are a model's idea of its errors, and models are
 often too sure (a level shift, a season too short to see), sometimes too unsure. At past origins
 the method is refitted on the history before it and its uncorrected level ``mean + spread`` is
-set; the realised demand's excess over the mean, in spreads, is the origin's ratio. Per level of
-the hierarchy (each series' own when it is its level, as the total), the split-conformal quantile
-of the ratios is the factor applied to the safety stock. The achieved service level reported next
+set; the factor on the spread that would just have covered the realised demand is the origin's
+score. Origins lie K periods apart over the history, and the series of a level take turns over
+them, so that the level's scores are not one shared week's shock. Per level of the hierarchy
+(each series' own when it is its level, as the total), the split-conformal quantile of the scores,
+shrunk toward 1 by the number of distinct dates it rests on, is the factor applied to the safety
+stock. The achieved service level reported next
 to the nominal one is measured at later origins than those the factor was learnt from (calibrate
 on earlier origins, judge on later), so it is what the published method achieved on data it had
 not seen, not a figure fitted to itself.
@@ -522,8 +525,8 @@ def calibrate_level(
     :func:`series_inventory` blocks, and the level's calibration.
 
     The factor on the safety stock is the :func:`correction` of the level's outcomes pooled
-    (split-conformal, shrunk toward 1 by the number of distinct dates; ``shrink``: SHRINK_DATES). Each series' ``achieved_service_level`` (its ``covered`` outcomes) is
-    measured at its evaluation origins with the factor learnt from the calibration origins alone
+    (split-conformal, shrunk toward 1 by the number of distinct dates; ``shrink``: SHRINK_DATES).
+    Each series' ``achieved_service_level`` (its ``covered`` outcomes) is measured at its evaluation origins with the factor learnt from the calibration origins alone
     (never from the origins it is judged on); the published ``order_up_to`` uses the factor learnt
     from all of them. Without calibration origins the level is published uncorrected (factor 1)
     and judged so."""
