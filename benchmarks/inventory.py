@@ -5,27 +5,33 @@
     python benchmarks/inventory.py shop-daily [--seeds 25,26,27,28]
     python benchmarks/inventory.py shop-weekly [--seeds 25,26,27,28]
     python benchmarks/inventory.py shop [--seeds 1,2,3,4] [--k 3]
+    python benchmarks/inventory.py --tune-only --shrink 0,12,24,48 shop-weekly   (choosing n0)
 
 A level "achieves" s % when the realised demand over the ``K = lead_time + review_period``
 periods after an origin does not exceed it in s % of the origins. Targets (issue 26): a nominal
 95 % achieves 92-97 %, a nominal 90 % 87-93 %.
 
 Every figure is measured as the service measures it (``shared.engine.inventory.calibrate_level``):
-per level of the hierarchy, the split-conformal correction of the safety stock is learnt at
-*calibration* origins and the achieved level counted at later *evaluation* origins that the
-correction never saw. ``uncorrected`` is the paths' own level at the same evaluation origins (no
-correction: what the engine achieved before calibration). ``factor`` is the correction learnt
-(mean over jobs for the shops).
+per level of the hierarchy, the split-conformal correction of the safety stock, shrunk toward 1
+by the number of distinct calibration dates (``n0``: SHRINK_DATES, or each of ``--shrink``), is
+learnt at *calibration* origins and the achieved level counted at later *evaluation* origins that
+the correction never saw. Origins lie K periods apart; a level's series take turns over its dates.
+``uncorrected`` is the paths' own level at the same evaluation origins (no correction: what the
+engine achieved before calibration). ``dates`` is the distinct calibration dates of a job's level
+and ``factor`` the correction learnt (means over jobs for the shops).
 
 Halves: anything chosen from these figures is chosen on the *tune* half only: the odd-numbered
 M3 and M4 series and the first half of the shop seeds (so far the weekly model's season rule, on
-M4's odd series; the calibration's constants, 24 calibration and 12 evaluation outcomes a level
-and the cap of 4, were set beforehand, not tuned). The *report* half (even-numbered series, the
+M4's odd series, and the shrinkage n0 of the calibration, on the tune half of all four data
+sets; its other constants, 24 calibration and 12 evaluation outcomes and dates a level, origins K
+apart, and the cap of 4, were set beforehand, not tuned). ``--tune-only`` leaves the report half
+out while choosing. The *report* half (even-numbered series, the
 other seeds) is printed beside it, never used to choose.
 
 **m3** — M3 monthly (1,428 series), `auto`: one level of 714 series a half; each series is
-calibrated at the origin K months before the end of its training part and judged at the end of
-its training part against its first K test months.
+judged at the end of its training part against its first K test months, and calibrated at one
+origin whose K months end by then, the series taking turns over the 24 dates K months apart
+before it (as the service spreads a level's series over its dates).
 
 **m4-weekly** — the 359 weekly series of M4 (benchmarks/data/), the weekly `auto`: the same layout
 as m3, K weeks.
@@ -34,7 +40,8 @@ as m3, K weeks.
 Bavaria, 25 products each, DE-BY holidays with closed days, promotions as events, mostly
 intermittent products), by day or summed into ISO weeks. One seed is one grouped job by store
 and product: products (75 series: one calibration and one evaluation origin each), stores (3
-series: 8 and 4 each) and the total (24 and 12), each level calibrated on its own; the calendar
+series: 8 and 4 each) and the total (24 and 12), as far as the history allows (the weekly shop's
+104 weeks hold 24 dates 4 weeks apart: 8 judged, 16 learnt from), each level calibrated on its own; the calendar
 `auto` model with its holiday and event rows refitted at every origin. K = 7 days, 4 weeks.
 
 **shop** — the monthly demo shop of ``local/demo.py``, units by category and product, each
@@ -89,7 +96,8 @@ def _verdict(level: float, hits: list[bool]) -> str:
 
 
 def _blocks(y: np.ndarray, method: str, k: int, fit: Callable[[np.ndarray], Any], level_size: int,
-            fixed: tuple[list[int], list[int]] | None = None, position: int = 0) -> dict[float, dict[str, Any]]:
+            fixed: tuple[list[int], list[int]] | None = None, position: int = 0,
+            span: int | None = None) -> dict[float, dict[str, Any]]:
     """One series' raw inventory blocks at both nominal levels, as ``inv.series_inventory`` makes
     them, one fit an origin shared by the two levels. ``fixed``: (calibration, evaluation) origins."""
     fits: dict[int, Any] = {}
@@ -102,7 +110,7 @@ def _blocks(y: np.ndarray, method: str, k: int, fit: Callable[[np.ndarray], Any]
         return fits[history.size]
 
     if fixed is None:
-        fixed = inv.backtest_origins(y.size, k, level_size, position)
+        fixed = inv.backtest_origins(y.size, k, level_size, position, span)
     learn, judge = fixed
     out = {}
     for s in LEVELS:
@@ -239,9 +247,11 @@ def run_shop_calendar(frequency: str, seeds: tuple[int, ...], shrinks: list[floa
             continue
         for level, matrix in rows.items():
             values = matrix @ units
+            starts_at = [int(np.flatnonzero(v > 0)[0]) if np.any(v > 0) else 0 for v in values]
+            span = n - min(starts_at)  # the level's longest history (hierarchy.series_inputs)
             blocks = []
             for position, y_full in enumerate(values):
-                first = int(np.flatnonzero(y_full > 0)[0]) if np.any(y_full > 0) else 0
+                first = starts_at[position]
                 y = y_full[first:]
                 X = effects.X[first:n]
 
@@ -249,7 +259,7 @@ def run_shop_calendar(frequency: str, seeds: tuple[int, ...], shrinks: list[floa
                     return make_calendar_model("auto", frequency, effects=effects, closed=closed)
 
                 fit = inv.regressor_fit(unfitted, X)
-                blocks.append(_blocks(y, "model", k, fit, len(values), position=position))
+                blocks.append(_blocks(y, "model", k, fit, len(values), position=position, span=span))
             tally.add_job(half, level, blocks)
     seconds = time.process_time() - started
     unit = "d" if frequency == "day" else "wk"
@@ -295,6 +305,7 @@ def run_shop(seeds: tuple[int, ...], k: int, shrinks: list[float]) -> None:
         panel = _shop_panel(seed, today)
         for lv, name in names.items():
             rows = panel.level_indices(lv)
+            span = max(panel.history(int(i)).size for i in rows)
             blocks = []
             for position, i in enumerate(rows):
                 y = panel.history(int(i))
@@ -302,7 +313,7 @@ def run_shop(seeds: tuple[int, ...], k: int, shrinks: list[float]) -> None:
                 if method is None or inv.check_supported(y.size, k):
                     continue
                 blocks.append(_blocks(y, method, k, lambda h: make_model("auto", 12).fit(h), len(rows),
-                                      position=position))
+                                      position=position, span=span))
             tally.add_job(half, name, blocks)
     seconds = time.process_time() - started
     tally.print(f"Demo shop (local/demo.py), units by category and product, one job a seed; tune: seeds "

@@ -79,13 +79,19 @@ def series_inputs(panel: Panel, indices: Sequence[int] | None = None) -> list[di
     idx = range(len(panel)) if indices is None else indices
     bottom = panel.n_levels - 1
     sizes = np.bincount(panel.level, minlength=panel.n_levels)
-    places = np.zeros(len(panel), dtype=int)  # a series' place in its level (its turn at the level's backtest dates)
+    # A series' place in its level (its turn at the level's backtest dates) and its level's longest
+    # history (the level's dates are counted from it: shorter series share them).
+    places = np.zeros(len(panel), dtype=int)
+    lengths = np.array([panel.history(i).size for i in range(len(panel))], dtype=int)
+    spans = np.zeros(panel.n_levels, dtype=int)
     for k in range(panel.n_levels):
-        places[panel.level_indices(k)] = np.arange(panel.level_indices(k).size)
+        rows = panel.level_indices(k)
+        places[rows] = np.arange(rows.size)
+        spans[k] = int(lengths[rows].max()) if rows.size else 0
     return [
         {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0),
          "refit_backtest": bool(panel.level[int(i)] < bottom), "level_size": int(sizes[panel.level[int(i)]]),
-         "level_position": int(places[int(i)])}
+         "level_position": int(places[int(i)]), "level_span": int(spans[panel.level[int(i)]])}
         for i in idx
     ]
 
@@ -227,7 +233,7 @@ def _with_inventory(
             warnings.simplefilter("ignore")
             out["inventory"] = inventory_engine.series_inventory(
                 method, y, settings, fit, level_size=int(item.get("level_size") or (1 if total else BIG_LEVEL)),
-                position=int(item.get("level_position", item["index"])),
+                position=int(item.get("level_position", item["index"])), span=item.get("level_span"),
             )
     except Exception as exc:  # a series never fails the job: its parent's share instead
         log.warning("series %s: inventory failed (%s); share of parent", item["index"], exc)

@@ -307,7 +307,7 @@ EVALUATION_DATES = 12
 CALIBRATION_DATES = 24
 # The correction is shrunk toward 1 by its evidence, the number of distinct calibration dates
 # n_eff (not series x dates: series of one date share its shock): 1 + (f - 1)·n_eff / (n_eff + SHRINK_DATES).
-SHRINK_DATES = 12.0
+SHRINK_DATES = 48.0  # chosen on the tune half of benchmarks/inventory.py (36-96 tied; 24 and none worse)
 # A realised demand above a level whose paths have no spread at all: beyond any correction.
 RATIO_CAP = 1000.0
 # The largest factor a correction applies to the safety stock: past it the paths, not their
@@ -409,20 +409,30 @@ def _turns(dates: Sequence[int], count: int, position: int, level_size: int) -> 
     return sorted(picked)
 
 
-def backtest_origins(n: int, periods: int, level_size: int = 1, position: int = 0) -> tuple[list[int], list[int]]:
+def backtest_origins(
+    n: int, periods: int, level_size: int = 1, position: int = 0, span: int | None = None
+) -> tuple[list[int], list[int]]:
     """(calibration, evaluation) origins of one series of ``n`` periods, at ``position`` in a level
-    of ``level_size`` series. The dates are :func:`spaced_origins`: the latest (up to
+    of ``level_size`` series whose longest history is ``span`` periods (all end at the same period;
+    default ``n``). The level's dates are :func:`spaced_origins` of ``span``: the latest (up to
     EVALUATION_DATES, at most a third of them, at least one) are judged on, up to CALIBRATION_DATES
-    before them are learnt from, so that what the correction learns from never overlaps what it is
-    judged on. Each series takes :func:`origins_for` of each, in turns with its level's other series."""
-    dates = spaced_origins(n, periods)
+    before them are learnt from, so that what the correction learns from never overlaps what any
+    series of the level is judged on. Each series takes :func:`origins_for` of each, in turns with
+    its level's other series, and keeps those its own history supports."""
+    span = n if span is None else max(int(span), n)
+    dates = spaced_origins(span, periods)
     if not dates:
         return [], []
     e = min(EVALUATION_DATES, max(1, len(dates) // 3))
     judged, learnt = dates[:e], dates[e : e + CALIBRATION_DATES]
     evaluation, calibration = origins_for(level_size)
     size, pos = max(1, int(level_size)), max(0, int(position))
-    return _turns(learnt, calibration, pos, size), _turns(judged, evaluation, pos, size)
+    shift, first = span - n, max(MIN_TRAIN, HISTORY_PER_PERIOD * periods)
+
+    def own(ts: list[int]) -> list[int]:
+        return [t - shift for t in ts if t - shift >= first]
+
+    return own(_turns(learnt, calibration, pos, size)), own(_turns(judged, evaluation, pos, size))
 
 
 def outcomes_at(
@@ -498,17 +508,19 @@ def series_inventory(
     fitted: Any | None = None,
     level_size: int = 1,
     position: int = 0,
+    span: int | None = None,
 ) -> dict[str, Any]:
     """One series' uncorrected lead-time demand and its backtest outcomes: ``settings`` is the
     request's InventoryRequest, ``level_size`` the number of series of its level and ``position``
-    the series' place in it (they set how many origins each series is backtested at,
-    :func:`origins_for`, and at which of the level's dates, :func:`backtest_origins`). JSON-safe;
+    the series' place in it and ``span`` the level's longest history (they set how many origins
+    each series is backtested at, :func:`origins_for`, and at which of the level's dates,
+    :func:`backtest_origins`). JSON-safe;
     the published figures come from :func:`calibrate_level` over the whole level."""
     y = np.asarray(y, dtype=float)
     periods = int(settings.periods)
     level = float(settings.service_level)
     mean, spread = spread_of(series_paths(method, y, periods, level, fit, fitted=fitted), level)
-    learn, judge = backtest_origins(y.size, periods, level_size, position)
+    learn, judge = backtest_origins(y.size, periods, level_size, position, span)
     return {
         "mean": mean,
         "spread": spread,

@@ -341,6 +341,15 @@ def test_the_series_of_a_level_take_turns_over_its_dates():
     stores = [inv.backtest_origins(730, 7, level_size=3, position=p) for p in range(3)]
     assert sorted(t for learn, _ in stores for t in learn) == sorted(inv.backtest_origins(730, 7)[0])
     assert all(len(learn) == 8 and len(judge) == 4 for learn, judge in stores)
+    # A product that started selling later counts the level's dates from the level's longest
+    # history: its origins are the same dates (shifted into its own history), never a calibration
+    # origin on a date the level is judged on, and none without the history it needs.
+    long_learn, long_judge = inv.backtest_origins(730, 7, level_size=75, position=5)
+    learn, judge = inv.backtest_origins(100, 7, level_size=75, position=5, span=730)
+    assert judge == [t - 630 for t in long_judge] and learn == [t - 630 for t in long_learn if t - 630 >= 14]
+    short = [inv.backtest_origins(100, 7, level_size=75, position=p, span=730) for p in range(75)]
+    judged_dates = {t + 630 for _, judge in short for t in judge}
+    assert all(t + 630 < min(judged_dates) for learn, _ in short for t in learn)
 
 
 def test_the_achieved_level_is_judged_with_the_factor_learnt_from_calibration_origins_only():
@@ -373,8 +382,13 @@ def test_calibrated_levels_achieve_the_nominal_level_on_series_of_known_distribu
 
     raw = [inv.series_inventory("model", 100 + rng.normal(0, 10, 120), settings, naive, level_size=150, position=p)
            for p in range(150)]
-    published, summary = inv.calibrate_level(raw, whole=True)
+    # Unshrunk (n0 = 0): the conformal factor brings the level to the nominal one.
+    published, summary = inv.calibrate_level(raw, whole=True, shrink=0)
     achieved = inv.pooled([p["covered"] for p in published])
     uncorrected = np.mean([inv.Outcome.from_list(o).covered(1.0, 90.0, whole=True) for r in raw for o in r["evaluation"]])
     assert uncorrected > 0.95 and summary["calibration_factor"] < 0.8
     assert achieved["backtest_origins"] == 150 and 83.0 <= achieved["achieved_service_level"] <= 96.0
+    # The service's shrinkage: 36 distinct dates (24 calibration, 12 evaluation) against SHRINK_DATES.
+    _, shrunk = inv.calibrate_level(raw, whole=True)
+    weight = 36 / (36 + inv.SHRINK_DATES)
+    assert shrunk["calibration_factor"] == pytest.approx(1 + (summary["calibration_factor"] - 1) * weight, abs=1e-3)
