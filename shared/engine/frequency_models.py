@@ -142,7 +142,13 @@ SETTINGS: dict[Frequency, _Settings] = {
         knot_every=WEEKS_PER_YEAR,
         window=260,
         member_window=260,
-        min_cycles=2.0,
+        # A yearly cycle is tried from 1.75 years of weeks (BIC still decides). With 2.0 a shop with
+        # two years of weeks (104 < 2 × 52.18) never had one: its stores' December peak was forecast
+        # flat and levels set in the autumn ran short (weekly sample shop stores 63.9-77.8 % achieved
+        # at nominal 90/95). 1.5 (as for days) fits one to M4's 80-week series too, and worse: odd
+        # half test sMAPE 6.861 against 6.573; all M4 weekly series are 80 weeks or longer than 110,
+        # so at 1.75 M4 is as before.
+        min_cycles=1.75,
         seasonal_naive=52,
         # Fitted on the odd half's holdout (80 % and 95 % intervals: 80.0 / 95.0 % there).
         scale=0.905,

@@ -211,7 +211,7 @@ def assemble(
     effects = horizon_effects(request, panel.periods[-1], request.horizon)
     season = season_length_for(panel.frequency)
     all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
-    inventories = _inventories(panel, results, stock) if request.inventory is not None else None
+    inventories, calibration = _inventories(panel, results, stock) if request.inventory is not None else (None, [])
     known = known_periods(request, panel.periods)
     series: list[dict[str, Any]] = []
     for i in range(len(panel)):
@@ -239,7 +239,7 @@ def assemble(
         rows = panel.level_indices(k)
         levels.append({"fields": list(panel.group_by[:k]), "series": int(rows.size), **_level_accuracy(panel, rows, rec, all_metrics)})
         if inventories is not None:
-            levels[-1].update(_level_service(inventories, rows))
+            levels[-1].update(_level_service(inventories, rows), **calibration[k])
     hierarchy = {
         "group_by": list(panel.group_by),
         "measure": panel.measure.value,
@@ -270,7 +270,7 @@ def assemble(
         anomalies=series[0]["anomalies"],
     )
     if inventories is not None and inventories[0]:  # the total's own figures, with the request's settings
-        total = {**_public(inventories[0]), **request.inventory.model_dump(mode="json")}  # type: ignore[union-attr]
+        total = {**_public(inventories[0]), **calibration[0], **request.inventory.model_dump(mode="json")}  # type: ignore[union-attr]
         document["data"]["inventory"] = SeriesInventory.model_validate(total).model_dump(mode="json")
     document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
     series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]
@@ -280,31 +280,42 @@ def assemble(
 # ------------------------------------------------------------------------------------ inventory
 
 
-def _inventories(panel: Panel, results: Sequence[dict[str, Any]], stock: Stock | None) -> list[dict[str, Any] | None]:
-    """Every series' §12 figures: its own (from its chunk), else its parent's times its share
-    (parents come first in a panel); then, for product series Laravel's stock lists, the stock and
-    the suggested order."""
+def _inventories(
+    panel: Panel, results: Sequence[dict[str, Any]], stock: Stock | None
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """Every series' §12 figures, and each level's calibration (0 = the total). A series with
+    levels of its own gets them calibrated with its level (:func:`inventory_engine.calibrate_level`);
+    the others, their parent's times their share (parents come first in a panel). Then, for
+    product series Laravel's stock lists, the stock and the suggested order."""
     by_index = {int(r["index"]): r.get("inventory") for r in results}
+    own: list[dict[str, Any] | None] = [by_index.get(i) for i in range(len(panel))]
+    calibration = []
+    for k in range(panel.n_levels):
+        rows = panel.level_indices(k)
+        published, summary = inventory_engine.calibrate_level([own[int(i)] for i in rows], whole=True)
+        for i, block in zip(rows, published):
+            own[int(i)] = block
+        calibration.append(summary)
     out: list[dict[str, Any] | None] = []
     for i in range(len(panel)):
-        own = by_index.get(i)
-        if own is None and i > 0:
+        figures = own[i]
+        if figures is None and i > 0:
             parent = out[int(panel.parent[i])]
-            own = inventory_engine.scaled_inventory(parent, share_of_parent(panel, i), whole=True) if parent else None
-        if own is not None and stock is not None and stock.served:
+            figures = inventory_engine.scaled_inventory(parent, share_of_parent(panel, i), whole=True) if parent else None
+        if figures is not None and stock is not None and stock.served:
             found = stock.find(panel.keys[i])
             if found is not None and found[1] is not None:
                 row = found[1]
-                own = {
-                    **own,
+                figures = {
+                    **figures,
                     "on_hand": row.on_hand,
                     "on_order": row.on_order,
                     "suggested_order": inventory_engine.suggested_order(
-                        own["order_up_to"], row.on_hand, row.on_order, row.min_order, row.pack_size
+                        figures["order_up_to"], row.on_hand, row.on_order, row.min_order, row.pack_size
                     ),
                 }
-        out.append(own)
-    return out
+        out.append(figures)
+    return out, calibration
 
 
 def _public(inventory: dict[str, Any]) -> dict[str, Any]:

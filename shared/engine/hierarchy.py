@@ -49,6 +49,8 @@ BACKTEST_MAX = 12
 BACKTEST_MIN_TRAIN = 6
 # Dense MinTrace keeps an n×n covariance: beyond this many series the sparse variant is used.
 DENSE_LIMIT = 2000
+# An item without its level's size (queued by an older web tier): a level of many series.
+BIG_LEVEL = 1000
 
 
 class Reconciliation(StrEnum):
@@ -76,9 +78,20 @@ def series_inputs(panel: Panel, indices: Sequence[int] | None = None) -> list[di
     """JSON-safe items for :func:`forecast_chunk` (the series' histories from their first sale)."""
     idx = range(len(panel)) if indices is None else indices
     bottom = panel.n_levels - 1
+    sizes = np.bincount(panel.level, minlength=panel.n_levels)
+    # A series' place in its level (its turn at the level's backtest dates) and its level's longest
+    # history (the level's dates are counted from it: shorter series share them).
+    places = np.zeros(len(panel), dtype=int)
+    lengths = np.array([panel.history(i).size for i in range(len(panel))], dtype=int)
+    spans = np.zeros(panel.n_levels, dtype=int)
+    for k in range(panel.n_levels):
+        rows = panel.level_indices(k)
+        places[rows] = np.arange(rows.size)
+        spans[k] = int(lengths[rows].max()) if rows.size else 0
     return [
         {"index": int(i), "y": panel.history(int(i)).tolist(), "is_total": bool(panel.level[int(i)] == 0),
-         "refit_backtest": bool(panel.level[int(i)] < bottom)}
+         "refit_backtest": bool(panel.level[int(i)] < bottom), "level_size": int(sizes[panel.level[int(i)]]),
+         "level_position": int(places[int(i)]), "level_span": int(spans[panel.level[int(i)]])}
         for i in idx
     ]
 
@@ -188,10 +201,11 @@ def _with_inventory(
     closed: np.ndarray | None = None,
     horizon: int = 0,
 ) -> None:
-    """Adds ``out["inventory"]``: the series' order-up-to figures in whole units, from paths of its own
-    method, and whether the level it would have set ``K`` periods ago covered what it sold since
-    (the total: at up to 12 origins). A series too short for levels of its own gets its parent's,
-    times its share, at fan-in (``None`` here). Weekly and daily series are fitted with their rows
+    """Adds ``out["inventory"]``: the series' uncorrected lead-time demand from paths of its own
+    method, and its backtest outcomes at past origins (as many as its level's size calls for,
+    :func:`shared.engine.inventory.origins_for`); the fan-in calibrates them per level and publishes
+    whole units. A series too short for levels of its own gets its parent's, times its share, at
+    fan-in (``None`` here). Weekly and daily series are fitted with their rows
     of the known effects, as :func:`forecast_one_calendar` fits them."""
     from shared.engine import inventory as inventory_engine
     from shared.engine.models import make_model
@@ -227,7 +241,8 @@ def _with_inventory(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out["inventory"] = inventory_engine.series_inventory(
-                method, y, settings, fit, whole=True, origins=inventory_engine.MAX_ORIGINS if total else 1
+                method, y, settings, fit, level_size=int(item.get("level_size") or (1 if total else BIG_LEVEL)),
+                position=int(item.get("level_position", item["index"])), span=item.get("level_span"),
             )
     except Exception as exc:  # a series never fails the job: its parent's share instead
         log.warning("series %s: inventory failed (%s); share of parent", item["index"], exc)

@@ -49,7 +49,8 @@ __all__ = [
 # components (a cached forecast block without them would read as "does not decompose"),
 # and the weekly and daily bottom level's backtest runs forward too; -4: the
 # anomalies (and what cleaning pulls in) are found by weekly positions of the year's true length
-# and on the log scale where that fits better, so a cached grouped document's anomalies differ.
+# and on the log scale where that fits better, so a cached grouped document's anomalies differ,
+# and inventory levels are calibrated (docs/inventory.md).
 MODEL_VERSION: str = "2026.12-4"
 
 MIN_HISTORY = 3

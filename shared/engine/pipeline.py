@@ -229,9 +229,10 @@ def _forecast_block(series: PeriodSeries, request: ForecastRequest, bundle: Fitt
 
 
 def _inventory_block(series: PeriodSeries, request: ForecastRequest, bundle: FittedBundle) -> dict[str, Any]:
-    """The total's §12 figures (in the job's measure), with the achieved service level measured at
-    up to BACKTEST_ORIGINS past origins. The total is not a product: no stock figures. Weekly and
-    daily models are refitted at each origin with the known-effect rows of its periods."""
+    """The total's §12 figures (in the job's measure), calibrated on its own earlier backtest origins
+    and judged at up to 12 later ones (:func:`inventory_engine.calibrate_level`). The total is not a
+    product: no stock figures. Weekly and daily models are refitted at each origin with the
+    known-effect rows of its periods."""
     settings = request.inventory
     assert settings is not None
     effects = _effects(series, request)
@@ -246,11 +247,11 @@ def _inventory_block(series: PeriodSeries, request: ForecastRequest, bundle: Fit
     else:
         fit = inventory_engine.regressor_fit(unfitted, effects.X)
         fitted = inventory_engine.WithRegressors(bundle.model, effects.X[len(series) :])
-    block = inventory_engine.series_inventory(
-        "model", series.totals, settings, fit, whole=False, fitted=fitted, origins=BACKTEST_ORIGINS
-    )
+    raw = inventory_engine.series_inventory("model", series.totals, settings, fit, fitted=fitted, level_size=1)
+    (block,), calibration = inventory_engine.calibrate_level([raw], whole=False)
+    assert block is not None
     block.pop("covered")
-    return {**block, "lead_time": settings.lead_time, "review_period": settings.review_period}
+    return {**block, **calibration, "lead_time": settings.lead_time, "review_period": settings.review_period}
 
 
 def check_inventory_history(n: int, request: ForecastRequest) -> None:

@@ -140,6 +140,15 @@ def test_weekly_auto_beats_a_52_lag_and_covers() -> None:
     assert 0.85 <= inside95 / points <= 1.0
 
 
+def test_two_years_of_weeks_are_enough_to_see_the_year() -> None:
+    # A shop with two years of weekly history (104 weeks: less than two full cycles of 52.18) and a
+    # strong yearly season: the season is fitted, so a level set before the peak sees it coming.
+    y = _weekly(104, 3)
+    model = make_model("auto", "week").fit(y[:96])
+    assert "season" in model.description_
+    assert make_model("auto", "week").fit(y[:80]).description_.find("season") == -1  # 80 weeks (as M4's short series): none
+
+
 def _daily_shop_series(seed: int = 0, n: int = 730 + 28) -> tuple[np.ndarray, object, list[date]]:
     days = _days(date(2024, 1, 1), n)
     events = [{"name": "Sale", "start": f"{y}-{m:02d}-10", "end": f"{y}-{m:02d}-13"} for y in (2024, 2025, 2026) for m in (3, 6, 9, 12, 1)]

@@ -133,8 +133,9 @@ def test_achieved_service_level_is_measured_at_past_origins():
     y = seasonal(60)
     backtest = inv.achieved_service_level(y, "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h))
     assert backtest.origins == 12 and 0 <= backtest.achieved <= 100
-    # The last origin is the last one whose three periods have all been seen.
-    assert inv.achieved_service_level(y[:10], "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h)).origins == 2
+    # Three periods apart from the last one whose three periods have all been seen (7) back to the
+    # first with six periods of history: 7 and (not 4: too short) nothing else.
+    assert inv.achieved_service_level(y[:10], "model", 3, 95, lambda h: make_model("seasonal_naive").fit(h)).origins == 1
 
 
 # ---------------------------------------------------------------- stock rows
@@ -184,7 +185,10 @@ def test_single_series_document_carries_inventory():
     assert inventory["lead_time"] == 2 and inventory["review_period"] == 1 and inventory["service_level"] == 90
     assert inventory["order_up_to"] >= inventory["lead_time_demand"] > 0
     assert inventory["safety_stock"] == pytest.approx(inventory["order_up_to"] - inventory["lead_time_demand"], abs=0.011)
-    assert inventory["backtest_origins"] == 12 and 0 <= inventory["achieved_service_level"] <= 100
+    # Origins three months apart (their windows do not overlap), a third of them judged: three of
+    # the ten the history allows, the other seven learnt from.
+    assert inventory["backtest_origins"] == 3 and inventory["calibration_origins"] == 7
+    assert 0 <= inventory["achieved_service_level"] <= 100
     # Three months of a shop's revenue: about three times the next month's forecast.
     assert inventory["lead_time_demand"] == pytest.approx(sum(h["forecast"] for h in data["forecast"]["horizon"][:3]), rel=0.05)
     assert inventory["on_hand"] is None and inventory["suggested_order"] is None  # the total is not a product
@@ -253,3 +257,138 @@ def test_daily_grouped_inventory_in_units(demo_week):
     total = result.document["data"]
     assert total["inventory"]["lead_time_demand"] == pytest.approx(
         sum(h["forecast"] for h in total["forecast"]["horizon"][:14]), rel=0.05)
+
+
+# ---------------------------------------------------------------- calibration (honest service levels)
+
+
+def outcomes(n: int, spread_scale: float, seed: int, level: float = 95.0) -> list[inv.Outcome]:
+    """Demand ~ N(100, 10²) and a method whose spread is ``spread_scale`` times the right one."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    spread = spread_scale * 10.0 * float(norm.ppf(level / 100.0))
+    return [inv.Outcome(100.0, spread, float(a)) for a in rng.normal(100.0, 10.0, n)]
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("level", [90.0, 95.0])
+def test_the_correction_makes_a_too_narrow_or_too_wide_spread_achieve_the_nominal_level(scale, level):
+    factor = inv.correction(outcomes(2000, scale, seed=1, level=level), level)
+    assert factor == pytest.approx(1.0 / scale, rel=0.1)
+    fresh = outcomes(4000, scale, seed=2, level=level)
+    achieved = 100.0 * np.mean([o.covered(factor, level, whole=False) for o in fresh])
+    assert achieved == pytest.approx(level, abs=2.0)
+
+
+def test_the_correction_is_shrunk_toward_one_by_its_distinct_dates():
+    # Twenty outcomes that say the spread is twice too narrow: unshrunk, the factor is 2.
+    wide = [inv.Outcome(0.0, 1.0, 2.0, lag=lag) for lag in range(20)]
+    assert inv.correction(wide, 95.0, shrink=0) == 2.0
+    # Twenty dates against n0 = 20: half way to 1. The same twenty outcomes at one date (twenty
+    # series sharing one week's shock) are one date of evidence: barely corrected.
+    assert inv.correction(wide, 95.0, shrink=20) == pytest.approx(1.5)
+    one_date = [inv.Outcome(0.0, 1.0, 2.0, lag=7)] * 20
+    assert inv.distinct_dates(one_date) == 1 and inv.correction(one_date, 95.0, shrink=20) == pytest.approx(1 + 1 / 21)
+    # An outcome of unknown date (three-element list of an older worker) counts as a date of its own.
+    assert inv.Outcome.from_list([0.0, 1.0, 2.0]).lag == -1 and inv.distinct_dates([inv.Outcome.from_list([0, 1, 2])] * 3) == 3
+
+
+def test_in_whole_units_the_score_is_the_factor_that_just_covers_the_demand():
+    # Mean 1.2, spread 1.5: the uncorrected level 2.7 is published as 3 and covers a demand of 3.
+    o = inv.Outcome(1.2, 1.5, 3.0, lag=7)
+    assert o.ratio == pytest.approx(1.2) and o.score(whole=True) == pytest.approx(0.8 / 1.5, abs=1e-5)
+    assert o.covered(o.score(whole=True), 95.0, whole=True) and not o.covered(o.score(whole=True) - 1e-3, 95.0, whole=True)
+    assert inv.Outcome(1.2, 1.5, 1.0).score(whole=True) == 0.0  # within the rounded mean: any factor covers it
+    assert inv.Outcome(1.0, 0.0, 2.0).score(whole=True) == inv.RATIO_CAP
+
+
+def test_few_outcomes_are_corrected_by_their_largest_ratio_shrunk_and_none_not_at_all():
+    # Below the conformal order statistic (19 outcomes at 95 %), the largest ratio stands in for it.
+    few = [inv.Outcome(0.0, 1.0, float(r), lag=lag) for lag, r in enumerate([0.5, 3.0, 1.0, 1.5, 2.0])]
+    assert inv.correction(few, 95.0, shrink=0) == 3.0
+    assert inv.correction(few, 95.0, shrink=5) == pytest.approx(2.0)
+    assert inv.correction([], 95.0) is None
+    raw = {"mean": 10.0, "spread": 5.0, "service_level": 95.0, "calibration": [], "evaluation": [[10.0, 5.0, 12.0, 3]]}
+    (published,), summary = inv.calibrate_level([raw], whole=False)
+    assert summary == {"calibration_factor": 1.0, "calibration_origins": 0}
+    assert published["order_up_to"] == 15.0 and published["backtest_origins"] == 1
+
+
+def test_origins_are_k_apart_and_calibration_ends_before_the_evaluation_begins():
+    # 60 periods, K = 3: origins 57, 54, ... 6 (18 dates, each with six periods of history at least);
+    # a third of them (6) judged on, the 12 before them learnt from; windows never overlap.
+    assert inv.spaced_origins(60, 3) == list(range(57, 5, -3))
+    learn, judge = inv.backtest_origins(60, 3)
+    assert judge == list(range(42, 58, 3)) and learn == list(range(6, 40, 3))
+    assert max(learn) + 3 <= min(judge)  # their periods were seen by then
+    # A long history: 12 judged, 24 learnt, no more.
+    learn, judge = inv.backtest_origins(300, 3)
+    assert len(judge) == 12 and len(learn) == 24 and max(learn) + 3 == min(judge)
+    assert inv.backtest_origins(8, 3) == ([], [])  # too short to judge a level at all (origin 5 < 6)
+    assert inv.backtest_origins(9, 3) == ([], [6])  # one date: judged, nothing to learn from
+    assert inv.origins_for(1) == (12, 24) and inv.origins_for(3) == (4, 8) and inv.origins_for(500) == (1, 1)
+
+
+def test_the_series_of_a_level_take_turns_over_its_dates():
+    # 75 products of two years of days, K = 7: one calibration and one evaluation origin each, but
+    # not all at one date: the level's outcomes cover all its 24 calibration and 12 evaluation dates.
+    pairs = [inv.backtest_origins(730, 7, level_size=75, position=p) for p in range(75)]
+    assert all(len(learn) == 1 and len(judge) == 1 for learn, judge in pairs)
+    assert len({learn[0] for learn, _ in pairs}) == 24 and len({judge[0] for _, judge in pairs}) == 12
+    assert max(learn[0] for learn, _ in pairs) + 7 <= min(judge[0] for _, judge in pairs)
+    # Three stores: eight and four origins each, no date twice.
+    stores = [inv.backtest_origins(730, 7, level_size=3, position=p) for p in range(3)]
+    assert sorted(t for learn, _ in stores for t in learn) == sorted(inv.backtest_origins(730, 7)[0])
+    assert all(len(learn) == 8 and len(judge) == 4 for learn, judge in stores)
+    # A product that started selling later counts the level's dates from the level's longest
+    # history: its origins are the same dates (shifted into its own history), never a calibration
+    # origin on a date the level is judged on, and none without the history it needs.
+    long_learn, long_judge = inv.backtest_origins(730, 7, level_size=75, position=5)
+    learn, judge = inv.backtest_origins(100, 7, level_size=75, position=5, span=730)
+    assert judge == [t - 630 for t in long_judge] and learn == [t - 630 for t in long_learn if t - 630 >= 14]
+    short = [inv.backtest_origins(100, 7, level_size=75, position=p, span=730) for p in range(75)]
+    judged_dates = {t + 630 for _, judge in short for t in judge}
+    assert all(t + 630 < min(judged_dates) for learn, _ in short for t in learn)
+
+
+def test_the_achieved_level_is_judged_with_the_factor_learnt_from_calibration_origins_only():
+    # The calibration origins say the spread is twice too wide; the evaluation origins then all
+    # exceed the mean by 1.5 spreads. Judged with the calibration's factor (0.5): none covered,
+    # although a factor learnt from the evaluation origins themselves would have covered them.
+    low = [[0.0, 10.0, 5.0]] * 30
+    high = [[0.0, 10.0, 15.0]] * 10
+    raw = {"mean": 0.0, "spread": 10.0, "service_level": 90.0, "calibration": low, "evaluation": high}
+    (published, absent), summary = inv.calibrate_level([raw, None], whole=True, shrink=0)
+    assert absent is None  # a series without levels of its own (a share of its parent) stays so
+    assert published["achieved_service_level"] == 0.0 and published["covered"] == [False] * 10
+    assert summary["calibration_origins"] == 30
+    # The published level learns from all 40 outcomes: its factor is their 90 % score in whole units,
+    # 1.4 (a level just past 14 is rounded up to 15, which covers a demand of 15).
+    assert summary["calibration_factor"] == 1.4 and published["order_up_to"] == 15.0
+    assert inv.calibrate_level([None], whole=True) == ([None], {"calibration_factor": 1.0, "calibration_origins": 0})
+
+
+def test_calibrated_levels_achieve_the_nominal_level_on_series_of_known_distribution():
+    # Independent monthly noise around a fixed level, forecast with the naive model: its paths are
+    # a random walk's, far too wide for three months of noise (the uncorrected level covers nearly
+    # every origin). Calibrated over a level of 150 such series, the achieved level is the nominal one
+    # (± the binomial margin of 150 origins).
+    rng = np.random.default_rng(26)
+    settings = type("Settings", (), {"periods": 3, "service_level": 90.0})()
+
+    def naive(history):
+        return make_model("seasonal_naive", season_length=1).fit(history)
+
+    raw = [inv.series_inventory("model", 100 + rng.normal(0, 10, 120), settings, naive, level_size=150, position=p)
+           for p in range(150)]
+    # Unshrunk (n0 = 0): the conformal factor brings the level to the nominal one.
+    published, summary = inv.calibrate_level(raw, whole=True, shrink=0)
+    achieved = inv.pooled([p["covered"] for p in published])
+    uncorrected = np.mean([inv.Outcome.from_list(o).covered(1.0, 90.0, whole=True) for r in raw for o in r["evaluation"]])
+    assert uncorrected > 0.95 and summary["calibration_factor"] < 0.8
+    assert achieved["backtest_origins"] == 150 and 83.0 <= achieved["achieved_service_level"] <= 96.0
+    # The service's shrinkage: 36 distinct dates (24 calibration, 12 evaluation) against SHRINK_DATES.
+    _, shrunk = inv.calibrate_level(raw, whole=True)
+    weight = 36 / (36 + inv.SHRINK_DATES)
+    assert shrunk["calibration_factor"] == pytest.approx(1 + (summary["calibration_factor"] - 1) * weight, abs=1e-3)
