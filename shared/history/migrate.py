@@ -39,20 +39,12 @@ def alembic_config() -> Config:
 
 
 @contextlib.contextmanager
-def _migration_lock(url: str, conn: Connection) -> Iterator[None]:
+def _migration_lock(url: str) -> Iterator[None]:
+    """SQLite: an exclusive file lock beside the database, taken before connecting (connecting
+    sets WAL mode, which waits on a migration running in another process's transaction)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.rollback()
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            conn.commit()
-        return
     database = parsed.database
-    if not database or database == ":memory:":
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         yield
         return
     lock_path = Path(database + ".migrate-lock")
@@ -65,12 +57,28 @@ def _migration_lock(url: str, conn: Connection) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@contextlib.contextmanager
+def _advisory_lock(url: str, conn: Connection) -> Iterator[None]:
+    """PostgreSQL: the advisory lock every upgrade of this app takes, held on ``conn``."""
+    if make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        conn.commit()
+
+
 def upgrade(database_url: str, revision: str = "head") -> str | None:
     """Bring the database to ``revision``; returns the revision it is at afterwards."""
     url = normalise_url(database_url)
     engine = make_engine(url, pool_size=1)
     try:
-        with engine.connect() as conn, _migration_lock(url, conn):
+        with _migration_lock(url), engine.connect() as conn, _advisory_lock(url, conn):
             config = alembic_config()
             config.attributes["connection"] = conn
             command.upgrade(config, revision)

@@ -45,19 +45,25 @@ def _hold(what: str) -> None:
 
 def _held_run_chunk(store: Any, plan: Any, k: int) -> bool:
     """:func:`shared.engine.grouped_job.run_chunk`, recording (and holding) runs of the held chunk."""
-    if os.environ[HOLD_CHUNK_ENV] == str(k):
+    if os.environ.get(HOLD_CHUNK_ENV) == str(k):
         _hold(f"chunk {k}")
     return _run_chunk(store, plan, k)
 
 
 def _held_fan_in(*args: Any, **kwargs: Any) -> Any:
     """:func:`shared.engine.grouped_job.fan_in`, recording (and holding) its runs."""
-    if os.environ[HOLD_CHUNK_ENV] == FAN_IN:
+    if os.environ.get(HOLD_CHUNK_ENV) == FAN_IN:
         _hold("the fan-in")
     return _fan_in(*args, **kwargs)
 
 
-grouped_job.run_chunk = _held_run_chunk
-grouped_job.fan_in = _held_fan_in
+def __getattr__(name: str) -> Any:
+    """``app`` for ``celery -A``: the held steps are patched in only then, in the worker's process
+    (its pool processes inherit them), never in a test process that imports this module's names."""
+    if name != "app":
+        raise AttributeError(name)
+    grouped_job.run_chunk = _held_run_chunk
+    grouped_job.fan_in = _held_fan_in
+    from worker.main import app
 
-from worker.main import app  # noqa: E402,F401
+    return app
