@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from datetime import date, timedelta
 
@@ -18,7 +19,9 @@ from local.demo import demo_lines, demo_rows
 from local.fake_laravel import FakeLaravel
 from shared.contract import calendar
 from stack.local import LocalStack
+from tests.harness import CLOCK_FILE_ENV
 from tests.service.conftest import API_KEY, base_env
+from tests.stacks import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +34,16 @@ def stack(tmp_path_factory):
     rows = demo_rows(TODAY)
     with FakeLaravel(rows, items=demo_lines(TODAY, rows=rows), per_page=1000) as shop:
         root = tmp_path_factory.mktemp("frequencies")
+        # The processes run on TODAY (a file clock): a run that crosses midnight keeps the date
+        # the shop's data and these tests' expected periods were made for.
+        clock_file = root / "today"
+        clock_file.write_text(TODAY.isoformat())
         env = base_env(root, LARAVEL_API_URL=shop, API_KEYS=API_KEY, CHUNK_SIZE="3",
-                       DATABASE_URL=f"sqlite:///{root / 'history.sqlite3'}")
-        stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=2)
+                       DATABASE_URL=f"sqlite:///{root / 'history.sqlite3'}",
+                       PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+                       **{CLOCK_FILE_ENV: str(clock_file)})
+        stack = LocalStack(env, root=root, log_dir=root / "logs", worker_concurrency=2,
+                           worker_app="tests.harness.clocked_worker", web_app="tests.harness.clocked_web:create_app()")
         stack.start(ready_timeout=120)
         yield stack
         stack.stop()
