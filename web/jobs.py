@@ -174,7 +174,9 @@ class ForecastService:
             return
         try:
             copies = self.jobs.await_replicas(1, REPLICA_WAIT_MS)
-        except BROKER_ERRORS as exc:
+        except (*BROKER_ERRORS, redis.exceptions.RedisError) as exc:
+            # Any Redis answer here (mid-failover a node may refuse WAIT as a replica) leaves the
+            # job as it is: queued on the master, accepted.
             log.warning("task %s: queued, but not confirmed on a replica (%s)", task_id, type(exc).__name__)
             return
         if copies < 1:
