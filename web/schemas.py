@@ -32,14 +32,17 @@ def digits_only(value: Any) -> Any:
 class Health(BaseModel):
     """GET /healthz: the process is up."""
 
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"] = Field("ok", description='Always "ok": the process is up.')
 
 
 class Readiness(BaseModel):
     """GET /readyz: ready (200); degraded (200) when only something jobs do not wait on is down,
     named; or unavailable (503) naming what is missing."""
 
-    status: Literal["ready", "degraded", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable"] = Field(
+        description="ready: Redis answers and a worker consumes the queue; degraded: they do, but the history's "
+        "database does not answer; unavailable (503): Redis or the worker is missing."
+    )
     missing: list[Literal["redis", "worker"]] | None = Field(
         None, description="What is missing (only when unavailable)."
     )
@@ -83,26 +86,40 @@ class ListQuery(BaseModel):
 class JobHeadline(BaseModel):
     """A finished job's headline figures (the full document is at GET /api/v1/forecasts/{id})."""
 
-    period: str | None = None
-    model: str | None = None
-    next_month_forecast: float | None = None
-    expected_range_low: float | None = None
-    expected_range_high: float | None = None
-    confidence_level: float | None = None
-    model_accuracy: float | None = None
-    next_period_forecast: float | None = None  # every frequency (next_month_forecast: monthly jobs)
-    frequency: str | None = None
+    period: str | None = Field(None, description="The period forecast next, a label of the job's frequency.")
+    model: str | None = Field(None, description="The model that made the forecast, as it describes itself.")
+    next_month_forecast: float | None = Field(
+        None, description="Monthly jobs: the next month's forecast, in the job's measure; null for other frequencies."
+    )
+    expected_range_low: float | None = Field(
+        None, description="The prediction interval's low bound for the next period, in the job's measure."
+    )
+    expected_range_high: float | None = Field(
+        None, description="The prediction interval's high bound for the next period, in the job's measure."
+    )
+    confidence_level: float | None = Field(None, description="The interval's nominal coverage, in %.")
+    model_accuracy: float | None = Field(
+        None, description="100 − backtest WAPE, in %; null when the history allowed no backtest origin."
+    )
+    next_period_forecast: float | None = Field(
+        None, description="The next period's forecast, in the job's measure, for every frequency."
+    )
+    frequency: str | None = Field(None, description="The job's frequency: month, week or day.")
 
 
 class JobSummary(BaseModel):
     """A job in the list: its status document without ``result``, plus ``params`` and ``forecast``."""
 
-    task_id: str
-    status: JobStatus
-    progress: Progress
-    submitted_at: datetime | None
-    finished_at: datetime | None
-    error: ErrorBody | None
+    task_id: str = Field(description="The job's id.")
+    status: JobStatus = Field(
+        description="The job's state: PENDING, STARTED, PROGRESS, SUCCESS, FAILURE or REVOKED (docs/api.md §4)."
+    )
+    progress: Progress = Field(description="The job's stage and how far it is.")
+    submitted_at: datetime | None = Field(
+        description="When the job was submitted: ISO 8601, UTC; null for a job queued straight into Redis."
+    )
+    finished_at: datetime | None = Field(description="When the job finished: ISO 8601, UTC; null until then.")
+    error: ErrorBody | None = Field(description="The error once FAILURE or REVOKED, else null.")
     params: dict[str, Any] | None = Field(
         description="The job's resolved request parameters (null for a job queued straight into Redis)."
     )
@@ -114,8 +131,8 @@ class JobSummary(BaseModel):
 class JobList(BaseModel):
     """GET /api/v1/forecasts: recent jobs, newest first."""
 
-    jobs: list[JobSummary]
-    limit: int = Field(ge=1, le=MAX_LIST_LIMIT)
+    jobs: list[JobSummary] = Field(description="The jobs, newest first.")
+    limit: int = Field(ge=1, le=MAX_LIST_LIMIT, description="The `limit` asked for (default 20): at most this many jobs.")
 
 
 # ---- GET /api/v1/forecasts/{id}/series ----------------------------------------------------------
@@ -169,5 +186,5 @@ class SeriesPage(BaseModel):
 
     series: list[dict[str, Any]] = Field(description="The series: key, level, actual, forecast, data_quality (docs/api.md §8).")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
-    level: int = Field(ge=1, le=3)
+    level: int = Field(ge=1, le=3, description="The hierarchy level listed, 1 = the outermost group_by field.")
     matching: int = Field(ge=0, description="How many series of the level match `q`.")

@@ -63,33 +63,59 @@ class SubmissionOutcome(StrEnum):
 class Progress(BaseModel):
     """``progress``: the stage and how far the job is, in percent."""
 
-    stage: str
-    percent: int
+    stage: str = Field(
+        description="The job's stage: queued, started, fetching, aggregating, training, backtesting, predicting, "
+        "retrying, done, failed or cancelled."
+    )
+    percent: int = Field(description="How far the job is, in % (0-100).")
     # Grouped jobs only (docs/api.md §8): their progress counts series, over all the workers.
-    series_done: int | None = Field(None, exclude_if=lambda v: v is None)
-    series_total: int | None = Field(None, exclude_if=lambda v: v is None)
+    series_done: int | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="Grouped jobs: the series forecast so far, over all the workers; absent for other jobs.",
+    )
+    series_total: int | None = Field(
+        None, exclude_if=lambda v: v is None, description="Grouped jobs: the series to forecast; absent for other jobs."
+    )
 
 
 class ErrorBody(BaseModel):
     """``error``: a stable code, a message, and the offending field when there is one."""
 
-    code: str
-    message: str
-    field: str | None = None
+    code: str = Field(description="The error's stable code (docs/api.md §7).")
+    message: str = Field(description="What went wrong, for a person to read; never a traceback.")
+    field: str | None = Field(
+        None, description="The offending field (`events.3.start`), when there is one; absent (or null) otherwise."
+    )
 
 
 class TaskStatus(BaseModel):
     """The status document of GET /api/v1/forecasts/{id} and the webhooks (docs/api.md §4)."""
 
-    task_id: str
-    status: JobStatus
-    progress: Progress
-    submitted_at: datetime | None
-    finished_at: datetime | None
-    result: dict[str, Any] | None
-    error: ErrorBody | None
+    task_id: str = Field(description="The job's id.")
+    status: JobStatus = Field(
+        description="The job's state: PENDING (queued), STARTED, PROGRESS, SUCCESS, FAILURE or REVOKED (cancelled); "
+        "the last three are final."
+    )
+    progress: Progress = Field(description="The job's stage and how far it is.")
+    submitted_at: datetime | None = Field(
+        description="When the job was submitted: ISO 8601, UTC; null for a job queued straight into Redis."
+    )
+    finished_at: datetime | None = Field(description="When the job finished: ISO 8601, UTC; null until then.")
+    result: dict[str, Any] | None = Field(
+        description="The result document (docs/api.md §5, with §8's `hierarchy` for grouped jobs) once SUCCESS, "
+        "else null."
+    )
+    error: ErrorBody | None = Field(
+        description="The error once FAILURE or REVOKED (code `cancelled`), else null."
+    )
     # The job's live-update stream (Server-Sent Events), with its token: set by the web tier.
-    events_url: str | None = Field(None, exclude_if=lambda v: v is None)
+    events_url: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="The job's live-update stream (Server-Sent Events, docs/api.md §13), with its token; "
+        "absent from the webhooks.",
+    )
 
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -103,14 +129,16 @@ class TaskStatus(BaseModel):
 class Submitted(BaseModel):
     """The 202 answer to a submission: the job's id and where to follow it."""
 
-    task_id: str
-    status: Literal["PENDING"] = "PENDING"
-    status_url: str
-    events_url: str  # the job's live-update stream (Server-Sent Events), with its token
+    task_id: str = Field(description="The job's id.")
+    status: Literal["PENDING"] = Field("PENDING", description='Always "PENDING" in this answer.')
+    status_url: str = Field(description="Where to follow the job: GET /api/v1/forecasts/{task_id}.")
+    events_url: str = Field(
+        description="The job's live-update stream (Server-Sent Events, docs/api.md §13), with its token."
+    )
 
 
 class ErrorDocument(BaseModel):
     """An error answer: ``{"status": "error", "error": {...}}``."""
 
-    status: Literal["error"] = "error"
-    error: ErrorBody
+    status: Literal["error"] = Field("error", description='Always "error".')
+    error: ErrorBody = Field(description="The error: a stable code, a message, the offending field.")
