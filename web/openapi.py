@@ -387,7 +387,7 @@ def series_paths(ctx: SpecContext) -> dict[str, Any]:
                 tag="series",
                 operation_id="seriesCsv",
                 summary="Every series of a grouped job as CSV",
-                description="One line per series and horizon month: level, the key fields, period, forecast, low, high.",
+                description="One line per series and horizon period: level, the key fields, period, forecast, low, high.",
                 responses={
                     "200": {"description": "CSV, streamed", "content": {"text/csv": {"schema": {"type": "string"}}}},
                     **not_finished,
@@ -453,7 +453,7 @@ def build_spec(settings: Settings) -> dict[str, Any]:
             "title": TITLE,
             "version": VERSION,
             "description": (
-                "Monthly sales forecasts as background jobs: POST a request, poll its status URL, read "
+                "Sales forecasts (monthly, weekly or daily) as background jobs: POST a request, poll its status URL, read "
                 'the result. Errors are `{"status": "error", "error": {"code", "message", "field"?}}` '
                 f"with a stable `code`. {auth}"
             ),

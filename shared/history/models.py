@@ -4,7 +4,7 @@ Periods are the labels of the job's frequency (``2025-01``, ``2025-W03``, ``2025
 forecast row says its ``frequency``, and readers ask for one, so monthly and weekly forecasts of the
 same series never mix; an actual's period label alone tells which frequency it belongs to.
 
-One row per (job, series, horizon month), denormalised: a grouped job's 10,000 series x horizon
+One row per (job, series, horizon period), denormalised: a grouped job's 10,000 series x horizon
 rows go in with one bulk INSERT, and the track record reads one table without joins.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Base(DeclarativeBase):
 
 
 class ForecastRow(Base):
-    """One horizon month of one series of one published forecast."""
+    """One horizon period of one series of one published forecast."""
 
     __tablename__ = "forecast_history"
 
