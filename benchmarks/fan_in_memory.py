@@ -7,7 +7,8 @@ For each N, the daily panel of benchmarks/grouped.py (total → categories → N
 ``--frequency month`` sums its days into calendar months) is forecast in one child process (the
 chunks' results, kept as the JSON a chunk record is), and the fan-in runs in a fresh child process
 that reads them: ``assemble`` as :func:`shared.engine.grouped_job.fan_in` calls it, then every series
-encoded as ``GroupedStore.publish`` encodes it (no Redis: the figure is the process's own memory). The
+encoded as ``GroupedStore.publish`` encodes it and the history outbox's item built as the worker
+builds it (``outbox_item``; no Redis: the figure is the process's own memory). The
 peak RSS it prints is the fan-in's rise above the process's RSS once the panel and results are loaded,
 and its slope per series between the sizes run; ``--trace K`` prints tracemalloc's top K lines of the
 largest N's fan-in. Figures are this machine's at its load (printed); they are not asserted anywhere.
@@ -118,6 +119,9 @@ def _fan_in(n: int, days: int, frequency: str, horizon: int, src: str, out: str,
     packed = getattr(grouped.series, "json", None)
     for i, s in enumerate(grouped.series):  # what GroupedStore.publish reads of each series
         encoded += len(packed(i) if packed is not None else json.dumps(s, separators=(",", ":")))
+    from shared.history.records import outbox_item
+
+    outbox_mb = len(outbox_item("bench", grouped.document, status="completed", series=grouped.series)) / 2**20
     top = []
     if trace:
         snap = tracemalloc.take_snapshot()
@@ -128,7 +132,7 @@ def _fan_in(n: int, days: int, frequency: str, horizon: int, src: str, out: str,
     with open(out, "wb") as fh:
         pickle.dump({"n": len(panel), "periods": len(panel.periods), "base_rss": base_rss, "base_peak": base_peak,
                      "peak": _peak_mb(), "after_assemble": after_assemble, "seconds": assembled,
-                     "json_mb": encoded / 2**20, "top": top, "sample": _sample(grouped)}, fh)
+                     "json_mb": encoded / 2**20, "outbox_mb": outbox_mb, "top": top, "sample": _sample(grouped)}, fh)
 
 
 def _sample(grouped: Any) -> str:
@@ -181,11 +185,11 @@ def main(argv: list[str] | None = None) -> int:
             top = pickle.load(fh)["top"]
     print(f"fan-in, {args.frequency}, {args.days} days, h = {args.horizon}:")
     print(f"{'series':>8} {'periods':>8} {'base MB':>8} {'peak MB':>8} {'rise MB':>8} {'KB/series':>10} "
-          f"{'JSON MB':>8} {'s':>6}  digest")
+          f"{'JSON MB':>8} {'outbox MB':>9} {'s':>6}  digest")
     for r in rows:
         rise = r["peak"] - max(r["base_rss"], 0.0)
         print(f"{r['n']:>8} {r['periods']:>8} {r['base_rss']:>8.0f} {r['peak']:>8.0f} {rise:>8.0f} "
-              f"{1024 * rise / r['n']:>10.0f} {r['json_mb']:>8.1f} {r['seconds']:>6.1f}  {r['sample']}")
+              f"{1024 * rise / r['n']:>10.0f} {r['json_mb']:>8.1f} {r['outbox_mb']:>9.1f} {r['seconds']:>6.1f}  {r['sample']}")
     if len(rows) >= 2:
         a, b = rows[0], rows[-1]
         slope = ((b["peak"] - b["base_rss"]) - (a["peak"] - a["base_rss"])) / (b["n"] - a["n"])
