@@ -9,7 +9,8 @@ chunks' results, kept as the JSON a chunk record is), and the fan-in runs in a f
 that reads them: ``assemble`` as :func:`shared.engine.grouped_job.fan_in` calls it, then every series
 encoded as ``GroupedStore.publish`` encodes it and the history outbox's item built as the worker
 builds it (``outbox_item``; no Redis: the figure is the process's own memory). The
-peak RSS it prints is the fan-in's rise above the process's RSS once the panel and results are loaded,
+peak RSS it prints is the fan-in's rise (reading the chunks' results included) above the process's RSS
+once the panel is built,
 and its slope per series between the sizes run; ``--trace K`` prints tracemalloc's top K lines of the
 largest N's fan-in. Figures are this machine's at its load (printed); they are not asserted anywhere.
 """
@@ -95,23 +96,23 @@ def _fan_in(n: int, days: int, frequency: str, horizon: int, src: str, out: str,
     """Child: the fan-in's assemble and publish encoding on the stored results; its memory."""
     import tracemalloc
 
+    import hierarchicalforecast.methods  # noqa: F401  (its imports are the process's, not the fan-in's)
+
     from shared.engine.grouped import assemble
 
     panel = _panel(n, days, frequency)
     request = _request(frequency, horizon)
-    with open(src, "rb") as fh:
-        blobs = pickle.load(fh)
-    results: list[dict[str, Any]] = []
-    for blob in blobs:  # as GroupedStore.chunk_results reads them
-        results.extend(json.loads(blob))
-    del blobs
-    import hierarchicalforecast.methods  # noqa: F401  (its imports are the process's, not the fan-in's)
-
     base_rss = _rss_mb()
     base_peak = _peak_mb()
     if trace:
         tracemalloc.start(1)
     t0 = time.perf_counter()
+    with open(src, "rb") as fh:
+        blobs = pickle.load(fh)  # the chunk records, as Redis's MGET returns them
+    results: list[dict[str, Any]] = []
+    for blob in blobs:  # as GroupedStore.chunk_results reads them
+        results.extend(json.loads(blob))
+    del blobs
     grouped = assemble(panel, request, results, task_id="bench")
     assembled = time.perf_counter() - t0
     after_assemble = _rss_mb()
@@ -170,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
             p = ctx.Process(target=_forecast, args=(n, args.days, args.frequency, args.horizon, src))
             p.start()
             p.join()
-        out = os.path.join(keep, f"fan-in-{n}.pkl")
+        out = os.path.join(keep, f"fan-in-{args.frequency}-{n}.pkl")
+        if os.path.exists(out):
+            os.remove(out)
         p = ctx.Process(target=_fan_in, args=(n, args.days, args.frequency, args.horizon, src, out, 0))
         p.start()
         p.join()
