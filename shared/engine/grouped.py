@@ -56,6 +56,8 @@ from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
 from shared.sources.stock import KEY_FIELDS, Stock, fetch_stock
 
+FINGERPRINT_ROWS = 1000  # panel rows hashed at a time by fingerprint()
+
 
 class LineSource(Protocol):
     """Where sale lines come from: the Laravel API (LARAVEL_ITEMS_PATH), or a CSV file."""
@@ -193,7 +195,12 @@ def fingerprint(panel: Panel, request: ForecastRequest) -> str:
     params = {k: v for k, v in request.cache_params().items() if k not in ("start_date", "end_date")}
     h.update(json.dumps({"params": params, "periods": panel.periods, "version": MODEL_VERSION}, sort_keys=True).encode())
     h.update(json.dumps(panel.keys, sort_keys=True).encode())
-    h.update((panel.cents if panel.cents is not None else np.rint(panel.values * 1000).astype(np.int64)).tobytes())
+    # The same bytes as the whole array's, a block of rows at a time: a daily panel's int64 copy
+    # would otherwise be made whole, several times over (values × 1000, rint, astype, tobytes).
+    for lo in range(0, len(panel), FINGERPRINT_ROWS):
+        rows = slice(lo, lo + FINGERPRINT_ROWS)
+        block = panel.cents[rows] if panel.cents is not None else np.rint(panel.values[rows] * 1000).astype(np.int64)
+        h.update(block.tobytes())
     return h.hexdigest()[:40]
 
 
