@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise ValueError("--format inventory needs --lead-time")
                 sys.stdout.write(engine.inventory_csv(grouped.series, request.group_by or []))
                 return 0
-            document = {**grouped.document, "series": grouped.series}
+            document = {**grouped.document, "series": list(grouped.series)}
         else:
             if args.format in ("csv", "inventory"):
                 raise ValueError(f"--format {args.format} needs --group-by (or a --measure other than revenue)")

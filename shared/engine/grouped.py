@@ -33,6 +33,7 @@ from shared.contract.schema import (
     Stage,
     inventory_cell,
 )
+from shared.contract.series_documents import SeriesDocuments
 from shared.engine import inventory as inventory_engine
 from shared.engine.anomalies import find_anomalies, known_periods
 from shared.engine.effects import request_effects
@@ -54,6 +55,8 @@ from shared.sources.deadline import Deadline
 from shared.sources.laravel_client import LaravelClient
 from shared.sources.lines import LineBuilder, LineColumns
 from shared.sources.stock import KEY_FIELDS, Stock, fetch_stock
+
+FINGERPRINT_ROWS = 1000  # panel rows hashed at a time by fingerprint()
 
 
 class LineSource(Protocol):
@@ -125,10 +128,11 @@ class StaticLineSource:
 
 @dataclass
 class GroupedResult:
-    """The §5 document for the total with ``data.hierarchy``, and every series (§8's series shape)."""
+    """The §5 document for the total with ``data.hierarchy``, and every series (§8's series shape;
+    :func:`assemble` gives them packed, :class:`SeriesDocuments`)."""
 
     document: dict[str, Any]
-    series: list[dict[str, Any]]
+    series: Sequence[dict[str, Any]]
 
 
 # ------------------------------------------------------------------------------------ documents
@@ -191,7 +195,12 @@ def fingerprint(panel: Panel, request: ForecastRequest) -> str:
     params = {k: v for k, v in request.cache_params().items() if k not in ("start_date", "end_date")}
     h.update(json.dumps({"params": params, "periods": panel.periods, "version": MODEL_VERSION}, sort_keys=True).encode())
     h.update(json.dumps(panel.keys, sort_keys=True).encode())
-    h.update((panel.cents if panel.cents is not None else np.rint(panel.values * 1000).astype(np.int64)).tobytes())
+    # The same bytes as the whole array's, a block of rows at a time: a daily panel's int64 copy
+    # would otherwise be made whole, several times over (values × 1000, rint, astype, tobytes).
+    for lo in range(0, len(panel), FINGERPRINT_ROWS):
+        rows = slice(lo, lo + FINGERPRINT_ROWS)
+        block = panel.cents[rows] if panel.cents is not None else np.rint(panel.values[rows] * 1000).astype(np.int64)
+        h.update(block.tobytes())
     return h.hexdigest()[:40]
 
 
@@ -213,11 +222,14 @@ def assemble(
     all_metrics = [series_metrics(panel, i, rec.backtests[i], season) for i in range(len(panel))]
     inventories, calibration = _inventories(panel, results, stock) if request.inventory is not None else (None, [])
     known = known_periods(request, panel.periods)
-    series: list[dict[str, Any]] = []
+    # Each series is validated and packed as soon as it is built (SeriesDocuments): the fan-in's
+    # memory then grows by a series' compressed JSON, not by its dicts (docs/scaling.md §2).
+    series = SeriesDocuments()
+    first: dict[str, Any] = {}  # the total's, as built: the job's document reuses its parts
     for i in range(len(panel)):
         s = int(panel.start[i])
         y = panel.values[i, s:]
-        series.append(
+        built = (
             {
                 "key": panel.keys[i],
                 "level": int(panel.level[i]),
@@ -233,6 +245,9 @@ def assemble(
                 **({"inventory": _public(inventories[i])} if inventories and inventories[i] else {}),
             }
         )
+        if i == 0:
+            first = built
+        series.append(SeriesForecast.model_validate(built).model_dump(mode="json"))
 
     levels = []
     for k in range(1, panel.n_levels):
@@ -265,15 +280,14 @@ def assemble(
     if inventories is not None:
         dq["stock"] = _stock_quality(panel, stock, inventories)
     document = result_document(
-        panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], series[0]["forecast"], dq,
+        panel.frequency, panel.periods[s0:], panel.values[0, s0:], panel.total_orders[s0:], first["forecast"], dq,
         task_id=task_id, fingerprint=fingerprint(panel, request), cached=False, source=source_name,
-        anomalies=series[0]["anomalies"],
+        anomalies=first["anomalies"],
     )
     if inventories is not None and inventories[0]:  # the total's own figures, with the request's settings
         total = {**_public(inventories[0]), **calibration[0], **request.inventory.model_dump(mode="json")}  # type: ignore[union-attr]
         document["data"]["inventory"] = SeriesInventory.model_validate(total).model_dump(mode="json")
     document["data"]["hierarchy"] = Hierarchy.model_validate(hierarchy).model_dump(mode="json")
-    series = [SeriesForecast.model_validate(s).model_dump(mode="json") for s in series]
     return GroupedResult(document=document, series=series)
 
 

@@ -6,6 +6,7 @@ repository writes. A grouped job's publication carries one :class:`SeriesForecas
 """
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -118,23 +119,32 @@ def outbox_item(
     callback_url: str | None = None,
 ) -> str:
     """The outbox's JSON for a finished job: its id, what it fetched, its result document, and a
-    grouped job's series (docs/api.md §8's series shape; the total is the document's own)."""
-    grouped = [
-        {
+    grouped job's series (docs/api.md §8's series shape; the total is the document's own).
+
+    The series are read and encoded one at a time (a daily series' history as Python lists is
+    several times its JSON), so building the item holds its text, not every series' lists."""
+    head = {"v": ITEM_VERSION, "task_id": task_id, "status": status, "measure": measure, "document": document}
+    out = io.StringIO()
+    out.write(json.dumps(head, separators=(",", ":"))[:-1])
+    opened = False
+    for s in series:
+        if not s.get("level"):  # level 0 is the total, already in the document
+            continue
+        record = {
             "key": series_key(s["key"]),
             "model": str(s["forecast"]["model"]),
             "horizon": [[p["period"], p["forecast"], p["low"], p["high"]] for p in s["forecast"]["horizon"]],
             "actuals": [[a["period"], a["value"]] for a in s.get("actual") or []],
         }
-        for s in series
-        if s.get("level")  # level 0 is the total, already in the document
-    ]
-    item = {"v": ITEM_VERSION, "task_id": task_id, "status": status, "measure": measure, "document": document}
-    if grouped:
-        item["series"] = grouped
+        out.write("," if opened else ',"series":[')
+        out.write(json.dumps(record, separators=(",", ":")))
+        opened = True
+    if opened:
+        out.write("]")
     if callback_url:
-        item["callback_url"] = callback_url
-    return json.dumps(item, separators=(",", ":"))
+        out.write(',"callback_url":' + json.dumps(callback_url))
+    out.write("}")
+    return out.getvalue()
 
 
 def publication_from_item(raw: bytes | str) -> Publication:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import redis
 
+from shared.contract.series_documents import SeriesDocuments, encode
 from shared.stores.jobs import PREFIX
 
 # A chunk's record outlives its job by far less than a result: it is only needed until fan-in.
@@ -199,19 +200,35 @@ class GroupedStore:
         index (:func:`level_index`), and name them for ``job_id``.
 
         A level's series are a hash position -> JSON, so a page in any order is one HMGET of its
-        positions; the index is what sorting and searching need, small enough to load at once."""
-        by_level: dict[int, list[dict[str, Any]]] = {}
-        for s in series:
-            by_level.setdefault(int(s["level"]), []).append(s)
+        positions; the index is what sorting and searching need, small enough to load at once.
+        The series are read one at a time and sent SERIES_BATCH at a time (``series`` may be
+        packed, :class:`SeriesDocuments`: its JSON is sent as kept), so publishing holds one batch
+        of JSON, not the job's; ``job:<id>`` is set last, once every series is written."""
+        packed = series if isinstance(series, SeriesDocuments) else None
+        indexes: dict[int, dict[str, Any]] = {}
+        pending: dict[int, dict[str, str]] = {}
+        counts: dict[int, int] = {}
         pipe = self.redis.pipeline(transaction=False)
-        for level, docs in by_level.items():
-            key = self._key("series", fingerprint, str(level))
-            pipe.delete(key)
-            for lo in range(0, len(docs), SERIES_BATCH):
-                batch = docs[lo : lo + SERIES_BATCH]
-                pipe.hset(key, mapping={str(lo + i): json.dumps(d, separators=(",", ":")) for i, d in enumerate(batch)})
-            pipe.expire(key, self.ttl)
-            index = level_index(docs)
+
+        def flush(level: int) -> None:
+            pipe.hset(self._key("series", fingerprint, str(level)), mapping=pending.pop(level))
+            pipe.execute()
+
+        for i, s in enumerate(series):
+            level = int(s["level"])
+            if level not in counts:
+                counts[level] = 0
+                indexes[level] = level_index(())
+                pipe.delete(self._key("series", fingerprint, str(level)))
+            add_to_index(indexes[level], s)
+            pending.setdefault(level, {})[str(counts[level])] = packed.json(i) if packed is not None else encode(s)
+            counts[level] += 1
+            if len(pending[level]) >= SERIES_BATCH:
+                flush(level)
+        for level in list(pending):
+            flush(level)
+        for level, index in indexes.items():
+            pipe.expire(self._key("series", fingerprint, str(level)), self.ttl)
             pipe.set(self._key("index", fingerprint, str(level)), json.dumps(index, separators=(",", ":")), ex=self.ttl)
             for sort in SORTS:
                 key = self._key("order", fingerprint, str(level), sort)
@@ -220,8 +237,8 @@ class GroupedStore:
                 for lo in range(0, len(order), ORDER_BATCH):
                     pipe.rpush(key, *order[lo : lo + ORDER_BATCH])
                 pipe.expire(key, self.ttl)
-        counts = {str(level): len(docs) for level, docs in sorted(by_level.items())}
-        pipe.set(self._key("levels", fingerprint), json.dumps(counts), ex=self.ttl)
+        levels = {str(level): n for level, n in sorted(counts.items())}
+        pipe.set(self._key("levels", fingerprint), json.dumps(levels), ex=self.ttl)
         pipe.set(self._key("job", job_id), fingerprint, ex=self.ttl)
         pipe.execute()
 
@@ -311,19 +328,24 @@ def sort_order(values: Sequence[float | None], descending: bool = False) -> list
     return present + [i for i, v in enumerate(values) if v is None]
 
 
-def level_index(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def level_index(series: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """What paging a level in another order, or searching it, needs of each series: its key values
     as one lower-case text (``null`` for a null key), and the figures it can be sorted by."""
     index: dict[str, Any] = {"text": [], **{name: [] for name in (*SORT_FIGURES, *SORT_INVENTORY)}}
     for s in series:
-        key = s.get("key") or {}
-        index["text"].append(" ".join("null" if v is None else str(v) for v in key.values()).lower())
-        forecast = s.get("forecast") or {}
-        for name, fields in SORT_FIGURES.items():
-            value = next((forecast[f] for f in fields if forecast.get(f) is not None), None)
-            index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
-        inventory = s.get("inventory") or {}
-        for name, field in SORT_INVENTORY.items():
-            value = inventory.get(field)
-            index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+        add_to_index(index, s)
     return index
+
+
+def add_to_index(index: dict[str, Any], s: dict[str, Any]) -> None:
+    """Append series ``s``'s entries to a :func:`level_index`."""
+    key = s.get("key") or {}
+    index["text"].append(" ".join("null" if v is None else str(v) for v in key.values()).lower())
+    forecast = s.get("forecast") or {}
+    for name, fields in SORT_FIGURES.items():
+        value = next((forecast[f] for f in fields if forecast.get(f) is not None), None)
+        index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+    inventory = s.get("inventory") or {}
+    for name, field in SORT_INVENTORY.items():
+        value = inventory.get(field)
+        index[name].append(float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None)

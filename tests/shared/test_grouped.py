@@ -72,7 +72,7 @@ def test_grouped_job_over_http():
         assert round(sum(s["forecast"]["horizon"][k]["forecast"] for s in top), 2) == data["forecast"]["horizon"][k]["forecast"]
     nulls = [s for s in result.series if s["key"].get("product_id", "x") is None]
     assert len(nulls) == 2 and all(s["forecast"]["horizon"] for s in nulls)
-    assert json.loads(json.dumps(result.series)) == result.series
+    assert json.loads(json.dumps(list(result.series))) == list(result.series)
 
 
 def test_units_and_orders_measures_only_total():

@@ -138,3 +138,32 @@ def test_stock_travels_from_the_plan_to_the_fan_in_and_keys_the_cache(web_redis)
 
     assert plan("job-s2", 0).document is not None  # the same sales and stock: the cached result
     assert plan("job-s3", 5).plan is not None  # other stock: computed again
+
+
+def test_packed_series_read_back_as_built_and_publish_as_the_plain_ones(parts, monkeypatch):
+    import json
+
+    from shared.contract.series_documents import SeriesDocuments
+    from shared.stores import grouped_store
+
+    _, store, _ = parts
+    docs = [{"key": {}, "level": 0, "forecast": {"next_period_forecast": 3.5}, "actual": [{"period": "2026-01", "value": 1.25}]}]
+    docs += [{"key": {"store_id": f"S{i % 2}", "product_id": f"P{i}", "note": "é"}, "level": 1 + i % 2,
+              "forecast": {"next_period_forecast": float(i)}} for i in range(7)]
+    packed = SeriesDocuments(docs)
+    assert len(packed) == len(docs) and list(packed) == docs and packed[-1] == docs[-1] and packed[2:4] == docs[2:4]
+    assert packed.json(3) == json.dumps(docs[3], separators=(",", ":"))
+    packed[0]["level"] = 9  # a read is a copy: the kept document does not change
+    assert packed[0] == docs[0]
+
+    monkeypatch.setattr(grouped_store, "SERIES_BATCH", 2)  # several batches a level
+    store.publish("plain", "fp-plain", docs)
+    store.publish("packed", "fp-packed", packed)
+    for fp in ("fp-plain", "fp-packed"):
+        assert store.level_counts(fp) == {0: 1, 1: 4, 2: 3}
+    for level, count in store.level_counts("fp-plain").items():
+        plain = store.series_at("fp-plain", level, range(count))
+        assert plain == store.series_at("fp-packed", level, range(count))
+        assert [json.loads(b) for b in plain] == [d for d in docs if d["level"] == level]
+        assert store.index("fp-plain", level) == store.index("fp-packed", level)
+    assert store.fingerprint_of("packed") == "fp-packed"

@@ -297,3 +297,20 @@ def test_an_outbox_item_round_trips_to_a_publication():
     assert pub.series[0].horizon[0].forecast == 12.5 and pub.series[0].actuals == (("2025-01", 90.0),)
     with pytest.raises(ValueError):
         publication_from_item('{"v": 99}')
+
+
+def test_a_grouped_outbox_item_is_the_json_of_its_parts_encoded_series_by_series():
+    import json
+
+    series = [{"key": {}, "level": 0, "forecast": {"model": "ets", "horizon": []}}]
+    series += [{"key": {"sku": f"S{i}", "note": "é"}, "level": 1,
+                "forecast": {"model": "ets", "horizon": [{"period": "2099-01", "forecast": 1.5, "low": 0.5, "high": 2.25}]},
+                "actual": [{"period": "2025-01", "value": float(i)}]} for i in range(3)]
+    raw = outbox_item("g", _document("g", "2025-01", 1), status="completed", series=iter(series), callback_url="http://x/é")
+    item = json.loads(raw)
+    assert list(item) == ["v", "task_id", "status", "measure", "document", "series", "callback_url"]
+    assert raw == json.dumps(item, separators=(",", ":"))  # the same text one dumps of the whole would give
+    assert [s["actuals"] for s in item["series"]] == [[["2025-01", float(i)]] for i in range(3)]
+    pub = publication_from_item(raw)
+    assert len(pub.series) == 4 and pub.callback_url == "http://x/é"
+    assert "series" not in json.loads(outbox_item("t", _document("t", "2025-01", 1), status="completed", series=series[:1]))
