@@ -604,8 +604,15 @@ def reconcile(
         np.add.at(cents, panel.parent[rows], cents[rows])
     mean = cents / 100.0
 
-    # Each interval stays the series' own, moved with its point forecast and clipped at 0.
-    delta = mean - y_hat
+    # Each interval stays the series' own, moved with its point forecast and clipped at 0. Top-down
+    # scales every forecast by a factor, and its interval with it: an intermittent series' low end of
+    # 0 (a day without a sale is likely) stays 0 instead of moving up by the few cents added.
+    ratio = np.where(y_hat > 0, rec / np.where(y_hat > 0, y_hat, 1.0), 0.0)
+    if used is Reconciliation.TOP_DOWN:
+        low, high = low * ratio, high * ratio
+        delta = mean - rec
+    else:
+        delta = mean - y_hat
     low_r = np.minimum(np.maximum(np.round(low + delta, 2), 0.0), mean)
     high_r = np.maximum(np.round(high + delta, 2), mean)
     return Reconciled(
@@ -616,7 +623,7 @@ def reconcile(
         labels=[r["label"] for r in results],
         method=used.value,
         backtests=[r.get("backtest") for r in results],
-        components=reconciled_components(panel, results, used, np.where(y_hat > 0, rec / np.where(y_hat > 0, y_hat, 1.0), 0.0)),
+        components=reconciled_components(panel, results, used, ratio),
     )
 
 

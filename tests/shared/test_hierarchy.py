@@ -15,6 +15,7 @@ from shared.engine.hierarchy import (
     forecast_chunk,
     forecast_one,
     reconcile,
+    resolve_shares,
     series_inputs,
     series_metrics,
 )
@@ -201,6 +202,9 @@ def test_top_down_keeps_the_totals_own_forecast_and_the_childrens_proportions(pa
         if kids.size > 1 and np.all(own.sum(axis=0) > 0) and np.all(rec.mean[i] > 1):
             # Each child's share of its parent is its own forecast's share of its siblings' (to the cent).
             np.testing.assert_allclose(rec.mean[kids] / rec.mean[i], own / own.sum(axis=0), atol=0.01)
+    # Intervals are scaled with the forecasts: a low end of 0 (a period without demand is likely) stays 0.
+    own_low = np.array([r.get("low") or [0.0] * 3 for r in resolve_shares(panel, results)])
+    assert np.all(rec.low[own_low == 0] == 0) and np.all(rec.low <= rec.mean) and np.all(rec.mean <= rec.high)
     # Every series' parts are its own model's, scaled with its forecast: they still add up.
     for parts, mean in zip(rec.components, rec.mean):
         if parts is not None:
