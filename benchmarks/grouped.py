@@ -180,8 +180,8 @@ def run_accuracy(limit: int | None, cache: str | None) -> None:
     base = _score(panel, actual, base_mean, base_low, base_high)
     rows = [["base", *(f"{s['smape']:.2f} / {s['mase']:.4f} / {s['coverage']:.1f}" for s in base), "-"]]
     bottom_auto = base[-1]["mase"]
-    for method in (Reconciliation.BOTTOM_UP, Reconciliation.OLS, Reconciliation.WLS_STRUCT,
-                   Reconciliation.WLS_VAR, Reconciliation.MINT_SHRINK):
+    for method in (Reconciliation.AUTO, Reconciliation.BOTTOM_UP, Reconciliation.TOP_DOWN, Reconciliation.OLS,
+                   Reconciliation.WLS_STRUCT, Reconciliation.WLS_VAR, Reconciliation.MINT_SHRINK):
         t0 = time.process_time()
         rec = reconcile(panel, results, method)
         cpu = time.process_time() - t0

@@ -361,7 +361,7 @@ class CalendarForecaster(Forecaster):
             return None
         closed_rows = (Xy[:, self.closed_columns_] > 0).any(axis=1) if Xy is not None and self.closed_columns_.any() else np.zeros(y.size, bool)
         open_y = y[~closed_rows]
-        if not open_y.size or (self.members == self.AUTO_MEMBERS and classify(open_y) not in (DemandPattern.SMOOTH, DemandPattern.ERRATIC)):
+        if not open_y.size or (self.members == self.AUTO_MEMBERS and classify(open_y, self.frequency.value) not in (DemandPattern.SMOOTH, DemandPattern.ERRATIC)):
             return None
         adj = self.adjustment_
         assert adj is not None
@@ -405,7 +405,7 @@ class CalendarForecaster(Forecaster):
         self.fallback_ = _RandomWalk(y, 1)
         labels: list[str] = []
         open_y = y[~closed_rows]
-        pattern = classify(open_y) if open_y.size else DemandPattern.ZERO
+        pattern = classify(open_y, self.frequency.value) if open_y.size else DemandPattern.ZERO
         self.pattern_ = pattern
         if self.members == self.AUTO_MEMBERS and pattern not in (DemandPattern.SMOOTH, DemandPattern.ERRATIC):
             self._fit_intermittent(y, X, closed_rows, pattern)

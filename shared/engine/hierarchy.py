@@ -55,17 +55,29 @@ BIG_LEVEL = 1000
 
 class Reconciliation(StrEnum):
     """How :func:`reconcile` makes base forecasts coherent (the values are hierarchicalforecast's method
-    names). ``auto`` is bottom_up; a method that fails falls back to wls_struct, then bottom_up."""
+    names). ``auto`` is :func:`auto_reconciliation`'s choice; a method that fails falls back to
+    wls_struct, then bottom_up."""
 
     BOTTOM_UP = "bottom_up"
+    # Top-down by forecast proportions (Athanasopoulos, Ahmed & Hyndman 2009; hierarchicalforecast's
+    # TopDown(method="forecast_proportions")): the total's own forecast, split level by level in
+    # the proportions of the children's own forecasts, horizon period by horizon period.
+    TOP_DOWN = "top_down"
     OLS = "ols"
     WLS_STRUCT = "wls_struct"
     WLS_VAR = "wls_var"
     MINT_SHRINK = "mint_shrink"
-    # The default, chosen by benchmarks/grouped.py on the M3 hierarchy: bottom_up is the only method
-    # at least as accurate (MASE) as the base forecasts at every level (wls_var: +0.1 % at the
-    # bottom; mint_shrink with 12 holdout errors a series: +14 %, and minutes of CPU).
+    # The default (auto_reconciliation): bottom_up, chosen by benchmarks/grouped.py on the M3
+    # hierarchy, where it is the only method at least as accurate (MASE) as the base forecasts at
+    # every level (wls_var: +0.1 % at the bottom; mint_shrink with 12 holdout errors a series:
+    # +14 %, and minutes of CPU); top_down when most bottom series have intermittent demand
+    # (benchmarks/m5.py daily: docs/models.md).
     AUTO = "auto"
+
+
+# Intermittent demand at the bottom: the methods made for it (SBA's debiasing, TSB's decay) are
+# a few per cent low on purpose or by lag, and a few thousand such biases add up at the total.
+INTERMITTENT_PATTERNS = (DemandPattern.INTERMITTENT.value, DemandPattern.LUMPY.value, DemandPattern.OBSOLETE.value)
 
 
 SHARE = "share_of_parent"
@@ -364,7 +376,7 @@ def forecast_one_calendar(
     # The bottom level's backtest runs the forecast's fit forward where the model allows it
     # (CalendarForecaster.forward); the total and the parents refit, as monthly (docs/models.md).
     forward = fits[0] if method == "model" and fits and hasattr(fits[0], "forward") and not item.get("refit_backtest") else None
-    out.update(method=method, pattern=classify(y).value, label=label)
+    out.update(method=method, pattern=classify(y, frequency).value, label=label)
     out["mean"], out["low"], out["high"] = _clean(mean, low, high)
     out["components"] = _json_components(parts)
 
@@ -506,6 +518,35 @@ def _residuals(panel: Panel, results: Sequence[dict[str, Any]]) -> np.ndarray:
     return R
 
 
+def auto_reconciliation(panel: Panel, results: Sequence[dict[str, Any]]) -> Reconciliation:
+    """What ``auto`` means for this job: ``top_down`` when more than half of the bottom series
+    forecast by a model of their own have intermittent, lumpy or obsolete demand (their sum
+    carries their methods' biases to the total, whose own model sees the level and the season
+    directly), else ``bottom_up`` (docs/models.md, "Which reconciliation")."""
+    by_index = {int(r["index"]): r for r in results}
+    own = [by_index[int(i)].get("pattern") for i in panel.bottom if by_index[int(i)].get("method") != SHARE]
+    sparse = sum(1 for pattern in own if pattern in INTERMITTENT_PATTERNS)
+    return Reconciliation.TOP_DOWN if own and 2 * sparse > len(own) else Reconciliation.BOTTOM_UP
+
+
+def _top_down(panel: Panel, y_hat: np.ndarray) -> np.ndarray:
+    """Top-down by forecast proportions: each child gets its parent's reconciled forecast times
+    its own base forecast's share of its siblings' (clipped at 0; an equal split where they are all 0)."""
+    base = np.maximum(y_hat, 0.0)
+    out = base.copy()
+    for k in range(1, panel.n_levels):
+        rows = panel.level_indices(k)
+        parents = panel.parent[rows]
+        sums = np.zeros_like(base)
+        np.add.at(sums, parents, base[rows])
+        counts = np.zeros(len(panel))
+        np.add.at(counts, parents, 1.0)
+        theirs = sums[parents]
+        share = np.where(theirs > 0, base[rows] / np.where(theirs > 0, theirs, 1.0), 1.0 / counts[parents][:, None])
+        out[rows] = out[parents] * share
+    return out
+
+
 def _run_reconciler(method: Reconciliation, panel: Panel, y_hat: np.ndarray, R: np.ndarray | None) -> np.ndarray:
     """One hierarchicalforecast method on arrays. The non-negative variant is a quadratic program
     per horizon month (seconds each at a few thousand series), so it is solved only when the
@@ -517,6 +558,8 @@ def _run_reconciler(method: Reconciliation, panel: Panel, y_hat: np.ndarray, R: 
     zeros = None if R is None else np.zeros_like(R)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if method is Reconciliation.TOP_DOWN:
+            return _top_down(panel, y_hat)
         if method is Reconciliation.BOTTOM_UP:
             out = BottomUpSparse().fit_predict(S=S_sparse, y_hat=np.maximum(y_hat, 0.0))
             return np.asarray(out["mean"], dtype=float)
@@ -546,7 +589,7 @@ def reconcile(
     h = y_hat.shape[1]
 
     if method is Reconciliation.AUTO:
-        method = Reconciliation.BOTTOM_UP
+        method = auto_reconciliation(panel, results)
     tried = [method] + [m for m in (Reconciliation.WLS_STRUCT, Reconciliation.BOTTOM_UP) if m is not method]
     rec = None
     used = method
@@ -576,8 +619,15 @@ def reconcile(
         np.add.at(cents, panel.parent[rows], cents[rows])
     mean = cents / 100.0
 
-    # Each interval stays the series' own, moved with its point forecast and clipped at 0.
-    delta = mean - y_hat
+    # Each interval stays the series' own, moved with its point forecast and clipped at 0. Top-down
+    # scales every forecast by a factor, and its interval with it: an intermittent series' low end of
+    # 0 (a day without a sale is likely) stays 0 instead of moving up by the few cents added.
+    ratio = np.where(y_hat > 0, rec / np.where(y_hat > 0, y_hat, 1.0), 0.0)
+    if used is Reconciliation.TOP_DOWN:
+        low, high = low * ratio, high * ratio
+        delta = mean - rec
+    else:
+        delta = mean - y_hat
     low_r = np.minimum(np.maximum(np.round(low + delta, 2), 0.0), mean)
     high_r = np.maximum(np.round(high + delta, 2), mean)
     return Reconciled(
@@ -588,26 +638,30 @@ def reconcile(
         labels=[r["label"] for r in results],
         method=used.value,
         backtests=[r.get("backtest") for r in results],
-        components=reconciled_components(panel, results, used),
+        components=reconciled_components(panel, results, used, ratio),
     )
 
 
 def reconciled_components(
-    panel: Panel, results: Sequence[dict[str, Any]], method: Reconciliation
+    panel: Panel, results: Sequence[dict[str, Any]], method: Reconciliation, ratio: np.ndarray | None = None
 ) -> list[dict[str, np.ndarray] | None]:
     """Per series, the parts of its reconciled forecast (docs/models.md).
 
-    Bottom-up (the service's reconciliation): a bottom series publishes its own model's forecast,
-    so its own parts; a parent publishes the sum of its children, so the sum of their parts (None
-    when a child's model does not decompose: a sum with an unknown term is not a split). Other
-    reconciliations mix every series' model into each forecast: None for every series but a
-    lone total. The trend takes up the cents of rounding and clipping (result.published_components).
+    Bottom-up: a bottom series publishes its own model's forecast, so its own parts; a parent
+    publishes the sum of its children, so the sum of their parts (None when a child's model does
+    not decompose: a sum with an unknown term is not a split). Top-down: every series publishes its
+    own model's forecast times a factor (``ratio``, reconciled / base, per horizon period), so its
+    own parts times that factor. Other reconciliations mix every series' model into each forecast:
+    None for every series but a lone total. The trend takes up the cents of rounding and clipping
+    (result.published_components).
     """
     n = len(panel)
     own = [None if r.get("components") is None else {k: np.asarray(v, dtype=float) for k, v in r["components"].items()}
            for r in results]
     if n == 1:
         return own
+    if method is Reconciliation.TOP_DOWN and ratio is not None:
+        return [None if parts is None else {k: v * ratio[i] for k, v in parts.items()} for i, parts in enumerate(own)]
     if method is not Reconciliation.BOTTOM_UP:
         return [None] * n
     out: list[dict[str, np.ndarray] | None] = [None] * n

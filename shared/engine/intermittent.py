@@ -10,7 +10,8 @@ history from its first sale:
 * intermittent (ADI ≥ 1.32, CV² < 0.49): Croston with the Syntetos-Boylan bias correction (SBA);
 * lumpy (ADI ≥ 1.32, CV² ≥ 0.49): IMAPA (multiple temporal aggregation, Petropoulos & Kourentzes
   2015), which copes with irregular sizes better than one smoothing constant;
-* obsolete (no demand in the last ``max(6, 2·ADI)`` months after earlier demand): TSB
+* obsolete (no demand in the last ``max(6, 2·ADI)`` months after earlier demand; six months
+  in weekly and daily periods too): TSB
   (Teunter, Syntetos & Babai 2011), whose demand probability decays towards 0, unlike Croston's;
 * zero (no demand at all): a forecast of 0 with a [0, 0] interval.
 
@@ -36,6 +37,9 @@ from scipy.stats import gamma
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 OBSOLETE_MIN_MONTHS = 6
+# The same six months in each frequency's own periods: six *days* without a sale say nothing
+# about a product that sells every third day (it happens one time in ten), six months do.
+OBSOLETE_MIN_PERIODS: dict[str, int] = {"month": OBSOLETE_MIN_MONTHS, "week": 26, "day": 183}
 
 
 class DemandPattern(StrEnum):
@@ -61,8 +65,11 @@ METHOD_FOR: dict[DemandPattern, str] = {
 INTERMITTENT_METHODS = ("croston", "croston_sba", "tsb", "adida", "imapa", "zero")
 
 
-def classify(y: np.ndarray) -> DemandPattern:
-    """The demand pattern of ``y`` (a history from the first sale on; see the module docstring)."""
+def classify(y: np.ndarray, frequency: str = "month") -> DemandPattern:
+    """The demand pattern of ``y`` (a history from the first sale on; see the module docstring).
+
+    ``frequency`` (month, week or day) is the periods' length: obsolete means no demand in the
+    last ``max(six months, 2·ADI periods)`` (:data:`OBSOLETE_MIN_PERIODS`)."""
     y = np.asarray(y, dtype=float)
     demand = y > 0
     k = int(demand.sum())
@@ -71,7 +78,7 @@ def classify(y: np.ndarray) -> DemandPattern:
     adi = y.size / k
     last = int(np.flatnonzero(demand)[-1])
     trailing = y.size - 1 - last
-    if trailing >= max(OBSOLETE_MIN_MONTHS, math.ceil(2 * adi)):
+    if trailing >= max(OBSOLETE_MIN_PERIODS[str(frequency)], math.ceil(2 * adi)):
         return DemandPattern.OBSOLETE
     sizes = y[demand]
     mean = float(sizes.mean())

@@ -51,7 +51,10 @@ __all__ = [
 # anomalies (and what cleaning pulls in) are found by weekly positions of the year's true length
 # and on the log scale where that fits better, so a cached grouped document's anomalies differ,
 # and inventory levels are calibrated (docs/inventory.md).
-MODEL_VERSION: str = "2026.12-4"
+# -5: daily and weekly series are obsolete after six months without a sale, not six periods
+# (a daily product idle for six days got TSB), and a grouped job with mostly intermittent bottom
+# series reconciles top-down.
+MODEL_VERSION: str = "2026.12-5"
 
 MIN_HISTORY = 3
 MIN_LEVEL, MAX_LEVEL = 50.0, 99.9

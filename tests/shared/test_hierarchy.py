@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from shared.engine.hierarchy import (
     Reconciliation,
+    auto_reconciliation,
     forecast_chunk,
     forecast_one,
     reconcile,
+    resolve_shares,
     series_inputs,
     series_metrics,
 )
@@ -32,6 +34,15 @@ def test_classify():
     assert classify(np.tile([0, 0, 3.0, 0, 4.0, 0], 4)) is DemandPattern.INTERMITTENT
     assert classify(np.tile([0, 0, 1.0, 0, 40.0, 0], 4)) is DemandPattern.LUMPY
     assert classify(np.r_[np.full(12, 5.0), np.zeros(8)]) is DemandPattern.OBSOLETE
+
+
+def test_obsolete_means_six_months_at_every_frequency():
+    # A product that sells every third day, then not for ten days: common, not a sign it is gone.
+    y = np.r_[np.tile([0, 0, 2.0], 100), np.zeros(10)]
+    assert classify(y, "month") is DemandPattern.OBSOLETE  # ten months without a sale
+    assert classify(y, "day") is DemandPattern.INTERMITTENT
+    assert classify(np.r_[np.tile([0, 0, 2.0], 100), np.zeros(183)], "day") is DemandPattern.OBSOLETE
+    assert classify(np.r_[np.tile([0, 0, 2.0], 20), np.zeros(10)], "week") is DemandPattern.INTERMITTENT
 
 
 @pytest.mark.parametrize("method", ["croston", "croston_sba", "tsb", "adida", "imapa"])
@@ -165,3 +176,36 @@ def test_a_series_with_a_holdout_is_fitted_once(monkeypatch):
 def test_only_the_bottom_level_runs_its_backtest_forward(panel):
     items = series_inputs(panel)
     assert [it["refit_backtest"] for it in items] == [bool(lv < panel.n_levels - 1) for lv in panel.level]
+
+
+def _fake(panel, results, pattern):
+    """The fixture's results with every bottom series' own forecast given ``pattern``."""
+    bottom = set(int(i) for i in panel.bottom)
+    return [{**r, "pattern": pattern} if int(r["index"]) in bottom and r["method"] != "share_of_parent" else r
+            for r in results]
+
+
+def test_auto_is_bottom_up_unless_most_bottom_series_are_intermittent(panel, results):
+    assert auto_reconciliation(panel, _fake(panel, results, "smooth")) is Reconciliation.BOTTOM_UP
+    assert auto_reconciliation(panel, _fake(panel, results, "intermittent")) is Reconciliation.TOP_DOWN
+    assert reconcile(panel, _fake(panel, results, "lumpy")).method == "top_down"
+    assert reconcile(panel, _fake(panel, results, "erratic")).method == "bottom_up"
+
+
+def test_top_down_keeps_the_totals_own_forecast_and_the_childrens_proportions(panel, results):
+    rec = reconcile(panel, results, Reconciliation.TOP_DOWN)
+    base = rec.base_mean
+    np.testing.assert_allclose(rec.mean[0], np.maximum(base[0], 0.0), atol=0.01 * len(panel))
+    for i in range(len(panel)):
+        kids = panel.children(i)
+        own = np.maximum(base[kids], 0.0)
+        if kids.size > 1 and np.all(own.sum(axis=0) > 0) and np.all(rec.mean[i] > 1):
+            # Each child's share of its parent is its own forecast's share of its siblings' (to the cent).
+            np.testing.assert_allclose(rec.mean[kids] / rec.mean[i], own / own.sum(axis=0), atol=0.01)
+    # Intervals are scaled with the forecasts: a low end of 0 (a period without demand is likely) stays 0.
+    own_low = np.array([r.get("low") or [0.0] * 3 for r in resolve_shares(panel, results)])
+    assert np.all(rec.low[own_low == 0] == 0) and np.all(rec.low <= rec.mean) and np.all(rec.mean <= rec.high)
+    # Every series' parts are its own model's, scaled with its forecast: they still add up.
+    for parts, mean in zip(rec.components, rec.mean):
+        if parts is not None:
+            np.testing.assert_allclose(sum(parts.values()), mean, atol=0.05)
