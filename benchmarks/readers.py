@@ -110,7 +110,7 @@ def publish_job(redis_url: str, n_series: int, months: int) -> tuple[str, float,
         date(2026, 12, 5))
     job_id = str(uuid.uuid4())
     t0 = time.perf_counter()
-    series = assemble(panel, request, _results(panel, 3), task_id=job_id, source_name="benchmark").series
+    series = list(assemble(panel, request, _results(panel, 3), task_id=job_id, source_name="benchmark").series)
     products = [s for s in series if s["level"] == 2]
     rng = np.random.default_rng(9)
     for j in range(len(series), n_series):
