@@ -163,17 +163,24 @@ def _score_chunk(model: str, chunk: list[tuple[np.ndarray, np.ndarray]], horizon
     return scores
 
 
-def score(model: str, series: list[tuple[np.ndarray, np.ndarray]], horizon: int, jobs: int) -> list[SeriesScore]:
-    """One score per series, in the order of `series`."""
+def in_order(fn, items: list, jobs: int, *args) -> list:
+    """``fn(chunk, *args)`` over ``items`` split round-robin into ``jobs`` joblib processes, the
+    results put back in the order of ``items``."""
+    jobs = min(jobs, len(items))
     if jobs <= 1:
-        return _score_chunk(model, series, horizon)
+        return fn(items, *args)
     from joblib import Parallel, delayed
 
-    parts = Parallel(n_jobs=jobs)(delayed(_score_chunk)(model, series[i::jobs], horizon) for i in range(jobs))
-    ordered: list[SeriesScore] = [None] * len(series)  # type: ignore[list-item]
+    parts = Parallel(n_jobs=jobs)(delayed(fn)(items[i::jobs], *args) for i in range(jobs))
+    ordered: list = [None] * len(items)
     for i, part in enumerate(parts):
         ordered[i::jobs] = part
     return ordered
+
+
+def score(model: str, series: list[tuple[np.ndarray, np.ndarray]], horizon: int, jobs: int) -> list[SeriesScore]:
+    """One score per series, in the order of `series`."""
+    return in_order(lambda chunk: _score_chunk(model, chunk, horizon), series, jobs)
 
 
 def summarise(scores: list[SeriesScore]) -> dict[str, float]:
@@ -353,19 +360,11 @@ def mase_scale_lag(y: np.ndarray, lag: int) -> float | None:
 
 
 def _run_calendar(model: str, frequency: str, items: list[dict], scale_lag: int, jobs: int) -> list[dict]:
-    jobs = min(jobs, len(items))
-    if jobs <= 1:
-        return _score_calendar(model, frequency, items, scale_lag)
-    from joblib import Parallel, delayed
-
-    parts = Parallel(n_jobs=jobs)(delayed(_score_calendar)(model, frequency, items[i::jobs], scale_lag) for i in range(jobs))
-    ordered: list[dict] = [None] * len(items)  # type: ignore[list-item]
-    for i, part in enumerate(parts):
-        ordered[i::jobs] = part
-    return ordered
+    return in_order(lambda chunk: _score_calendar(model, frequency, chunk, scale_lag), items, jobs)
 
 
-def _calendar_row(label: str, scores: list[dict]) -> dict[str, float]:
+def calendar_row(scores: list[dict]) -> dict[str, float]:
+    """The averages of one model (or variant) over some series: sMAPE, MASE, cover, CPU-s."""
     mases = [s["mase"] for s in scores if s["mase"] is not None]
     points = sum(s["points"] for s in scores)
     return {
@@ -396,7 +395,7 @@ def m4_weekly_main(jobs: int, holdout: bool, every: int = 1) -> int:
         print(CALENDAR_HEADER)
         print("-" * len(CALENDAR_HEADER))
         for model in M4_WEEKLY_MODELS:
-            _print_calendar_row(model, _calendar_row(model, _run_calendar(model, "week", items, 1, jobs)))
+            _print_calendar_row(model, calendar_row(_run_calendar(model, "week", items, 1, jobs)))
     print()
     print(M4_REFERENCE)
     return 0
@@ -458,7 +457,7 @@ def shop_daily_main(jobs: int, seeds: tuple[int, ...] = SHOP_SEEDS) -> int:
         print("-" * len(CALENDAR_HEADER))
         rows = {}
         for model in SHOP_MODELS:
-            rows[model] = _calendar_row(model, _run_calendar(model, "day", items, 7, jobs))
+            rows[model] = calendar_row(_run_calendar(model, "day", items, 7, jobs))
             _print_calendar_row(model if model != "auto" else "auto (+effects)", rows[model])
         best = min(rows["naive"]["mase"], rows["seasonal_naive"]["mase"])
         print(f"auto against the better of naive and seasonal naive: MASE {100 * (rows['auto']['mase'] / best - 1):+.1f}%")
@@ -517,7 +516,7 @@ def shop_weekly_main(jobs: int, seeds: tuple[int, ...] = SHOP_SEEDS) -> int:
         print("-" * len(CALENDAR_HEADER))
         for label, (model, with_effects) in runs.items():
             items = levels[with_effects][level]  # type: ignore[index]
-            _print_calendar_row(label, _calendar_row(model, _run_calendar(model, "week", items, 1, jobs)))
+            _print_calendar_row(label, calendar_row(_run_calendar(model, "week", items, 1, jobs)))
     return 0
 
 

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from benchmarks.accuracy import SEASON, load_m4_weekly, mase_scale_lag, shop_items
+from benchmarks.accuracy import SEASON, calendar_row, in_order, load_m4_weekly, mase_scale_lag, shop_items
 from shared.engine.backtest import smape
 
 DATASETS = ("m3-odd", "m3-even", "m4-weekly", "shop-daily", "shop-daily-oneoffs")
@@ -76,29 +76,7 @@ def _score(items: list[dict], frequency: str, clean: bool, scale_lag: int) -> li
 
 def score(items: list[dict], frequency: str, clean: bool, scale_lag: int, jobs: int) -> list[dict]:
     """One score per item, in the order of ``items``."""
-    jobs = min(jobs, len(items))
-    if jobs <= 1:
-        return _score(items, frequency, clean, scale_lag)
-    from joblib import Parallel, delayed
-
-    parts = Parallel(n_jobs=jobs)(delayed(_score)(items[i::jobs], frequency, clean, scale_lag) for i in range(jobs))
-    ordered: list[dict] = [None] * len(items)  # type: ignore[list-item]
-    for i, part in enumerate(parts):
-        ordered[i::jobs] = part
-    return ordered
-
-
-def row(scores: list[dict]) -> dict[str, float]:
-    """The averages of one variant over some series."""
-    mases = [s["mase"] for s in scores if s["mase"] is not None]
-    points = sum(s["points"] for s in scores)
-    return {
-        "smape": float(np.mean([s["smape"] for s in scores])),
-        "mase": float(np.mean(mases)) if mases else float("nan"),
-        "cover80": 100.0 * sum(s["in80"] for s in scores) / points,
-        "cover95": 100.0 * sum(s["in95"] for s in scores) / points,
-        "seconds": float(np.mean([s["seconds"] for s in scores])),
-    }
+    return in_order(lambda chunk: _score(chunk, frequency, clean, scale_lag), items, jobs)
 
 
 HEADER = f"{'':<24}{'sMAPE':>8}{'MASE':>8}{'cover80%':>10}{'cover95%':>10}{'cpu s/series':>14}"
@@ -109,7 +87,7 @@ def report(title: str, items: list[dict], frequency: str, scale_lag: int, jobs: 
     results = {label: score(items, frequency, clean, scale_lag, jobs) for label, clean in VARIANTS.items()}
     touched = [s["cleaned"] > 0 for s in results["auto (cleaned)"]]
     periods = sum(s["cleaned"] for s in results["auto (cleaned)"])
-    base = row(results["auto"])
+    base = calendar_row(results["auto"])
     print(f"\n{title}: {len(items)} series; {sum(touched)} with anomalies cleaned ({periods} periods)", flush=True)
     for group, keep in (("all series", [True] * len(items)), ("series with anomalies", touched)):
         if not any(keep):
@@ -117,9 +95,9 @@ def report(title: str, items: list[dict], frequency: str, scale_lag: int, jobs: 
         print(f"{group}:")
         print(HEADER)
         for label, scores in results.items():
-            r = row([s for s, k in zip(scores, keep) if k])
+            r = calendar_row([s for s, k in zip(scores, keep) if k])
             print(f"  {label:<22}{r['smape']:>8.3f}{r['mase']:>8.3f}{r['cover80']:>10.1f}{r['cover95']:>10.1f}{r['seconds']:>14.3f}")
-    cleaned = row(results["auto (cleaned)"])
+    cleaned = calendar_row(results["auto (cleaned)"])
     print(f"cleaned against as is, all series: sMAPE {100 * (cleaned['smape'] / base['smape'] - 1):+.2f}%, "
           f"MASE {100 * (cleaned['mase'] / base['mase'] - 1):+.2f}%, CPU x{cleaned['seconds'] / base['seconds']:.2f}", flush=True)
 

@@ -8,13 +8,12 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from local.demo import demo_columns, demo_lines, demo_rows
 from shared.contract.schema import ForecastRequest
 from shared.engine.effects import calendar_effects, column_groups
 from shared.engine.frequency_models import attribute, make_model
-from shared.engine.grouped import StaticLineSource, run_grouped_forecast
-from shared.engine.pipeline import StaticSource, run_forecast
-from shared.sources.lines import LineBuilder
+from shared.engine.grouped import run_grouped_forecast
+from shared.engine.pipeline import run_forecast
+from tests.shared.demo_sources import demo_line_source, demo_sales
 
 TODAY = date(2026, 11, 25)
 TZ = "Europe/Berlin"
@@ -23,19 +22,12 @@ PARTS = ("trend", "seasonal", "holidays", "events")
 
 @pytest.fixture(scope="module")
 def sales():
-    return StaticSource(demo_columns(TODAY, timezone=TZ), "demo")
+    return demo_sales(TODAY, TZ)
 
 
 @pytest.fixture(scope="module")
 def lines():
-    items = demo_lines(TODAY, timezone=TZ, rows=demo_rows(TODAY, timezone=TZ))
-
-    def read(fields):
-        builder = LineBuilder(fields, TZ)
-        builder.add_rows(items)
-        return builder.finish()
-
-    return StaticLineSource(read, "demo")
+    return demo_line_source(TODAY, TZ)
 
 
 def forecast(sales, body):
