@@ -50,6 +50,9 @@ class ReadinessProbe:
         self.broker_is_redis = broker_is_redis
         self.history = history
         self._lock = threading.Lock()
+        # The run id of the Redis server last answered: another one (a failover, a restart) means
+        # the workers' connections went with the old one, whatever this process's cache says.
+        self._redis_run_id: str | None = None
         self._worker_ok = False
         self._checked_at = float("-inf")
         self._db_lock = threading.Lock()
@@ -57,11 +60,24 @@ class ReadinessProbe:
         self._db_checked_at = float("-inf")
 
     def redis_ok(self) -> bool:
-        """True when Redis answers a PING."""
+        """True when Redis answers (INFO server, or PING where INFO is not allowed). When the server
+        answering is not the one that answered last (a Sentinel failover, a restart), the cached
+        worker answer is dropped: the client's retry can hide the switch from this process, and
+        the workers may still be reconnecting."""
         try:
-            return bool(self.redis.ping())
+            run_id = self.redis.info("server").get("run_id")
+        except redis.exceptions.ResponseError:  # INFO renamed or denied: a PING tells less
+            run_id = None
+            try:
+                return bool(self.redis.ping())
+            except BROKER_ERRORS:
+                return False
         except BROKER_ERRORS:
             return False
+        if run_id != self._redis_run_id:
+            self._redis_run_id = run_id
+            self.forget_workers()
+        return True
 
     def worker_ok(self) -> bool:
         """True when some worker consumes the forecast queue (asked through Celery's control, answer kept a while)."""

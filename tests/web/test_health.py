@@ -207,3 +207,42 @@ def test_openapi_describes_the_forecast_components(web_client):
     parts = schemas["ForecastComponent"]["properties"]
     assert set(parts) == {"period", "trend", "seasonal", "holidays", "events"}
     assert all(parts[name].get("description") for name in parts)
+
+
+class _Answers:
+    """A Redis stand-in for the probe: INFO server answers with the run id it is given."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def info(self, section: str) -> dict:
+        return {"run_id": self.run_id}
+
+
+class _Workers:
+    """A Celery stand-in counting how often the workers are asked."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.control = self
+
+    def inspect(self, timeout: float):
+        return self
+
+    def active_queues(self) -> dict:
+        self.asked += 1
+        return {"worker@host": [{"name": "forecasts"}]}
+
+
+def test_readyz_asks_the_workers_again_when_another_redis_answers():
+    # After a Sentinel failover the client's retry reaches the new master without an error, so a
+    # process that saw no failure still holds "a worker consumes" from the old master. The run id
+    # changing is what tells it: the cached answer goes, and the workers are asked afresh.
+    from web.health import ReadinessProbe
+
+    redis_stand_in, workers = _Answers("old-master"), _Workers()
+    probe = ReadinessProbe(redis_stand_in, workers, "forecasts", broker_is_redis=True)
+    assert probe.missing() == [] and workers.asked == 1
+    assert probe.missing() == [] and workers.asked == 1  # cached
+    redis_stand_in.run_id = "new-master"
+    assert probe.missing() == [] and workers.asked == 2
