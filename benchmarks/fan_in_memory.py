@@ -1,18 +1,22 @@
 """Peak RSS of a grouped job's fan-in (reconcile + documents + the JSON it publishes) against the series count.
 
     .venv/bin/python benchmarks/fan_in_memory.py [--series 250,500,1000] [--days 730] [--horizon 28]
-                                                 [--frequency day|month] [--trace 15]
+                                                 [--frequency day|month] [--trace 15] [--replicate 500]
 
 For each N, the daily panel of benchmarks/grouped.py (total → categories → N products, M5-like rates;
 ``--frequency month`` sums its days into calendar months) is forecast in one child process (the
 chunks' results, kept as the JSON a chunk record is), and the fan-in runs in a fresh child process
 that reads them: ``assemble`` as :func:`shared.engine.grouped_job.fan_in` calls it, then every series
 encoded as ``GroupedStore.publish`` encodes it and the history outbox's item built as the worker
-builds it (``outbox_item``; no Redis: the figure is the process's own memory). The
+builds them (``outbox_items``, part by part; no Redis: the figure is the process's own memory). The
 peak RSS it prints is the fan-in's rise (reading the chunks' results included) above the process's RSS
-once the panel is built,
+once the panel is built (the kernel's high-water mark is reset there, so building the panel does not count),
 and its slope per series between the sizes run; ``--trace K`` prints tracemalloc's top K lines of the
-largest N's fan-in. Figures are this machine's at its load (printed); they are not asserted anywhere.
+largest N's fan-in. ``--replicate K`` forecasts the total, the categories and the first K products only
+and gives every other product a copy of one of those K base forecasts (its own index): the fan-in's
+memory depends on the series' count and history, not on their forecasts' values, and so a fan-in the
+size of the M5's (``--series 30490 --days 1941``) is measured in minutes rather than forecast for an
+hour. Figures are this machine's at its load (printed); they are not asserted anywhere.
 """
 from __future__ import annotations
 
@@ -42,7 +46,21 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The process's peak RSS since start, or since :func:`_reset_peak` (Linux's VmHWM)."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    """Start the peak RSS afresh (Linux: clear_refs 5), so what came before does not count."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
 
 
 def _panel(n: int, days: int, frequency: str):
@@ -78,16 +96,23 @@ def _request(frequency: str, horizon: int):
     return ForecastRequest.parse(body).resolved(date(2026, 12, 1))
 
 
-def _forecast(n: int, days: int, frequency: str, horizon: int, out: str) -> None:
-    """Child: every series' base forecast in chunks of 100, written as the chunk records' JSON."""
+def _forecast(n: int, days: int, frequency: str, horizon: int, out: str, replicate: int = 0) -> None:
+    """Child: every series' base forecast in chunks of 100, written as the chunk records' JSON
+    (``replicate`` > 0: the first ``replicate`` products' only, copied to the others)."""
     from shared.engine.grouped import chunk_options
     from shared.engine.hierarchy import forecast_chunk, series_inputs
 
     panel = _panel(n, days, frequency)
     options = chunk_options(panel, _request(frequency, horizon))
     items = series_inputs(panel)
-    blobs = [json.dumps(forecast_chunk(items[lo : lo + 100], **options), separators=(",", ":"))
-             for lo in range(0, len(items), 100)]
+    bottom = int(np.flatnonzero(panel.level == panel.n_levels - 1)[0])
+    run = items if not replicate else items[: bottom + replicate]
+    del items
+    records = [r for lo in range(0, len(run), 100) for r in forecast_chunk(run[lo : lo + 100], **options)]
+    products = records[bottom:]
+    for i in range(len(records), len(panel)):
+        records.append({**products[(i - bottom) % len(products)], "index": i})
+    blobs = [json.dumps(records[lo : lo + 100], separators=(",", ":")) for lo in range(0, len(records), 100)]
     with open(out, "wb") as fh:
         pickle.dump(blobs, fh)
 
@@ -102,6 +127,10 @@ def _fan_in(n: int, days: int, frequency: str, horizon: int, src: str, out: str,
 
     panel = _panel(n, days, frequency)
     request = _request(frequency, horizon)
+    import gc
+
+    gc.collect()
+    _reset_peak()
     base_rss = _rss_mb()
     base_peak = _peak_mb()
     if trace:
@@ -120,9 +149,10 @@ def _fan_in(n: int, days: int, frequency: str, horizon: int, src: str, out: str,
     packed = getattr(grouped.series, "json", None)
     for i, s in enumerate(grouped.series):  # what GroupedStore.publish reads of each series
         encoded += len(packed(i) if packed is not None else json.dumps(s, separators=(",", ":")))
-    from shared.history.records import outbox_item
+    from shared.history.records import outbox_items
 
-    outbox_mb = len(outbox_item("bench", grouped.document, status="completed", series=grouped.series)) / 2**20
+    parts = [len(item) for item in outbox_items("bench", grouped.document, status="completed", series=grouped.series)]
+    outbox_mb = sum(parts) / 2**20
     top = []
     if trace:
         snap = tracemalloc.take_snapshot()
@@ -133,7 +163,8 @@ def _fan_in(n: int, days: int, frequency: str, horizon: int, src: str, out: str,
     with open(out, "wb") as fh:
         pickle.dump({"n": len(panel), "periods": len(panel.periods), "base_rss": base_rss, "base_peak": base_peak,
                      "peak": _peak_mb(), "after_assemble": after_assemble, "seconds": assembled,
-                     "json_mb": encoded / 2**20, "outbox_mb": outbox_mb, "top": top, "sample": _sample(grouped)}, fh)
+                     "json_mb": encoded / 2**20, "outbox_mb": outbox_mb,
+                     "outbox_parts": len(parts), "largest_part_mb": max(parts) / 2**20, "top": top, "sample": _sample(grouped)}, fh)
 
 
 def _sample(grouped: Any) -> str:
@@ -157,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frequency", choices=["day", "month"], default="day")
     parser.add_argument("--trace", type=int, default=0, help="tracemalloc's top lines of the largest run")
     parser.add_argument("--keep", default=None, help="a directory keeping the base forecasts between runs")
+    parser.add_argument("--replicate", type=int, default=0,
+                        help="forecast this many products and copy their base forecasts to the others")
     args = parser.parse_args(argv)
     import multiprocessing as mp
 
@@ -166,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(f"load (uptime): {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     for n in sizes:
-        src = os.path.join(keep, f"results-{args.frequency}-{n}-{args.days}-{args.horizon}.pkl")
+        src = os.path.join(keep, f"results-{args.frequency}-{n}-{args.days}-{args.horizon}-r{args.replicate}.pkl")
         if not os.path.exists(src):
-            p = ctx.Process(target=_forecast, args=(n, args.days, args.frequency, args.horizon, src))
+            p = ctx.Process(target=_forecast, args=(n, args.days, args.frequency, args.horizon, src, args.replicate))
             p.start()
             p.join()
         out = os.path.join(keep, f"fan-in-{args.frequency}-{n}.pkl")
@@ -188,11 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             top = pickle.load(fh)["top"]
     print(f"fan-in, {args.frequency}, {args.days} days, h = {args.horizon}:")
     print(f"{'series':>8} {'periods':>8} {'base MB':>8} {'peak MB':>8} {'rise MB':>8} {'KB/series':>10} "
-          f"{'JSON MB':>8} {'outbox MB':>9} {'s':>6}  digest")
+          f"{'JSON MB':>8} {'outbox MB':>9} {'parts':>6} {'largest':>8} {'s':>6}  digest")
     for r in rows:
         rise = r["peak"] - max(r["base_rss"], 0.0)
         print(f"{r['n']:>8} {r['periods']:>8} {r['base_rss']:>8.0f} {r['peak']:>8.0f} {rise:>8.0f} "
-              f"{1024 * rise / r['n']:>10.0f} {r['json_mb']:>8.1f} {r['outbox_mb']:>9.1f} {r['seconds']:>6.1f}  {r['sample']}")
+              f"{1024 * rise / r['n']:>10.0f} {r['json_mb']:>8.1f} {r['outbox_mb']:>9.1f} "
+              f"{r['outbox_parts']:>6} {r['largest_part_mb']:>8.1f} {r['seconds']:>6.1f}  {r['sample']}")
     if len(rows) >= 2:
         a, b = rows[0], rows[-1]
         slope = ((b["peak"] - b["base_rss"]) - (a["peak"] - a["base_rss"])) / (b["n"] - a["n"])

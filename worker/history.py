@@ -2,8 +2,9 @@
 writes it to the database (shared/history/outbox.py says how nothing is lost).
 
 - When `forecast.sales` succeeds (Celery's task_success, sent after its result is stored), the
-  job's result document is LPUSHed to the outbox: one quick Redis write, which cannot fail the
-  job (errors are logged), and the database is never touched.
+  job's result document is LPUSHed to the outbox: one quick Redis write (a large grouped job's
+  series in parts, moved there together), which cannot fail the job (errors are logged), and the
+  database is never touched.
 - A drain thread in each worker's main process (:class:`Drainer`, started on worker_ready) writes
   the outbox into DATABASE_URL, oldest first, within a second of a job; while the database cannot
   be written it retries with backoff, so the history catches up once it is back. It sends no
@@ -30,7 +31,7 @@ from shared.contract.errors import HistoryUnavailable
 from shared.contract.protocol import DRAIN_TASK, FORECAST_TASK
 from shared.history.alerts import ALERT_STATS_KEY
 from shared.history.outbox import STATS_KEY, DrainReport, HistoryOutbox
-from shared.history.records import DEFAULT_MEASURE, Publication, outbox_item
+from shared.history.records import DEFAULT_MEASURE, Publication, outbox_items
 from shared.history.repository import HistoryRepository, RecordOutcome
 from worker import events, webhooks
 from worker.context import redis_client
@@ -79,8 +80,8 @@ def publish_document(
         status = kwargs.get("status") if isinstance(kwargs.get("status"), str) else "completed"
         measure = kwargs.get("measure") if isinstance(kwargs.get("measure"), str) else DEFAULT_MEASURE
         callback_url = kwargs.get("callback_url") if isinstance(kwargs.get("callback_url"), str) else None
-        _context(app).outbox.push(
-            outbox_item(task_id, document, status=status, measure=measure, series=series, callback_url=callback_url)
+        _context(app).outbox.push_parts(
+            outbox_items(task_id, document, status=status, measure=measure, series=series, callback_url=callback_url)
         )
     except Exception:
         # Redis just stored this job's result, so this is rare; it is the one loss the outbox

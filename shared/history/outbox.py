@@ -1,7 +1,10 @@
 """The history's outbox: finished jobs wait in a Redis list until the database has them.
 
-A job that succeeds only LPUSHes one item (:meth:`HistoryOutbox.push`), so the database being
-down or slow never fails or delays it. A drain (:meth:`HistoryOutbox.drain`, run by the
+A job that succeeds only LPUSHes its item (:meth:`HistoryOutbox.push`), so the database being
+down or slow never fails or delays it. A large grouped job's items (one per part of its series,
+shared/history/records.py) are staged one at a time and then moved to the outbox together, in one
+script (:meth:`HistoryOutbox.push_parts`): a drain sees all of a job's parts or none, in order,
+with no other job's items between them. A drain (:meth:`HistoryOutbox.drain`, run by the
 `history.drain` task) writes the items oldest first, one at a time:
 
 - each item is moved to a processing list while it is written and removed once committed, so a
@@ -19,7 +22,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from itertools import chain
+from typing import Callable, Iterable
 
 import redis
 
@@ -35,7 +39,12 @@ DEAD_KEY = f"{PREFIX}:dead"
 STATS_KEY = f"{PREFIX}:stats"
 LOCK_KEY = f"{PREFIX}:drain-lock"
 LOCK_TTL_SECONDS = 120  # renewed after every item; a drainer that died frees it after this
+STAGING_PREFIX = f"{PREFIX}:staging"  # a job's parts while they are written, one list per job
+STAGING_TTL_SECONDS = 3600  # parts staged by a worker that died before moving them expire
 
+# Every staged part to the outbox's head, the first staged first: the drain takes from the tail,
+# so it reads them in the order they were staged.
+_MOVE_STAGED = "local n = 0 while redis.call('lmove', KEYS[1], KEYS[2], 'LEFT', 'LEFT') do n = n + 1 end return n"
 # Delete the lock only if it is still ours.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
@@ -64,6 +73,27 @@ class HistoryOutbox:
         """Queue one finished job's item (:func:`shared.history.records.outbox_item`): one LPUSH, so a
         job never waits on, or fails with, the database."""
         self.redis.lpush(OUTBOX_KEY, item)
+
+    def push_parts(self, items: Iterable[str]) -> int:
+        """Queue a finished job's items (:func:`shared.history.records.outbox_items`) in order, as
+        one: each is staged as it comes, so the job's items are never all in the worker's memory,
+        then all move to the outbox in one script. A worker that dies while staging queues nothing
+        (what it staged expires after STAGING_TTL_SECONDS). The items queued."""
+        it = iter(items)
+        first = next(it, None)
+        if first is None:
+            return 0
+        second = next(it, None)
+        if second is None:
+            self.push(first)
+            return 1
+        staging = f"{STAGING_PREFIX}:{uuid.uuid4().hex}"
+        for item in chain((first, second), it):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.rpush(staging, item)
+            pipe.expire(staging, STAGING_TTL_SECONDS)
+            pipe.execute()
+        return int(self.redis.eval(_MOVE_STAGED, 2, staging, OUTBOX_KEY))
 
     def pending(self) -> int:
         """Items not yet written: those queued plus any a drainer has taken but not committed."""

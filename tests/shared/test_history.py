@@ -1,6 +1,7 @@
 """shared.history on both databases it runs on: SQLite (a file) and the tests' own PostgreSQL."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from shared.history.records import (
     Publication,
     SeriesForecast,
     outbox_item,
+    outbox_items,
     publication_from_item,
     series_key,
 )
@@ -314,3 +316,72 @@ def test_a_grouped_outbox_item_is_the_json_of_its_parts_encoded_series_by_series
     pub = publication_from_item(raw)
     assert len(pub.series) == 4 and pub.callback_url == "http://x/é"
     assert "series" not in json.loads(outbox_item("t", _document("t", "2025-01", 1), status="completed", series=series[:1]))
+
+
+def _grouped(task_id: str, origin: str, next_period: str, n: int) -> tuple[dict, list[dict]]:
+    """A grouped job's document (the total) and its ``n`` product series, actuals up to ``origin``."""
+    document = _document(task_id, origin, 10.0 * n)
+    document["data"]["actual_sales"][0]["total_sales"] = 9.0 * n
+    document["data"]["forecast"]["horizon"][0]["period"] = next_period
+    series = [{"key": {}, "level": 0}] + [
+        {"key": {"sku": f"S{i}"}, "level": 1,
+         "forecast": {"model": "ets", "horizon": [{"period": next_period, "forecast": 10.0, "low": 8.0, "high": 12.0}]},
+         "actual": [{"period": origin, "value": 9.0}]}
+        for i in range(n)
+    ]
+    return document, series
+
+
+def test_a_large_grouped_job_is_written_in_parts_the_total_last_and_every_series_fills_in(outbox, repo):
+    from sqlalchemy import func, select
+
+    from shared.history.models import FORECASTS
+
+    first_doc, first_series = _grouped("job-1", "2025-01", "2025-02", 5)
+    parts = list(outbox_items("job-1", first_doc, status="completed", series=first_series, part_series=2))
+    assert [json.loads(p).get("total", True) for p in parts] == [False, False, True]  # 2 + 2 + 1 and the total
+    assert outbox.push_parts(iter(parts)) == 3
+    second_doc, second_series = _grouped("job-2", "2025-02", "2025-03", 5)
+    assert outbox.push_parts(outbox_items("job-2", second_doc, status="completed", series=second_series,
+                                          part_series=2)) == 3
+    outbox.push(outbox_item("job-3", _document("job-3", "2025-02", 1), status="completed"))
+    written: list[str] = []
+
+    def write(pub):
+        written.append(f"{pub.task_id}:{len(pub.series)}")
+        return repo.record(pub)
+
+    report = outbox.drain(write)
+    assert (report.written, report.rejected, report.remaining) == (7, 0, 0)
+    # In order, each job's parts together, the total (the +1) with the last.
+    assert written == ["job-1:2", "job-1:2", "job-1:2", "job-2:2", "job-2:2", "job-2:2", "job-3:1"]
+    F = FORECASTS.c
+    with repo.engine.connect() as conn:
+        filled = conn.execute(select(func.count()).where(F.task_id == "job-1", F.actual.is_not(None))).scalar_one()
+        rows = conn.execute(select(func.count()).where(F.task_id == "job-2")).scalar_one()
+    assert filled == 6  # the total and all five products got February's actual, from three parts
+    assert rows == 6
+    assert not outbox.redis.keys("sf:history:staging:*")
+
+
+def test_parts_staged_by_a_worker_that_died_are_never_queued(outbox):
+    document, series = _grouped("job-1", "2025-01", "2025-02", 5)
+
+    def dies_after_two():
+        items = outbox_items("job-1", document, status="completed", series=series, part_series=2)
+        yield next(items)
+        yield next(items)
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        outbox.push_parts(dies_after_two())
+    assert outbox.pending() == 0
+    (staged,) = outbox.redis.keys("sf:history:staging:*")
+    assert 0 < outbox.redis.ttl(staged) <= 3600  # and it expires
+
+
+def test_a_job_within_one_part_is_one_item_as_before():
+    document, series = _grouped("g", "2025-01", "2025-02", 3)
+    (item,) = outbox_items("g", document, status="completed", series=series, part_series=3)
+    assert item == outbox_item("g", document, status="completed", series=series)
+    assert json.loads(item)["v"] == 1 and len(publication_from_item(item).series) == 4
