@@ -22,6 +22,7 @@ from web.celery_client import create_celery_client
 from web.errors import register_error_handlers
 from web.logging_setup import init_logging
 from web.metrics import WebMetrics
+from web.turns import TakeTurns
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, celery_app: Celery | None = Non
     events.init_app(app, settings)  # live updates (Server-Sent Events), web/events.py
     for blueprint in (api.bp, series.bp, legacy.bp, health.bp, openapi.bp, dashboard.bp, history.bp):
         app.register_blueprint(blueprint)
+    app.wsgi_app = TakeTurns(app.wsgi_app)  # type: ignore[method-assign]  # outermost: before any work
 
     log.info(
         "web app: redis=%s queue=%s timezone=%s auth=%s",
