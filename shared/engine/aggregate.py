@@ -144,7 +144,9 @@ def aggregate(
         future = in_range & (ts >= tomorrow_ns)
         reject(IN_FUTURE, int(np.count_nonzero(future)))
         in_range &= ~future
-    ts, cents = ts[in_range], cents[in_range]
+    if not in_range.all():  # usually all are: the fetch asked for this window (no copies then)
+        ts, cents = ts[in_range], cents[in_range]
+    del in_range
 
     # Periods spanned by the rows that are left: start_date's period .. min(end_date, today)'s.
     first_m = calendar.period_index(start_date, f)
@@ -208,7 +210,7 @@ def aggregate(
     reject(INCOMPLETE_LAST_MONTH if monthly else INCOMPLETE_LAST_PERIOD, int(counts_all[left_out].sum()))
 
     rows_used = int(counts_all[used_month].sum())
-    negative_totals = int(np.count_nonzero(cents[used_month[month]] < 0)) if n_m else 0
+    negative_totals = int(np.count_nonzero((cents < 0) & used_month[month])) if n_m else 0
 
     zero_filled = [p for p, c in zip(periods, counts) if c == 0]
     data_quality = {

@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import urlsplit
@@ -74,7 +74,8 @@ class LineSource(Protocol):
         deadline: Deadline | None = None,
     ) -> LineColumns:
         """The sale lines of sales from ``start`` to ``end`` with ``status``, carrying ``group_fields``;
-        ``on_page(pages fetched, last page)`` follows the paging, ``deadline`` bounds the time and sees a cancel."""
+        ``on_page(pages fetched, last page)`` follows the paging, ``deadline`` bounds the time and sees a cancel.
+        The caller owns what it gets: :func:`fetch_panel` lets go of each column as the panel is built."""
 
 
 class LaravelLineSource:
@@ -122,8 +123,10 @@ class StaticLineSource:
         return self.stock if self.stock is not None else Stock.absent()
 
     def fetch_lines(self, start, end, status, group_fields, on_page=None, deadline=None) -> LineColumns:
-        """The lines ``reader`` reads for ``group_fields``; the window, status and paging arguments are not used."""
-        return self.reader(group_fields)
+        """The lines ``reader`` reads for ``group_fields``; the window, status and paging arguments are not used.
+        Its own columns object each time (the arrays shared): the caller may let go of them."""
+        lines = self.reader(group_fields)
+        return replace(lines, codes=dict(lines.codes))
 
 
 @dataclass
@@ -416,7 +419,9 @@ def fetch_panel(
     panel = build_panel(
         lines, group_by, request.measure, timezone=timezone, today=today,
         start_date=request.start_date, end_date=request.end_date, frequency=request.frequency,
+        consume=True,  # the lines go column by column as the panel is built
     )
+    del lines
     first = int(panel.start[0]) if len(panel) else len(panel.periods)
     check_history(panel.periods[first:], request, "sale lines")
     check_inventory_history(len(panel.periods) - first, request)

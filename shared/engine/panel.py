@@ -151,17 +151,38 @@ class Panel:
         return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, b))
 
 
-def _distinct_count(group: np.ndarray, month: np.ndarray, sale: np.ndarray, n_groups: int, T: int) -> np.ndarray:
-    """Distinct sale ids per (group, month), as an (n_groups, T) int64 matrix."""
-    out = np.zeros(n_groups * T, dtype=np.int64)
-    if group.size == 0:
-        return out.reshape(n_groups, T)
-    cell = group.astype(np.int64) * T + month
+def _distinct_count(cell: np.ndarray, sale: np.ndarray, size: int) -> np.ndarray:
+    """Distinct sale ids per cell index (``0 <= cell < size``), as a flat int64 array of ``size``."""
+    if cell.size == 0:
+        return np.zeros(size, dtype=np.int64)
     order = np.lexsort((sale, cell))
     c, s = cell[order], sale[order]
+    del order
     head = np.r_[True, (c[1:] != c[:-1]) | (s[1:] != s[:-1])]
-    out += np.bincount(c[head], minlength=n_groups * T)
-    return out.reshape(n_groups, T)
+    return np.bincount(c[head], minlength=size)
+
+
+_RELEASED = np.zeros(0, dtype=np.int64)  # a column build_panel(consume=True) has let go of
+_RELEASED_CODES = np.zeros(0, dtype=np.int32)
+
+# A level's groups are numbered through a dense table of its (parent, code) combinations when the
+# table is at most this many entries (a bitmap and a running count: no sort of the lines), else
+# with np.unique. Both number the groups in the same (ascending) order.
+DENSE_GROUPS = 1 << 26
+
+
+def _number_groups(combo: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``combo`` (``0 <= combo < size``), ascending, and each line's rank
+    among them (int32)."""
+    if size <= DENSE_GROUPS:
+        seen = np.zeros(size, dtype=bool)
+        seen[combo] = True
+        uniq = np.flatnonzero(seen)
+        rank = np.cumsum(seen, dtype=np.int64) - 1
+        del seen
+        return uniq, rank.astype(np.int32)[combo]
+    uniq, gid = np.unique(combo, return_inverse=True)
+    return uniq, gid.astype(np.int32)
 
 
 def build_panel(
@@ -174,8 +195,15 @@ def build_panel(
     start_date: date,
     end_date: date,
     frequency: Frequency | str = Frequency.MONTH,
+    consume: bool = False,
 ) -> Panel:
-    """The panel of ``lines`` for ``group_by`` and ``measure`` (see the module docstring)."""
+    """The panel of ``lines`` for ``group_by`` and ``measure`` (see the module docstring).
+
+    Its memory is the lines' columns, the panel, and a few arrays of one integer a line: nothing
+    of one value per series and period other than the panel itself (docs/scaling.md §2: 20 M lines
+    of 30,571 daily series). ``consume``: each of ``lines``' columns is released as soon as the
+    panel no longer needs it (``lines`` is left empty), for a caller that builds one panel from
+    its lines: 20 M lines are ~1 GB."""
     group_by = tuple(group_by)
     measure = Measure(measure)
     for f in group_by:
@@ -191,71 +219,133 @@ def build_panel(
     series = aggregate(
         as_sales, frequency=frequency, timezone=timezone, today=today, start_date=start_date, end_date=end_date
     )
+    del as_sales
     periods = series.periods
     T = len(periods)
     dq = dict(series.data_quality)
     grid = series.grid
     assert grid is not None and len(grid) == T
 
+    # The lines used: the first of each id, inside the grid. None: all of them, in place (no copy).
     keep = first_occurrences(lines.ids)
-    unique = np.arange(len(lines)) if keep is None else np.flatnonzero(keep)
+    unique = None if keep is None else np.flatnonzero(keep)
+    del keep
     _partial_in_measure(dq, lines, unique, measure, series.frequency, timezone, start_date, end_date, today)
-    idx = unique[grid.inside(lines.ts_ns[unique])]
-    month = grid.place(lines.ts_ns[idx])
-    cents = lines.cents[idx]
-    qty = lines.quantity[idx]
-    sale = lines.sale_ids[idx]
+    inside = grid.inside(lines.ts_ns if unique is None else lines.ts_ns[unique])
+    if unique is None:
+        idx = None if inside.all() else np.flatnonzero(inside)
+    else:
+        idx = unique[inside]
+    del unique, inside
 
-    # Group ids level by level: gid_k = rank of (gid_{k-1}, code_k) among the combinations present.
-    level_gid = [np.zeros(idx.size, dtype=np.int64)]
+    def used(column: np.ndarray) -> np.ndarray:
+        return column if idx is None else column[idx]
+
+    month = grid.place(used(lines.ts_ns))
+    n_used = int(month.size)
+    sale = used(lines.sale_ids)
+    if consume:
+        lines.ids = lines.ts_ns = lines.sale_ids = _RELEASED
+        if measure is not Measure.REVENUE:
+            lines.cents = _RELEASED
+        if measure is not Measure.UNITS:
+            lines.quantity = _RELEASED.astype(np.float64)
+    # The total's orders first, while little else is held (a sort of every line).
+    orders = _distinct_count(month, sale, T) if T else np.zeros(0, np.int64)
+    if measure is not Measure.ORDERS:
+        del sale
+
+    # Group ids level by level: gid_k = rank of (gid_{k-1}, code_k) among the combinations present
+    # (int32 a line). Each level above the bottom is summed as soon as it is numbered, into an
+    # array of its own (a few rows), and its ids are dropped; the bottom level's sums, placed at
+    # its rows of a whole (n_series * T) array, are that array: the largest level needs no copy.
+    bottom = len(group_by)
     level_parent = [np.array([-1], dtype=np.int64)]
     level_codes: list[dict[str, np.ndarray]] = [{}]
+    level_first: list[np.ndarray] = []
+    level_lines: list[np.ndarray] = []
+    level_sums: list[np.ndarray] = []
+
+    def sums_of(cell: np.ndarray, size: int) -> np.ndarray:
+        if measure is Measure.REVENUE:
+            return sum_by_month(cell, used(lines.cents), size)
+        if measure is Measure.UNITS:
+            return np.bincount(cell, weights=used(lines.quantity), minlength=size) if T else np.zeros(size)
+        return _distinct_count(cell, sale, size)
+
+    def first_and_count(gid: np.ndarray | None, G: int) -> None:
+        first = np.full(G, T, dtype=np.int64)
+        if gid is None:  # the total: every line
+            level_lines.append(np.array([n_used], dtype=np.int64))
+            if n_used:
+                first[0] = int(month.min())
+        else:
+            level_lines.append(np.bincount(gid, minlength=G).astype(np.int64))
+            np.minimum.at(first, gid, month)
+        level_first.append(first)
+
+    first_and_count(None, 1)
+    level_sums.append(sums_of(month, T))
+    gid: np.ndarray | None = None
     for k, f in enumerate(group_by, start=1):
         radix = len(lines.categories[f]) + 1
-        combo = level_gid[-1] * radix + (lines.codes[f][idx].astype(np.int64) + 1)
-        uniq, gid = np.unique(combo, return_inverse=True)
+        combo = used(lines.codes[f]).astype(np.int64) + 1
+        if consume:
+            lines.codes[f] = _RELEASED_CODES
+        if gid is not None:
+            combo += gid.astype(np.int64) * radix
+        uniq, gid = _number_groups(combo, level_parent[-1].size * radix)
+        del combo
         parent_local = uniq // radix
         codes_here = {g: level_codes[-1][g][parent_local] for g in group_by[: k - 1]}
         codes_here[f] = (uniq % radix - 1).astype(np.int64)
-        level_gid.append(gid.astype(np.int64))
-        level_parent.append(parent_local)
+        level_parent.append(parent_local.astype(np.int64))
         level_codes.append(codes_here)
+        G = int(uniq.size)
+        first_and_count(gid, G)
+        if k < bottom:
+            cell = gid.astype(np.int64) * T
+            cell += month
+            level_sums.append(sums_of(cell, G * T))
+            del cell
 
     offsets = np.cumsum([0] + [p.size for p in level_parent])
     n_series = int(offsets[-1])
-    values = np.zeros((n_series, T), dtype=np.float64)
-    cents_m = np.zeros((n_series, T), dtype=np.int64) if measure is Measure.REVENUE else None
-    line_counts = np.zeros((n_series, T), dtype=np.int64)
+    if bottom:
+        cell = gid.astype(np.int64) * T  # type: ignore[union-attr]
+        del gid
+        cell += month
+        cell += offsets[bottom] * T
+        del month
+        whole = sums_of(cell, n_series * T).reshape(n_series, T)
+        del cell
+    else:
+        whole = level_sums.pop().reshape(1, T)
+    for k, sums in enumerate(level_sums):
+        whole[offsets[k] : offsets[k + 1]] = sums.reshape(-1, T)
+    del level_sums
+    if measure is Measure.REVENUE:
+        cents_m, values = whole, whole / 100.0
+    else:
+        cents_m, values = None, whole.astype(np.float64, copy=False)
+
     keys: list[Key] = []
     level = np.zeros(n_series, dtype=np.int64)
     parent = np.full(n_series, -1, dtype=np.int64)
-    for k in range(len(group_by) + 1):
-        G = level_parent[k].size
+    for k in range(bottom + 1):
         rows = slice(offsets[k], offsets[k + 1])
-        gid = level_gid[k]
-        cell = gid * T + month
-        line_counts[rows] = np.bincount(cell, minlength=G * T).reshape(G, T) if T else 0
-        if measure is Measure.REVENUE:
-            c = sum_by_month(cell, cents, G * T).reshape(G, T)
-            cents_m[rows] = c  # type: ignore[index]
-            values[rows] = c / 100.0
-        elif measure is Measure.UNITS:
-            values[rows] = np.bincount(cell, weights=qty, minlength=G * T).reshape(G, T) if T else 0
-        else:
-            values[rows] = _distinct_count(gid, month, sale, G, T)
         level[rows] = k
         if k:
             parent[rows] = level_parent[k] + offsets[k - 1]
             cats = {f: lines.categories[f] for f in group_by[:k]}
             codes = level_codes[k]
-            for j in range(G):
+            for j in range(level_parent[k].size):
                 keys.append({f: (None if codes[f][j] < 0 else cats[f][int(codes[f][j])]) for f in group_by[:k]})
         else:
             keys.append({})
+    start = np.concatenate(level_first)
+    line_counts = np.concatenate(level_lines)
 
-    orders = _distinct_count(np.zeros(idx.size, dtype=np.int64), month, sale, 1, T)[0] if T else np.zeros(0, np.int64)
-    has = line_counts > 0
-    start = np.where(has.any(axis=1), has.argmax(axis=1), T).astype(np.int64)
     dq["series"] = n_series
     return Panel(
         group_by=group_by,
@@ -264,10 +354,10 @@ def build_panel(
         keys=keys,
         level=level,
         parent=parent,
-        values=values,
+        values=values,  # type: ignore[arg-type]
         cents=cents_m,
         start=start,
-        lines=line_counts.sum(axis=1),
+        lines=line_counts,
         total_orders=orders,
         data_quality=dq,
         frequency=series.frequency,
@@ -277,7 +367,7 @@ def build_panel(
 def _partial_in_measure(
     dq: dict[str, Any],
     lines: LineColumns,
-    unique: np.ndarray,
+    unique: np.ndarray | None,
     measure: Measure,
     frequency: Frequency,
     timezone: str,
@@ -294,8 +384,9 @@ def _partial_in_measure(
     p = calendar.parse_label(partial["period"], frequency)
     lo = max(PeriodGrid.spanning(p, 1, frequency, timezone).bounds[0], local_midnight_ns(start_date, tz))
     hi = local_midnight_ns(min(end_date, today) + timedelta(days=1), tz)
-    ts = lines.ts_ns[unique]
-    rows = unique[(ts >= lo) & (ts < hi)]
+    ts = lines.ts_ns if unique is None else lines.ts_ns[unique]
+    within = np.flatnonzero((ts >= lo) & (ts < hi))
+    rows = within if unique is None else unique[within]
     orders = int(np.unique(lines.sale_ids[rows]).size)
     if measure is Measure.REVENUE:
         value = int(sum_by_month(np.zeros(rows.size, dtype=np.int64), lines.cents[rows], 1)[0]) / 100

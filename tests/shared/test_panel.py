@@ -114,3 +114,20 @@ def test_any_pages_give_the_same_panel_and_parents_are_sums(specs, page_size, me
             assert np.all(exact[kids].sum(axis=0) >= exact[i]) and np.all(exact[kids].max(axis=0) <= exact[i])
         elif kids.size:
             assert np.array_equal(exact[kids].sum(axis=0), exact[i])
+
+
+@pytest.mark.parametrize("measure", ["revenue", "units", "orders"])
+def test_a_panel_built_consuming_its_lines_is_the_same_panel_and_lets_them_go(measure):
+    rows = [row(1, 1, 100, qty=2, sale=7), row(2, 1, 300, sale=7), row(3, 2, 50, qty=4, sale=8, prod="p2"),
+            row(3, 2, 50, qty=4, sale=8, prod="p2"),  # a duplicate id
+            row(4, 3, -20, cat=None, prod="p3"), row(5, 7, 5)]
+    kept = panel_of(rows, measure=measure)
+    cols = lines_from_rows(rows, GROUP)
+    consumed = build_panel(cols, GROUP, measure, timezone="UTC", today=TODAY, start_date=START, end_date=END,
+                           consume=True)
+    for name in ("level", "parent", "values", "start", "lines", "total_orders"):
+        assert np.array_equal(getattr(consumed, name), getattr(kept, name)), name
+    assert (consumed.cents is None) == (kept.cents is None)
+    assert consumed.cents is None or np.array_equal(consumed.cents, kept.cents)
+    assert (consumed.keys, consumed.periods, consumed.data_quality) == (kept.keys, kept.periods, kept.data_quality)
+    assert len(cols) == 0 and all(c.size == 0 for c in cols.codes.values())
