@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Sequence
@@ -43,6 +44,33 @@ Key = dict[str, "str | None"]
 
 # The panel's arrays, as its Redis codec stores them.
 PANEL_ARRAYS = ("level", "parent", "values", "cents", "start", "lines", "total_orders")
+PANEL_DEFLATE_LEVEL = 1  # zlib's fastest: most of what a daily panel holds is zeros
+
+
+class _Deflating:
+    """A write-only stream that deflates what is written to it (zipfile writes to it as to an
+    unseekable file): :meth:`value` is the zlib stream of everything written."""
+
+    def __init__(self, level: int) -> None:
+        self._deflate = zlib.compressobj(level)
+        self._parts: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        """Deflate ``data``; its length."""
+        self._parts.append(self._deflate.compress(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: the deflated parts are kept until :meth:`value`."""
+
+    def read(self, *_: Any) -> bytes:
+        """Not readable (numpy takes an object with ``read`` for a file, not a path)."""
+        raise io.UnsupportedOperation("write-only")
+
+    def value(self) -> bytes:
+        """The whole zlib stream."""
+        self._parts.append(self._deflate.flush())
+        return b"".join(self._parts)
 
 
 @dataclass
@@ -101,8 +129,11 @@ class Panel:
         return self._children[i]
 
     def to_bytes(self) -> bytes:
-        """The panel as an ``np.savez`` archive: its arrays, and the rest as JSON (no pickle
-        either way: a worker loads only numbers and text from Redis)."""
+        """The panel as an ``np.savez`` archive, deflated: its arrays, and the rest as JSON (no pickle
+        either way: a worker loads only numbers and text from Redis). Deflated at zlib's fastest
+        level: a daily panel is mostly zeros (the M5 shop's 30,571 series of 1,941 days: 456 MB
+        as an archive, 33 MB deflated in 1.4 s, inflated in 0.8 s), and redis-py holds a value it
+        sends several times over (a 454 MB SET peaked 1.36 GB above the process)."""
         meta = {
             "group_by": list(self.group_by),
             "measure": str(self.measure),
@@ -114,13 +145,15 @@ class Panel:
         }
         arrays = {name: getattr(self, name) for name in PANEL_ARRAYS if getattr(self, name) is not None}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
+        out = _Deflating(PANEL_DEFLATE_LEVEL)
+        np.savez(out, **arrays)  # streamed: the archive is never whole in memory, only deflated
+        return out.value()
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "Panel":
-        """The panel :meth:`to_bytes` wrote."""
+        """The panel :meth:`to_bytes` wrote (or, before it deflated them, the archive itself)."""
+        if not blob.startswith(b"PK"):  # a zip archive starts so; a deflated one does not
+            blob = zlib.decompress(blob)
         with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         meta = json.loads(arrays.pop("meta").tobytes())

@@ -131,3 +131,22 @@ def test_a_panel_built_consuming_its_lines_is_the_same_panel_and_lets_them_go(me
     assert consumed.cents is None or np.array_equal(consumed.cents, kept.cents)
     assert (consumed.keys, consumed.periods, consumed.data_quality) == (kept.keys, kept.periods, kept.data_quality)
     assert len(cols) == 0 and all(c.size == 0 for c in cols.codes.values())
+
+
+def test_the_panel_goes_to_redis_deflated_and_comes_back_whole():
+    import zlib
+
+    from shared.engine.panel import Panel
+
+    rows = [row(i, 1 + i % 6, 100 * i, qty=i % 3, prod=f"p{i % 4}") for i in range(1, 60)]
+    for measure in ("revenue", "units"):
+        panel = panel_of(rows, measure=measure)
+        blob = panel.to_bytes()
+        archive = zlib.decompress(blob)
+        assert archive.startswith(b"PK") and len(blob) < len(archive)  # an npz archive, deflated
+        for stored in (blob, archive):  # an archive stored before the panel was deflated still loads
+            back = Panel.from_bytes(stored)
+            assert np.array_equal(back.values, panel.values) and back.keys == panel.keys
+            assert (back.cents is None) == (panel.cents is None)
+            assert back.cents is None or np.array_equal(back.cents, panel.cents)
+            assert back.data_quality == panel.data_quality and back.periods == panel.periods
