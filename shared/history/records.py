@@ -159,20 +159,10 @@ def outbox_items(
         yield _item_text({**head, "v": PART_VERSION, "total": False}, part, callback_url)
 
 
-def outbox_item(
-    task_id: str,
-    document: Mapping[str, Any],
-    *,
-    status: str,
-    measure: str = DEFAULT_MEASURE,
-    series: Iterable[Mapping[str, Any]] = (),
-    callback_url: str | None = None,
-) -> str:
-    """The outbox's JSON for a finished job as one item, every series in it (:func:`outbox_items`
-    with no parts)."""
-    (item,) = outbox_items(
-        task_id, document, status=status, measure=measure, series=series, callback_url=callback_url, part_series=None
-    )
+def outbox_item(task_id: str, document: Mapping[str, Any], **options: Any) -> str:
+    """The outbox's JSON for a finished job as one item, every series in it: :func:`outbox_items`
+    with no parts (``options``: its ``status``, ``measure``, ``series``, ``callback_url``)."""
+    (item,) = outbox_items(task_id, document, part_series=None, **options)
     return item
 
 
