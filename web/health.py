@@ -65,13 +65,11 @@ class ReadinessProbe:
         worker answer is dropped: the client's retry can hide the switch from this process, and
         the workers may still be reconnecting."""
         try:
-            run_id = self.redis.info("server").get("run_id")
-        except redis.exceptions.ResponseError:  # INFO renamed or denied: a PING tells less
-            run_id = None
             try:
-                return bool(self.redis.ping())
-            except BROKER_ERRORS:
-                return False
+                run_id = self.redis.info("server").get("run_id")
+            except redis.exceptions.ResponseError:  # INFO renamed or denied: a PING, and no run id
+                self.redis.ping()
+                run_id = None
         except BROKER_ERRORS:
             return False
         if run_id != self._redis_run_id:

@@ -421,7 +421,6 @@ def fetch_panel(
         start_date=request.start_date, end_date=request.end_date, frequency=request.frequency,
         consume=True,  # the lines go column by column as the panel is built
     )
-    del lines
     first = int(panel.start[0]) if len(panel) else len(panel.periods)
     check_history(panel.periods[first:], request, "sale lines")
     check_inventory_history(len(panel.periods) - first, request)
